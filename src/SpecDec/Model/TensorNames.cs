@@ -1,0 +1,27 @@
+namespace SpecDec.Model;
+
+/// <summary>
+/// Canonical tensor names: the GGUF names llama.cpp uses. Hugging Face checkpoints are mapped to these on
+/// load, so the model code knows one naming only.
+/// </summary>
+public static class TensorNames
+{
+    public const string TokenEmbedding = "token_embd.weight";
+    public const string OutputNorm = "output_norm.weight";
+    public const string Output = "output.weight";
+
+    public static string AttnNorm(int layer) => $"blk.{layer}.attn_norm.weight";
+    public static string AttnQ(int layer) => $"blk.{layer}.attn_q.weight";
+    public static string AttnK(int layer) => $"blk.{layer}.attn_k.weight";
+    public static string AttnV(int layer) => $"blk.{layer}.attn_v.weight";
+    public static string AttnQBias(int layer) => $"blk.{layer}.attn_q.bias";
+    public static string AttnKBias(int layer) => $"blk.{layer}.attn_k.bias";
+    public static string AttnVBias(int layer) => $"blk.{layer}.attn_v.bias";
+    public static string AttnQNorm(int layer) => $"blk.{layer}.attn_q_norm.weight";
+    public static string AttnKNorm(int layer) => $"blk.{layer}.attn_k_norm.weight";
+    public static string AttnOutput(int layer) => $"blk.{layer}.attn_output.weight";
+    public static string FfnNorm(int layer) => $"blk.{layer}.ffn_norm.weight";
+    public static string FfnGate(int layer) => $"blk.{layer}.ffn_gate.weight";
+    public static string FfnUp(int layer) => $"blk.{layer}.ffn_up.weight";
+    public static string FfnDown(int layer) => $"blk.{layer}.ffn_down.weight";
+}

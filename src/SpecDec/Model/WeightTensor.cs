@@ -1,0 +1,49 @@
+using SpecDec.Formats;
+
+namespace SpecDec.Model;
+
+/// <summary>
+/// A tensor that lives in a memory-mapped model file. Dims are in GGUF order: Dims[0] is the contiguous
+/// dimension, so a linear layer W[out × in] (PyTorch layout) has Dims = [in, out] and rows of Dims[0]
+/// elements. Data stays valid while the <see cref="IModelSource"/> that produced it is alive.
+/// </summary>
+public sealed class WeightTensor
+{
+    public WeightTensor(string name, GgmlType type, long[] dims, nint data, long byteLength)
+    {
+        Name = name;
+        Type = type;
+        Dims = dims;
+        Data = data;
+        ByteLength = byteLength;
+    }
+
+    public string Name { get; }
+    public GgmlType Type { get; }
+    public long[] Dims { get; }
+    public nint Data { get; }
+    public long ByteLength { get; }
+
+    public long ElementCount
+    {
+        get
+        {
+            long n = 1;
+            foreach (long d in Dims) n *= d;
+            return n;
+        }
+    }
+
+    /// <summary>Elements per row (Dims[0]).</summary>
+    public int RowLength => (int)Dims[0];
+
+    /// <summary>Number of rows: the product of Dims[1..].</summary>
+    public long RowCount => ElementCount / Dims[0];
+
+    public long RowBytes => GgmlTypeInfo.ByteCount(Type, Dims[0]);
+
+    public unsafe ReadOnlySpan<byte> RowSpan(long row) =>
+        new((byte*)Data + row * RowBytes, checked((int)RowBytes));
+
+    public override string ToString() => $"{Name} {Type} [{string.Join(", ", Dims)}]";
+}

@@ -10,6 +10,9 @@ public static class TensorNames
     public const string OutputNorm = "output_norm.weight";
     public const string Output = "output.weight";
 
+    /// <summary>Per-frequency RoPE divisors [HeadDim/2] that llama.cpp writes for llama3 rope scaling.</summary>
+    public const string RopeFreqs = "rope_freqs.weight";
+
     public static string AttnNorm(int layer) => $"blk.{layer}.attn_norm.weight";
     public static string AttnQ(int layer) => $"blk.{layer}.attn_q.weight";
     public static string AttnK(int layer) => $"blk.{layer}.attn_k.weight";

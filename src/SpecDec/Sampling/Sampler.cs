@@ -64,33 +64,36 @@ public sealed class Sampler
         if (Options.Temperature != 1f) TensorPrimitives.Multiply(work, 1f / Options.Temperature, work);
         float max = work[best];
 
-        bool truncates = (Options.TopK > 0 && Options.TopK < v) || Options.TopP < 1f || Options.MinP > 0f;
-        if (!truncates)
+        // Unnormalised softmax weights exp(l − max) of the candidates, stored at their ids (the top one's is 1).
+        int n = Options.TopK > 0 && Options.TopK < v ? Options.TopK : v;
+        bool truncates = n < v || Options.TopP < 1f || Options.MinP > 0f;
+        Span<int> ids = _candidates;
+        if (truncates)
+        {
+            for (int i = 0; i < v; i++) ids[i] = i;
+        }
+        double total = 0;
+        if (n < v)
+        {
+            CandidateSelection.SelectTop(ids, work, n);
+            probs.Clear();
+            for (int i = 0; i < n; i++)
+            {
+                float e = MathF.Exp(work[ids[i]] - max);
+                probs[ids[i]] = e;
+                total += e;
+            }
+        }
+        else
         {
             TensorPrimitives.Subtract(work, max, probs);
             TensorPrimitives.Exp(probs, probs);
-            TensorPrimitives.Multiply(probs, 1f / TensorPrimitives.Sum(probs), probs);
+            total = TensorPrimitives.Sum(probs);
+        }
+        if (!truncates)
+        {
+            TensorPrimitives.Multiply(probs, (float)(1.0 / total), probs);
             return best;
-        }
-
-        Span<int> ids = _candidates;
-        for (int i = 0; i < v; i++) ids[i] = i;
-        int n = v;
-        if (Options.TopK > 0 && Options.TopK < v)
-        {
-            CandidateSelection.SelectTop(ids, work, Options.TopK);
-            n = Options.TopK;
-        }
-
-        // Unnormalised softmax of the candidates, stored at their ids; the top token's weight is exp(0) = 1.
-        probs.Clear();
-        double total = 0;
-        for (int i = 0; i < n; i++)
-        {
-            int id = ids[i];
-            float e = MathF.Exp(work[id] - max);
-            probs[id] = e;
-            total += e;
         }
 
         int kept = n;

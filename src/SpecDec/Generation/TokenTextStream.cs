@@ -18,7 +18,8 @@ internal sealed class TokenTextStream
     /// <summary>The characters completed by token <paramref name="id"/> (valid until the next call).</summary>
     public ReadOnlySpan<char> Push(int id)
     {
-        ReadOnlySpan<byte> bytes = _tokenizer.TokenBytes(id);
+        // Ids past the tokenizer's vocabulary (padding rows of the output matrix, as in Qwen2) have no text.
+        ReadOnlySpan<byte> bytes = (uint)id < (uint)_tokenizer.VocabSize ? _tokenizer.TokenBytes(id) : default;
         // At most one char per byte, plus up to 3 bytes carried over from earlier tokens.
         if (_chars.Length < bytes.Length + 4) _chars = new char[bytes.Length + 4];
         int n = _utf8.GetChars(bytes, _chars, flush: false);

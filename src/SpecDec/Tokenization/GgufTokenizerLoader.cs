@@ -18,7 +18,8 @@ internal static class GgufTokenizerLoader
         string[] tokens = m.StringArray(Prefix + "tokens");
         if (tokens.Length == 0) throw m.Error(Prefix + "tokens", "is empty");
         var types = TokenTypes(m, tokens.Length);
-        var vocab = new TokenVocabulary(tokens);
+        // BPE merges and scores range over the model's own tokens; added and control tokens are matched whole.
+        var vocab = new TokenVocabulary([.. tokens.Select((t, id) => types[id] is TokenType.Normal or TokenType.Byte ? t : null)]);
 
         int? Id(string key)
         {
@@ -62,7 +63,7 @@ internal static class GgufTokenizerLoader
                 kind = "spm-bpe";
                 pre = new PreTokenizer([], byteLevel: false);
                 normalizer = spacePrefix ? TextNormalizer.SentencePieceLegacy : TextNormalizer.SpacesOnly;
-                encoder = new SpmScoreModel(vocab, tokens, scores, unk ?? -1);
+                encoder = new SpmScoreModel(vocab, scores, unk ?? -1);
                 strip = spacePrefix ? DecodeStrip.LeadingSpace : DecodeStrip.None;
                 addBos = true;
                 break;

@@ -18,7 +18,7 @@ internal sealed class SpmScoreModel : IWordEncoder
     private readonly int[] _byteIds;        // [256] token for each byte, -1 where there is none
     private readonly int _unkId;
 
-    public SpmScoreModel(TokenVocabulary vocab, IReadOnlyList<string?> tokens, float[] scores, int unkId)
+    public SpmScoreModel(TokenVocabulary vocab, float[] scores, int unkId)
     {
         _vocab = vocab;
         _scores = scores;

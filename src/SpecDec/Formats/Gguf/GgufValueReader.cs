@@ -9,7 +9,7 @@ namespace SpecDec.Formats.Gguf;
 internal static class GgufValueReader
 {
     /// <summary>Deeper nesting is never written by llama.cpp; the cap keeps recursion off a corrupt file.</summary>
-    private const int MaxArrayDepth = 4;
+    public const int MaxArrayDepth = 4;
 
     public static object ReadValue(ref GgufCursor cursor, GgufValueType type) => type switch
     {

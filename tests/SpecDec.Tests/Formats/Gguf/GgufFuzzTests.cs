@@ -60,10 +60,37 @@ public sealed class GgufFuzzTests
         Assert.True(refused > 1000, $"only {refused} mutants refused");
     }
 
-    private static byte[] Mutate(byte[] seed, Random random)
+    [Fact]
+    public void MutatedModelsOpenOrFailCleanly()
     {
-        // Mutations target the header mostly; the data section is just bytes.
-        int headerLength = seed.Length - 388;
+        // A whole tiny llama: mutants also reach the config reader and the tensor/config cross-checks.
+        byte[] seed = new TinyGguf { Hidden = 32, Heads = 2, KvHeads = 1, Intermediate = 32, Layers = 1, Vocab = 8 }.Bytes();
+        int headerLength = (int)GgufParser.Parse(seed, seed.Length, "seed.gguf").DataOffset;
+        GgufModelSource.ReadConfig(GgufParser.Parse(seed, seed.Length, "seed.gguf"), "seed.gguf");
+        var random = new Random(17);
+        int opened = 0;
+        for (int i = 0; i < 4000; i++)
+        {
+            byte[] bytes = Mutate(seed, random, headerLength);
+            try
+            {
+                GgufHeader header = GgufParser.Parse(bytes, bytes.Length, "fuzz.gguf");
+                GgufModelSource.ReadConfig(header, "fuzz.gguf");
+                opened++;
+            }
+            catch (ModelFormatException e)
+            {
+                Assert.StartsWith("fuzz.gguf: ", e.Message);
+            }
+        }
+        Assert.True(opened > 100, $"only {opened} mutants opened");
+    }
+
+    private static byte[] Mutate(byte[] seed, Random random) => Mutate(seed, random, seed.Length - 388);
+
+    /// <param name="headerLength">Mutations land in the header; the data section is just bytes.</param>
+    private static byte[] Mutate(byte[] seed, Random random, int headerLength)
+    {
         byte[] bytes = (byte[])seed.Clone();
         switch (random.Next(5))
         {

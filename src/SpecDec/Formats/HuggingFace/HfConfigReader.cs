@@ -47,7 +47,7 @@ public static class HfConfigReader
 
     public static ModelConfig Read(JsonElement root, string path)
     {
-        var f = new JsonFields(root, path);
+        var f = new ConfigFields(root, path);
         string hfArch = HfArchitecture(root, path);
         string arch = Architectures.TryGetValue(hfArch, out string? a)
             ? a
@@ -102,15 +102,15 @@ public static class HfConfigReader
         return list[0].GetString()!;
     }
 
-    private static (double Theta, RopeScaling? Scaling) ReadRope(JsonFields f, string path)
+    private static (double Theta, RopeScaling? Scaling) ReadRope(ConfigFields f, string path)
     {
         // transformers v5 moves rope_theta and the scaling into rope_parameters.
-        if (f.OptionalObject("rope_parameters") is JsonFields p)
+        if (f.OptionalObject("rope_parameters") is ConfigFields p)
             return (p.OptionalNumber("rope_theta") ?? f.OptionalNumber("rope_theta") ?? 10000, ReadScaling(p, path));
-        return (f.OptionalNumber("rope_theta") ?? 10000, f.OptionalObject("rope_scaling") is JsonFields s ? ReadScaling(s, path) : null);
+        return (f.OptionalNumber("rope_theta") ?? 10000, f.OptionalObject("rope_scaling") is ConfigFields s ? ReadScaling(s, path) : null);
     }
 
-    private static RopeScaling? ReadScaling(JsonFields s, string path)
+    private static RopeScaling? ReadScaling(ConfigFields s, string path)
     {
         string type = s.OptionalString("rope_type") ?? s.OptionalString("type") ?? "default";
         if (type == "default") return null;

@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace SpecDec.Formats.HuggingFace;
 
 /// <summary>Typed reads of JSON object fields with errors naming the file and the field.</summary>
-internal readonly struct JsonFields(JsonElement obj, string path, string prefix = "")
+internal readonly struct ConfigFields(JsonElement obj, string path, string prefix = "")
 {
     public JsonElement Element => obj;
 
@@ -49,11 +49,11 @@ internal readonly struct JsonFields(JsonElement obj, string path, string prefix 
     }
 
     /// <summary>A nested object, or null when absent or null.</summary>
-    public JsonFields? OptionalObject(string name)
+    public ConfigFields? OptionalObject(string name)
     {
         if (!obj.TryGetProperty(name, out JsonElement v) || v.ValueKind == JsonValueKind.Null) return null;
         return v.ValueKind == JsonValueKind.Object
-            ? new JsonFields(v, path, $"{prefix}{name}.")
+            ? new ConfigFields(v, path, $"{prefix}{name}.")
             : throw new ModelFormatException(path, $"{prefix}{name} should be an object, found {v.GetRawText()}");
     }
 

@@ -92,6 +92,7 @@ public sealed class TinyHf
     {
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "config.json"), Config().ToJsonString());
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), TokenizerJson().ToJsonString());
         var random = new Random(11);
         var values = new Dictionary<string, float[]>();
         var entries = new List<(string Name, string Dtype, long[] Shape, byte[] Data)>();
@@ -123,6 +124,45 @@ public sealed class TinyHf
         var index = new JsonObject { ["metadata"] = new JsonObject { ["total_size"] = 0 }, ["weight_map"] = weightMap };
         File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), index.ToJsonString());
         return values;
+    }
+
+    /// <summary>Ids in <see cref="TokenizerJson"/>: 13 letters, 12 merged words, &lt;|endoftext|&gt;.</summary>
+    public const int TokenizerTokens = 26;
+
+    /// <summary>
+    /// A small byte-level BPE tokenizer.json: letters a–m (ids 0–12), the merges "a b", "ab c", … "abcdefghijkl m"
+    /// making "ab" … "abcdefghijklm" (ids 13–24), and the special token &lt;|endoftext|&gt; (id 25).
+    /// </summary>
+    public static JsonObject TokenizerJson()
+    {
+        var vocab = new JsonObject();
+        var merges = new JsonArray();
+        for (int i = 0; i < 13; i++) vocab[((char)('a' + i)).ToString()] = i;
+        for (int n = 2; n <= 13; n++)
+        {
+            string word = "abcdefghijklm"[..n];
+            merges.Add($"{word[..^1]} {word[^1]}");
+            vocab[word] = 11 + n;
+        }
+        vocab["<|endoftext|>"] = 25;
+        return new JsonObject
+        {
+            ["version"] = "1.0",
+            ["added_tokens"] = new JsonArray(new JsonObject
+            {
+                ["id"] = 25, ["content"] = "<|endoftext|>", ["single_word"] = false, ["lstrip"] = false, ["rstrip"] = false,
+                ["normalized"] = false, ["special"] = true,
+            }),
+            ["normalizer"] = null,
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["post_processor"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = false, ["use_regex"] = true },
+            ["decoder"] = new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["model"] = new JsonObject
+            {
+                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = null, ["continuing_subword_prefix"] = null, ["end_of_word_suffix"] = null,
+                ["fuse_unk"] = false, ["byte_fallback"] = false, ["ignore_merges"] = false, ["vocab"] = vocab, ["merges"] = merges,
+            },
+        };
     }
 
     /// <summary>The stored bytes for Dtype, and the values they decode to.</summary>

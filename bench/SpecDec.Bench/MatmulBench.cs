@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using SpecDec.Formats;
 using SpecDec.Kernels;
 using SpecDec.Kernels.Linear;
@@ -29,29 +28,14 @@ internal static unsafe class MatmulBench
                 WeightQuantizer.Row(type, row, w.Span.Slice((int)(r * rowBytes), (int)rowBytes));
             }
             var weight = new LinearWeight(type, w.Pointer, n, k);
-            double t1 = Time(() => Matmul.Run(pool, workspace, x.Pointer, 1, Simd.Best, new MatmulPart(weight, y.Pointer)));
+            double t1 = Bench.Fastest(() => Matmul.Run(pool, workspace, x.Pointer, 1, Simd.Best, new MatmulPart(weight, y.Pointer)));
             Console.Write($"{type,-5} N={n} K={k} {w.Length / 1e6:F1} MB  T=1 {t1 * 1e3:F3} ms {w.Length / t1 / 1e9:F1} GB/s |");
             foreach (int t in new[] { 2, 4, 8, 16, 64 })
             {
-                double tt = Time(() => Matmul.Run(pool, workspace, x.Pointer, t, Simd.Best, new MatmulPart(weight, y.Pointer)));
+                double tt = Bench.Fastest(() => Matmul.Run(pool, workspace, x.Pointer, t, Simd.Best, new MatmulPart(weight, y.Pointer)));
                 Console.Write($" c({t})={tt / t1:F2}");
             }
             Console.WriteLine();
         }
-    }
-
-    /// <summary>Fastest of 31 timed calls (after warm-up).</summary>
-    static double Time(Action run)
-    {
-        for (int i = 0; i < 5; i++) run();
-        var samples = new double[31];
-        for (int s = 0; s < samples.Length; s++)
-        {
-            long start = Stopwatch.GetTimestamp();
-            run();
-            samples[s] = Stopwatch.GetElapsedTime(start).TotalSeconds;
-        }
-        Array.Sort(samples);
-        return samples[0]; // the least disturbed run: this machine is shared
     }
 }

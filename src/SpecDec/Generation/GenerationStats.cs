@@ -1,0 +1,143 @@
+using System.Globalization;
+using System.Text;
+using SpecDec.Speculation;
+
+namespace SpecDec.Generation;
+
+/// <summary>
+/// What one request (or several, summed with <see cref="Sum"/>) cost and how well speculation worked.
+/// Vocabulary: each round the target verifies the drafted tokens in one forward; the accepted ones stand and
+/// one more token follows — a correction where a draft token was rejected, or a bonus after a full accept.
+/// Plain decoding is rounds with nothing drafted, so each of its tokens is a bonus and τ = 1.
+/// </summary>
+public sealed class GenerationStats
+{
+    private long[] _draftedAt = [];
+    private long[] _acceptedAt = [];
+
+    public int PromptTokens { get; internal set; }
+
+    /// <summary>Tokens in the output (a stop token is not counted).</summary>
+    public int GeneratedTokens { get; internal set; }
+
+    /// <summary>Target forwards after the prefill: one per round.</summary>
+    public long Rounds { get; private set; }
+    public long Drafted { get; private set; }
+    public long Accepted { get; private set; }
+    public long CorrectionTokens { get; private set; }
+    public long BonusTokens { get; private set; }
+
+    /// <summary>Time running all prompt tokens but the last (the first round runs that one).</summary>
+    public double PrefillMs { get; internal set; }
+
+    /// <summary>Time from the end of the prefill to the end of generation.</summary>
+    public double DecodeMs { get; internal set; }
+
+    /// <summary>Time spent in the proposer (drafting, including the draft model's own prefill).</summary>
+    public double DraftMs { get; internal set; }
+
+    /// <summary>Time spent in the target's verification forwards and the verifier.</summary>
+    public double VerifyMs { get; internal set; }
+
+    /// <summary>Draft tokens proposed at each draft position (0 = first after the committed text).</summary>
+    public IReadOnlyList<long> DraftedAtPosition => _draftedAt;
+
+    /// <summary>Draft tokens accepted at each draft position.</summary>
+    public IReadOnlyList<long> AcceptedAtPosition => _acceptedAt;
+
+    /// <summary>α: the fraction of draft tokens accepted.</summary>
+    public double Alpha => Drafted == 0 ? 0 : (double)Accepted / Drafted;
+
+    /// <summary>τ: tokens produced per target forward (accepted + correction + bonus, per round).</summary>
+    public double Tau => Rounds == 0 ? 0 : (double)(Accepted + CorrectionTokens + BonusTokens) / Rounds;
+
+    public double PrefillTokensPerSecond => PrefillMs <= 0 ? 0 : Math.Max(0, PromptTokens - 1) / (PrefillMs / 1000);
+    public double DecodeTokensPerSecond => DecodeMs <= 0 ? 0 : GeneratedTokens / (DecodeMs / 1000);
+
+    /// <summary>Acceptance rate at a draft position: accepted there / drafted there.</summary>
+    public double AcceptanceAt(int position) =>
+        position < _draftedAt.Length && _draftedAt[position] > 0 ? (double)_acceptedAt[position] / _draftedAt[position] : 0;
+
+    /// <summary>Sizes the per-position counters; no allocation afterwards.</summary>
+    internal void Begin(int maxDraft)
+    {
+        _draftedAt = new long[maxDraft];
+        _acceptedAt = new long[maxDraft];
+    }
+
+    internal void RecordRound(int drafted, Verdict verdict)
+    {
+        Rounds++;
+        Drafted += drafted;
+        Accepted += verdict.Accepted;
+        if (verdict.IsBonus) BonusTokens++;
+        else CorrectionTokens++;
+        for (int i = 0; i < drafted; i++) _draftedAt[i]++;
+        for (int i = 0; i < verdict.Accepted; i++) _acceptedAt[i]++;
+    }
+
+    /// <summary>Totals over several requests (rates are recomputed from the sums).</summary>
+    public static GenerationStats Sum(IEnumerable<GenerationStats> requests)
+    {
+        var total = new GenerationStats();
+        foreach (var s in requests)
+        {
+            total.PromptTokens += s.PromptTokens;
+            total.GeneratedTokens += s.GeneratedTokens;
+            total.Rounds += s.Rounds;
+            total.Drafted += s.Drafted;
+            total.Accepted += s.Accepted;
+            total.CorrectionTokens += s.CorrectionTokens;
+            total.BonusTokens += s.BonusTokens;
+            total.PrefillMs += s.PrefillMs;
+            total.DecodeMs += s.DecodeMs;
+            total.DraftMs += s.DraftMs;
+            total.VerifyMs += s.VerifyMs;
+            total._draftedAt = Add(total._draftedAt, s._draftedAt);
+            total._acceptedAt = Add(total._acceptedAt, s._acceptedAt);
+        }
+        return total;
+    }
+
+    private static long[] Add(long[] a, long[] b)
+    {
+        var sum = new long[Math.Max(a.Length, b.Length)];
+        for (int i = 0; i < a.Length; i++) sum[i] += a[i];
+        for (int i = 0; i < b.Length; i++) sum[i] += b[i];
+        return sum;
+    }
+
+    /// <summary>One line: token counts and speeds, plus α, τ and drafted/accepted when anything was drafted.</summary>
+    public override string ToString()
+    {
+        var line = string.Create(CultureInfo.InvariantCulture,
+            $"prompt {PromptTokens} tok, generated {GeneratedTokens} tok, prefill {PrefillTokensPerSecond:F1} tok/s, decode {DecodeTokensPerSecond:F1} tok/s");
+        if (Drafted == 0) return line;
+        return line + string.Create(CultureInfo.InvariantCulture,
+            $", α {Alpha:F3}, τ {Tau:F2}, drafted {Drafted}, accepted {Accepted}");
+    }
+
+    /// <summary>Every counter, timing and the acceptance at each draft position, one per line.</summary>
+    public string ToTable()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        void Row(string name, FormattableString value) => sb.Append(c, $"{name,-22}").AppendLine(value.ToString(c));
+        Row("prompt tokens", $"{PromptTokens}");
+        Row("generated tokens", $"{GeneratedTokens}");
+        Row("prefill", $"{PrefillMs:F1} ms, {PrefillTokensPerSecond:F1} tok/s");
+        Row("decode", $"{DecodeMs:F1} ms, {DecodeTokensPerSecond:F1} tok/s");
+        Row("rounds", $"{Rounds}");
+        Row("drafted", $"{Drafted}");
+        Row("accepted", $"{Accepted}");
+        Row("correction tokens", $"{CorrectionTokens}");
+        Row("bonus tokens", $"{BonusTokens}");
+        Row("α (accepted/drafted)", $"{Alpha:F3}");
+        Row("τ (tokens/forward)", $"{Tau:F3}");
+        Row("draft", $"{DraftMs:F1} ms");
+        Row("verify", $"{VerifyMs:F1} ms");
+        for (int i = 0; i < _draftedAt.Length && _draftedAt[i] > 0; i++)
+            Row($"acceptance at {i + 1}", $"{AcceptanceAt(i):F3} ({_acceptedAt[i]}/{_draftedAt[i]})");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,96 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SpecDec.Formats;
+using SpecDec.Kernels.Quant;
+
+namespace SpecDec.Kernels;
+
+/// <summary>
+/// Weight rows of any supported type to f32: embedding lookup, small vectors (norms, biases) at load, and
+/// the f16/bf16 matmul, which converts one weight row into L1 scratch and reuses it for all T activation rows.
+/// New weight types add a case here and in <see cref="Linear.Matmul"/>.
+/// </summary>
+public static unsafe class Dequantize
+{
+    /// <summary>Whether <paramref name="type"/> can be read as weights.</summary>
+    public static bool Supports(GgmlType type) =>
+        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0;
+
+    /// <summary>dst[0..k) = row src of <paramref name="type"/> (k a multiple of the type's block size).</summary>
+    public static void Row(GgmlType type, byte* src, float* dst, int k, SimdLevel level)
+    {
+        switch (type)
+        {
+            case GgmlType.F32:
+                Buffer.MemoryCopy(src, dst, (long)k * 4, (long)k * 4);
+                break;
+            case GgmlType.F16:
+                F16(src, dst, k, level);
+                break;
+            case GgmlType.BF16:
+                BF16(src, dst, k, level);
+                break;
+            case GgmlType.Q8_0:
+                BlockQ8_0.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ8_0.Size * BlockQ8_0.Bytes), new Span<float>(dst, k));
+                break;
+            default:
+                throw new NotSupportedException($"{type} weights are not supported yet");
+        }
+    }
+
+    public static void F16(byte* src, float* dst, int k, SimdLevel level)
+    {
+        var h = (ushort*)src;
+        int i = 0;
+        if (level == SimdLevel.V512)
+            for (; i + 16 <= k; i += 16)
+                HalfToFloat(Avx512F.ConvertToVector512UInt32(Vector256.Load(h + i))).Store(dst + i);
+        else if (level == SimdLevel.V256)
+            for (; i + 8 <= k; i += 8)
+                HalfToFloat(Avx2.ConvertToVector256Int32(Vector128.Load(h + i)).AsUInt32()).Store(dst + i);
+        for (; i < k; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(h[i]);
+    }
+
+    public static void BF16(byte* src, float* dst, int k, SimdLevel level)
+    {
+        var h = (ushort*)src;
+        int i = 0;
+        if (level == SimdLevel.V512)
+            for (; i + 16 <= k; i += 16)
+                Vector512.ShiftLeft(Avx512F.ConvertToVector512UInt32(Vector256.Load(h + i)), 16).AsSingle().Store(dst + i);
+        else if (level == SimdLevel.V256)
+            for (; i + 8 <= k; i += 8)
+                Vector256.ShiftLeft(Avx2.ConvertToVector256Int32(Vector128.Load(h + i)), 16).AsSingle().Store(dst + i);
+        for (; i < k; i++) dst[i] = BFloat16ToSingle(h[i]);
+    }
+
+    public static float BFloat16ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
+
+    /// <summary>
+    /// IEEE half bits (zero-extended to 32) to float without denormal arithmetic: normals get their exponent
+    /// rebiased, Inf/NaN get the all-ones exponent, subnormals are built as (2^-14 + m·2^-24) − 2^-14 exactly.
+    /// </summary>
+    static Vector512<float> HalfToFloat(Vector512<uint> h)
+    {
+        Vector512<uint> em = (h & Vector512.Create(0x7fffu)) << 13;
+        Vector512<uint> normal = em + Vector512.Create(112u << 23);
+        normal = Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(em, Vector512.Create(0x7c00u << 13)),
+            normal + Vector512.Create(112u << 23), normal);
+        Vector512<float> sub = (em + Vector512.Create(113u << 23)).AsSingle() - Vector512.Create(113u << 23).AsSingle();
+        Vector512<uint> bits = Vector512.ConditionalSelect(Vector512.LessThan(em, Vector512.Create(0x0400u << 13)),
+            sub.AsUInt32(), normal);
+        return (bits | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
+    }
+
+    static Vector256<float> HalfToFloat(Vector256<uint> h)
+    {
+        Vector256<uint> em = (h & Vector256.Create(0x7fffu)) << 13;
+        Vector256<uint> normal = em + Vector256.Create(112u << 23);
+        normal = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7c00u << 13)),
+            normal + Vector256.Create(112u << 23), normal);
+        Vector256<float> sub = (em + Vector256.Create(113u << 23)).AsSingle() - Vector256.Create(113u << 23).AsSingle();
+        Vector256<uint> bits = Vector256.ConditionalSelect(Vector256.LessThan(em, Vector256.Create(0x0400u << 13)),
+            sub.AsUInt32(), normal);
+        return (bits | ((h & Vector256.Create(0x8000u)) << 16)).AsSingle();
+    }
+}

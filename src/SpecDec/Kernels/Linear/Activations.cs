@@ -1,0 +1,20 @@
+namespace SpecDec.Kernels.Linear;
+
+/// <summary>
+/// X[T × K] in every form the weight kernels of one call read: f32 rows, and (when a quantized weight needs
+/// them) int8 blocks of 32 with f32 scales. Q8_K blocks of 256 with sums (for Q4_K/Q6_K) join here.
+/// </summary>
+public unsafe struct Activations
+{
+    public int T;
+    public int K;
+
+    /// <summary>[T × K]</summary>
+    public float* F32;
+
+    /// <summary>[T × K] int8 quants in blocks of 32 (null when no weight of the call needs them).</summary>
+    public sbyte* Q8;
+
+    /// <summary>[T × K/32] scale of each Q8 block.</summary>
+    public float* Q8Scale;
+}

@@ -1,0 +1,38 @@
+using SpecDec.Formats;
+using SpecDec.Model;
+
+namespace SpecDec.Kernels.Linear;
+
+/// <summary>
+/// A linear layer's weight W[Rows × Columns] as it lies in the mapped file: Rows rows of Columns elements,
+/// each row RowBytes long (Q8_0: Columns/32 blocks of 34 bytes). y = W·x maps Columns inputs to Rows outputs.
+/// </summary>
+public readonly unsafe struct LinearWeight
+{
+    public LinearWeight(GgmlType type, byte* data, int rows, int columns)
+    {
+        if (!Matmul.Supports(type)) throw new NotSupportedException($"no matmul kernel for {type} weights yet");
+        if (columns % GgmlTypeInfo.BlockSize(type) != 0)
+            throw new ArgumentException($"{columns} columns are not a whole number of {type} blocks");
+        Type = type;
+        Data = data;
+        Rows = rows;
+        Columns = columns;
+        RowBytes = GgmlTypeInfo.ByteCount(type, columns);
+    }
+
+    /// <summary>A 2-D tensor [Dims[0] = Columns, Dims[1] = Rows] (GGUF order).</summary>
+    public static LinearWeight From(WeightTensor tensor)
+    {
+        if (tensor.Dims.Length != 2) throw new ArgumentException($"{tensor.Name} is not a matrix: dims [{string.Join(", ", tensor.Dims)}]");
+        return new LinearWeight(tensor.Type, (byte*)tensor.Data, checked((int)tensor.Dims[1]), checked((int)tensor.Dims[0]));
+    }
+
+    public GgmlType Type { get; }
+    public byte* Data { get; }
+    public int Rows { get; }
+    public int Columns { get; }
+    public long RowBytes { get; }
+
+    public byte* Row(int n) => Data + n * RowBytes;
+}

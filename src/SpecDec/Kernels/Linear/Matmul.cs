@@ -1,0 +1,108 @@
+using System.Runtime.CompilerServices;
+using SpecDec.Formats;
+using SpecDec.Kernels.Quant;
+
+namespace SpecDec.Kernels.Linear;
+
+/// <summary>
+/// Y[T × N] = X[T × K] · W[N × K]ᵀ for T = 1..MaxRows: the hot spot of every forward pass. One call may hold
+/// several products that read the same X (q/k/v, gate/up): X is quantized once for all of them and their
+/// output rows are split over the pool together, so each weight row is read from memory exactly once and
+/// applied to all T activation rows — which is why verifying k draft tokens costs little more than one.
+/// To add a weight type: a row kernel, a case in <see cref="FormOf"/> and in <see cref="Job.Execute"/>.
+/// </summary>
+public static unsafe class Matmul
+{
+    public const int MaxParts = 4;
+
+    public static bool Supports(GgmlType type) => FormOf(type) != ActivationForm.None;
+
+    /// <summary>Runs every part on X[t × K] (all parts share K = X's row length).</summary>
+    public static void Run(WorkerPool pool, MatmulWorkspace workspace, float* x, int t, SimdLevel level,
+        params ReadOnlySpan<MatmulPart> parts)
+    {
+        if (parts.Length is 0 or > MaxParts) throw new ArgumentException($"a matmul call takes 1..{MaxParts} parts, not {parts.Length}");
+        int k = parts[0].Weight.Columns;
+        if (t < 1 || t > workspace.MaxRows) throw new ArgumentOutOfRangeException(nameof(t), t, $"T must be in 1..{workspace.MaxRows}");
+        if (workspace.Threads < pool.ThreadCount)
+            throw new ArgumentException($"the workspace has scratch for {workspace.Threads} threads, the pool runs {pool.ThreadCount}");
+        if (k > workspace.MaxColumns) throw new ArgumentException($"K = {k} exceeds the workspace's {workspace.MaxColumns}");
+
+        var job = new Job { Level = level, Workspace = workspace.RowScratch(0), ScratchStride = workspace.RowScratchStride };
+        job.X = new Activations { T = t, K = k, F32 = x };
+        bool needQ8 = false;
+        int items = 0;
+        int targetItems = pool.ThreadCount * 8;
+        for (int p = 0; p < parts.Length; p++)
+        {
+            LinearWeight w = parts[p].Weight;
+            if (w.Columns != k) throw new ArgumentException($"part {p} has K = {w.Columns}, part 0 has {k}");
+            ActivationForm form = FormOf(w.Type);
+            if (form == ActivationForm.None) throw new NotSupportedException($"no matmul kernel for {w.Type} weights yet");
+            needQ8 |= form == ActivationForm.Q8;
+            // Chunks of ≥ 4 rows, about 8 per thread over the whole call, so a slow core delays little.
+            int chunk = Math.Max(4, (w.Rows + targetItems - 1) / targetItems);
+            job.Parts[p] = parts[p];
+            job.ChunkRows[p] = chunk;
+            job.FirstItem[p] = items;
+            items += (w.Rows + chunk - 1) / chunk;
+        }
+        job.PartCount = parts.Length;
+        job.FirstItem[parts.Length] = items;
+
+        if (needQ8)
+        {
+            if (k % ActivationQ8.Block != 0) throw new ArgumentException($"K = {k} is not a multiple of {ActivationQ8.Block}");
+            job.X.Q8 = workspace.Q8;
+            job.X.Q8Scale = workspace.Q8Scale;
+            for (int r = 0; r < t; r++)
+                ActivationQ8.Quantize(x + (long)r * k, k, job.X.Q8 + (long)r * k, job.X.Q8Scale + (long)r * (k / ActivationQ8.Block), level);
+        }
+        pool.For(items, job);
+    }
+
+    enum ActivationForm { None, F32, Q8 }
+
+    static ActivationForm FormOf(GgmlType type) => type switch
+    {
+        GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => ActivationForm.F32,
+        GgmlType.Q8_0 => ActivationForm.Q8,
+        _ => ActivationForm.None,
+    };
+
+    [InlineArray(MaxParts)]
+    struct PartArray { MatmulPart _element; }
+
+    [InlineArray(MaxParts + 1)]
+    struct IntArray { int _element; }
+
+    struct Job : IParallelJob
+    {
+        public Activations X;
+        public PartArray Parts;
+        public IntArray ChunkRows;
+        public IntArray FirstItem; // [PartCount + 1] first work item of each part
+        public int PartCount;
+        public SimdLevel Level;
+        public float* Workspace;   // per-thread row scratch, ScratchStride floats each
+        public int ScratchStride;
+
+        public void Execute(int index, int thread)
+        {
+            int p = 0;
+            while (index >= FirstItem[p + 1]) p++;
+            ref readonly MatmulPart part = ref Parts[p];
+            int row0 = (index - FirstItem[p]) * ChunkRows[p];
+            int row1 = Math.Min(row0 + ChunkRows[p], part.Weight.Rows);
+            switch (part.Weight.Type)
+            {
+                case GgmlType.Q8_0:
+                    Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, Level);
+                    break;
+                default:
+                    FloatMatmul.Rows(part.Weight, X, part.Y, row0, row1, Workspace + (long)thread * ScratchStride, Level);
+                    break;
+            }
+        }
+    }
+}

@@ -1,0 +1,41 @@
+using System.Runtime.InteropServices;
+using SpecDec.Formats;
+
+namespace SpecDec.Kernels.Quant;
+
+/// <summary>
+/// f32 rows to a weight type's bytes (the inverse of <see cref="Dequantize"/>): for writing models
+/// (synthetic models now, `specdec quantize` later). Reference code, not a hot path.
+/// </summary>
+public static class WeightQuantizer
+{
+    public static void Row(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        switch (type)
+        {
+            case GgmlType.F32:
+                MemoryMarshal.AsBytes(src).CopyTo(dst);
+                break;
+            case GgmlType.F16:
+                for (int i = 0; i < src.Length; i++) MemoryMarshal.Write(dst.Slice(2 * i), (Half)src[i]);
+                break;
+            case GgmlType.BF16:
+                for (int i = 0; i < src.Length; i++) MemoryMarshal.Write(dst.Slice(2 * i), ToBFloat16(src[i]));
+                break;
+            case GgmlType.Q8_0:
+                BlockQ8_0.Quantize(src, dst);
+                break;
+            default:
+                throw new NotSupportedException($"cannot write {type} weights yet");
+        }
+    }
+
+    /// <summary>Round to nearest even, as torch's float → bfloat16 cast (NaN stays NaN).</summary>
+    public static ushort ToBFloat16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);
+        bits += 0x7fff + ((bits >> 16) & 1);
+        return (ushort)(bits >> 16);
+    }
+}

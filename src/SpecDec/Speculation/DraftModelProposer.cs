@@ -1,0 +1,158 @@
+using System.Numerics.Tensors;
+using SpecDec.Model;
+using SpecDec.Sampling;
+
+namespace SpecDec.Speculation;
+
+/// <summary>
+/// Drafts with an independent smaller model that shares the target's tokenizer. Its own KV cache always
+/// holds a prefix of the committed context: after a round it is rolled back to the accepted tokens, and the
+/// next round first feeds what it has not seen (the correction or bonus token, or the whole prompt at the
+/// start) in the same forward that yields the first draft's logits. Each draft token is drawn from the
+/// draft's distribution q under the verifier's sampling options; drafting stops early when the draft's own
+/// top probability falls below p-min (in greedy mode q is one-hot, so confidence is measured on the raw
+/// softmax at temperature 1).
+/// </summary>
+public sealed class DraftModelProposer : IDraftProposer
+{
+    private const int MaxChunk = 64;
+
+    private readonly ILanguageModel _draft;
+    private readonly int _targetVocab;   // width of q rows
+    private readonly int _sharedVocab;   // ids both models score: the draft samples only among these
+    private readonly float[] _logits;    // [draft V] logits of the last row fed
+    private readonly float[] _softmax;   // [shared V] scratch for the confidence test
+    private readonly int[] _positions = new int[MaxChunk];
+    private int[] _history = [];         // [window + draft-max] recent context then drafts, for penalties
+    private Sampler? _sampler;
+    private IKvCache? _cache;
+    private int _proposedAt;             // context length of the last proposal
+
+    /// <summary>Checks that <paramref name="draft"/> can draft for <paramref name="target"/> (see
+    /// <see cref="EnsureCompatible"/>).</summary>
+    public DraftModelProposer(ILanguageModel draft, ILanguageModel target)
+    {
+        EnsureCompatible(target, draft);
+        _draft = draft;
+        _targetVocab = target.Config.VocabSize;
+        _sharedVocab = Math.Min(draft.Config.VocabSize, _targetVocab);
+        _logits = new float[draft.Config.VocabSize];
+        _softmax = new float[_sharedVocab];
+    }
+
+    /// <summary>
+    /// Refuses a draft whose token ids mean something else than the target's: vocabulary size, every token's
+    /// text, BOS and EOS must agree. Throws a <see cref="SpecDecException"/> saying what differs.
+    /// </summary>
+    public static void EnsureCompatible(ILanguageModel target, ILanguageModel draft)
+    {
+        var t = target.Tokenizer;
+        var d = draft.Tokenizer;
+        if (t.VocabSize != d.VocabSize)
+            throw new SpecDecException($"the draft model's vocabulary has {d.VocabSize} tokens but the target's has {t.VocabSize}; speculation needs the same tokenizer");
+        if (t.BosId != d.BosId)
+            throw new SpecDecException($"the draft model's BOS id is {Show(d.BosId)} but the target's is {Show(t.BosId)}");
+        if (t.EosId != d.EosId)
+            throw new SpecDecException($"the draft model's EOS id is {Show(d.EosId)} but the target's is {Show(t.EosId)}");
+        if (draft.Config.VocabSize < t.VocabSize || target.Config.VocabSize < t.VocabSize)
+            throw new SpecDecException($"a model scores fewer ids than its tokenizer has (draft {draft.Config.VocabSize}, target {target.Config.VocabSize}, tokenizer {t.VocabSize})");
+        for (int id = 0; id < t.VocabSize; id++)
+        {
+            string a = t.TokenText(id), b = d.TokenText(id);
+            if (a != b)
+                throw new SpecDecException($"token {id} is \"{a}\" in the target's vocabulary but \"{b}\" in the draft's; speculation needs the same tokenizer");
+        }
+    }
+
+    /// <summary>Stop drafting when the draft's top probability (softmax at T = 1) falls below this; 0 never stops.</summary>
+    public float PMin { get; set; }
+
+    private static string Show(int? id) => id?.ToString() ?? "none";
+
+    public void Reset(SamplingOptions sampling, int capacity)
+    {
+        _sampler = _sampler is not null && _sampler.Options == sampling ? _sampler : new Sampler(sampling, _sharedVocab);
+        capacity = Math.Min(capacity, _draft.Config.ContextLength);
+        if (_cache is null || _cache.Capacity < capacity) _cache = _draft.CreateCache(capacity);
+        else _cache.Rollback(0);
+        int historyLength = PenaltyWindow(sampling, capacity) + SpeculationOptions.MaxVerifyRows;
+        if (_history.Length < historyLength) _history = new int[historyLength];
+        _proposedAt = 0;
+    }
+
+    public DraftProposal Propose(ReadOnlySpan<int> context, Span<int> draft, Span<float> q, Xoshiro256StarStar rng)
+    {
+        if (_cache is null || _sampler is null) throw new InvalidOperationException("Reset must be called before Propose");
+        int n = context.Length;
+        _proposedAt = n;
+        // The cache will hold the context plus all drafts but the last.
+        int count = Math.Min(draft.Length, _cache.Capacity - n + 1);
+        if (count <= 0) return DraftProposal.Empty;
+
+        ReadOnlySpan<float> row = CatchUp(context);
+
+        // Penalties look at the recent context followed by the drafts so far.
+        int window = PenaltyWindow(_sampler.Options, n);
+        context[(n - window)..].CopyTo(_history);
+        int produced = 0;
+        while (true)
+        {
+            if (PMin > 0 && TopProbability(row) < PMin) break;
+            Span<float> qRow = q.Slice(produced * _targetVocab, _targetVocab);
+            int best = _sampler.Distribution(row, _history.AsSpan(0, window + produced), qRow);
+            qRow[_sharedVocab..].Clear();
+            int token = _sampler.Options.IsGreedy ? best : Sampler.Sample(qRow[.._sharedVocab], rng);
+            draft[produced] = token;
+            _history[window + produced] = token;
+            produced++;
+            if (produced == count) break;
+
+            _positions[0] = n + produced - 1;
+            _draft.Forward(ForwardBatch.Causal(draft.Slice(produced - 1, 1), _positions.AsSpan(0, 1)), _cache, _logits);
+            row = _logits.AsSpan(0, _sharedVocab);
+        }
+        return new DraftProposal(produced, HasDistributions: true);
+    }
+
+    public void Accepted(int accepted)
+    {
+        if (_cache is null) return;
+        // The cache holds the proposal's context and the drafts fed back; keep the accepted ones.
+        _cache.Rollback(Math.Min(_cache.Length, _proposedAt + accepted));
+    }
+
+    /// <summary>
+    /// Feeds the committed tokens the cache has not seen (in chunks) and returns the logits after the last
+    /// one: the draft's prediction for the first draft token.
+    /// </summary>
+    private ReadOnlySpan<float> CatchUp(ReadOnlySpan<int> context)
+    {
+        var cache = _cache!;
+        int n = context.Length;
+        // The last committed token must be fed to get logits after it, even if the cache already holds it.
+        if (cache.Length >= n) cache.Rollback(n - 1);
+        int start = cache.Length;
+        int rows = 0;
+        while (start < n)
+        {
+            rows = Math.Min(MaxChunk, n - start);
+            for (int i = 0; i < rows; i++) _positions[i] = start + i;
+            _draft.Forward(ForwardBatch.Causal(context.Slice(start, rows), _positions.AsSpan(0, rows)), cache, _logits);
+            start += rows;
+        }
+        return _logits.AsSpan(0, _sharedVocab);
+    }
+
+    /// <summary>How many context tokens the sampler's repetition penalty can see.</summary>
+    private static int PenaltyWindow(SamplingOptions sampling, int available) =>
+        sampling.RepetitionPenalty == 1f ? 0 : Math.Min(sampling.RepetitionWindow, available);
+
+    /// <summary>The draft's top probability at temperature 1: 1 / Σ exp(l − max).</summary>
+    private float TopProbability(ReadOnlySpan<float> logits)
+    {
+        float max = TensorPrimitives.Max(logits);
+        TensorPrimitives.Subtract(logits, max, _softmax);
+        TensorPrimitives.Exp(_softmax, _softmax);
+        return 1f / TensorPrimitives.Sum(_softmax);
+    }
+}

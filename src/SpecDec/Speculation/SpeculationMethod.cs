@@ -1,0 +1,14 @@
+namespace SpecDec.Speculation;
+
+/// <summary>Where draft tokens come from.</summary>
+public enum SpeculationMethod
+{
+    /// <summary>Plain autoregressive decoding: one target forward per token.</summary>
+    None,
+
+    /// <summary>A smaller model with the same tokenizer drafts, with its own distributions q.</summary>
+    DraftModel,
+
+    /// <summary>Prompt lookup decoding: copy what followed the latest earlier occurrence of the last n-gram.</summary>
+    PromptLookup,
+}

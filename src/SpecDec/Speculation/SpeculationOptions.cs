@@ -1,0 +1,44 @@
+namespace SpecDec.Speculation;
+
+/// <summary>
+/// Which proposer drafts and how long its drafts may be. The draft length adapts between
+/// <see cref="DraftMin"/> and <see cref="DraftMax"/> (see <see cref="DraftLengthController"/>);
+/// DraftMin = DraftMax fixes it, DraftPMin = 0 turns the confidence cut-off off.
+/// </summary>
+public sealed record SpeculationOptions
+{
+    public SpeculationMethod Method { get; init; } = SpeculationMethod.None;
+
+    /// <summary>Most draft tokens per round; the target verifies DraftMax + 1 rows at most.</summary>
+    public int DraftMax { get; init; } = 8;
+
+    /// <summary>The adaptive length never drops below this.</summary>
+    public int DraftMin { get; init; } = 1;
+
+    /// <summary>The draft model stops drafting when its top probability (softmax at T = 1) falls below this.</summary>
+    public float DraftPMin { get; init; } = 0.5f;
+
+    /// <summary>Longest n-gram prompt lookup tries to match.</summary>
+    public int NgramMax { get; init; } = 4;
+
+    /// <summary>Shortest n-gram prompt lookup accepts as a match.</summary>
+    public int NgramMin { get; init; } = 2;
+
+    /// <summary>Rows a verification forward may hold: the pending token plus the drafts.</summary>
+    public const int MaxVerifyRows = 64;
+
+    public static SpeculationOptions None { get; } = new();
+
+    /// <summary>Throws a <see cref="SpecDecException"/> naming the first option out of range.</summary>
+    public void Validate()
+    {
+        if (Method == SpeculationMethod.None) return;
+        if (DraftMax < 1 || DraftMax >= MaxVerifyRows)
+            throw new SpecDecException($"draft-max must be in [1, {MaxVerifyRows - 1}] (got {DraftMax})");
+        if (DraftMin < 1 || DraftMin > DraftMax)
+            throw new SpecDecException($"draft-min must be in [1, draft-max = {DraftMax}] (got {DraftMin})");
+        if (!(DraftPMin >= 0 && DraftPMin <= 1)) throw new SpecDecException($"draft-p-min must be in [0, 1] (got {DraftPMin})");
+        if (NgramMin < 1 || NgramMax < NgramMin || NgramMax > 16)
+            throw new SpecDecException($"n-gram sizes must satisfy 1 ≤ ngram-min ≤ ngram-max ≤ 16 (got {NgramMin}..{NgramMax})");
+    }
+}

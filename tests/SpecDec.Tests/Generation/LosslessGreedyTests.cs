@@ -1,0 +1,94 @@
+using SpecDec.Generation;
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+
+namespace SpecDec.Tests.Generation;
+
+/// <summary>Greedy speculation must reproduce plain greedy decoding token for token.</summary>
+public class LosslessGreedyTests
+{
+    private const int V = 12;
+    private static readonly TestTokenizer Tokenizer = new(V);
+
+    // A target and a draft that agrees with it often but not always (the same model plus noise).
+    private static NGramTestModel Target() => new(Tokenizer, seed: 1, scale: 3f, positionScale: 0.6f);
+    private static NGramTestModel Draft() => new(Tokenizer, seed: 1, scale: 3f, positionScale: 0.6f, noiseSeed: 9, noiseScale: 1.2f);
+
+    public static TheoryData<string> Prompts => new()
+    {
+        "abcdefghijkl",   // every token once
+        "fed",            // short
+        "cabbagedeaf",    // prose-like
+        "abcabcabcabcab", // repetitive: prompt lookup fires at once
+        "kkkkkkkkkk",
+    };
+
+    private static GenerationResult Run(Generator generator, string prompt, SpeculationOptions speculation, int maxTokens = 60) =>
+        generator.Generate(prompt, new GenerationOptions
+        {
+            MaxTokens = maxTokens,
+            Sampling = SamplingOptions.Greedy,
+            Speculation = speculation,
+        });
+
+    [Theory]
+    [MemberData(nameof(Prompts))]
+    public void DraftModelSpeculationEqualsPlainDecoding(string prompt)
+    {
+        var plain = Run(new Generator(Target()), prompt, SpeculationOptions.None);
+        long drafted = 0, accepted = 0;
+        foreach (var (min, max) in new[] { (1, 1), (3, 3), (8, 8), (1, 8), (2, 5) })
+        {
+            foreach (float pMin in new[] { 0f, 0.6f })
+            {
+                var speculation = new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = min, DraftMax = max, DraftPMin = pMin };
+                var spec = Run(new Generator(Target(), Draft()), prompt, speculation);
+                Assert.Equal(plain.Tokens, spec.Tokens);
+                Assert.Equal(plain.Text, spec.Text);
+                Assert.Equal(plain.FinishReason, spec.FinishReason);
+                drafted += spec.Stats.Drafted;
+                accepted += spec.Stats.Accepted;
+            }
+        }
+        // Both verifier branches ran: drafts were accepted and drafts were rejected.
+        Assert.InRange(accepted, 1, drafted - 1);
+    }
+
+    [Theory]
+    [MemberData(nameof(Prompts))]
+    public void PromptLookupSpeculationEqualsPlainDecoding(string prompt)
+    {
+        var plain = Run(new Generator(Target()), prompt, SpeculationOptions.None);
+        long drafted = 0, accepted = 0;
+        foreach (var (min, max) in new[] { (1, 1), (3, 3), (8, 8), (1, 8) })
+        {
+            foreach (var (ngramMin, ngramMax) in new[] { (1, 1), (1, 3), (2, 4) })
+            {
+                var speculation = new SpeculationOptions
+                {
+                    Method = SpeculationMethod.PromptLookup, DraftMin = min, DraftMax = max, NgramMin = ngramMin, NgramMax = ngramMax,
+                };
+                var spec = Run(new Generator(Target()), prompt, speculation);
+                Assert.Equal(plain.Tokens, spec.Tokens);
+                Assert.Equal(plain.Text, spec.Text);
+                drafted += spec.Stats.Drafted;
+                accepted += spec.Stats.Accepted;
+            }
+        }
+        Assert.InRange(accepted, 1, drafted - 1);
+    }
+
+    [Fact]
+    public void SpeculationNeedsFewerTargetForwardsWhenTheDraftIsGood()
+    {
+        var plainTarget = Target();
+        Run(new Generator(plainTarget), "abcabcabcabcab", SpeculationOptions.None);
+        var specTarget = Target();
+        var spec = Run(new Generator(specTarget, Target()), "abcabcabcabcab",
+            new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 });
+        // A draft identical to the target is always right: 5 tokens per verification forward.
+        Assert.Equal(1.0, spec.Stats.Alpha);
+        Assert.Equal(5.0, spec.Stats.Tau);
+        Assert.True(specTarget.Forwards * 4 < plainTarget.Forwards, $"{specTarget.Forwards} vs {plainTarget.Forwards}");
+    }
+}

@@ -1,0 +1,164 @@
+using SpecDec.Generation;
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+using Xunit.Abstractions;
+
+namespace SpecDec.Tests.Generation;
+
+/// <summary>
+/// Speculative sampling must leave the output distribution exactly the target's. The first three generated
+/// tokens are counted over many seeded runs and compared (χ²) with the exact distribution over all V³
+/// sequences, computed from the test model's logits through the sampling function. A verifier that draws
+/// corrections from p instead of the residual must fail the same comparison.
+/// </summary>
+public class LosslessSamplingTests(ITestOutputHelper output)
+{
+    private const int V = 6;
+    private const int Samples = 24_000;
+    private static readonly TestTokenizer Tokenizer = new(V);
+    private static readonly int[] Prompt = Tokenizer.Encode("abcdefab");
+
+    // Target and draft disagree substantially (different tables), so rejections are frequent.
+    private static NGramTestModel Target() => new(Tokenizer, seed: 21, scale: 1.5f, positionScale: 0.5f);
+    private static NGramTestModel Draft() => new(Tokenizer, seed: 22, scale: 1.5f, positionScale: 0.5f);
+
+    public static TheoryData<string, string> Cases => new()
+    {
+        { "T=1", "draft" }, { "T=1", "pld" }, { "T=0.7,top-p=0.9", "draft" }, { "T=0.7,top-p=0.9", "pld" },
+    };
+
+    private static SamplingOptions SamplingFor(string name) => name == "T=1"
+        ? new SamplingOptions { Temperature = 1f, TopK = 0, TopP = 1f, MinP = 0f }
+        : new SamplingOptions { Temperature = 0.7f, TopK = 0, TopP = 0.9f, MinP = 0f };
+
+    private static SpeculationOptions SpeculationFor(string method) => method == "draft"
+        ? new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 2, DraftMax = 2, DraftPMin = 0 }
+        : new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = 2, DraftMax = 2, NgramMin = 1, NgramMax = 2 };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void SpeculativeSamplingMatchesTheTargetDistribution(string sampling, string method)
+    {
+        var result = Compare(new Generator(Target(), Draft()), SamplingFor(sampling), SpeculationFor(method));
+        output.WriteLine(result.ToString());
+        Assert.True(result.Chi2 < result.Critical, result.ToString());
+        Assert.InRange(result.Stats.Accepted, 1, result.Stats.Drafted / 10 * 9); // drafts were accepted and rejected
+    }
+
+    [Theory]
+    [InlineData("T=1")]
+    [InlineData("T=0.7,top-p=0.9")]
+    public void PlainSamplingMatchesTheTargetDistribution(string sampling)
+    {
+        var result = Compare(new Generator(Target()), SamplingFor(sampling), SpeculationOptions.None);
+        output.WriteLine(result.ToString());
+        Assert.True(result.Chi2 < result.Critical, result.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void AVerifierThatResamplesFromPInsteadOfTheResidualFails(string sampling, string method)
+    {
+        var broken = new Generator(Target(), Draft()) { CreateVerifier = s => new ResampleFromTargetVerifier(s) };
+        var result = Compare(broken, SamplingFor(sampling), SpeculationFor(method));
+        output.WriteLine(result.ToString());
+        Assert.True(result.Chi2 > result.Critical, result.ToString());
+    }
+
+    private sealed record Comparison(double Chi2, double Critical, int DegreesOfFreedom, double TotalVariation, GenerationStats Stats)
+    {
+        public override string ToString() =>
+            $"χ² = {Chi2:F1} (critical {Critical:F1} at {DegreesOfFreedom} df), TV = {TotalVariation:F4}, α = {Stats.Alpha:F3}";
+    }
+
+    private static Comparison Compare(Generator generator, SamplingOptions sampling, SpeculationOptions speculation)
+    {
+        double[] exact = ExactDistribution(Target(), sampling);
+        var counts = new int[V * V * V];
+        var all = new List<GenerationStats>();
+        for (int i = 0; i < Samples; i++)
+        {
+            var options = new GenerationOptions
+            {
+                MaxTokens = 3,
+                Sampling = sampling with { Seed = (ulong)i },
+                Speculation = speculation,
+            };
+            var result = generator.Generate(Prompt, options);
+            Assert.Equal(3, result.Tokens.Count);
+            counts[(result.Tokens[0] * V + result.Tokens[1]) * V + result.Tokens[2]]++;
+            all.Add(result.Stats);
+        }
+
+        // Pool cells expected to hold fewer than 5 samples, as the χ² approximation needs.
+        double chi2 = 0, pooledExpected = 0, pooledObserved = 0, tv = 0;
+        int cells = 0;
+        for (int c = 0; c < exact.Length; c++)
+        {
+            double expected = exact[c] * Samples;
+            tv += Math.Abs(counts[c] - expected) / Samples / 2;
+            if (expected < 5)
+            {
+                pooledExpected += expected;
+                pooledObserved += counts[c];
+                continue;
+            }
+            chi2 += (counts[c] - expected) * (counts[c] - expected) / expected;
+            cells++;
+        }
+        if (pooledExpected > 0)
+        {
+            chi2 += (pooledObserved - pooledExpected) * (pooledObserved - pooledExpected) / pooledExpected;
+            cells++;
+        }
+        int df = cells - 1;
+        return new Comparison(chi2, ChiSquareCritical(df), df, tv, GenerationStats.Sum(all));
+    }
+
+    /// <summary>P(y₁ y₂ y₃) = Π p(yᵢ | prompt, y₁ … yᵢ₋₁), each p the sampling function applied to the target's logits.</summary>
+    private static double[] ExactDistribution(NGramTestModel target, SamplingOptions sampling)
+    {
+        var sampler = new Sampler(sampling, V);
+        var logits = new float[V];
+        var probs = new float[V];
+        var exact = new double[V * V * V];
+        var sequence = new List<int>(Prompt);
+
+        void Walk(int depth, int cell, double probability)
+        {
+            if (depth == 3)
+            {
+                exact[cell] = probability;
+                return;
+            }
+            target.Logits(sequence[^2], sequence[^1], sequence.Count, logits);
+            sampler.Distribution(logits, sequence.ToArray(), probs);
+            double[] p = probs.Select(x => (double)x).ToArray();
+            for (int y = 0; y < V; y++)
+            {
+                if (p[y] == 0) continue;
+                sequence.Add(y);
+                Walk(depth + 1, cell * V + y, probability * p[y]);
+                sequence.RemoveAt(sequence.Count - 1);
+            }
+        }
+
+        Walk(0, 0, 1.0);
+        return exact;
+    }
+
+    /// <summary>Upper 10⁻⁴ quantile of χ² with df degrees of freedom (Wilson–Hilferty approximation).</summary>
+    private static double ChiSquareCritical(int df)
+    {
+        const double z = 3.719; // standard normal upper 10⁻⁴ quantile
+        double a = 2.0 / (9 * df);
+        return df * Math.Pow(1 - a + z * Math.Sqrt(a), 3);
+    }
+
+    /// <summary>The classic mistake: on rejection, draw the correction from p instead of norm(max(0, p − q)).</summary>
+    private sealed class ResampleFromTargetVerifier(Sampler sampler) : Verifier(sampler)
+    {
+        protected override void BuildResidual(ReadOnlySpan<float> p, ReadOnlySpan<float> q, int x, Span<float> residual) =>
+            p.CopyTo(residual);
+    }
+}

@@ -1,0 +1,140 @@
+using SpecDec.Formats;
+using SpecDec.Kernels;
+using SpecDec.Kernels.Linear;
+
+namespace SpecDec.Tests.Kernels;
+
+public unsafe class MatmulTests : IDisposable
+{
+    readonly WorkerPool _pool = new(3);
+    readonly MatmulWorkspace _workspace = new(64, 1024, 3);
+
+    public void Dispose()
+    {
+        _pool.Dispose();
+        _workspace.Dispose();
+    }
+
+    public static TheoryData<GgmlType, int, int> Shapes()
+    {
+        var data = new TheoryData<GgmlType, int, int>();
+        foreach (GgmlType type in new[] { GgmlType.F32, GgmlType.F16, GgmlType.BF16 })
+        {
+            data.Add(type, 37, 5);   // K shorter than one 512-bit stride × 4, odd
+            data.Add(type, 100, 33); // K not a multiple of 16 or 64
+            data.Add(type, 1000, 7);
+        }
+        data.Add(GgmlType.Q8_0, 32, 5);
+        data.Add(GgmlType.Q8_0, 96, 33);  // odd block count
+        data.Add(GgmlType.Q8_0, 800, 7);  // K not a multiple of 64
+        data.Add(GgmlType.Q8_0, 1024, 65);
+        return data;
+    }
+
+    static readonly int[] RowCounts = [1, 3, 8, 17, 64];
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Every_simd_level_matches_the_scalar_twin(GgmlType type, int k, int n)
+    {
+        var rng = new Random(k * 31 + n);
+        using NativeBuffer<byte> w = KernelTestData.Weights(type, KernelTestData.Random(rng, n * k), n, k);
+        var weight = new LinearWeight(type, w.Pointer, n, k);
+        foreach (int t in RowCounts)
+        {
+            float[] xs = KernelTestData.Random(rng, t * k, 3f);
+            using NativeBuffer<float> x = KernelTestData.Native(xs);
+            float[] scalar = Run(weight, x, t, SimdLevel.Scalar);
+            float[] wd = KernelTestData.Decoded(type, w, n, k);
+            foreach (SimdLevel level in Simd.Supported())
+            {
+                float[] y = Run(weight, x, t, level);
+                for (int r = 0; r < t; r++)
+                    for (int c = 0; c < n; c++)
+                    {
+                        double magnitude = 0;
+                        for (int i = 0; i < k; i++) magnitude += Math.Abs(wd[c * k + i] * xs[r * k + i]);
+                        Assert.True(Math.Abs(y[r * n + c] - scalar[r * n + c]) <= 3e-5 * magnitude + 1e-6,
+                            $"{type} {level} K={k} N={n} T={t} [{r},{c}]: {y[r * n + c]} vs scalar {scalar[r * n + c]}");
+                    }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void The_scalar_twin_computes_X_times_W_transposed(GgmlType type, int k, int n)
+    {
+        var rng = new Random(k * 17 + n);
+        using NativeBuffer<byte> w = KernelTestData.Weights(type, KernelTestData.Random(rng, n * k), n, k);
+        float[] wd = KernelTestData.Decoded(type, w, n, k);
+        const int t = 3;
+        float[] xs = KernelTestData.Random(rng, t * k, 3f);
+        using NativeBuffer<float> x = KernelTestData.Native(xs);
+        float[] y = Run(new LinearWeight(type, w.Pointer, n, k), x, t, SimdLevel.Scalar);
+        for (int r = 0; r < t; r++)
+            for (int c = 0; c < n; c++)
+            {
+                double exact = 0, magnitude = 0, quantError = 0;
+                for (int i = 0; i < k; i++)
+                {
+                    exact += (double)wd[c * k + i] * xs[r * k + i];
+                    magnitude += Math.Abs(wd[c * k + i] * xs[r * k + i]);
+                }
+                if (type == GgmlType.Q8_0)
+                    // Activations are rounded to int8 per block of 32: each x moves by at most half a step.
+                    for (int b = 0; b < k / 32; b++)
+                    {
+                        float amax = 0;
+                        for (int i = 0; i < 32; i++) amax = Math.Max(amax, Math.Abs(xs[r * k + b * 32 + i]));
+                        for (int i = 0; i < 32; i++) quantError += Math.Abs(wd[c * k + b * 32 + i]) * amax / 127 / 2;
+                    }
+                Assert.True(Math.Abs(y[r * n + c] - exact) <= quantError * 1.001 + 1e-5 * magnitude + 1e-6,
+                    $"{type} K={k} N={n} [{r},{c}]: {y[r * n + c]} vs exact {exact}");
+            }
+    }
+
+    [Fact]
+    public void Parts_of_different_types_in_one_call_equal_separate_calls()
+    {
+        var rng = new Random(5);
+        const int k = 96, t = 8;
+        using NativeBuffer<byte> wa = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, 40 * k), 40, k);
+        using NativeBuffer<byte> wb = KernelTestData.Weights(GgmlType.F16, KernelTestData.Random(rng, 9 * k), 9, k);
+        using NativeBuffer<byte> wc = KernelTestData.Weights(GgmlType.BF16, KernelTestData.Random(rng, 17 * k), 17, k);
+        var a = new LinearWeight(GgmlType.Q8_0, wa.Pointer, 40, k);
+        var b = new LinearWeight(GgmlType.F16, wb.Pointer, 9, k);
+        var c = new LinearWeight(GgmlType.BF16, wc.Pointer, 17, k);
+        using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, t * k));
+        using var ya = new NativeBuffer<float>(t * 40);
+        using var yb = new NativeBuffer<float>(t * 9);
+        using var yc = new NativeBuffer<float>(t * 17);
+        Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(a, ya.Pointer), new MatmulPart(b, yb.Pointer),
+            new MatmulPart(c, yc.Pointer));
+        Assert.Equal(Run(a, x, t, Simd.Best), ya.Span.ToArray());
+        Assert.Equal(Run(b, x, t, Simd.Best), yb.Span.ToArray());
+        Assert.Equal(Run(c, x, t, Simd.Best), yc.Span.ToArray());
+    }
+
+    [Fact]
+    public void A_call_in_steady_state_allocates_nothing()
+    {
+        var rng = new Random(9);
+        const int k = 256, n = 64, t = 8;
+        using NativeBuffer<byte> w = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, n * k), n, k);
+        var weight = new LinearWeight(GgmlType.Q8_0, w.Pointer, n, k);
+        using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, t * k));
+        using var y = new NativeBuffer<float>(t * n);
+        Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(weight, y.Pointer));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 20; i++) Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(weight, y.Pointer));
+        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    float[] Run(LinearWeight weight, NativeBuffer<float> x, int t, SimdLevel level)
+    {
+        using var y = new NativeBuffer<float>(t * weight.Rows);
+        Matmul.Run(_pool, _workspace, x.Pointer, t, level, new MatmulPart(weight, y.Pointer));
+        return y.Span.ToArray();
+    }
+}

@@ -1,0 +1,130 @@
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+using SpecDec.Tests.Generation;
+
+namespace SpecDec.Tests.Speculation;
+
+public class DraftModelProposerTests
+{
+    private const int V = 12;
+
+    private static NGramTestModel Model(TestTokenizer tokenizer, ulong seed = 1, float scale = 3f) => new(tokenizer, seed, scale);
+
+    [Fact]
+    public void RefusesADifferentVocabularySize()
+    {
+        var e = Assert.Throws<SpecDecException>(() => new DraftModelProposer(Model(new TestTokenizer(V - 1)), Model(new TestTokenizer(V))));
+        Assert.Contains("11 tokens", e.Message);
+        Assert.Contains("12", e.Message);
+    }
+
+    [Fact]
+    public void RefusesADifferentTokenText()
+    {
+        var target = Model(new TestTokenizer(V));
+        var draft = Model(new TestTokenizer(V).WithToken(7, "zz"));
+        var e = Assert.Throws<SpecDecException>(() => new DraftModelProposer(draft, target));
+        Assert.Contains("token 7", e.Message);
+        Assert.Contains("\"zz\"", e.Message);
+    }
+
+    [Fact]
+    public void RefusesDifferentBosOrEos()
+    {
+        var target = Model(new TestTokenizer(V, eosId: 1, bosId: 0));
+        Assert.Contains("EOS", Assert.Throws<SpecDecException>(() =>
+            new DraftModelProposer(Model(new TestTokenizer(V, eosId: 2, bosId: 0)), target)).Message);
+        Assert.Contains("BOS", Assert.Throws<SpecDecException>(() =>
+            new DraftModelProposer(Model(new TestTokenizer(V, eosId: 1)), target)).Message);
+    }
+
+    [Fact]
+    public void GreedyDraftsAreTheDraftModelsOwnGreedyContinuationWithOneHotQ()
+    {
+        var tokenizer = new TestTokenizer(V);
+        var draft = Model(tokenizer, seed: 5);
+        var proposer = new DraftModelProposer(draft, Model(tokenizer));
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        int[] context = [3, 1, 4, 1, 5];
+        var tokens = new int[4];
+        var q = new float[4 * V];
+        var proposal = proposer.Propose(context, tokens, q, new Xoshiro256StarStar(0));
+
+        Assert.Equal(new DraftProposal(4, HasDistributions: true), proposal);
+        var expected = new List<int>(context);
+        var logits = new float[V];
+        for (int i = 0; i < 4; i++)
+        {
+            draft.Logits(expected[^2], expected[^1], expected.Count, logits);
+            int argmax = Sampler.ArgMax(logits);
+            Assert.Equal(argmax, tokens[i]);
+            Assert.Equal(1f, q[i * V + argmax]);
+            Assert.Equal(1f, q.AsSpan(i * V, V).ToArray().Sum());
+            expected.Add(argmax);
+        }
+        // The cache holds the context and every draft but the last (which was never fed).
+        Assert.Equal([.. context, .. tokens[..3]], draft.Caches[0].Tokens.ToArray());
+    }
+
+    [Fact]
+    public void RollsBackToTheAcceptedTokensAndCatchesUpNextRound()
+    {
+        var tokenizer = new TestTokenizer(V);
+        var draft = Model(tokenizer, seed: 5);
+        var proposer = new DraftModelProposer(draft, Model(tokenizer));
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        int[] context = [3, 1, 4];
+        var tokens = new int[3];
+        var q = new float[3 * V];
+        proposer.Propose(context, tokens, q, new Xoshiro256StarStar(0));
+        proposer.Accepted(1);
+        Assert.Equal([.. context, tokens[0]], draft.Caches[0].Tokens.ToArray());
+
+        // Next round: the accepted token plus a correction 9 arrive; the draft feeds only the correction.
+        int forwards = draft.Forwards;
+        int[] next = [.. context, tokens[0], 9];
+        proposer.Propose(next, tokens.AsSpan(0, 1), q, new Xoshiro256StarStar(0));
+        Assert.Equal(forwards + 1, draft.Forwards);
+        Assert.Equal(next, draft.Caches[0].Tokens.ToArray());
+    }
+
+    [Fact]
+    public void StopsDraftingWhenTheTopProbabilityFallsBelowPMin()
+    {
+        var tokenizer = new TestTokenizer(V);
+        // A flat draft (small logit spread): its top probability is well under 0.5.
+        var proposer = new DraftModelProposer(Model(tokenizer, scale: 0.1f), Model(tokenizer)) { PMin = 0.5f };
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        var proposal = proposer.Propose([1, 2, 3], new int[4], new float[4 * V], new Xoshiro256StarStar(0));
+        Assert.Equal(0, proposal.Count);
+
+        proposer.PMin = 0f;
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        Assert.Equal(4, proposer.Propose([1, 2, 3], new int[4], new float[4 * V], new Xoshiro256StarStar(0)).Count);
+    }
+
+    [Fact]
+    public void SampledDraftsComeWithTheDistributionTheyWereDrawnFrom()
+    {
+        var tokenizer = new TestTokenizer(V);
+        var draft = Model(tokenizer, seed: 5, scale: 1f);
+        var proposer = new DraftModelProposer(draft, Model(tokenizer));
+        var options = new SamplingOptions { Temperature = 0.8f, TopK = 5, TopP = 1f, MinP = 0f };
+        proposer.Reset(options, 64);
+        var tokens = new int[3];
+        var q = new float[3 * V];
+        proposer.Propose([1, 2], tokens, q, new Xoshiro256StarStar(11));
+
+        var expected = new float[V];
+        var logits = new float[V];
+        var sampler = new Sampler(options, V);
+        int[] sequence = [1, 2, .. tokens];
+        for (int i = 0; i < 3; i++)
+        {
+            draft.Logits(sequence[i], sequence[i + 1], i + 2, logits);
+            sampler.Distribution(logits, sequence.AsSpan(0, i + 2), expected);
+            Assert.Equal(expected, q.AsSpan(i * V, V).ToArray());
+            Assert.True(expected[tokens[i]] > 0);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+
+namespace SpecDec.Tests.Speculation;
+
+public class PromptLookupProposerTests
+{
+    private static int[] Propose(PromptLookupProposer proposer, int[] context, int max)
+    {
+        var draft = new int[max];
+        var proposal = proposer.Propose(context, draft, [], new Xoshiro256StarStar(0));
+        Assert.False(proposal.HasDistributions);
+        return draft[..proposal.Count];
+    }
+
+    private static int[] ProposeFresh(int min, int max, int[] context, int k)
+    {
+        var proposer = new PromptLookupProposer(min, max);
+        proposer.Reset(SamplingOptions.Greedy, 256);
+        return Propose(proposer, context, k);
+    }
+
+    [Fact]
+    public void ProposesWhatFollowedTheLastNGram()
+    {
+        // "1 2 3 4 1 2": the bigram 1 2 occurred at 0–1, followed by 3 4 1 2.
+        Assert.Equal([3, 4, 1, 2], ProposeFresh(2, 2, [1, 2, 3, 4, 1, 2], 8));
+        Assert.Equal([3, 4], ProposeFresh(2, 2, [1, 2, 3, 4, 1, 2], 2));
+    }
+
+    [Fact]
+    public void NoMatchProposesNothing()
+    {
+        Assert.Empty(ProposeFresh(2, 3, [1, 2, 3, 4, 5, 6], 4));
+        Assert.Empty(ProposeFresh(1, 1, [1], 4));
+    }
+
+    [Fact]
+    public void PrefersTheMostRecentOccurrence()
+    {
+        // 5 6 is followed by 7 first, then by 8; the later one wins.
+        Assert.Equal([8, 9], ProposeFresh(2, 2, [5, 6, 7, 0, 5, 6, 8, 9, 5, 6], 2));
+    }
+
+    [Fact]
+    public void PrefersTheLongestMatchingNGram()
+    {
+        // The trigram 4 5 6 matches only at 0–2 (→ 7); the bigram 5 6 last occurred at 5–6 (→ 9).
+        int[] context = [4, 5, 6, 7, 0, 5, 6, 9, 4, 5, 6];
+        Assert.Equal([7, 0], ProposeFresh(2, 3, context, 2));
+        Assert.Equal([9, 4], ProposeFresh(2, 2, context, 2));
+    }
+
+    [Fact]
+    public void UnigramsMatchWhenAllowed()
+    {
+        Assert.Equal([2, 3], ProposeFresh(1, 3, [1, 2, 3, 9, 1], 2));
+        Assert.Empty(ProposeFresh(2, 3, [1, 2, 3, 9, 1], 2));
+    }
+
+    [Fact]
+    public void AContinuationRunningToTheEndIsCutThere()
+    {
+        // 7 7 7: the latest earlier bigram 7 7 ends at 1, so only one token follows it.
+        Assert.Equal([7], ProposeFresh(2, 2, [7, 7, 7], 4));
+    }
+
+    [Fact]
+    public void IncrementalIndexingMatchesABruteForceSearchAsTheContextGrows()
+    {
+        var random = new Random(3);
+        int[] sequence = Enumerable.Range(0, 400).Select(_ => random.Next(4)).ToArray();
+        var proposer = new PromptLookupProposer(1, 3);
+        proposer.Reset(SamplingOptions.Greedy, sequence.Length);
+        for (int n = 1; n <= sequence.Length; n += 1 + random.Next(3))
+        {
+            int[] context = sequence[..n];
+            Assert.Equal(BruteForce(context, 1, 3, 5), Propose(proposer, context, 5));
+        }
+    }
+
+    /// <summary>The definition, in O(n²): the longest n-gram, its latest earlier occurrence, what followed.</summary>
+    private static int[] BruteForce(int[] context, int min, int max, int k)
+    {
+        int n = context.Length;
+        for (int size = Math.Min(max, n - 1); size >= min; size--)
+        {
+            for (int end = n - 2; end >= size - 1; end--)
+            {
+                if (context.AsSpan(end - size + 1, size).SequenceEqual(context.AsSpan(n - size, size)))
+                    return context[(end + 1)..Math.Min(n, end + 1 + k)];
+            }
+        }
+        return [];
+    }
+
+    [Fact]
+    public void ResetForgetsThePreviousSequence()
+    {
+        var proposer = new PromptLookupProposer(2, 2);
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        Assert.Equal([3], Propose(proposer, [1, 2, 3, 1, 2], 1));
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        Assert.Equal([8], Propose(proposer, [1, 2, 8, 1, 2], 1));
+    }
+}

@@ -1,0 +1,26 @@
+namespace SpecDec.Benchmarking;
+
+/// <summary>
+/// Everything a benchmark run concluded (summary.json): the machine, models and settings it ran with, each
+/// method × category's metrics, and the lossless verdict. Two of these are what <c>--compare</c> reads.
+/// </summary>
+public sealed record BenchSummary
+{
+    /// <summary>Bumped when a field changes meaning.</summary>
+    public int SchemaVersion { get; init; } = 1;
+
+    public required BenchRunInfo Run { get; init; }
+    public required MachineInfo Machine { get; init; }
+    public required IReadOnlyList<ModelInfo> Models { get; init; }
+    public required IReadOnlyList<BenchMethodInfo> Methods { get; init; }
+
+    /// <summary>Categories in table order (without <see cref="BenchMetrics.Overall"/>).</summary>
+    public required IReadOnlyList<string> Categories { get; init; }
+
+    public required IReadOnlyList<MethodMetrics> Results { get; init; }
+    public required LosslessVerdict Lossless { get; init; }
+
+    /// <summary>The metrics of a method on a category, or null when it did not run there.</summary>
+    public MethodMetrics? Find(string method, string category) =>
+        Results.FirstOrDefault(r => r.Method == method && r.Category == category);
+}

@@ -62,7 +62,8 @@ public static class MarkdownReport
         : v.Passed ? $"**Lossless check: passed** ({v.Note})."
         : $"**Lossless check: FAILED** ({v.Note}; listed at the end).";
 
-    private static string Speedup(MethodMetrics m) => m.SpeedupStd is double sd
+    // The baseline's speedup is 1 by definition: no spread to show.
+    private static string Speedup(MethodMetrics m) => m.SpeedupStd is double sd && m.Method != BenchMethods.Baseline
         ? string.Create(C, $"{m.Speedup:F2}× ±{sd:F2}")
         : string.Create(C, $"{m.Speedup:F2}×");
 

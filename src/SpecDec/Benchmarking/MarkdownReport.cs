@@ -18,16 +18,14 @@ public static class MarkdownReport
         md.AppendLine("# SpecDec benchmark").AppendLine();
         md.AppendLine(Verdict(s.Lossless)).AppendLine();
 
-        var columns = s.Categories.Append(BenchMetrics.Overall).ToArray();
         md.AppendLine("## Speedup and τ").AppendLine();
-        Table(md, s, columns, m => string.Create(C, $"{Speedup(m)} · τ {m.Tau:F2}"));
-        md.AppendLine();
+        md.Append(SpeedupTable(s)).AppendLine();
         md.AppendLine(string.Create(C, $"Speedup: the method's mean tokens/s ÷ `{BenchMethods.Baseline}`'s on the same items (Spec-Bench's definition); τ: mean tokens per target forward, the correction or bonus token included."));
         md.AppendLine();
         if (chartFile is not null) md.AppendLine($"![Speedup per category]({chartFile})").AppendLine();
 
         md.AppendLine("## Throughput (new tokens/s)").AppendLine();
-        Table(md, s, columns, m => m.TokensPerSecondStd is double sd
+        Table(md, s, Columns(s), m => m.TokensPerSecondStd is double sd
             ? string.Create(C, $"{m.TokensPerSecond:F1} ±{sd:F1}")
             : string.Create(C, $"{m.TokensPerSecond:F1}"));
         md.AppendLine();
@@ -55,6 +53,16 @@ public static class MarkdownReport
         }
         return md.ToString();
     }
+
+    /// <summary>The headline table: methods × categories (and overall), each cell the speedup and τ.</summary>
+    public static string SpeedupTable(BenchSummary s)
+    {
+        var md = new StringBuilder();
+        Table(md, s, Columns(s), m => string.Create(C, $"{Speedup(m)} · τ {m.Tau:F2}"));
+        return md.ToString();
+    }
+
+    private static string[] Columns(BenchSummary s) => s.Categories.Append(BenchMetrics.Overall).ToArray();
 
     /// <summary>One line: passed, failed, or not checked, with why.</summary>
     public static string Verdict(LosslessVerdict v) =>

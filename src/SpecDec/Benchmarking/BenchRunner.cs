@@ -39,6 +39,7 @@ public sealed class BenchRunner
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = RunItem(items[0], method, run: 0, maxTurns: 1);
+                ReserveFullContext(items[0], method);
                 progress?.Invoke(new BenchProgress(++done, total, true, 0, items[0].Id, method.Name, record.TokensPerSecond));
             }
         }
@@ -85,6 +86,18 @@ public sealed class BenchRunner
             answers.Add(ChatFormat.Answer(turn.Text));
         }
         return new BenchRecord { ItemId = item.Id, Category = item.Category, Method = method.Name, Run = run, Turns = turns };
+    }
+
+    /// <summary>
+    /// Sizes the target's and the method's proposer caches for the whole context now, so no timed request
+    /// pays for growing them (and the method that happens to meet the longest prompt first is not charged).
+    /// </summary>
+    private void ReserveFullContext(BenchItem item, BenchMethod method)
+    {
+        int[] ids = _generator.Target.Tokenizer.Encode(item.Prompt, addSpecial: true, parseSpecial: true);
+        int room = _generator.Target.Config.ContextLength - ids.Length;
+        if (room < 1) return;
+        _generator.Start(ids, new GenerationOptions { MaxTokens = room, Sampling = _settings.Sampling(0), Speculation = method.Speculation });
     }
 
     /// <summary>

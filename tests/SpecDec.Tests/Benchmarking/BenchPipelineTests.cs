@@ -124,6 +124,24 @@ public class BenchPipelineTests
     }
 
     [Fact]
+    public void ATurnIsCutToTheContextAndAPromptThatDoesNotFitIsLeftOut()
+    {
+        var target = new NGramTestModel(Tokenizer, seed: 1, contextLength: 16);
+        var methods = BenchMethods.Parse("pld", hasDraftModel: false);
+        var runner = new BenchRunner(new Generator(target), methods, new BenchSettings { MaxTokens = 24 });
+        BenchItem[] items = [new("fits", "x", "", "abcabcabcab", []), new("too-long", "x", "", "abcdefghijklabcdefg", [])];
+        var records = runner.Run(items);
+
+        // 11 prompt tokens leave 5 of the 16 positions; 19 leave none.
+        Assert.Equal(["fits", "fits", "too-long", "too-long"], records.Select(r => r.ItemId));
+        Assert.All(records.Take(2), r => Assert.Equal((5, "MaxTokens"), (r.Turns[0].NewTokens, r.Turns[0].FinishReason)));
+        Assert.All(records.Skip(2), r => Assert.Empty(r.Turns));
+        var metrics = BenchMetrics.Compute(records, ["ar", "pld"], ["x"]);
+        Assert.All(metrics, m => Assert.Equal(1, m.Items));
+        Assert.True(LosslessChecker.Check(records).Passed);
+    }
+
+    [Fact]
     public void SampledRunsAreNotCheckedForEquality()
     {
         var (methods, records) = Run();

@@ -142,6 +142,35 @@ public class BenchPipelineTests
     }
 
     [Fact]
+    public void MultiTurnItemsFeedTheModelsAnswersBack()
+    {
+        // One token per character, chat-tag characters included, so the chat format round-trips exactly.
+        var chars = new TestTokenizer("abcdefghijklmnopqrstuvwxyz<|>\n ".Select(c => new[] { (byte)c }).ToArray());
+        var target = new NGramTestModel(chars, seed: 3, scale: 3f);
+        var draft = new NGramTestModel(chars, seed: 3, scale: 3f, noiseSeed: 5, noiseScale: 1f);
+        string[] turns = ["what does abc mean", "any synonyms", "a more general term"];
+        var item = new BenchItem("chat-0", "multi_turn", "test", ChatFormat.Prompt(turns, [], 0), turns);
+        var runner = new BenchRunner(new Generator(target, draft), BenchMethods.Parse("draft,pld", true), new BenchSettings { MaxTokens = 16 });
+        var records = runner.Run([item]);
+
+        Assert.True(LosslessChecker.Check(records).Passed);
+        foreach (var record in records)
+        {
+            Assert.Equal(3, record.Turns.Count);
+            var answers = new List<string>();
+            for (int t = 0; t < 3; t++)
+            {
+                // Each turn's prompt is the conversation so far with the model's own earlier answers.
+                string prompt = ChatFormat.Prompt(turns, answers, t);
+                Assert.Equal(chars.Encode(prompt).Length, record.Turns[t].PromptTokens);
+                answers.Add(ChatFormat.Answer(chars.Decode(record.Turns[t].OutputIds.ToArray())));
+            }
+            Assert.All(answers, a => Assert.NotEmpty(a));  // so the prompts above really held answers
+            Assert.Equal(record.Turns.Sum(t => t.NewTokens), record.NewTokens);
+        }
+    }
+
+    [Fact]
     public void SampledRunsAreNotCheckedForEquality()
     {
         var (methods, records) = Run();

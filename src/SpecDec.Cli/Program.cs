@@ -1,6 +1,8 @@
 using System.CommandLine;
 using SpecDec.Cli;
+using SpecDec.Cli.Commands;
 
 var root = new RootCommand("SpecDec: fast LLM inference with speculative decoding");
 // Each command lives in its own file under Commands/ and is registered here.
+root.Subcommands.Add(InspectCommand.Create());
 return CliRunner.Run(root, args);

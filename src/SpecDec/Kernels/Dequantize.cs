@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using SpecDec.Formats;
@@ -70,7 +71,8 @@ public static unsafe class Dequantize
     /// IEEE half bits (zero-extended to 32) to float without denormal arithmetic: normals get their exponent
     /// rebiased, Inf/NaN get the all-ones exponent, subnormals are built as (2^-14 + m·2^-24) − 2^-14 exactly.
     /// </summary>
-    static Vector512<float> HalfToFloat(Vector512<uint> h)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> HalfToFloat(Vector512<uint> h)
     {
         Vector512<uint> em = (h & Vector512.Create(0x7fffu)) << 13;
         Vector512<uint> normal = em + Vector512.Create(112u << 23);
@@ -82,7 +84,8 @@ public static unsafe class Dequantize
         return (bits | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
     }
 
-    static Vector256<float> HalfToFloat(Vector256<uint> h)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> HalfToFloat(Vector256<uint> h)
     {
         Vector256<uint> em = (h & Vector256.Create(0x7fffu)) << 13;
         Vector256<uint> normal = em + Vector256.Create(112u << 23);

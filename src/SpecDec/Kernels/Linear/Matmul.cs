@@ -94,13 +94,14 @@ public static unsafe class Matmul
             ref readonly MatmulPart part = ref Parts[p];
             int row0 = (index - FirstItem[p]) * ChunkRows[p];
             int row1 = Math.Min(row0 + ChunkRows[p], part.Weight.Rows);
+            float* scratch = Workspace + (long)thread * ScratchStride;
             switch (part.Weight.Type)
             {
                 case GgmlType.Q8_0:
-                    Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, Level);
+                    Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, scratch, Level);
                     break;
                 default:
-                    FloatMatmul.Rows(part.Weight, X, part.Y, row0, row1, Workspace + (long)thread * ScratchStride, Level);
+                    FloatMatmul.Rows(part.Weight, X, part.Y, row0, row1, scratch, Level);
                     break;
             }
         }

@@ -7,4 +7,5 @@ var root = new RootCommand("SpecDec: fast LLM inference with speculative decodin
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
 return CliRunner.Run(root, args);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using SpecDec.Formats;
@@ -14,7 +15,7 @@ public static unsafe class Dequantize
 {
     /// <summary>Whether <paramref name="type"/> can be read as weights.</summary>
     public static bool Supports(GgmlType type) =>
-        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0;
+        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>dst[0..k) = row src of <paramref name="type"/> (k a multiple of the type's block size).</summary>
     public static void Row(GgmlType type, byte* src, float* dst, int k, SimdLevel level)
@@ -32,6 +33,15 @@ public static unsafe class Dequantize
                 break;
             case GgmlType.Q8_0:
                 BlockQ8_0.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ8_0.Size * BlockQ8_0.Bytes), new Span<float>(dst, k));
+                break;
+            case GgmlType.Q4_0:
+                BlockQ4_0.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ4_0.Size * BlockQ4_0.Bytes), new Span<float>(dst, k));
+                break;
+            case GgmlType.Q4_K:
+                BlockQ4_K.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ4_K.Size * BlockQ4_K.Bytes), new Span<float>(dst, k));
+                break;
+            case GgmlType.Q6_K:
+                BlockQ6_K.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ6_K.Size * BlockQ6_K.Bytes), new Span<float>(dst, k));
                 break;
             default:
                 throw new NotSupportedException($"{type} weights are not supported yet");
@@ -70,7 +80,8 @@ public static unsafe class Dequantize
     /// IEEE half bits (zero-extended to 32) to float without denormal arithmetic: normals get their exponent
     /// rebiased, Inf/NaN get the all-ones exponent, subnormals are built as (2^-14 + m·2^-24) − 2^-14 exactly.
     /// </summary>
-    static Vector512<float> HalfToFloat(Vector512<uint> h)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> HalfToFloat(Vector512<uint> h)
     {
         Vector512<uint> em = (h & Vector512.Create(0x7fffu)) << 13;
         Vector512<uint> normal = em + Vector512.Create(112u << 23);
@@ -82,7 +93,8 @@ public static unsafe class Dequantize
         return (bits | ((h & Vector512.Create(0x8000u)) << 16)).AsSingle();
     }
 
-    static Vector256<float> HalfToFloat(Vector256<uint> h)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> HalfToFloat(Vector256<uint> h)
     {
         Vector256<uint> em = (h & Vector256.Create(0x7fffu)) << 13;
         Vector256<uint> normal = em + Vector256.Create(112u << 23);

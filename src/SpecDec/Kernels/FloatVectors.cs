@@ -19,9 +19,13 @@ internal unsafe interface IFloatVector<TSelf> where TSelf : unmanaged, IFloatVec
     static abstract TSelf MulAdd(TSelf a, TSelf b, TSelf c);
     static abstract TSelf Mul(TSelf a, TSelf b);
     static abstract TSelf Max(TSelf a, TSelf b);
+    static abstract TSelf Add(TSelf a, TSelf b);
     static abstract TSelf Exp(TSelf v);
     static abstract float Sum(TSelf v);
     static abstract float MaxElement(TSelf v);
+
+    /// <summary>(v1, v0, v3, v2, …): swaps each adjacent pair.</summary>
+    static abstract TSelf SwapPairs(TSelf v);
 }
 
 internal readonly unsafe struct Float256(Vector256<float> v) : IFloatVector<Float256>
@@ -34,6 +38,7 @@ internal readonly unsafe struct Float256(Vector256<float> v) : IFloatVector<Floa
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Float256 v, float* p) => v._v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 MulAdd(Float256 a, Float256 b, Float256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 Mul(Float256 a, Float256 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 Add(Float256 a, Float256 b) => new(a._v + b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 Max(Float256 a, Float256 b) => new(Vector256.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float256 Exp(Float256 v) => new(Vector256.Exp(v._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Float256 v) => Vector256.Sum(v._v);
@@ -44,6 +49,8 @@ internal readonly unsafe struct Float256(Vector256<float> v) : IFloatVector<Floa
         m = Vector128.Max(m, Vector128.Shuffle(m, Vector128.Create(2, 3, 0, 1)));
         return MathF.Max(m.ToScalar(), m.GetElement(1));
     }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Float256 SwapPairs(Float256 v) => new(Vector256.Shuffle(v._v, Vector256.Create(1, 0, 3, 2, 5, 4, 7, 6)));
 }
 
 internal readonly unsafe struct Float512(Vector512<float> v) : IFloatVector<Float512>
@@ -56,10 +63,14 @@ internal readonly unsafe struct Float512(Vector512<float> v) : IFloatVector<Floa
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Float512 v, float* p) => v._v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 MulAdd(Float512 a, Float512 b, Float512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 Mul(Float512 a, Float512 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 Add(Float512 a, Float512 b) => new(a._v + b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 Max(Float512 a, Float512 b) => new(Vector512.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Float512 Exp(Float512 v) => new(Vector512.Exp(v._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Float512 v) => Vector512.Sum(v._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MaxElement(Float512 v) =>
         Float256.MaxElement(new Float256(Vector256.Max(v._v.GetLower(), v._v.GetUpper())));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Float512 SwapPairs(Float512 v) =>
+        new(Vector512.Shuffle(v._v, Vector512.Create(1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)));
 }

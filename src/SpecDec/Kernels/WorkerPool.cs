@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
@@ -5,28 +6,31 @@ namespace SpecDec.Kernels;
 
 /// <summary>
 /// A fixed set of threads created once and reused by every kernel. <see cref="For{TJob}"/> hands items
-/// [0, count) out one by one (dynamic scheduling, so a core stolen by another process does not stall the
-/// rest); the calling thread takes part, so a pool of n threads starts n − 1 workers.
+/// [0, count) out one by one; the calling thread takes part, so a pool of n threads starts n − 1 workers.
 /// Dispatch allocates nothing: the job struct stays on the caller's stack and workers reach it through a
-/// pointer and a static generic trampoline. Idle workers spin briefly (kernels of one forward pass follow
-/// each other within microseconds) and then sleep on an event until the next dispatch.
-/// One dispatch at a time: For is not reentrant and must be called from one thread at a time.
+/// pointer and a static generic trampoline.
+/// An item is claimed by a compare-and-swap on (dispatch number, next item), so a worker that wakes late
+/// (its core taken by another process) can only claim items of the dispatch it saw, and the caller waits
+/// only for items actually in progress, never for a worker that has not started: on a busy machine the
+/// caller simply does the remaining items itself.
+/// Idle workers spin briefly (kernels of one forward pass follow each other within microseconds), then
+/// sleep on an event until the next dispatch. For is not reentrant: one caller at a time.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
     /// <summary>How long an idle worker spins before it sleeps.</summary>
-    static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 2000; // 0.5 ms
+    static readonly long SpinTicks = Stopwatch.Frequency / 2000; // 0.5 ms
 
     readonly Worker[] _workers;
     readonly Thread[] _threads;
 
-    // The dispatch in progress; written by the caller before _generation is bumped.
+    // The dispatch in progress, published by the write of _state that starts it.
     delegate*<void*, int, int, void> _invoke;
     void* _job;
     int _count;
-    int _next;         // next item to hand out
-    int _busy;         // workers still inside the current dispatch
-    long _generation;  // bumped once per dispatch; workers wait for it to change
+    long _state;       // dispatch number << 32 | next item to hand out
+    int _done;         // items finished in the current dispatch
+    volatile bool _failed;
     volatile bool _stopping;
     ExceptionDispatchInfo? _failure;
     int _dispatching;
@@ -48,9 +52,8 @@ public sealed unsafe class WorkerPool : IDisposable
         _threads = new Thread[ThreadCount - 1];
         for (int i = 0; i < _workers.Length; i++)
         {
-            _workers[i] = new Worker { Thread = i + 1 };
-            int id = i;
-            _threads[i] = new Thread(() => Run(_workers[id])) { IsBackground = true, Name = $"SpecDec worker {id + 1}" };
+            Worker worker = _workers[i] = new Worker { Thread = i + 1 };
+            _threads[i] = new Thread(() => Run(worker)) { IsBackground = true, Name = $"SpecDec worker {i + 1}" };
             _threads[i].Start();
         }
     }
@@ -58,7 +61,7 @@ public sealed unsafe class WorkerPool : IDisposable
     /// <summary>Threads that work on each dispatch, the caller included.</summary>
     public int ThreadCount { get; }
 
-    /// <summary>Runs job.Execute(i) for every i in [0, count) on all threads and returns when all are done.</summary>
+    /// <summary>Runs job.Execute(i, thread) for every i in [0, count) and returns when all are done.</summary>
     public void For<TJob>(int count, TJob job) where TJob : unmanaged, IParallelJob
     {
         if (count <= 0) return;
@@ -72,35 +75,45 @@ public sealed unsafe class WorkerPool : IDisposable
         ObjectDisposedException.ThrowIf(_stopping, this);
 
         _invoke = &Trampoline<TJob>.Invoke;
-        _job = &job; // job is a by-value parameter: it lives in this frame until every worker is done
+        _job = &job; // a by-value parameter: it lives in this frame until every claimed item is done
         _count = count;
-        _next = 0;
+        _done = 0;
+        _failed = false;
         _failure = null;
-        Volatile.Write(ref _busy, _workers.Length);
-        Interlocked.Increment(ref _generation); // full fence: publishes the fields above, then reads Sleeping
+        long dispatch = (_state >> 32) + 1;
+        Interlocked.Exchange(ref _state, dispatch << 32); // full fence: publishes the fields above, then reads Sleeping
         foreach (Worker w in _workers)
             if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Set();
 
-        Work(0);
+        Work(dispatch, 0);
 
         var spin = new SpinWait();
-        while (Volatile.Read(ref _busy) != 0) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _done) != count) spin.SpinOnce(sleep1Threshold: -1);
         _job = null;
         Volatile.Write(ref _dispatching, 0);
         _failure?.Throw();
     }
 
-    void Work(int thread)
+    /// <summary>Claims and runs items of dispatch <paramref name="dispatch"/> until none are left.</summary>
+    void Work(long dispatch, int thread)
     {
-        try
+        while (true)
         {
-            int i;
-            while ((i = Interlocked.Increment(ref _next) - 1) < _count) _invoke(_job, i, thread);
-        }
-        catch (Exception e)
-        {
-            Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
-            Volatile.Write(ref _next, int.MaxValue / 2); // stop handing out items
+            long state = Volatile.Read(ref _state);
+            if (state >> 32 != dispatch) return;
+            int item = (int)state;
+            if (item >= _count) return;
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state) continue;
+            try
+            {
+                if (!_failed) _invoke(_job, item, thread);
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _failure, ExceptionDispatchInfo.Capture(e), null);
+                _failed = true; // the remaining items are claimed but skipped
+            }
+            Interlocked.Increment(ref _done);
         }
     }
 
@@ -109,11 +122,12 @@ public sealed unsafe class WorkerPool : IDisposable
         long seen = 0;
         while (true)
         {
-            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            long start = Stopwatch.GetTimestamp();
             var spin = new SpinWait();
-            while (Volatile.Read(ref _generation) == seen && !_stopping)
+            long dispatch;
+            while ((dispatch = Volatile.Read(ref _state) >> 32) == seen && !_stopping)
             {
-                if (System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks)
+                if (Stopwatch.GetTimestamp() - start < SpinTicks)
                 {
                     spin.SpinOnce(sleep1Threshold: -1);
                     continue;
@@ -121,18 +135,17 @@ public sealed unsafe class WorkerPool : IDisposable
                 // Announce the sleep (full fence), then look once more: a dispatch that missed the flag
                 // was published before our exchange and is seen here.
                 Interlocked.Exchange(ref self.Sleeping, 1);
-                if (Volatile.Read(ref _generation) != seen || _stopping)
+                if (Volatile.Read(ref _state) >> 32 != seen || _stopping)
                 {
                     if (Interlocked.Exchange(ref self.Sleeping, 0) == 0) self.Wake.Wait(); // the dispatcher set it: consume
                 }
                 else self.Wake.Wait();
                 self.Wake.Reset();
-                start = System.Diagnostics.Stopwatch.GetTimestamp();
+                start = Stopwatch.GetTimestamp();
             }
             if (_stopping) return;
-            seen = Volatile.Read(ref _generation);
-            Work(self.Thread);
-            Interlocked.Decrement(ref _busy);
+            seen = dispatch;
+            Work(dispatch, self.Thread);
         }
     }
 

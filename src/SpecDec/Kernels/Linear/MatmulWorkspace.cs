@@ -4,22 +4,28 @@ namespace SpecDec.Kernels.Linear;
 
 /// <summary>
 /// Buffers one matmul call needs, allocated once for the largest call (up to MaxRows activation rows of up to
-/// MaxColumns): the quantized activations and one row of f32 scratch per thread (where f16/bf16 weight rows
+/// MaxColumns): the quantized activations and two rows of f32 scratch per thread (where f16/bf16 weight rows
 /// are converted before being applied to all T rows).
 /// </summary>
 public sealed unsafe class MatmulWorkspace : IDisposable
 {
     readonly NativeBuffer<sbyte> _q8;        // [MaxRows × MaxColumns]
     readonly NativeBuffer<float> _q8Scale;   // [MaxRows × MaxColumns/32]
+    readonly NativeBuffer<sbyte> _q8k;       // [MaxRows × MaxColumns]
+    readonly NativeBuffer<float> _q8kScale;  // [MaxRows × MaxColumns/256]
+    readonly NativeBuffer<short> _q8kSums;   // [MaxRows × MaxColumns/16]
     readonly NativeBuffer<float> _rowScratch; // [threads × RowScratchStride]
 
     public MatmulWorkspace(int maxRows, int maxColumns, int threads)
     {
         MaxRows = maxRows;
         MaxColumns = maxColumns;
-        RowScratchStride = (maxColumns + 15) & ~15;
+        RowScratchStride = 2 * ((maxColumns + 15) & ~15); // two weight rows
         _q8 = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8Scale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));
+        _q8k = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
+        _q8kScale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8K.Block + 1));
+        _q8kSums = new NativeBuffer<short>((long)maxRows * (maxColumns / ActivationQ8K.SumGroup + 1));
         _rowScratch = new NativeBuffer<float>((long)threads * RowScratchStride);
         Threads = threads;
     }
@@ -30,12 +36,18 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     internal int RowScratchStride { get; }
     internal sbyte* Q8 => _q8.Pointer;
     internal float* Q8Scale => _q8Scale.Pointer;
+    internal sbyte* Q8K => _q8k.Pointer;
+    internal float* Q8KScale => _q8kScale.Pointer;
+    internal short* Q8KSums => _q8kSums.Pointer;
     internal float* RowScratch(int thread) => _rowScratch.Pointer + (long)thread * RowScratchStride;
 
     public void Dispose()
     {
         _q8.Dispose();
         _q8Scale.Dispose();
+        _q8k.Dispose();
+        _q8kScale.Dispose();
+        _q8kSums.Dispose();
         _rowScratch.Dispose();
     }
 }

@@ -1,0 +1,19 @@
+using SpecDec.Kernels.Linear;
+
+namespace SpecDec.Model;
+
+/// <summary>
+/// One decoder block: matrices stay in the mapped file; the small vectors (norms, biases) are f32 copies in
+/// native memory made at load (null where the architecture has none).
+/// </summary>
+internal sealed unsafe class LayerWeights
+{
+    public required LinearWeight Q, K, V, Output, Gate, Up, Down;
+    public required float* AttentionNorm, FfnNorm;
+
+    /// <summary>Qwen2: [Heads·HeadDim] and [KvHeads·HeadDim].</summary>
+    public float* QBias, KBias, VBias;
+
+    /// <summary>Qwen3: [HeadDim] RMSNorm weights applied per head.</summary>
+    public float* QNorm, KNorm;
+}

@@ -1,0 +1,117 @@
+using SpecDec.Kernels;
+
+namespace SpecDec.Tests.Kernels;
+
+public unsafe class AttentionTests : IDisposable
+{
+    readonly WorkerPool _pool = new(3);
+
+    public void Dispose() => _pool.Dispose();
+
+    /// <summary>Inputs for one layer: T rows over Past cached rows, H query heads over Kv heads of width d.</summary>
+    sealed class Case : IDisposable
+    {
+        public readonly int T, Past, Heads, KvHeads, D, Capacity;
+        public readonly NativeBuffer<float> Q, K, V;
+        public readonly NativeBuffer<ulong> Visible;
+
+        public Case(int t, int past, int heads, int kvHeads, int d, int[]? parents, int seed, float keyScale = 1f)
+        {
+            (T, Past, Heads, KvHeads, D, Capacity) = (t, past, heads, kvHeads, d, past + t + 3);
+            var rng = new Random(seed);
+            Q = KernelTestData.Native(KernelTestData.Random(rng, t * heads * d, 2f));
+            K = KernelTestData.Native(KernelTestData.Random(rng, kvHeads * Capacity * d, keyScale));
+            V = KernelTestData.Native(KernelTestData.Random(rng, kvHeads * Capacity * d));
+            Visible = new NativeBuffer<ulong>(t);
+            for (int i = 0; i < t; i++)
+            {
+                int parent = parents is null ? i - 1 : parents[i];
+                Visible.Span[i] = (1UL << i) | (parent >= 0 ? Visible.Span[parent] : 0);
+            }
+        }
+
+        public float[] Run(WorkerPool pool, SimdLevel level)
+        {
+            using var output = new NativeBuffer<float>(T * Heads * D);
+            using var scratch = new NativeBuffer<float>(pool.ThreadCount * Attention.ScratchFloats(D));
+            var problem = new Attention.Problem
+            {
+                Q = Q.Pointer, Output = output.Pointer, K = K.Pointer, V = V.Pointer, Capacity = Capacity, T = T, Heads = Heads,
+                KvHeads = KvHeads, HeadDim = D, Past = Past, Visible = Visible.Pointer, Scale = 1f / MathF.Sqrt(D),
+            };
+            Attention.Run(pool, problem, scratch.Pointer, level);
+            return output.Span.ToArray();
+        }
+
+        public void Dispose()
+        {
+            Q.Dispose();
+            K.Dispose();
+            V.Dispose();
+            Visible.Dispose();
+        }
+    }
+
+    public static TheoryData<int, int, int, int, int> Shapes() => new()
+    {
+        // T, past, heads, kvHeads, d
+        { 1, 0, 4, 4, 16 },
+        { 1, 150, 8, 2, 64 },   // decode over several key tiles (online softmax rescaling)
+        { 3, 5, 4, 2, 20 },     // d not a multiple of the vector width
+        { 8, 70, 14, 2, 64 },   // group of 7 (Qwen2.5-0.5B)
+        { 17, 9, 4, 1, 32 },
+        { 64, 0, 4, 2, 16 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Fused_simd_attention_matches_the_scalar_twin_for_causal_and_tree_masks(int t, int past, int heads, int kvHeads, int d)
+    {
+        int[] tree = Enumerable.Range(0, t).Select(i => i == 0 ? -1 : (i * 7 + 3) % i).ToArray(); // parent < i
+        foreach (int[]? parents in new[] { null, tree })
+        {
+            using var c = new Case(t, past, heads, kvHeads, d, parents, seed: t * 100 + past);
+            float[] expected = c.Run(_pool, SimdLevel.Scalar);
+            foreach (SimdLevel level in Simd.Supported())
+            {
+                float[] actual = c.Run(_pool, level);
+                for (int i = 0; i < expected.Length; i++)
+                    Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5f, $"{level} [{i}] {actual[i]} vs {expected[i]}");
+            }
+        }
+    }
+
+    [Fact]
+    public void A_row_that_sees_only_itself_returns_its_own_value()
+    {
+        // Past 0 and every row a root: each row attends to itself alone.
+        using var c = new Case(5, 0, 4, 2, 16, parents: [-1, -1, -1, -1, -1], seed: 1);
+        foreach (SimdLevel level in Simd.Supported())
+        {
+            float[] o = c.Run(_pool, level);
+            for (int i = 0; i < 5; i++)
+                for (int h = 0; h < 4; h++)
+                    for (int x = 0; x < 16; x++)
+                        Assert.Equal(c.V.Span[(h / 2 * c.Capacity + i) * 16 + x], o[(i * 4 + h) * 16 + x], 5);
+        }
+    }
+
+    [Fact]
+    public void Equal_keys_average_the_visible_values_and_skip_the_hidden_ones()
+    {
+        // All keys zero: every visible position has the same score, so the output is the mean of its values.
+        int[] parents = [-1, 0, 0, 2];
+        using var c = new Case(4, 3, 2, 1, 16, parents, seed: 2, keyScale: 0f);
+        int[][] visible = [[0, 1, 2, 3], [0, 1, 2, 3, 4], [0, 1, 2, 3, 5], [0, 1, 2, 3, 5, 6]];
+        foreach (SimdLevel level in Simd.Supported())
+        {
+            float[] o = c.Run(_pool, level);
+            for (int i = 0; i < 4; i++)
+                for (int x = 0; x < 16; x++)
+                {
+                    double mean = visible[i].Average(p => c.V.Span[p * 16 + x]);
+                    Assert.Equal(mean, o[(i * 2 + 1) * 16 + x], 5);
+                }
+        }
+    }
+}

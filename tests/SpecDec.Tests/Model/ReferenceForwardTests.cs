@@ -1,0 +1,147 @@
+using SpecDec.Formats;
+using SpecDec.Model;
+using SpecDec.Tests.Kernels;
+using static SpecDec.Tests.Model.TinyModels;
+
+namespace SpecDec.Tests.Model;
+
+/// <summary>
+/// The engine against a plain double-precision transcription of the Hugging Face modeling code
+/// (LlamaForCausalLM / Qwen2 / Qwen3): full causal recompute, no cache, no SIMD, no chunking.
+/// The transformers fixtures check the same thing against PyTorch itself once they land.
+/// </summary>
+public class ReferenceForwardTests
+{
+    [Theory]
+    [InlineData("llama", false)]
+    [InlineData("llama", true)] // llama.cpp's rope_freqs.weight instead of the config's llama3 scaling
+    [InlineData("qwen2", false)]
+    [InlineData("qwen3", false)]
+    public void Logits_of_every_row_match_the_reference(string arch, bool ropeFreqs)
+    {
+        ModelConfig c = Config(arch);
+        if (ropeFreqs) c = c with { RopeScaling = null };
+        int[] tokens = [3, 50, 7, 7, 91, 12, 40, 65, 2, 33];
+        double[][] expected;
+        using (var source = new SyntheticModelSource(c, GgmlType.F32, seed: 4, ropeFreqs))
+            expected = Reference(source, tokens);
+        using Transformer model = Transformer.Load(new SyntheticModelSource(c, GgmlType.F32, seed: 4, ropeFreqs), threads: 2);
+        float[] actual = Forward(model, model.CreateCache(16), tokens, Range(0, tokens.Length), logitRows: Range(0, tokens.Length));
+        for (int r = 0; r < tokens.Length; r++)
+            AssertClose(expected[r].Select(v => (float)v).ToArray(), actual.AsSpan(r * c.VocabSize, c.VocabSize), 1e-4f, $"{arch} row {r}");
+    }
+
+    static double[][] Reference(IModelSource s, int[] tokens)
+    {
+        ModelConfig c = s.Config;
+        int n = tokens.Length, h = c.HiddenSize, d = c.HeadDim, heads = c.HeadCount, kvHeads = c.KvHeadCount;
+        double[][] x = tokens.Select(t => Row(s, TensorNames.TokenEmbedding, t)).ToArray();
+        double[] inv = Frequencies(c);
+        if (s.Find(TensorNames.RopeFreqs) != null)
+        {
+            double[] factors = Vec(s, TensorNames.RopeFreqs);
+            for (int j = 0; j < inv.Length; j++) inv[j] /= factors[j];
+        }
+        for (int l = 0; l < c.LayerCount; l++)
+        {
+            double[][] hn = x.Select(v => Norm(v, Vec(s, TensorNames.AttnNorm(l)), c.RmsNormEps)).ToArray();
+            double[][] q = hn.Select(v => MatVec(s, TensorNames.AttnQ(l), v)).ToArray();
+            double[][] k = hn.Select(v => MatVec(s, TensorNames.AttnK(l), v)).ToArray();
+            double[][] vv = hn.Select(v => MatVec(s, TensorNames.AttnV(l), v)).ToArray();
+            if (c.AttentionBias)
+                for (int i = 0; i < n; i++)
+                {
+                    AddInPlace(q[i], Vec(s, TensorNames.AttnQBias(l)));
+                    AddInPlace(k[i], Vec(s, TensorNames.AttnKBias(l)));
+                    AddInPlace(vv[i], Vec(s, TensorNames.AttnVBias(l)));
+                }
+            for (int i = 0; i < n; i++)
+            {
+                for (int hh = 0; hh < heads; hh++) HeadTransform(q[i], hh, d, i, inv, c, c.QkNorm ? Vec(s, TensorNames.AttnQNorm(l)) : null);
+                for (int hh = 0; hh < kvHeads; hh++) HeadTransform(k[i], hh, d, i, inv, c, c.QkNorm ? Vec(s, TensorNames.AttnKNorm(l)) : null);
+            }
+            var att = new double[n][];
+            for (int i = 0; i < n; i++)
+            {
+                att[i] = new double[heads * d];
+                for (int hh = 0; hh < heads; hh++)
+                {
+                    int g = hh / (heads / kvHeads);
+                    var scores = new double[i + 1];
+                    for (int t = 0; t <= i; t++)
+                    {
+                        for (int e = 0; e < d; e++) scores[t] += q[i][hh * d + e] * k[t][g * d + e];
+                        scores[t] /= Math.Sqrt(d);
+                    }
+                    double max = scores.Max(), sum = scores.Sum(v => Math.Exp(v - max));
+                    for (int t = 0; t <= i; t++)
+                        for (int e = 0; e < d; e++) att[i][hh * d + e] += Math.Exp(scores[t] - max) / sum * vv[t][g * d + e];
+                }
+            }
+            for (int i = 0; i < n; i++) AddInPlace(x[i], MatVec(s, TensorNames.AttnOutput(l), att[i]));
+            for (int i = 0; i < n; i++)
+            {
+                double[] f = Norm(x[i], Vec(s, TensorNames.FfnNorm(l)), c.RmsNormEps);
+                double[] gate = MatVec(s, TensorNames.FfnGate(l), f), up = MatVec(s, TensorNames.FfnUp(l), f);
+                double[] act = gate.Select((g, j) => g / (1 + Math.Exp(-g)) * up[j]).ToArray();
+                AddInPlace(x[i], MatVec(s, TensorNames.FfnDown(l), act));
+            }
+        }
+        string head = c.TiedEmbeddings ? TensorNames.TokenEmbedding : TensorNames.Output;
+        return x.Select(v => MatVec(s, head, Norm(v, Vec(s, TensorNames.OutputNorm), c.RmsNormEps))).ToArray();
+    }
+
+    /// <summary>Optional per-head RMSNorm (Qwen3), then rotate_half RoPE (or adjacent pairs for GGUF llama).</summary>
+    static void HeadTransform(double[] v, int head, int d, int position, double[] inv, ModelConfig c, double[]? norm)
+    {
+        var x = new double[d];
+        Array.Copy(v, head * d, x, 0, d);
+        if (norm != null) x = Norm(x, norm, c.RmsNormEps);
+        var o = new double[d];
+        for (int j = 0; j < d / 2; j++)
+        {
+            int a = c.RopeStyle == RopeStyle.Neox ? j : 2 * j, b = c.RopeStyle == RopeStyle.Neox ? j + d / 2 : 2 * j + 1;
+            double angle = position * inv[j];
+            o[a] = x[a] * Math.Cos(angle) - x[b] * Math.Sin(angle);
+            o[b] = x[b] * Math.Cos(angle) + x[a] * Math.Sin(angle);
+        }
+        Array.Copy(o, 0, v, head * d, d);
+    }
+
+    static double[] Frequencies(ModelConfig c) => c.RopeScaling is { } r
+        ? RopeTests.Llama3Reference(c.HeadDim, c.RopeTheta, r.Factor, r.LowFreqFactor, r.HighFreqFactor, r.OriginalContextLength)
+        : Enumerable.Range(0, c.HeadDim / 2).Select(j => Math.Pow(c.RopeTheta, -2.0 * j / c.HeadDim)).ToArray();
+
+    static double[] Norm(double[] x, double[] w, double eps)
+    {
+        double scale = 1 / Math.Sqrt(x.Sum(v => v * v) / x.Length + eps);
+        return x.Select((v, i) => v * scale * w[i]).ToArray();
+    }
+
+    static void AddInPlace(double[] x, double[] y)
+    {
+        for (int i = 0; i < x.Length; i++) x[i] += y[i];
+    }
+
+    static unsafe double[] Row(IModelSource s, string name, long row)
+    {
+        WeightTensor t = s.Find(name)!;
+        var p = (float*)t.Data + row * t.RowLength;
+        return Enumerable.Range(0, t.RowLength).Select(i => (double)p[i]).ToArray();
+    }
+
+    static double[] Vec(IModelSource s, string name) => Row(s, name, 0);
+
+    /// <summary>W·x for W of GGUF dims [in, out]: out rows of in elements.</summary>
+    static double[] MatVec(IModelSource s, string name, double[] x)
+    {
+        WeightTensor t = s.Find(name)!;
+        var y = new double[t.RowCount];
+        for (int r = 0; r < y.Length; r++)
+        {
+            double[] w = Row(s, name, r);
+            for (int i = 0; i < x.Length; i++) y[r] += w[i] * x[i];
+        }
+        return y;
+    }
+}

@@ -1,0 +1,160 @@
+using SpecDec.Formats;
+using SpecDec.Model;
+using static SpecDec.Tests.Model.TinyModels;
+
+namespace SpecDec.Tests.Model;
+
+/// <summary>
+/// The properties verifiers rely on: a batch equals token-by-token decoding, a tree batch equals each of its
+/// root-to-leaf paths run causally, and a cache trimmed by Rollback/KeepRows equals a fresh prefill.
+/// </summary>
+public class TransformerConsistencyTests
+{
+    const float Tolerance = 1e-4f;
+    static readonly int[] Prompt = [5, 17, 33, 2, 90, 41];
+
+    public static TheoryData<string, GgmlType> Models()
+    {
+        var data = new TheoryData<string, GgmlType>();
+        foreach (string arch in Architectures) data.Add(arch, GgmlType.F32);
+        data.Add("llama", GgmlType.Q8_0);
+        data.Add("qwen3", GgmlType.BF16);
+        data.Add("qwen2", GgmlType.F16);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void A_batch_of_8_equals_8_single_token_forwards(string arch, GgmlType type)
+    {
+        using Transformer model = Load(arch, type);
+        int[] tokens = [7, 3, 88, 14, 14, 60, 1, 25];
+        int vocab = model.Config.VocabSize;
+
+        IKvCache batched = model.CreateCache(32);
+        Forward(model, batched, Prompt, Range(0, Prompt.Length));
+        float[] all = Forward(model, batched, tokens, Range(Prompt.Length, 8), logitRows: Range(0, 8));
+
+        IKvCache stepped = model.CreateCache(32);
+        Forward(model, stepped, Prompt, Range(0, Prompt.Length));
+        for (int i = 0; i < 8; i++)
+        {
+            float[] one = Forward(model, stepped, [tokens[i]], [Prompt.Length + i]);
+            AssertClose(one, all.AsSpan(i * vocab, vocab), Tolerance, $"{arch} {type} row {i}");
+        }
+        Assert.Equal(Prompt.Length + 8, batched.Length);
+        Assert.Equal(batched.Length, stepped.Length);
+    }
+
+    // A tree over 8 new rows: 0 → {1, 2}; 1 → {3, 4}; 2 → 5; 4 → 6; 6 → 7. Leaves 3, 5, 7.
+    static readonly int[] TreeTokens = [11, 22, 23, 44, 45, 56, 67, 78];
+    static readonly int[] TreeParents = [-1, 0, 0, 1, 1, 2, 4, 6];
+    static readonly int[][] TreePaths = [[0, 1, 3], [0, 2, 5], [0, 1, 4, 6, 7]];
+
+    static int[] Depths()
+    {
+        var depth = new int[TreeParents.Length];
+        for (int i = 0; i < depth.Length; i++) depth[i] = TreeParents[i] < 0 ? 0 : depth[TreeParents[i]] + 1;
+        return depth;
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void A_tree_batch_equals_each_root_to_leaf_path_run_causally(string arch, GgmlType type)
+    {
+        using Transformer model = Load(arch, type);
+        int vocab = model.Config.VocabSize, n = TreeTokens.Length;
+        IKvCache cache = model.CreateCache(32);
+        Forward(model, cache, Prompt, Range(0, Prompt.Length));
+        int[] positions = Depths().Select(d => Prompt.Length + d).ToArray();
+        float[] tree = Forward(model, cache, TreeTokens, positions, TreeParents, Range(0, n));
+
+        foreach (int[] path in TreePaths)
+        {
+            IKvCache fresh = model.CreateCache(32);
+            Forward(model, fresh, Prompt, Range(0, Prompt.Length));
+            float[] causal = Forward(model, fresh, path.Select(i => TreeTokens[i]).ToArray(),
+                Range(Prompt.Length, path.Length), logitRows: Range(0, path.Length));
+            for (int j = 0; j < path.Length; j++)
+                AssertClose(causal.AsSpan(j * vocab, vocab), tree.AsSpan(path[j] * vocab, vocab), Tolerance,
+                    $"{arch} {type} tree row {path[j]}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void KeepRows_on_an_accepted_tree_path_then_forward_equals_a_fresh_prefill(string arch, GgmlType type)
+    {
+        using Transformer model = Load(arch, type);
+        IKvCache cache = model.CreateCache(32);
+        Forward(model, cache, Prompt, Range(0, Prompt.Length));
+        int[] positions = Depths().Select(d => Prompt.Length + d).ToArray();
+        Forward(model, cache, TreeTokens, positions, TreeParents, Range(0, TreeTokens.Length));
+
+        int[] accepted = TreePaths[2]; // 0, 1, 4, 6 and 7
+        cache.KeepRows(Prompt.Length, accepted.Select(i => Prompt.Length + i).ToArray());
+        Assert.Equal(Prompt.Length + accepted.Length, cache.Length);
+        float[] next = Forward(model, cache, [9, 10], Range(cache.Length, 2), logitRows: [0, 1]);
+
+        int[] sequence = [.. Prompt, .. accepted.Select(i => TreeTokens[i]), 9, 10];
+        IKvCache fresh = model.CreateCache(32);
+        float[] expected = Forward(model, fresh, sequence, Range(0, sequence.Length), logitRows: [sequence.Length - 2, sequence.Length - 1]);
+        AssertClose(expected, next, Tolerance, $"{arch} {type} after KeepRows");
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Rollback_then_forward_equals_a_fresh_prefill(string arch, GgmlType type)
+    {
+        using Transformer model = Load(arch, type);
+        IKvCache cache = model.CreateCache(32);
+        Forward(model, cache, Prompt, Range(0, Prompt.Length));
+        Forward(model, cache, [70, 71, 72, 73], Range(Prompt.Length, 4)); // a rejected draft
+        cache.Rollback(Prompt.Length + 1);                                 // keep its first token
+        float[] next = Forward(model, cache, [12, 13], Range(Prompt.Length + 1, 2), logitRows: [0, 1]);
+
+        int[] sequence = [.. Prompt, 70, 12, 13];
+        IKvCache fresh = model.CreateCache(32);
+        float[] expected = Forward(model, fresh, sequence, Range(0, sequence.Length), logitRows: [sequence.Length - 2, sequence.Length - 1]);
+        AssertClose(expected, next, Tolerance, $"{arch} {type} after Rollback");
+    }
+
+    [Fact]
+    public void A_prompt_longer_than_one_pass_runs_in_chunks_with_logits_for_rows_in_any_order()
+    {
+        using Transformer model = Load("llama");
+        int vocab = model.Config.VocabSize, n = 150;
+        int[] tokens = Enumerable.Range(0, n).Select(i => (i * 37 + 11) % vocab).ToArray();
+        int[] rows = [149, 3, 70, 71, 0];
+        IKvCache cache = model.CreateCache(n);
+        float[] batched = Forward(model, cache, tokens, Range(0, n), logitRows: rows);
+        Assert.Equal(n, cache.Length);
+
+        IKvCache stepped = model.CreateCache(n);
+        var byRow = new float[n][];
+        for (int i = 0; i < n; i++) byRow[i] = Forward(model, stepped, [tokens[i]], [i]);
+        for (int o = 0; o < rows.Length; o++)
+            AssertClose(byRow[rows[o]], batched.AsSpan(o * vocab, vocab), Tolerance, $"row {rows[o]}");
+    }
+
+    [Fact]
+    public void Empty_LogitRows_means_the_last_row()
+    {
+        using Transformer model = Load("qwen2");
+        int vocab = model.Config.VocabSize;
+        float[] all = Forward(model, model.CreateCache(16), Prompt, Range(0, Prompt.Length), logitRows: Range(0, Prompt.Length));
+        float[] last = Forward(model, model.CreateCache(16), Prompt, Range(0, Prompt.Length));
+        Assert.Equal(all.AsSpan((Prompt.Length - 1) * vocab, vocab).ToArray(), last);
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        float[] Run(int threads)
+        {
+            using Transformer model = Load("llama", GgmlType.Q8_0, threads);
+            return Forward(model, model.CreateCache(16), Prompt, Range(0, Prompt.Length), logitRows: Range(0, Prompt.Length));
+        }
+        Assert.Equal(Run(1), Run(3));
+    }
+}

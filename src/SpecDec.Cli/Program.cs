@@ -1,6 +1,11 @@
 using System.CommandLine;
 using SpecDec.Cli;
+using SpecDec.Cli.Commands;
 
 var root = new RootCommand("SpecDec: fast LLM inference with speculative decoding");
 // Each command lives in its own file under Commands/ and is registered here.
+root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(QuantizeCommand.Create());
+root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
 return CliRunner.Run(root, args);

@@ -35,6 +35,16 @@ public static class GgmlTypeInfo
             GgmlType.Q8_K => (256, 292),
             GgmlType.IQ4_NL => (32, 18),
             GgmlType.IQ4_XS => (256, 136),
+            // Layouts only (so files using them parse and are refused by name); no kernels.
+            GgmlType.IQ2_XXS => (256, 66),
+            GgmlType.IQ2_XS => (256, 74),
+            GgmlType.IQ2_S => (256, 82),
+            GgmlType.IQ3_XXS => (256, 98),
+            GgmlType.IQ3_S => (256, 110),
+            GgmlType.IQ1_S => (256, 50),
+            GgmlType.IQ1_M => (256, 56),
+            GgmlType.TQ1_0 => (256, 54),
+            GgmlType.TQ2_0 => (256, 66),
             _ => (0, 0),
         };
         return blockSize != 0;

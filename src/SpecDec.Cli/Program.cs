@@ -6,4 +6,5 @@ var root = new RootCommand("SpecDec: fast LLM inference with speculative decodin
 // Each command lives in its own file under Commands/ and is registered here.
 root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(PerfCommand.Create());
 return CliRunner.Run(root, args);

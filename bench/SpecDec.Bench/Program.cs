@@ -3,6 +3,8 @@ using SpecDec.Formats;
 
 // SpecDec.Bench matmul [threads] [N] [K]
 // SpecDec.Bench model [threads] [demo|llama-3.2-1b|qwen2.5-0.5b] [Q8_0|F16|BF16|F32] [context]
+// SPECDEC_BENCH_CPU=1: report CPU time per call (use with 1 thread on a busy machine).
+Bench.CpuTime = Environment.GetEnvironmentVariable("SPECDEC_BENCH_CPU") == "1";
 string mode = args.Length > 0 ? args[0] : "model";
 int threads = args.Length > 1 ? int.Parse(args[1]) : 0;
 switch (mode)

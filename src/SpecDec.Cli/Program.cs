@@ -4,6 +4,7 @@ using SpecDec.Cli.Commands;
 
 var root = new RootCommand("SpecDec: fast LLM inference with speculative decoding");
 // Each command lives in its own file under Commands/ and is registered here.
+root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(PerfCommand.Create());

@@ -1,22 +1,59 @@
+using System.Numerics;
+
 namespace SpecDec.Sampling;
 
 /// <summary>
-/// Partial selection of token ids by logit, in expected O(n) (quickselect) instead of a full sort per token.
-/// Order: higher logit first, ties to the lower id — a strict total order, so the kept set is unique.
+/// Partial selection of token ids by logit in O(n) instead of a full sort per token: a one-pass heap for
+/// top-k, quickselect for the nucleus. Order: higher logit first, ties to the lower id — a strict total
+/// order, so the kept set is unique.
 /// </summary>
 internal static class CandidateSelection
 {
-    /// <summary>Rearranges <paramref name="ids"/> so its first k entries are the k best (in no particular order).</summary>
-    public static void SelectTop(Span<int> ids, ReadOnlySpan<float> logits, int k)
+    /// <summary>
+    /// Writes the ids of the <paramref name="top"/>.Length best logits into <paramref name="top"/> (in no
+    /// particular order). One pass with a heap of the best so far whose root is the worst of them; since ids
+    /// arrive in ascending order a newcomer only wins with a strictly larger logit (ties keep the lower id),
+    /// so whole vectors at or below the root's logit are skipped with one SIMD compare.
+    /// </summary>
+    public static void SelectTop(ReadOnlySpan<float> logits, Span<int> top)
     {
-        int lo = 0, hi = ids.Length;
-        if (k <= 0 || k >= hi) return;
-        while (hi - lo > 1)
+        int k = top.Length;
+        for (int i = 0; i < k; i++) top[i] = i;
+        for (int i = k / 2 - 1; i >= 0; i--) SiftDown(top, i, logits);
+
+        int width = Vector<float>.Count;
+        int at = k;
+        while (at < logits.Length)
         {
-            int m = Partition(ids, logits, lo, hi);
-            if (m == k - 1) return;
-            if (m > k - 1) hi = m;
-            else lo = m + 1;
+            float threshold = logits[top[0]];
+            if (at + width <= logits.Length && !Vector.GreaterThanAny(new Vector<float>(logits[at..]), new Vector<float>(threshold)))
+            {
+                at += width;
+                continue;
+            }
+            int end = Math.Min(at + width, logits.Length);
+            for (; at < end; at++)
+            {
+                if (logits[at] > logits[top[0]])
+                {
+                    top[0] = at;
+                    SiftDown(top, 0, logits);
+                }
+            }
+        }
+    }
+
+    /// <summary>Restores the heap below <paramref name="i"/>: every parent ranks below its children.</summary>
+    private static void SiftDown(Span<int> heap, int i, ReadOnlySpan<float> logits)
+    {
+        while (true)
+        {
+            int worst = i, left = 2 * i + 1, right = left + 1;
+            if (left < heap.Length && Better(heap[worst], heap[left], logits)) worst = left;
+            if (right < heap.Length && Better(heap[worst], heap[right], logits)) worst = right;
+            if (worst == i) return;
+            Swap(heap, i, worst);
+            i = worst;
         }
     }
 

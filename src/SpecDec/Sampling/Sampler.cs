@@ -68,14 +68,10 @@ public sealed class Sampler
         int n = Options.TopK > 0 && Options.TopK < v ? Options.TopK : v;
         bool truncates = n < v || Options.TopP < 1f || Options.MinP > 0f;
         Span<int> ids = _candidates;
-        if (truncates)
-        {
-            for (int i = 0; i < v; i++) ids[i] = i;
-        }
         double total = 0;
         if (n < v)
         {
-            CandidateSelection.SelectTop(ids, work, n);
+            CandidateSelection.SelectTop(work, ids[..n]);
             probs.Clear();
             for (int i = 0; i < n; i++)
             {
@@ -89,6 +85,21 @@ public sealed class Sampler
             TensorPrimitives.Subtract(work, max, probs);
             TensorPrimitives.Exp(probs, probs);
             total = TensorPrimitives.Sum(probs);
+            if (truncates)
+            {
+                // Top-p and min-p each keep a prefix of the ranking, so tokens that neither can keep are dropped
+                // before the selection: min-p's own threshold, and for top-p any token below (1 − P) / V of the
+                // mass (were it kept, the ≤ V tokens from it on would hold more than 1 − P, yet each holds less
+                // than (1 − P) / V). The 0.999 leaves rounding on the safe side.
+                float floor = Options.MinP;
+                if (Options.TopP < 1f) floor = MathF.Max(floor, (float)((1 - Options.TopP) * total / v * 0.999));
+                n = 0;
+                for (int i = 0; i < v; i++)
+                {
+                    if (probs[i] >= floor) ids[n++] = i;
+                    else probs[i] = 0f;
+                }
+            }
         }
         if (!truncates)
         {
@@ -121,28 +132,40 @@ public sealed class Sampler
 
     /// <summary>
     /// Draws an id with probability proportional to <paramref name="probs"/> (inverse CDF over one uniform
-    /// draw). Entries that are 0 are never returned.
+    /// draw). Entries that are 0 are never returned. The walk adds whole blocks with SIMD sums and scans
+    /// only the block where the draw lands.
     /// </summary>
     public static int Sample(ReadOnlySpan<float> probs, Xoshiro256StarStar rng)
     {
+        const int block = 256;
         double total = 0;
-        for (int i = 0; i < probs.Length; i++) total += probs[i];
+        for (int at = 0; at < probs.Length; at += block)
+            total += TensorPrimitives.Sum(probs.Slice(at, Math.Min(block, probs.Length - at)));
         if (!(total > 0)) throw new ArgumentException("cannot sample from a distribution with no mass", nameof(probs));
+
         double target = rng.NextDouble() * total;
         double cumulative = 0;
-        int last = -1;
-        for (int i = 0; i < probs.Length; i++)
+        for (int at = 0; at < probs.Length; at += block)
         {
-            if (probs[i] <= 0f) continue;
-            cumulative += probs[i];
-            last = i;
-            if (target < cumulative) return i;
+            var span = probs.Slice(at, Math.Min(block, probs.Length - at));
+            double sum = TensorPrimitives.Sum(span);
+            if (cumulative + sum <= target)
+            {
+                cumulative += sum;
+                continue;
+            }
+            for (int i = 0; i < span.Length; i++)
+            {
+                if (span[i] <= 0f) continue;
+                cumulative += span[i];
+                if (target < cumulative) return at + i;
+            }
         }
-        return last; // rounding put the draw past the final bucket
+        return probs.LastIndexOfAnyExcept(0f); // rounding put the draw past the final bucket
     }
 
     /// <summary>First index of the largest value: ties go to the lowest id.</summary>
-    public static int ArgMax(ReadOnlySpan<float> values) => values.IndexOf(TensorPrimitives.Max(values));
+    public static int ArgMax(ReadOnlySpan<float> values) => TensorPrimitives.IndexOfMax(values);
 
     private void ApplyRepetitionPenalty(Span<float> work, ReadOnlySpan<int> context)
     {

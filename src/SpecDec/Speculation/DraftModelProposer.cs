@@ -132,10 +132,9 @@ public sealed class DraftModelProposer : IDraftProposer
         // The last committed token must be fed to get logits after it, even if the cache already holds it.
         if (cache.Length >= n) cache.Rollback(n - 1);
         int start = cache.Length;
-        int rows = 0;
         while (start < n)
         {
-            rows = Math.Min(MaxChunk, n - start);
+            int rows = Math.Min(MaxChunk, n - start);
             for (int i = 0; i < rows; i++) _positions[i] = start + i;
             _draft.Forward(ForwardBatch.Causal(context.Slice(start, rows), _positions.AsSpan(0, rows)), cache, _logits);
             start += rows;

@@ -73,6 +73,17 @@ public class SamplerTests
         AssertClose(Softmax(logits, 1, [1, 2, 3]), three);
     }
 
+    [Fact]
+    public void TopKOnLongTiedOrSortedLogitsKeepsTheRightIds()
+    {
+        const int v = 1000;
+        Assert.Equal(Enumerable.Range(0, 7), Kept(Run(Plain() with { TopK = 7 }, new float[v])));
+        float[] ascending = Enumerable.Range(0, v).Select(i => i / 100f).ToArray();
+        Assert.Equal(Enumerable.Range(v - 33, 33), Kept(Run(Plain() with { TopK = 33 }, ascending)));
+        float[] descending = ascending.Reverse().ToArray();
+        Assert.Equal(Enumerable.Range(0, 33), Kept(Run(Plain() with { TopK = 33 }, descending)));
+    }
+
     [Theory]
     [InlineData(0.45, new[] { 0 })]
     [InlineData(0.55, new[] { 0, 1 })]
@@ -123,16 +134,18 @@ public class SamplerTests
     {
         var random = new Random(7);
         const int v = 3000;
-        for (int trial = 0; trial < 40; trial++)
+        for (int trial = 0; trial < 60; trial++)
         {
             // Few distinct values so that ties are common.
             float[] logits = Enumerable.Range(0, v).Select(_ => random.Next(0, 400) / 37f).ToArray();
             int topK = trial % 3 == 0 ? 0 : random.Next(1, 200);
             float topP = trial % 4 == 0 ? 1f : (float)(0.05 + 0.9 * random.NextDouble());
+            float minP = trial % 5 < 2 ? 0f : (float)(0.3 * random.NextDouble());
             float temperature = 0.3f + (float)random.NextDouble();
-            var options = Plain(temperature) with { TopK = topK, TopP = topP };
+            var options = Plain(temperature) with { TopK = topK, TopP = topP, MinP = minP };
 
-            // Reference: sort by (logit desc, id asc), cut to K, then (P < 1) keep while the mass before < P.
+            // Reference: sort by (logit desc, id asc), cut to K, then (P < 1) keep while the mass before < P,
+            // then keep probabilities ≥ MinP × the top one.
             int[] order = Enumerable.Range(0, v).OrderByDescending(i => logits[i]).ThenBy(i => i).ToArray();
             if (topK > 0) order = order[..topK];
             double[] p = Softmax(logits, temperature, order);
@@ -144,7 +157,9 @@ public class SamplerTests
                 keep.Add(id);
                 before += p[id];
             }
-            Assert.True(keep.Order().SequenceEqual(Kept(Run(options, logits))), $"trial {trial}: {options} kept {keep.Count} vs {Kept(Run(options, logits)).Length}");
+            keep.RemoveAll(id => p[id] < minP * p[order[0]]);
+            int[] kept = Kept(Run(options, logits));
+            Assert.True(keep.Order().SequenceEqual(kept), $"trial {trial}: {options} kept {kept.Length}, expected {keep.Count}");
         }
     }
 

@@ -4,30 +4,106 @@ namespace SpecDec.Kernels.Linear;
 
 /// <summary>
 /// Matmul rows for F32, F16 and BF16 weights. Each weight row is read from memory once: f32 rows are used in
-/// place, f16/bf16 rows are converted into the thread's L1 scratch; then the row is dotted with all T
-/// activation rows, four at a time so each weight vector load feeds four FMAs.
+/// place, f16/bf16 rows are converted into the thread's L1 scratch; then rows are dotted in pairs with all T
+/// activation rows, four at a time: a 2 × 4 register tile, so six loads feed eight FMAs.
 /// </summary>
 internal static unsafe class FloatMatmul
 {
     /// <summary>Y[t, n] for rows n in [row0, row1) of <paramref name="w"/> and every t.</summary>
+    /// <param name="scratch">Two rows of Columns floats of this thread's scratch.</param>
     public static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, float* scratch, SimdLevel level)
     {
-        for (int n = row0; n < row1; n++)
+        int n = row0;
+        // Rows in pairs: each activation load then feeds two FMAs.
+        for (; n + 2 <= row1; n += 2)
         {
-            float* row;
-            if (w.Type == GgmlType.F32) row = (float*)w.Row(n);
-            else
-            {
-                Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
-                row = scratch;
-            }
+            float* a = RowF32(w, n, scratch, level), b = RowF32(w, n + 1, scratch + w.Columns, level);
             switch (level)
             {
-                case SimdLevel.V512: Dot<Float512>(row, x.F32, x.K, x.T, y + n, w.Rows); break;
-                case SimdLevel.V256: Dot<Float256>(row, x.F32, x.K, x.T, y + n, w.Rows); break;
-                default: DotScalar(row, x.F32, x.K, x.T, y + n, w.Rows); break;
+                case SimdLevel.V512: DotPair<Float512>(a, b, x.F32, x.K, x.T, y + n, w.Rows); break;
+                case SimdLevel.V256: DotPair<Float256>(a, b, x.F32, x.K, x.T, y + n, w.Rows); break;
+                default:
+                    DotScalar(a, x.F32, x.K, x.T, y + n, w.Rows);
+                    DotScalar(b, x.F32, x.K, x.T, y + n + 1, w.Rows);
+                    break;
             }
         }
+        if (n < row1)
+        {
+            float* a = RowF32(w, n, scratch, level);
+            switch (level)
+            {
+                case SimdLevel.V512: Dot<Float512>(a, x.F32, x.K, x.T, y + n, w.Rows); break;
+                case SimdLevel.V256: Dot<Float256>(a, x.F32, x.K, x.T, y + n, w.Rows); break;
+                default: DotScalar(a, x.F32, x.K, x.T, y + n, w.Rows); break;
+            }
+        }
+    }
+
+    /// <summary>Row n as f32: in place for F32 weights, else converted into <paramref name="scratch"/>.</summary>
+    static float* RowF32(in LinearWeight w, int n, float* scratch, SimdLevel level)
+    {
+        if (w.Type == GgmlType.F32) return (float*)w.Row(n);
+        Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
+        return scratch;
+    }
+
+    /// <summary>y[c·ldy] = a · x[c] and y[c·ldy + 1] = b · x[c]: a 2 × 4 register tile over (rows, activation rows).</summary>
+    static void DotPair<TVec>(float* a, float* b, float* x, int k, int cols, float* y, int ldy) where TVec : unmanaged, IFloatVector<TVec>
+    {
+        int width = TVec.Width;
+        int kv = k - k % width;
+        int c = 0;
+        for (; c + 4 <= cols; c += 4)
+        {
+            float* x0 = x + (long)c * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+            TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
+            TVec b0 = TVec.Zero, b1 = TVec.Zero, b2 = TVec.Zero, b3 = TVec.Zero;
+            for (int i = 0; i < kv; i += width)
+            {
+                TVec wa = TVec.Load(a + i), wb = TVec.Load(b + i);
+                TVec v = TVec.Load(x0 + i);
+                a0 = TVec.MulAdd(wa, v, a0);
+                b0 = TVec.MulAdd(wb, v, b0);
+                v = TVec.Load(x1 + i);
+                a1 = TVec.MulAdd(wa, v, a1);
+                b1 = TVec.MulAdd(wb, v, b1);
+                v = TVec.Load(x2 + i);
+                a2 = TVec.MulAdd(wa, v, a2);
+                b2 = TVec.MulAdd(wb, v, b2);
+                v = TVec.Load(x3 + i);
+                a3 = TVec.MulAdd(wa, v, a3);
+                b3 = TVec.MulAdd(wb, v, b3);
+            }
+            Finish(a, x0, k, kv, TVec.Sum(a0), y + (long)c * ldy);
+            Finish(a, x1, k, kv, TVec.Sum(a1), y + (long)(c + 1) * ldy);
+            Finish(a, x2, k, kv, TVec.Sum(a2), y + (long)(c + 2) * ldy);
+            Finish(a, x3, k, kv, TVec.Sum(a3), y + (long)(c + 3) * ldy);
+            Finish(b, x0, k, kv, TVec.Sum(b0), y + (long)c * ldy + 1);
+            Finish(b, x1, k, kv, TVec.Sum(b1), y + (long)(c + 1) * ldy + 1);
+            Finish(b, x2, k, kv, TVec.Sum(b2), y + (long)(c + 2) * ldy + 1);
+            Finish(b, x3, k, kv, TVec.Sum(b3), y + (long)(c + 3) * ldy + 1);
+        }
+        for (; c < cols; c++)
+        {
+            float* xc = x + (long)c * k;
+            TVec sa = TVec.Zero, sb = TVec.Zero;
+            for (int i = 0; i < kv; i += width)
+            {
+                TVec v = TVec.Load(xc + i);
+                sa = TVec.MulAdd(TVec.Load(a + i), v, sa);
+                sb = TVec.MulAdd(TVec.Load(b + i), v, sb);
+            }
+            Finish(a, xc, k, kv, TVec.Sum(sa), y + (long)c * ldy);
+            Finish(b, xc, k, kv, TVec.Sum(sb), y + (long)c * ldy + 1);
+        }
+    }
+
+    /// <summary>*y = sum + the scalar tail w[kv..k) · x[kv..k).</summary>
+    static void Finish(float* w, float* x, int k, int kv, float sum, float* y)
+    {
+        for (int i = kv; i < k; i++) sum += w[i] * x[i];
+        *y = sum;
     }
 
     /// <summary>y[c·ldy] = w · x[c] for c in [0, cols); x rows of k floats.</summary>

@@ -4,7 +4,7 @@ namespace SpecDec.Kernels.Linear;
 
 /// <summary>
 /// Buffers one matmul call needs, allocated once for the largest call (up to MaxRows activation rows of up to
-/// MaxColumns): the quantized activations and one row of f32 scratch per thread (where f16/bf16 weight rows
+/// MaxColumns): the quantized activations and two rows of f32 scratch per thread (where f16/bf16 weight rows
 /// are converted before being applied to all T rows).
 /// </summary>
 public sealed unsafe class MatmulWorkspace : IDisposable
@@ -20,7 +20,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     {
         MaxRows = maxRows;
         MaxColumns = maxColumns;
-        RowScratchStride = (maxColumns + 15) & ~15;
+        RowScratchStride = 2 * ((maxColumns + 15) & ~15); // two weight rows
         _q8 = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8Scale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));
         _q8k = new NativeBuffer<sbyte>((long)maxRows * maxColumns);

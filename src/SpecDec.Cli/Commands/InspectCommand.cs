@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Globalization;
+using SpecDec.Formats;
+using SpecDec.Formats.Gguf;
+using SpecDec.Model;
+using SpecDec.Tokenization;
+
+namespace SpecDec.Cli.Commands;
+
+/// <summary>`specdec inspect PATH`: what a model file holds — architecture, hyper-parameters, tokenizer, tensors.</summary>
+public static class InspectCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<string>("path") { Description = "GGUF file, or Hugging Face folder (or its config.json)" };
+        var command = new Command("inspect", "Show a model's architecture, hyper-parameters, tokenizer and tensor table");
+        command.Arguments.Add(path);
+        command.SetAction(parse =>
+        {
+            using IModelSource source = ModelSource.Open(parse.GetValue(path)!);
+            Write(source, Console.Out);
+            return 0;
+        });
+        return command;
+    }
+
+    public static void Write(IModelSource source, TextWriter o)
+    {
+        ModelConfig c = source.Config;
+        var rows = new List<(string, string)>
+        {
+            ("model", source.Path),
+            ("format", source.FormatName),
+        };
+        if (source.Metadata.TryGetValue(GgufKeys.Name, out object? name)) rows.Add(("name", $"{name}"));
+        rows.AddRange(
+        [
+            ("architecture", c.Architecture),
+            ("vocab size", $"{c.VocabSize}"),
+            ("hidden size", $"{c.HiddenSize}"),
+            ("intermediate size", $"{c.IntermediateSize}"),
+            ("layers", $"{c.LayerCount}"),
+            ("attention heads", $"{c.HeadCount} (kv {c.KvHeadCount}, head dim {c.HeadDim})"),
+            ("context length", $"{c.ContextLength}"),
+            ("rms norm eps", c.RmsNormEps.ToString("G", CultureInfo.InvariantCulture)),
+            ("rope", $"{c.RopeStyle.ToString().ToLowerInvariant()}, theta {c.RopeTheta.ToString("G", CultureInfo.InvariantCulture)}{Scaling(source)}"),
+            ("output", c.TiedEmbeddings ? "tied to token_embd" : "separate output.weight"),
+            ("qkv bias", c.AttentionBias ? "yes" : "no"),
+            ("q/k norm", c.QkNorm ? "yes" : "no"),
+        ]);
+        rows.Add(("tokenizer", TokenizerSummary(source)));
+        int keyWidth = rows.Max(r => r.Item1.Length);
+        foreach ((string key, string value) in rows) o.WriteLine($"{key.PadRight(keyWidth)}  {value}");
+
+        o.WriteLine();
+        WriteTensorTable(source.Tensors, o);
+    }
+
+    private static string Scaling(IModelSource source) => source.Config.RopeScaling is RopeScaling s
+        ? $", llama3 scaling (factor {s.Factor:G}, low {s.LowFreqFactor:G}, high {s.HighFreqFactor:G}, original context {s.OriginalContextLength})"
+        : source.Find(TensorNames.RopeFreqs) is not null ? ", llama3 scaling (rope_freqs.weight)" : "";
+
+    private static string TokenizerSummary(IModelSource source)
+    {
+        ITokenizer t;
+        try
+        {
+            t = source.Tokenizer;
+        }
+        catch (SpecDecException e)
+        {
+            // inspect is a diagnosis tool: show the rest of the model even when its tokenizer is broken.
+            return $"unreadable: {e.Message}";
+        }
+        string Token(int? id) => id is int i ? $"{i} {t.TokenText(i)}" : "none";
+        return $"{t.Kind}, {t.VocabSize} tokens, BOS {Token(t.BosId)}, EOS {Token(t.EosId)}, " +
+               $"add BOS {(t.AddBos ? "yes" : "no")}, chat template {(t.ChatTemplate is null ? "no" : "yes")}";
+    }
+
+    private static void WriteTensorTable(IReadOnlyList<WeightTensor> tensors, TextWriter o)
+    {
+        var rows = tensors.Select(t => (t.Name, Type: t.Type.ToString(), Dims: string.Join(" × ", t.Dims), Bytes: t.ByteLength.ToString("N0", CultureInfo.InvariantCulture))).ToList();
+        int nameW = Math.Max(4, rows.Max(r => r.Name.Length)), typeW = Math.Max(4, rows.Max(r => r.Type.Length));
+        int dimsW = Math.Max(4, rows.Max(r => r.Dims.Length)), bytesW = Math.Max(5, rows.Max(r => r.Bytes.Length));
+        o.WriteLine($"{"name".PadRight(nameW)}  {"type".PadRight(typeW)}  {"dims".PadRight(dimsW)}  {"bytes".PadLeft(bytesW)}");
+        foreach (var r in rows) o.WriteLine($"{r.Name.PadRight(nameW)}  {r.Type.PadRight(typeW)}  {r.Dims.PadRight(dimsW)}  {r.Bytes.PadLeft(bytesW)}");
+        long total = tensors.Sum(t => t.ByteLength);
+        o.WriteLine($"{tensors.Count} tensors, {total.ToString("N0", CultureInfo.InvariantCulture)} bytes ({total / (1024.0 * 1024.0):F2} MiB); dims are row length first (GGUF order)");
+    }
+}

@@ -1,0 +1,9 @@
+namespace SpecDec.Benchmarking;
+
+/// <summary>A method as a summary records it: its name, what it is, and its exact speculation settings.</summary>
+public sealed record BenchMethodInfo(string Name, string Description, string Speculation, int DraftMin, int DraftMax,
+    float DraftPMin, int NgramMin, int NgramMax)
+{
+    public static BenchMethodInfo From(BenchMethod m) => new(m.Name, m.Description, m.Speculation.Method.ToString(),
+        m.Speculation.DraftMin, m.Speculation.DraftMax, m.Speculation.DraftPMin, m.Speculation.NgramMin, m.Speculation.NgramMax);
+}

@@ -1,0 +1,117 @@
+using System.Globalization;
+using System.Text;
+
+namespace SpecDec.Benchmarking;
+
+/// <summary>
+/// report.md: the lossless verdict, a Spec-Bench-style table (methods × categories: speedup and τ), the
+/// chart, throughput, acceptance and time shares, and the setup (machine, models, threads, command line).
+/// </summary>
+public static class MarkdownReport
+{
+    private static readonly CultureInfo C = CultureInfo.InvariantCulture;
+
+    /// <param name="chartFile">The SVG chart's path relative to the report, or null to leave it out.</param>
+    public static string Render(BenchSummary s, string? chartFile)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# SpecDec benchmark").AppendLine();
+        md.AppendLine(Verdict(s.Lossless)).AppendLine();
+
+        md.AppendLine("## Speedup and τ").AppendLine();
+        md.Append(SpeedupTable(s)).AppendLine();
+        md.AppendLine(string.Create(C, $"Speedup: the method's mean tokens/s ÷ `{BenchMethods.Baseline}`'s on the same items (Spec-Bench's definition); τ: mean tokens per target forward, the correction or bonus token included."));
+        md.AppendLine();
+        if (chartFile is not null) md.AppendLine($"![Speedup per category]({chartFile})").AppendLine();
+
+        md.AppendLine("## Throughput (new tokens/s)").AppendLine();
+        Table(md, s, Columns(s), m => m.TokensPerSecondStd is double sd
+            ? string.Create(C, $"{m.TokensPerSecond:F1} ±{sd:F1}")
+            : string.Create(C, $"{m.TokensPerSecond:F1}"));
+        md.AppendLine();
+
+        md.AppendLine("## Acceptance and where the time goes (all items)").AppendLine();
+        md.AppendLine("| method | tok/s | speedup | τ | α | draft | verify | prefill | new tokens | rounds | drafted | accepted |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var method in s.Methods)
+        {
+            if (s.Find(method.Name, BenchMetrics.Overall) is not { } m) continue;
+            string alpha = m.Alpha is double a ? a.ToString("F3", C) : "–";
+            md.AppendLine(string.Create(C,
+                $"| {method.Name} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.Tau:F2} | {alpha} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
+        }
+        md.AppendLine();
+        md.AppendLine("α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill.");
+        md.AppendLine();
+
+        Setup(md, s);
+
+        if (s.Lossless.Mismatches.Count > 0)
+        {
+            md.AppendLine().AppendLine("## Lossless mismatches").AppendLine();
+            foreach (var mismatch in s.Lossless.Mismatches) md.AppendLine($"- {mismatch}");
+        }
+        return md.ToString();
+    }
+
+    /// <summary>The headline table: methods × categories (and overall), each cell the speedup and τ.</summary>
+    public static string SpeedupTable(BenchSummary s)
+    {
+        var md = new StringBuilder();
+        Table(md, s, Columns(s), m => string.Create(C, $"{Speedup(m)} · τ {m.Tau:F2}"));
+        return md.ToString();
+    }
+
+    private static string[] Columns(BenchSummary s) => s.Categories.Append(BenchMetrics.Overall).ToArray();
+
+    /// <summary>One line: passed, failed, or not checked, with why.</summary>
+    public static string Verdict(LosslessVerdict v) =>
+        !v.Checked ? $"**Lossless check: not run** ({v.Note})."
+        : v.Passed ? $"**Lossless check: passed** ({v.Note})."
+        : $"**Lossless check: FAILED** ({v.Note}; listed at the end).";
+
+    // The baseline's speedup is 1 by definition: no spread to show.
+    private static string Speedup(MethodMetrics m) => m.SpeedupStd is double sd && m.Method != BenchMethods.Baseline
+        ? string.Create(C, $"{m.Speedup:F2}× ±{sd:F2}")
+        : string.Create(C, $"{m.Speedup:F2}×");
+
+    private static void Table(StringBuilder md, BenchSummary s, string[] columns, Func<MethodMetrics, string> cell)
+    {
+        md.Append("| method |");
+        foreach (string c in columns) md.Append(' ').Append(c == BenchMetrics.Overall ? "**overall**" : c).Append(" |");
+        md.AppendLine();
+        md.Append("| --- |");
+        foreach (string _ in columns) md.Append(" ---: |");
+        md.AppendLine();
+        foreach (var method in s.Methods)
+        {
+            md.Append("| ").Append(method.Name).Append(" |");
+            foreach (string c in columns) md.Append(' ').Append(s.Find(method.Name, c) is { } m ? cell(m) : "–").Append(" |");
+            md.AppendLine();
+        }
+    }
+
+    private static void Setup(StringBuilder md, BenchSummary s)
+    {
+        var r = s.Run;
+        md.AppendLine("## Setup").AppendLine();
+        md.AppendLine($"- Command: `{r.CommandLine}`");
+        md.AppendLine($"- Started: {r.StartedUtc}");
+        md.AppendLine(string.Create(C, $"- Machine: {s.Machine.Cpu}, {s.Machine.LogicalCores} logical cores, SIMD {s.Machine.Simd}; {s.Machine.Os}; {s.Machine.Runtime}"));
+        md.AppendLine(string.Create(C, $"- Threads: {r.Threads}"));
+        foreach (var model in s.Models)
+        {
+            md.AppendLine(string.Create(C,
+                $"- {Capitalize(model.Role)} model: `{model.Path}` ({model.SizeBytes / (1024.0 * 1024.0):F1} MiB, {model.Format}, {model.Architecture}, {model.Parameters / 1e6:F1} M parameters, {model.Layers} layers × {model.HiddenSize}, vocabulary {model.VocabSize})"));
+        }
+        string decoding = r.Temperature == 0 ? "greedy" : string.Create(C, $"temperature {r.Temperature} (no top-k/top-p/min-p)");
+        md.AppendLine(string.Create(C, $"- Decoding: {decoding}, at most {r.MaxTokens} new tokens per turn, seed {r.Seed}"));
+        md.AppendLine(string.Create(C, $"- Runs: {r.Runs} timed after one warm-up pass"));
+        string limit = r.Limit is int n ? string.Create(C, $"the first {n} of each category") : "every item";
+        md.AppendLine(string.Create(C, $"- Items: {r.Items} ({limit}) from `{r.TaskDirectory}`"));
+        md.AppendLine("- Methods:");
+        foreach (var m in s.Methods) md.AppendLine($"  - `{m.Name}`: {m.Description}");
+    }
+
+    private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
+}

@@ -1,0 +1,127 @@
+using System.Text.Json;
+using SpecDec.Model;
+
+namespace SpecDec.Formats.HuggingFace;
+
+/// <summary>
+/// <see cref="ModelConfig"/> from a Hugging Face config.json of LlamaForCausalLM, MistralForCausalLM,
+/// Qwen2ForCausalLM or Qwen3ForCausalLM, with transformers' defaults for absent fields. Rope settings come
+/// from the classic rope_theta + rope_scaling or from transformers v5's rope_parameters.
+/// </summary>
+public static class HfConfigReader
+{
+    /// <summary>Hugging Face architecture → GGUF architecture name (Mistral runs as llama, as in llama.cpp).</summary>
+    public static IReadOnlyDictionary<string, string> Architectures { get; } = new Dictionary<string, string>
+    {
+        ["LlamaForCausalLM"] = "llama",
+        ["MistralForCausalLM"] = "llama",
+        ["Qwen2ForCausalLM"] = "qwen2",
+        ["Qwen3ForCausalLM"] = "qwen3",
+    };
+
+    private const int MaxConfigBytes = 16 << 20;
+
+    public static ModelConfig Read(string configPath)
+    {
+        using JsonDocument doc = ParseFile(configPath);
+        return Read(doc.RootElement, configPath);
+    }
+
+    internal static JsonDocument ParseFile(string path)
+    {
+        var info = new FileInfo(path);
+        if (!info.Exists) throw new FileNotFoundException($"{path}: no such file", path);
+        if (info.Length > MaxConfigBytes) throw new ModelFormatException(path, $"{info.Length} bytes is far too large for a JSON config");
+        try
+        {
+            JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc;
+            doc.Dispose();
+            throw new ModelFormatException(path, "is not a JSON object");
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException(path, $"is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    public static ModelConfig Read(JsonElement root, string path)
+    {
+        var f = new ConfigFields(root, path);
+        string hfArch = HfArchitecture(root, path);
+        string arch = Architectures.TryGetValue(hfArch, out string? a)
+            ? a
+            : throw new ModelFormatException(path, $"architectures [{hfArch}] is not supported (supported: {string.Join(", ", Architectures.Keys)})");
+
+        string? act = f.OptionalString("hidden_act");
+        if (act is not null and not "silu") throw new ModelFormatException(path, $"hidden_act '{act}' is not supported (silu is)");
+        // Llama/Qwen3 attention_bias also puts a bias on o_proj, and mlp_bias on the MLP: neither is in our model.
+        if (arch != "qwen2" && f.OptionalBool("attention_bias") == true) throw new ModelFormatException(path, "attention_bias = true is not supported");
+        if (f.OptionalBool("mlp_bias") == true) throw new ModelFormatException(path, "mlp_bias = true is not supported");
+        if (f.OptionalBool("use_sliding_window") == true) throw new ModelFormatException(path, "use_sliding_window = true is not supported");
+
+        int hidden = f.RequireInt("hidden_size");
+        int heads = f.RequireInt("num_attention_heads");
+        int kvHeads = f.OptionalInt("num_key_value_heads") ?? heads;
+        if (heads % kvHeads != 0)
+            throw new ModelFormatException(path, $"num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");
+        int headDim = f.OptionalInt("head_dim") ?? (hidden % heads == 0
+            ? hidden / heads
+            : throw new ModelFormatException(path, $"hidden_size {hidden} is not a multiple of num_attention_heads {heads} and head_dim is missing"));
+        if (headDim % 2 != 0) throw new ModelFormatException(path, $"head_dim {headDim} is odd; RoPE needs pairs");
+        (double theta, RopeScaling? scaling) = ReadRope(f, path);
+
+        return new ModelConfig
+        {
+            Architecture = arch,
+            VocabSize = f.RequireInt("vocab_size"),
+            HiddenSize = hidden,
+            IntermediateSize = f.RequireInt("intermediate_size"),
+            LayerCount = f.RequireInt("num_hidden_layers"),
+            HeadCount = heads,
+            KvHeadCount = kvHeads,
+            HeadDim = headDim,
+            ContextLength = f.RequireInt("max_position_embeddings"),
+            RmsNormEps = (float)(f.OptionalNumber("rms_norm_eps") ?? 1e-6),
+            RopeTheta = (float)theta,
+            RopeStyle = RopeStyle.Neox, // HF keeps q/k rows in rotate_half order
+            RopeScaling = scaling,
+            TiedEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
+            AttentionBias = arch == "qwen2",
+            QkNorm = arch == "qwen3",
+        };
+    }
+
+    /// <summary>The single entry of "architectures".</summary>
+    public static string HfArchitecture(JsonElement root, string path)
+    {
+        if (!root.TryGetProperty("architectures", out JsonElement list) || list.ValueKind != JsonValueKind.Array || list.GetArrayLength() == 0)
+            throw new ModelFormatException(path, "has no \"architectures\" list, so the model type is unknown");
+        if (list.GetArrayLength() != 1 || list[0].ValueKind != JsonValueKind.String)
+            throw new ModelFormatException(path, $"architectures {list.GetRawText()} should hold exactly one name");
+        return list[0].GetString()!;
+    }
+
+    private static (double Theta, RopeScaling? Scaling) ReadRope(ConfigFields f, string path)
+    {
+        // transformers v5 moves rope_theta and the scaling into rope_parameters.
+        if (f.OptionalObject("rope_parameters") is ConfigFields p)
+            return (p.OptionalNumber("rope_theta") ?? f.OptionalNumber("rope_theta") ?? 10000, ReadScaling(p, path));
+        return (f.OptionalNumber("rope_theta") ?? 10000, f.OptionalObject("rope_scaling") is ConfigFields s ? ReadScaling(s, path) : null);
+    }
+
+    private static RopeScaling? ReadScaling(ConfigFields s, string path)
+    {
+        string type = s.OptionalString("rope_type") ?? s.OptionalString("type") ?? "default";
+        if (type == "default") return null;
+        if (type != "llama3") throw new ModelFormatException(path, $"rope scaling type '{type}' is not supported (default and llama3 are)");
+        var scaling = new RopeScaling(
+            (float)s.RequireNumber("factor"),
+            (float)s.RequireNumber("low_freq_factor"),
+            (float)s.RequireNumber("high_freq_factor"),
+            s.RequireInt("original_max_position_embeddings"));
+        if (scaling.Factor <= 0 || scaling.LowFreqFactor <= 0 || scaling.HighFreqFactor <= scaling.LowFreqFactor)
+            throw new ModelFormatException(path, $"llama3 rope scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor, found {scaling}");
+        return scaling;
+    }
+}

@@ -9,4 +9,5 @@ root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
+root.Subcommands.Add(PerfCommand.Create());
 return CliRunner.Run(root, args);

@@ -75,53 +75,92 @@ public static unsafe class Q4_KDot
     static Vector256<short> MinsPerSum(Vector128<byte> scalesAndMins) =>
         Avx2.ConvertToVector256Int16(Sse2.UnpackHigh(scalesAndMins, scalesAndMins));
 
+    /// <summary>One super-block unpacked into registers: 4 × 64 quants in element order and their scales.</summary>
+    struct Unpacked
+    {
+        public Vector512<byte> Q0, Q1, Q2, Q3;
+        public Vector512<short> S0, S1, S2, S3;
+        public Vector256<short> Mins;
+        public float D, DMin;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Unpack(byte* block, Vector512<short> pick01, Vector512<short> pick23, Vector512<short> pick45, Vector512<short> pick67,
+        out Unpacked u)
+    {
+        Vector512<byte> nibble = Vector512.Create((byte)0x0F);
+        Vector512<byte> qs0 = Vector512.Load(block + BlockQ4_K.QsOffset);
+        Vector512<byte> qs1 = Vector512.Load(block + BlockQ4_K.QsOffset + 64);
+        Vector512<byte> lo0 = qs0 & nibble, hi0 = Vector512.ShiftRightLogical(qs0.AsUInt16(), 4).AsByte() & nibble;
+        Vector512<byte> lo1 = qs1 & nibble, hi1 = Vector512.ShiftRightLogical(qs1.AsUInt16(), 4).AsByte() & nibble;
+        // A 64-byte load holds sub-blocks [0 | 2] in its low nibbles and [1 | 3] in its high ones;
+        // regroup the 128-bit lanes so each vector holds 64 consecutive quants.
+        u.Q0 = Avx512F.Shuffle4x128(lo0.AsInt64(), hi0.AsInt64(), 0b01_00_01_00).AsByte();
+        u.Q1 = Avx512F.Shuffle4x128(lo0.AsInt64(), hi0.AsInt64(), 0b11_10_11_10).AsByte();
+        u.Q2 = Avx512F.Shuffle4x128(lo1.AsInt64(), hi1.AsInt64(), 0b01_00_01_00).AsByte();
+        u.Q3 = Avx512F.Shuffle4x128(lo1.AsInt64(), hi1.AsInt64(), 0b11_10_11_10).AsByte();
+
+        Vector128<byte> sm = ScalesAndMins(block + BlockQ4_K.ScalesOffset);
+        Vector512<short> sc = Avx2.ConvertToVector256Int16(sm).ToVector512Unsafe();
+        u.S0 = Avx512BW.PermuteVar32x16(sc, pick01);
+        u.S1 = Avx512BW.PermuteVar32x16(sc, pick23);
+        u.S2 = Avx512BW.PermuteVar32x16(sc, pick45);
+        u.S3 = Avx512BW.PermuteVar32x16(sc, pick67);
+        u.Mins = MinsPerSum(sm);
+        u.D = QuantFormat.HalfAt(block + BlockQ4_K.DOffset);
+        u.DMin = QuantFormat.HalfAt(block + BlockQ4_K.DMinOffset);
+    }
+
+    /// <summary>Σ_j sc_j·(q·a over sub-block j) as 16 int32 partial sums, for the 256 activations at a.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<int> Dot(in Unpacked u, sbyte* a) =>
+        Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q0, Vector512.Load(a)), u.S0)
+        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q1, Vector512.Load(a + 64)), u.S1)
+        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q2, Vector512.Load(a + 128)), u.S2)
+        + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q3, Vector512.Load(a + 192)), u.S3);
+
     static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ4_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;
-        Vector512<float>* acc = stackalloc Vector512<float>[RowChunk];
-        Vector512<byte> nibble = Vector512.Create((byte)0x0F);
         // vpermw indices spreading scales j, j+1 over the 16 int16 lanes each that 64 quants produce.
         Vector512<short> pick01 = Spread(0), pick23 = Spread(2), pick45 = Spread(4), pick67 = Spread(6);
+        if (x.T == 1)
+        {
+            // Decode: accumulators in registers, so consecutive super-blocks overlap instead of waiting on a
+            // store-to-load round trip.
+            Vector512<float> acc = default;
+            Vector256<float> accMin = default;
+            for (int b = 0; b < blocks; b++)
+            {
+                Unpack(row + b * BlockQ4_K.Bytes, pick01, pick23, pick45, pick67, out Unpacked u);
+                float da = x.Scale[b];
+                acc = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(u, x.Q + b * BlockQ4_K.Size)), Vector512.Create(u.D * da), acc);
+                Vector256<int> minDot = Avx2.MultiplyAddAdjacent(Vector256.Load(x.Sums + b * 16), u.Mins);
+                accMin = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(minDot), Vector256.Create(-u.DMin * da), accMin);
+            }
+            *y = Vector512.Sum(acc) + Vector256.Sum(accMin);
+            return;
+        }
+
+        Vector512<float>* accs = stackalloc Vector512<float>[RowChunk];
         for (int c0 = 0; c0 < x.T; c0 += RowChunk)
         {
             int c1 = Math.Min(x.T, c0 + RowChunk);
-            for (int c = c0; c < c1; c++) acc[c - c0] = Vector512<float>.Zero;
+            for (int c = c0; c < c1; c++) accs[c - c0] = Vector512<float>.Zero;
             for (int b = 0; b < blocks; b++)
             {
-                byte* block = row + b * BlockQ4_K.Bytes;
-                Vector512<byte> qs0 = Vector512.Load(block + BlockQ4_K.QsOffset);
-                Vector512<byte> qs1 = Vector512.Load(block + BlockQ4_K.QsOffset + 64);
-                Vector512<byte> lo0 = qs0 & nibble, hi0 = Vector512.ShiftRightLogical(qs0.AsUInt16(), 4).AsByte() & nibble;
-                Vector512<byte> lo1 = qs1 & nibble, hi1 = Vector512.ShiftRightLogical(qs1.AsUInt16(), 4).AsByte() & nibble;
-                // A 64-byte load holds sub-blocks [0 | 2] in its low nibbles and [1 | 3] in its high ones;
-                // regroup the 128-bit lanes so each vector holds 64 consecutive quants.
-                Vector512<byte> q0 = Avx512F.Shuffle4x128(lo0.AsInt64(), hi0.AsInt64(), 0b01_00_01_00).AsByte();
-                Vector512<byte> q1 = Avx512F.Shuffle4x128(lo0.AsInt64(), hi0.AsInt64(), 0b11_10_11_10).AsByte();
-                Vector512<byte> q2 = Avx512F.Shuffle4x128(lo1.AsInt64(), hi1.AsInt64(), 0b01_00_01_00).AsByte();
-                Vector512<byte> q3 = Avx512F.Shuffle4x128(lo1.AsInt64(), hi1.AsInt64(), 0b11_10_11_10).AsByte();
-
-                Vector128<byte> sm = ScalesAndMins(block + BlockQ4_K.ScalesOffset);
-                Vector512<short> sc = Avx2.ConvertToVector256Int16(sm).ToVector512Unsafe();
-                Vector512<short> s0 = Avx512BW.PermuteVar32x16(sc, pick01), s1 = Avx512BW.PermuteVar32x16(sc, pick23);
-                Vector512<short> s2 = Avx512BW.PermuteVar32x16(sc, pick45), s3 = Avx512BW.PermuteVar32x16(sc, pick67);
-                Vector256<short> mins = MinsPerSum(sm);
-                float d = QuantFormat.HalfAt(block + BlockQ4_K.DOffset), dmin = QuantFormat.HalfAt(block + BlockQ4_K.DMinOffset);
-
+                Unpack(row + b * BlockQ4_K.Bytes, pick01, pick23, pick45, pick67, out Unpacked u);
                 for (int c = c0; c < c1; c++)
                 {
-                    sbyte* a = x.Q + (long)c * x.K + b * BlockQ4_K.Size;
-                    Vector512<int> dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q0, Vector512.Load(a)), s0)
-                                       + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q1, Vector512.Load(a + 64)), s1)
-                                       + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q2, Vector512.Load(a + 128)), s2)
-                                       + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q3, Vector512.Load(a + 192)), s3);
-                    Vector256<int> minDot = Avx2.MultiplyAddAdjacent(Vector256.Load(x.Sums + (long)c * sumsPerRow + b * 16), mins);
+                    Vector512<int> dot = Dot(u, x.Q + (long)c * x.K + b * BlockQ4_K.Size);
+                    Vector256<int> minDot = Avx2.MultiplyAddAdjacent(Vector256.Load(x.Sums + (long)c * sumsPerRow + b * 16), u.Mins);
                     float da = x.Scale[(long)c * blocks + b];
-                    Vector512<float> sum = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), Vector512.Create(d * da), acc[c - c0]);
-                    acc[c - c0] = sum + (Avx.ConvertToVector256Single(minDot) * Vector256.Create(-dmin * da)).ToVector512();
+                    Vector512<float> sum = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), Vector512.Create(u.D * da), accs[c - c0]);
+                    accs[c - c0] = sum + (Avx.ConvertToVector256Single(minDot) * Vector256.Create(-u.DMin * da)).ToVector512();
                 }
             }
-            for (int c = c0; c < c1; c++) y[(long)c * ldy] = Vector512.Sum(acc[c - c0]);
+            for (int c = c0; c < c1; c++) y[(long)c * ldy] = Vector512.Sum(accs[c - c0]);
         }
     }
 

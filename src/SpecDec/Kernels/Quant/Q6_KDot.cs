@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -56,50 +57,86 @@ public static unsafe class Q6_KDot
         }
     }
 
+    /// <summary>One super-block unpacked into registers: 4 × 64 quants (0..63) in element order and their scales.</summary>
+    struct Unpacked
+    {
+        public Vector512<byte> Q0, Q1, Q2, Q3;
+        public Vector512<short> S0, S1, S2, S3;
+        public Vector256<short> Scales;
+        public float D;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Unpack(byte* block, Vector512<short> pick0, Vector512<short> pick1, Vector512<short> pick2, Vector512<short> pick3,
+        out Unpacked u)
+    {
+        Vector512<byte> nibble = Vector512.Create((byte)0x0F), three = Vector512.Create((byte)3);
+        Vector512<byte> ql0 = Vector512.Load(block + BlockQ6_K.QlOffset), ql1 = Vector512.Load(block + BlockQ6_K.QlOffset + 64);
+        Vector256<byte> qh0 = Vector256.Load(block + BlockQ6_K.QhOffset), qh1 = Vector256.Load(block + BlockQ6_K.QhOffset + 32);
+        // In each half of 128, ql's low nibbles are quants 0..63 and its high nibbles 64..127, in order;
+        // qh byte l carries the top bits of quants l, l+32, l+64, l+96 in bit pairs 0, 2, 4, 6.
+        u.Q0 = (ql0 & nibble) | High(qh0, 0, 2, three);
+        u.Q1 = (Vector512.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & nibble) | High(qh0, 4, 6, three);
+        u.Q2 = (ql1 & nibble) | High(qh1, 0, 2, three);
+        u.Q3 = (Vector512.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & nibble) | High(qh1, 4, 6, three);
+
+        u.Scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(block + BlockQ6_K.ScalesOffset)));
+        Vector512<short> sc512 = u.Scales.ToVector512Unsafe();
+        u.S0 = Avx512BW.PermuteVar32x16(sc512, pick0);
+        u.S1 = Avx512BW.PermuteVar32x16(sc512, pick1);
+        u.S2 = Avx512BW.PermuteVar32x16(sc512, pick2);
+        u.S3 = Avx512BW.PermuteVar32x16(sc512, pick3);
+        u.D = QuantFormat.HalfAt(block + BlockQ6_K.DOffset);
+    }
+
+    /// <summary>Σ_g sc_g·(q·a over g) − 32·Σ_g sc_g·sum_g as 16 int32 partial sums, for the 256 activations at a.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<int> Dot(in Unpacked u, sbyte* a, short* sums)
+    {
+        Vector512<int> dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q0, Vector512.Load(a)), u.S0)
+                           + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q1, Vector512.Load(a + 64)), u.S1)
+                           + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q2, Vector512.Load(a + 128)), u.S2)
+                           + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q3, Vector512.Load(a + 192)), u.S3);
+        Vector256<int> offset = Avx2.MultiplyAddAdjacent(Vector256.Load(sums), u.Scales);
+        return dot - Vector256.ShiftLeft(offset, 5).ToVector512();
+    }
+
     static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ6_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;
-        Vector512<float>* acc = stackalloc Vector512<float>[RowChunk];
-        Vector512<byte> nibble = Vector512.Create((byte)0x0F), three = Vector512.Create((byte)3);
         // vpermw indices spreading scales 4k..4k+3 over the 8 int16 lanes each that 16 quants produce.
         Vector512<short> pick0 = Spread(0), pick1 = Spread(4), pick2 = Spread(8), pick3 = Spread(12);
+        if (x.T == 1)
+        {
+            // Decode: the accumulator stays in a register, so consecutive super-blocks overlap.
+            Vector512<float> acc = default;
+            for (int b = 0; b < blocks; b++)
+            {
+                Unpack(row + b * BlockQ6_K.Bytes, pick0, pick1, pick2, pick3, out Unpacked u);
+                acc = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(u, x.Q + b * BlockQ6_K.Size, x.Sums + b * 16)),
+                    Vector512.Create(u.D * x.Scale[b]), acc);
+            }
+            *y = Vector512.Sum(acc);
+            return;
+        }
+
+        Vector512<float>* accs = stackalloc Vector512<float>[RowChunk];
         for (int c0 = 0; c0 < x.T; c0 += RowChunk)
         {
             int c1 = Math.Min(x.T, c0 + RowChunk);
-            for (int c = c0; c < c1; c++) acc[c - c0] = Vector512<float>.Zero;
+            for (int c = c0; c < c1; c++) accs[c - c0] = Vector512<float>.Zero;
             for (int b = 0; b < blocks; b++)
             {
-                byte* block = row + b * BlockQ6_K.Bytes;
-                Vector512<byte> ql0 = Vector512.Load(block + BlockQ6_K.QlOffset), ql1 = Vector512.Load(block + BlockQ6_K.QlOffset + 64);
-                Vector256<byte> qh0 = Vector256.Load(block + BlockQ6_K.QhOffset), qh1 = Vector256.Load(block + BlockQ6_K.QhOffset + 32);
-                // In each half of 128, ql's low nibbles are quants 0..63 and its high nibbles 64..127, in order;
-                // qh byte l carries the top bits of quants l, l+32, l+64, l+96 in bit pairs 0, 2, 4, 6.
-                Vector512<byte> q0 = (ql0 & nibble) | High(qh0, 0, 2, three);
-                Vector512<byte> q1 = (Vector512.ShiftRightLogical(ql0.AsUInt16(), 4).AsByte() & nibble) | High(qh0, 4, 6, three);
-                Vector512<byte> q2 = (ql1 & nibble) | High(qh1, 0, 2, three);
-                Vector512<byte> q3 = (Vector512.ShiftRightLogical(ql1.AsUInt16(), 4).AsByte() & nibble) | High(qh1, 4, 6, three);
-
-                Vector256<short> sc = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(block + BlockQ6_K.ScalesOffset)));
-                Vector512<short> sc512 = sc.ToVector512Unsafe();
-                Vector512<short> s0 = Avx512BW.PermuteVar32x16(sc512, pick0), s1 = Avx512BW.PermuteVar32x16(sc512, pick1);
-                Vector512<short> s2 = Avx512BW.PermuteVar32x16(sc512, pick2), s3 = Avx512BW.PermuteVar32x16(sc512, pick3);
-                float d = QuantFormat.HalfAt(block + BlockQ6_K.DOffset);
-
+                Unpack(row + b * BlockQ6_K.Bytes, pick0, pick1, pick2, pick3, out Unpacked u);
                 for (int c = c0; c < c1; c++)
                 {
-                    sbyte* a = x.Q + (long)c * x.K + b * BlockQ6_K.Size;
-                    Vector512<int> dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q0, Vector512.Load(a)), s0)
-                                       + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q1, Vector512.Load(a + 64)), s1)
-                                       + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q2, Vector512.Load(a + 128)), s2)
-                                       + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(q3, Vector512.Load(a + 192)), s3);
-                    Vector256<int> offset = Avx2.MultiplyAddAdjacent(Vector256.Load(x.Sums + (long)c * sumsPerRow + b * 16), sc);
-                    dot -= Vector256.ShiftLeft(offset, 5).ToVector512();
-                    acc[c - c0] = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot),
-                        Vector512.Create(d * x.Scale[(long)c * blocks + b]), acc[c - c0]);
+                    Vector512<int> dot = Dot(u, x.Q + (long)c * x.K + b * BlockQ6_K.Size, x.Sums + (long)c * sumsPerRow + b * 16);
+                    accs[c - c0] = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot),
+                        Vector512.Create(u.D * x.Scale[(long)c * blocks + b]), accs[c - c0]);
                 }
             }
-            for (int c = c0; c < c1; c++) y[(long)c * ldy] = Vector512.Sum(acc[c - c0]);
+            for (int c = c0; c < c1; c++) y[(long)c * ldy] = Vector512.Sum(accs[c - c0]);
         }
     }
 

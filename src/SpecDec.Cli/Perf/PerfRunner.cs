@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using SpecDec.Formats.Gguf;
+using SpecDec.Kernels;
+using SpecDec.Model;
+
+namespace SpecDec.Cli.Perf;
+
+/// <summary>
+/// Times a model the way speculative decoding uses it: a 256-token prefill, single-token decode steps, and
+/// forwards of k = 1..16 tokens at the same context (the verification cost curve). Token ids are arbitrary: the
+/// cost of a forward does not depend on them. Each figure is the median of several runs, after a warm-up that
+/// faults in the mapped weights and lets the JIT finish optimizing the kernels.
+/// </summary>
+internal static class PerfRunner
+{
+    public const int PromptTokens = 256;
+    public const int MaxK = 16;
+    const int DecodeSteps = 32, Repeats = 5;
+
+    public static PerfReport Run(string path, int threads, Action<string> log)
+    {
+        var report = Measure(path, threads, log);
+        log("measuring memory read bandwidth");
+        using var pool = new WorkerPool(report.Threads);
+        return report with { MeasuredBandwidthGBs = MemoryBandwidth.Measure(pool) };
+    }
+
+    static PerfReport Measure(string path, int threads, Action<string> log)
+    {
+        GgufModelSource source = GgufModelSource.Open(path);
+        long bytesPerToken = WeightBytesPerToken(source.Tensors, source.Config);
+        string types = string.Join(" + ", source.Tensors.Where(t => t.Dims.Length > 1).GroupBy(t => t.Type)
+            .OrderByDescending(g => g.Sum(t => t.ByteLength)).Select(g => g.Key.ToString()));
+        using Transformer model = Transformer.Load(source, threads); // owns the source from here
+        ModelConfig c = model.Config;
+
+        var rng = new Random(1);
+        int[] tokens = Enumerable.Range(0, PromptTokens + DecodeSteps + MaxK).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();
+        int[] positions = Enumerable.Range(0, tokens.Length).ToArray();
+        IKvCache cache = model.CreateCache(tokens.Length);
+        var logits = new float[c.VocabSize];
+
+        double Forward(int start, int count)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            model.Forward(ForwardBatch.Causal(tokens.AsSpan(start, count), positions.AsSpan(start, count)), cache, logits);
+            return Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        }
+
+        log($"warming up ({c.LayerCount} layers, {threads} threads)");
+        Forward(0, PromptTokens);
+        for (int i = 0; i < 40; i++)
+        {
+            cache.Rollback(PromptTokens);
+            Forward(PromptTokens, 1 + i % MaxK);
+        }
+
+        log("prefill");
+        var prefill = new double[3];
+        for (int r = 0; r < prefill.Length; r++)
+        {
+            cache.Rollback(0);
+            prefill[r] = Forward(0, PromptTokens);
+        }
+
+        log("decode");
+        var steps = new double[DecodeSteps];
+        for (int i = 0; i < DecodeSteps; i++) steps[i] = Forward(PromptTokens + i, 1);
+
+        log("verification cost c(k)");
+        var byK = new double[MaxK];
+        var runs = new double[Repeats];
+        for (int k = 1; k <= MaxK; k++)
+        {
+            for (int r = 0; r < Repeats; r++)
+            {
+                cache.Rollback(PromptTokens);
+                runs[r] = Forward(PromptTokens, k);
+            }
+            byK[k - 1] = Median(runs);
+        }
+
+        long kvBytes = 2L * c.LayerCount * c.KvHeadCount * c.HeadDim * sizeof(float) * (PromptTokens + DecodeSteps / 2);
+        return new PerfReport
+        {
+            Model = path,
+            Architecture = c.Architecture,
+            WeightTypes = types,
+            FileBytes = new FileInfo(path).Length,
+            Threads = model.ThreadCount,
+            Simd = Simd.Best.ToString(),
+            PromptTokens = PromptTokens,
+            PrefillTokensPerSecond = PromptTokens / Median(prefill),
+            DecodeTokensPerSecond = 1 / Median(steps),
+            BytesPerToken = bytesPerToken + kvBytes,
+            MeasuredBandwidthGBs = 0,
+            VerifyCost = byK.Select(t => t / byK[0]).ToArray(),
+            PeakRssBytes = Process.GetCurrentProcess().PeakWorkingSet64,
+        };
+    }
+
+    /// <summary>
+    /// Weight bytes one forward reads: every tensor but the embedding (of which it reads one row per token),
+    /// plus the output head, which is the embedding itself when tied.
+    /// </summary>
+    static long WeightBytesPerToken(IReadOnlyList<WeightTensor> tensors, ModelConfig c)
+    {
+        long bytes = 0;
+        foreach (WeightTensor t in tensors)
+            if (t.Name != TensorNames.TokenEmbedding || c.TiedEmbeddings) bytes += t.ByteLength;
+        return bytes;
+    }
+
+    static double Median(double[] values)
+    {
+        double[] sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}

@@ -5,4 +5,5 @@ using SpecDec.Cli.Commands;
 var root = new RootCommand("SpecDec: fast LLM inference with speculative decoding");
 // Each command lives in its own file under Commands/ and is registered here.
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return CliRunner.Run(root, args);

@@ -6,4 +6,6 @@ var root = new RootCommand("SpecDec: fast LLM inference with speculative decodin
 // Each command lives in its own file under Commands/ and is registered here.
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(QuantizeCommand.Create());
+root.Subcommands.Add(SynthCommand.Create());
 return CliRunner.Run(root, args);

@@ -8,7 +8,7 @@ namespace SpecDec.Formats;
 /// </summary>
 public static class RunnableTypes
 {
-    public static IReadOnlySet<GgmlType> Types { get; } = new HashSet<GgmlType> { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0 };
+    public static IReadOnlySet<GgmlType> Types { get; } = new HashSet<GgmlType> { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K };
 
     public static void Check(IEnumerable<WeightTensor> tensors, string path)
     {

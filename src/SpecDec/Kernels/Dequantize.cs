@@ -15,7 +15,7 @@ public static unsafe class Dequantize
 {
     /// <summary>Whether <paramref name="type"/> can be read as weights.</summary>
     public static bool Supports(GgmlType type) =>
-        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0;
+        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
 
     /// <summary>dst[0..k) = row src of <paramref name="type"/> (k a multiple of the type's block size).</summary>
     public static void Row(GgmlType type, byte* src, float* dst, int k, SimdLevel level)
@@ -33,6 +33,15 @@ public static unsafe class Dequantize
                 break;
             case GgmlType.Q8_0:
                 BlockQ8_0.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ8_0.Size * BlockQ8_0.Bytes), new Span<float>(dst, k));
+                break;
+            case GgmlType.Q4_0:
+                BlockQ4_0.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ4_0.Size * BlockQ4_0.Bytes), new Span<float>(dst, k));
+                break;
+            case GgmlType.Q4_K:
+                BlockQ4_K.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ4_K.Size * BlockQ4_K.Bytes), new Span<float>(dst, k));
+                break;
+            case GgmlType.Q6_K:
+                BlockQ6_K.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ6_K.Size * BlockQ6_K.Bytes), new Span<float>(dst, k));
                 break;
             default:
                 throw new NotSupportedException($"{type} weights are not supported yet");

@@ -28,6 +28,13 @@ public unsafe class MatmulTests : IDisposable
         data.Add(GgmlType.Q8_0, 96, 33);  // odd block count
         data.Add(GgmlType.Q8_0, 800, 7);  // K not a multiple of 64
         data.Add(GgmlType.Q8_0, 1024, 65);
+        data.Add(GgmlType.Q4_0, 96, 33);  // odd block count: the 512-bit path's tail
+        data.Add(GgmlType.Q4_0, 1024, 7);
+        foreach (GgmlType type in new[] { GgmlType.Q4_K, GgmlType.Q6_K })
+        {
+            data.Add(type, 256, 5);
+            data.Add(type, 768, 33);      // several super-blocks
+        }
         return data;
     }
 
@@ -81,14 +88,15 @@ public unsafe class MatmulTests : IDisposable
                     exact += (double)wd[c * k + i] * xs[r * k + i];
                     magnitude += Math.Abs(wd[c * k + i] * xs[r * k + i]);
                 }
-                if (type == GgmlType.Q8_0)
-                    // Activations are rounded to int8 per block of 32: each x moves by at most half a step.
-                    for (int b = 0; b < k / 32; b++)
-                    {
-                        float amax = 0;
-                        for (int i = 0; i < 32; i++) amax = Math.Max(amax, Math.Abs(xs[r * k + b * 32 + i]));
-                        for (int i = 0; i < 32; i++) quantError += Math.Abs(wd[c * k + b * 32 + i]) * amax / 127 / 2;
-                    }
+                // Activations are rounded to int8 per block (32 for Q8_0/Q4_0, 256 for the K-quants' Q8_K):
+                // each x moves by at most half a step.
+                int block = type switch { GgmlType.Q8_0 or GgmlType.Q4_0 => 32, GgmlType.Q4_K or GgmlType.Q6_K => 256, _ => 0 };
+                for (int b = 0; block > 0 && b < k / block; b++)
+                {
+                    float amax = 0;
+                    for (int i = 0; i < block; i++) amax = Math.Max(amax, Math.Abs(xs[r * k + b * block + i]));
+                    for (int i = 0; i < block; i++) quantError += Math.Abs(wd[c * k + b * block + i]) * amax / 127 / 2;
+                }
                 Assert.True(Math.Abs(y[r * n + c] - exact) <= quantError * 1.001 + 1e-5 * magnitude + 1e-6,
                     $"{type} K={k} N={n} [{r},{c}]: {y[r * n + c]} vs exact {exact}");
             }
@@ -109,6 +117,30 @@ public unsafe class MatmulTests : IDisposable
         using var ya = new NativeBuffer<float>(t * 40);
         using var yb = new NativeBuffer<float>(t * 9);
         using var yc = new NativeBuffer<float>(t * 17);
+        Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(a, ya.Pointer), new MatmulPart(b, yb.Pointer),
+            new MatmulPart(c, yc.Pointer));
+        Assert.Equal(Run(a, x, t, Simd.Best), ya.Span.ToArray());
+        Assert.Equal(Run(b, x, t, Simd.Best), yb.Span.ToArray());
+        Assert.Equal(Run(c, x, t, Simd.Best), yc.Span.ToArray());
+    }
+
+    [Fact]
+    public void A_Q4_K_M_style_call_mixing_Q4_K_Q6_K_and_Q8_0_equals_separate_calls()
+    {
+        // attn_q/attn_k in Q4_K, attn_v in Q6_K, as llama.cpp's Q4_K_M writes them; Q8_0 needs the other
+        // activation form, so both are made in one call.
+        var rng = new Random(6);
+        const int k = 512, t = 5;
+        using NativeBuffer<byte> wa = KernelTestData.Weights(GgmlType.Q4_K, KernelTestData.Random(rng, 24 * k), 24, k);
+        using NativeBuffer<byte> wb = KernelTestData.Weights(GgmlType.Q6_K, KernelTestData.Random(rng, 8 * k), 8, k);
+        using NativeBuffer<byte> wc = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, 8 * k), 8, k);
+        var a = new LinearWeight(GgmlType.Q4_K, wa.Pointer, 24, k);
+        var b = new LinearWeight(GgmlType.Q6_K, wb.Pointer, 8, k);
+        var c = new LinearWeight(GgmlType.Q8_0, wc.Pointer, 8, k);
+        using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, t * k));
+        using var ya = new NativeBuffer<float>(t * 24);
+        using var yb = new NativeBuffer<float>(t * 8);
+        using var yc = new NativeBuffer<float>(t * 8);
         Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(a, ya.Pointer), new MatmulPart(b, yb.Pointer),
             new MatmulPart(c, yc.Pointer));
         Assert.Equal(Run(a, x, t, Simd.Best), ya.Span.ToArray());

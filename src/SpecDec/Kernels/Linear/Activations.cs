@@ -2,7 +2,7 @@ namespace SpecDec.Kernels.Linear;
 
 /// <summary>
 /// X[T × K] in every form the weight kernels of one call read: f32 rows, and (when a quantized weight needs
-/// them) int8 blocks of 32 with f32 scales. Q8_K blocks of 256 with sums (for Q4_K/Q6_K) join here.
+/// them) int8 blocks of 32 with f32 scales (Q8_0, Q4_0) or Q8_K blocks of 256 with per-16 sums (Q4_K, Q6_K).
 /// </summary>
 public unsafe struct Activations
 {
@@ -17,4 +17,13 @@ public unsafe struct Activations
 
     /// <summary>[T × K/32] scale of each Q8 block.</summary>
     public float* Q8Scale;
+
+    /// <summary>[T × K] int8 quants in Q8_K blocks of 256 (null when no weight of the call needs them).</summary>
+    public sbyte* Q8K;
+
+    /// <summary>[T × K/256] scale of each Q8_K block.</summary>
+    public float* Q8KScale;
+
+    /// <summary>[T × K/16] sum of each 16 Q8_K quants.</summary>
+    public short* Q8KSums;
 }

@@ -30,7 +30,7 @@ public static unsafe class Matmul
 
         var job = new Job { Level = level, Workspace = workspace.RowScratch(0), ScratchStride = workspace.RowScratchStride };
         job.X = new Activations { T = t, K = k, F32 = x };
-        bool needQ8 = false;
+        bool needQ8 = false, needQ8K = false;
         int items = 0;
         int targetItems = pool.ThreadCount * 8;
         for (int p = 0; p < parts.Length; p++)
@@ -40,6 +40,7 @@ public static unsafe class Matmul
             ActivationForm form = FormOf(w.Type);
             if (form == ActivationForm.None) throw new NotSupportedException($"no matmul kernel for {w.Type} weights yet");
             needQ8 |= form == ActivationForm.Q8;
+            needQ8K |= form == ActivationForm.Q8K;
             // Chunks of ≥ 4 rows, about 8 per thread over the whole call, so a slow core delays little.
             int chunk = Math.Max(4, (w.Rows + targetItems - 1) / targetItems);
             job.Parts[p] = parts[p];
@@ -58,15 +59,25 @@ public static unsafe class Matmul
             for (int r = 0; r < t; r++)
                 ActivationQ8.Quantize(x + (long)r * k, k, job.X.Q8 + (long)r * k, job.X.Q8Scale + (long)r * (k / ActivationQ8.Block), level);
         }
+        if (needQ8K)
+        {
+            job.X.Q8K = workspace.Q8K;
+            job.X.Q8KScale = workspace.Q8KScale;
+            job.X.Q8KSums = workspace.Q8KSums;
+            for (int r = 0; r < t; r++)
+                ActivationQ8K.Quantize(x + (long)r * k, k, job.X.Q8K + (long)r * k, job.X.Q8KScale + (long)r * (k / ActivationQ8K.Block),
+                    job.X.Q8KSums + (long)r * (k / ActivationQ8K.SumGroup), level);
+        }
         pool.For(items, job);
     }
 
-    enum ActivationForm { None, F32, Q8 }
+    enum ActivationForm { None, F32, Q8, Q8K }
 
     static ActivationForm FormOf(GgmlType type) => type switch
     {
         GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => ActivationForm.F32,
-        GgmlType.Q8_0 => ActivationForm.Q8,
+        GgmlType.Q8_0 or GgmlType.Q4_0 => ActivationForm.Q8,
+        GgmlType.Q4_K or GgmlType.Q6_K => ActivationForm.Q8K,
         _ => ActivationForm.None,
     };
 
@@ -99,6 +110,18 @@ public static unsafe class Matmul
             {
                 case GgmlType.Q8_0:
                     Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, scratch, Level);
+                    break;
+                case GgmlType.Q4_0:
+                    Q4_0Dot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8, X.Q8Scale, null),
+                        part.Y, part.Weight.Rows, Level);
+                    break;
+                case GgmlType.Q4_K:
+                    Q4_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),
+                        part.Y, part.Weight.Rows, Level);
+                    break;
+                case GgmlType.Q6_K:
+                    Q6_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),
+                        part.Y, part.Weight.Rows, Level);
                     break;
                 default:
                     FloatMatmul.Rows(part.Weight, X, part.Y, row0, row1, scratch, Level);

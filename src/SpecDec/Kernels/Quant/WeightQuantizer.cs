@@ -25,6 +25,15 @@ public static class WeightQuantizer
             case GgmlType.Q8_0:
                 BlockQ8_0.Quantize(src, dst);
                 break;
+            case GgmlType.Q4_0:
+                BlockQ4_0.Quantize(src, dst);
+                break;
+            case GgmlType.Q4_K:
+                BlockQ4_K.Quantize(src, dst);
+                break;
+            case GgmlType.Q6_K:
+                BlockQ6_K.Quantize(src, dst);
+                break;
             default:
                 throw new NotSupportedException($"cannot write {type} weights yet");
         }

@@ -1,0 +1,36 @@
+using System.CommandLine;
+using System.Diagnostics;
+using SpecDec.Quantization;
+
+namespace SpecDec.Cli.Commands;
+
+/// <summary>`specdec quantize IN.gguf OUT.gguf --type T`: re-encode a GGUF's weights (see QuantPlan for the rules).</summary>
+public static class QuantizeCommand
+{
+    public static Command Create()
+    {
+        var input = new Argument<FileInfo>("input") { Description = "GGUF file to read" };
+        var output = new Argument<FileInfo>("output") { Description = "GGUF file to write" };
+        var type = new Option<string>("--type")
+        {
+            Description = $"weight type: {QuantPlan.Names} (q4_k_m: llama.cpp's Q4_K/Q6_K mix)",
+            Required = true,
+        };
+        var command = new Command("quantize", "Convert a GGUF model's weights to another type");
+        command.Arguments.Add(input);
+        command.Arguments.Add(output);
+        command.Options.Add(type);
+        command.SetAction(parse =>
+        {
+            QuantScheme scheme = QuantPlan.Parse(parse.GetValue(type)!);
+            FileInfo from = parse.GetValue(input)!, to = parse.GetValue(output)!;
+            if (!from.Exists) throw new FileNotFoundException($"{from.FullName}: no such file");
+            var clock = Stopwatch.StartNew();
+            GgufQuantizer.Quantize(from.FullName, to.FullName, scheme,
+                (tensor, written) => Console.Error.WriteLine($"{tensor.Name,-28} {tensor.Type,-5} → {written,-5} [{string.Join(", ", tensor.Dims)}]"));
+            Console.Error.WriteLine($"wrote {to.FullName} ({new FileInfo(to.FullName).Length / 1e9:F2} GB) in {clock.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        });
+        return command;
+    }
+}

@@ -77,7 +77,7 @@ public static class BenchCommand
 
     private static int Run(Request request)
     {
-        string started = DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+        var started = DateTime.UtcNow;
         string taskDir = request.Tasks ?? RepoFolder(Path.Combine("bench", "tasks"))
             ?? throw new SpecDecException("no bench/tasks folder found above the current directory; pass --tasks");
         var taskSet = BenchTaskSet.Load(taskDir);
@@ -89,25 +89,19 @@ public static class BenchCommand
         // The draft methods need a draft: the one given, else the bundled one (only with the bundled target,
         // whose tokenizer it shares). Without one, --methods may still name ar and pld.
         string? draftPath = request.DraftModel ?? (request.Model is null ? BundledModel("draft") : null);
-        bool wantsDraft = request.Methods is null || BenchMethods.Parse(request.Methods, hasDraftModel: true).Any(m => m.NeedsDraftModel);
-        if (!wantsDraft) draftPath = null;
+        if (request.Methods is not null && !BenchMethods.Parse(request.Methods, hasDraftModel: true).Any(m => m.NeedsDraftModel))
+            draftPath = null;
 
-        var (target, targetInfo) = Load("target", targetPath, request.Threads);
-        using var targetModel = target;
-        var models = new List<ModelInfo> { targetInfo };
-        ILanguageModel? draftModel = null;
+        var models = new List<ModelInfo>();
+        Transformer? target = null, draft = null;
         try
         {
-            if (draftPath is not null)
-            {
-                var (draft, draftInfo) = Load("draft", draftPath, request.Threads);
-                draftModel = draft;
-                models.Add(draftInfo);
-            }
+            target = Load("target", targetPath, request.Threads, models);
+            if (draftPath is not null) draft = Load("draft", draftPath, request.Threads, models);
             var methods = request.Methods is null
-                ? BenchMethods.Available(draftModel is not null)
-                : BenchMethods.Parse(request.Methods, draftModel is not null);
-            var runner = new BenchRunner(new Generator(target, draftModel), methods, request.Settings);
+                ? BenchMethods.Available(draft is not null)
+                : BenchMethods.Parse(request.Methods, draft is not null);
+            var runner = new BenchRunner(new Generator(target, draft), methods, request.Settings);
 
             Console.Error.WriteLine($"bench: {items.Count} items × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) × {request.Settings.Runs} run(s), at most {request.Settings.MaxTokens} tokens per turn");
             var records = RunWithProgress(runner, items);
@@ -115,9 +109,9 @@ public static class BenchCommand
             var run = new BenchRunInfo
             {
                 CommandLine = CommandLine(),
-                StartedUtc = started,
+                StartedUtc = started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 TaskDirectory = Path.GetRelativePath(Environment.CurrentDirectory, taskDir),
-                Threads = target is Transformer t ? t.ThreadCount : request.Threads,
+                Threads = target.ThreadCount,
                 MaxTokens = request.Settings.MaxTokens,
                 Temperature = request.Settings.Temperature,
                 Runs = request.Settings.Runs,
@@ -127,7 +121,7 @@ public static class BenchCommand
             };
             var summary = BenchSummary.From(run, MachineInfo.Current(), models, methods, taskSet.Categories, records);
             string outDir = request.Out ?? Path.Combine(RepoFolder("bench") ?? "bench", "results",
-                DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+                started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             BenchOutput.Write(outDir, records, summary);
 
             Console.Out.WriteLine(MarkdownReport.Verdict(summary.Lossless));
@@ -139,17 +133,19 @@ public static class BenchCommand
         }
         finally
         {
-            draftModel?.Dispose();
+            draft?.Dispose();
+            target?.Dispose();
         }
     }
 
-    private static (ILanguageModel Model, ModelInfo Info) Load(string role, string path, int threads)
+    /// <summary>Loads a model and adds what the summary records of it to <paramref name="models"/>.</summary>
+    private static Transformer Load(string role, string path, int threads, List<ModelInfo> models)
     {
         var source = ModelSource.Open(path);
         var config = source.Config;
-        var info = new ModelInfo(role, path, ModelInfo.SizeOnDisk(path), source.FormatName, config.Architecture,
-            config.LayerCount, config.HiddenSize, config.VocabSize, source.Tensors.Sum(t => t.ElementCount));
-        return (Transformer.Load(source, threads), info);
+        models.Add(new ModelInfo(role, path, ModelInfo.SizeOnDisk(path), source.FormatName, config.Architecture,
+            config.LayerCount, config.HiddenSize, config.VocabSize, source.Tensors.Sum(t => t.ElementCount)));
+        return Transformer.Load(source, threads);
     }
 
     /// <summary>Spectre progress bar on a terminal; one plain line per item × method when output is redirected or in CI.</summary>

@@ -6,6 +6,7 @@ var root = new RootCommand("SpecDec: fast LLM inference with speculative decodin
 // Each command lives in its own file under Commands/ and is registered here.
 root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());

@@ -40,7 +40,9 @@ public class TransformerConsistencyTests
         for (int i = 0; i < 8; i++)
         {
             float[] one = Forward(model, stepped, [tokens[i]], [Prompt.Length + i]);
-            AssertClose(one, all.AsSpan(i * vocab, vocab), Tolerance, $"{arch} {type} row {i}");
+            // Bit for bit, not merely close: greedy verification of k drafts must pick exactly the token that
+            // single-token decoding would, and rounding noise in a deep model can flip a near-tie.
+            Assert.True(one.AsSpan().SequenceEqual(all.AsSpan(i * vocab, vocab)), $"{arch} {type} row {i} differs from single-token decoding");
         }
         Assert.Equal(Prompt.Length + 8, batched.Length);
         Assert.Equal(batched.Length, stepped.Length);

@@ -96,23 +96,16 @@ internal static unsafe class Q8_0Matmul
         {
             sbyte* q = q8 + (long)c * k;
             float* d = q8Scale + (long)c * blocks;
-            // Two accumulators over alternate blocks halve the FMA dependency chain.
-            Vector256<float> a0 = default, a1 = default;
-            int b = 0;
-            for (; b + 2 <= blocks; b += 2)
+            // The same order of operations as the four-row loop above, so that a row's result does not depend
+            // on how many rows share the call: verifying k drafts must reproduce single-token decoding exactly.
+            Vector256<float> a0 = default;
+            for (int b = 0; b < blocks; b++)
             {
                 Vector256<sbyte> w0 = Vector256.Load((sbyte*)(row + b * BlockBytes + 2));
-                Vector256<sbyte> w1 = Vector256.Load((sbyte*)(row + (b + 1) * BlockBytes + 2));
-                a0 = Vector256.FusedMultiplyAdd(BlockDot(Avx2.Abs(w0), w0, q + b * BlockSize), Vector256.Create(dw[b] * d[b]), a0);
-                a1 = Vector256.FusedMultiplyAdd(BlockDot(Avx2.Abs(w1), w1, q + (b + 1) * BlockSize),
-                    Vector256.Create(dw[b + 1] * d[b + 1]), a1);
+                a0 = Vector256.FusedMultiplyAdd(BlockDot(Avx2.Abs(w0), w0, q + b * BlockSize),
+                    Vector256.Create(dw[b]) * Vector256.Create(d[b]), a0);
             }
-            if (b < blocks)
-            {
-                Vector256<sbyte> w0 = Vector256.Load((sbyte*)(row + b * BlockBytes + 2));
-                a0 = Vector256.FusedMultiplyAdd(BlockDot(Avx2.Abs(w0), w0, q + b * BlockSize), Vector256.Create(dw[b] * d[b]), a0);
-            }
-            y[(long)c * ldy] = Vector256.Sum(a0 + a1);
+            y[(long)c * ldy] = Vector256.Sum(a0);
         }
     }
 

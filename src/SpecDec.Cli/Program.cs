@@ -4,8 +4,11 @@ using SpecDec.Cli.Commands;
 
 var root = new RootCommand("SpecDec: fast LLM inference with speculative decoding");
 // Each command lives in its own file under Commands/ and is registered here.
+root.Subcommands.Add(GenerateCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
+root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(PerfCommand.Create());
 return CliRunner.Run(root, args);

@@ -18,6 +18,9 @@ public sealed record BenchSummary
     public required IReadOnlyList<string> Categories { get; init; }
 
     public required IReadOnlyList<MethodMetrics> Results { get; init; }
+
+    /// <summary>Items left out of every metric because their prompt does not fit the model's context.</summary>
+    public required IReadOnlyList<string> LeftOut { get; init; }
     public required LosslessVerdict Lossless { get; init; }
 
     /// <summary>
@@ -36,6 +39,7 @@ public sealed record BenchSummary
             Methods = methods.Select(BenchMethodInfo.From).ToArray(),
             Categories = categories,
             Results = BenchMetrics.Compute(records, methods.Select(m => m.Name).ToArray(), categories),
+            LeftOut = records.Where(r => r.Turns.Count == 0).Select(r => r.ItemId).Distinct().ToArray(),
             Lossless = run.Temperature == 0
                 ? LosslessChecker.Check(records)
                 : LosslessVerdict.NotChecked($"temperature {run.Temperature}: sampled outputs differ by design; the check needs greedy decoding"),

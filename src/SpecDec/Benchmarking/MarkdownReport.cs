@@ -109,6 +109,8 @@ public static class MarkdownReport
         md.AppendLine(string.Create(C, $"- Runs: {r.Runs} timed after one warm-up pass"));
         string limit = r.Limit is int n ? string.Create(C, $"the first {n} of each category") : "every item";
         md.AppendLine(string.Create(C, $"- Items: {r.Items} ({limit}) from `{r.TaskDirectory}`"));
+        if (s.LeftOut.Count > 0)
+            md.AppendLine(string.Create(C, $"- Left out, their prompt does not fit the context: {s.LeftOut.Count} ({string.Join(", ", s.LeftOut)})"));
         md.AppendLine("- Methods:");
         foreach (var m in s.Methods) md.AppendLine($"  - `{m.Name}`: {m.Description}");
     }

@@ -3,6 +3,7 @@ using System.Text;
 using SpecDec.Model;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
+using SpecDec.Tokenization;
 
 namespace SpecDec.Generation;
 
@@ -39,7 +40,7 @@ internal sealed class GenerationLoop
     private readonly int[] _rowIndex;         // [rows] 0, 1, 2, …: every row's logits are wanted when verifying
     private readonly float[] _logits;         // [(draft max + 1) × V] target logits of a verification forward
     private readonly float[] _q;              // [draft max × V] draft distributions
-    private readonly TokenTextStream _text;
+    private readonly StreamingDecoder _text;
     private readonly StopStringMatcher _stops;
     private readonly StringBuilder _roundText = new();
     private readonly IReadOnlySet<int> _stopIds;
@@ -70,7 +71,8 @@ internal sealed class GenerationLoop
         for (int i = 0; i < rows; i++) _rowIndex[i] = i;
         _logits = new float[(draftMax + 1) * _vocab];
         _q = new float[draftMax * _vocab];
-        _text = new TokenTextStream(target.Tokenizer);
+        // A continuation: its first space is real text. Control tokens (BOS, chat markers) are not shown.
+        _text = new StreamingDecoder(target.Tokenizer, skipSpecial: true, atTextStart: false);
         _stops = new StopStringMatcher(options.StopStrings);
         _stopIds = target.Tokenizer.StopIds;
 

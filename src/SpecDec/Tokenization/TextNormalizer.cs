@@ -7,6 +7,9 @@ namespace SpecDec.Tokenization;
 /// tokenizer.json's normalizer, applied to each text piece between added tokens: Prepend (non-empty pieces),
 /// Replace with a literal pattern, and the Unicode normalization forms. Llama-2's legacy SentencePiece form is
 /// Sequence[Prepend("▁"), Replace(" ", "▁")].
+/// Caveat: the repository builds with InvariantGlobalization, where .NET's string.Normalize returns its input
+/// unchanged, so NFC/NFKC (Qwen2 configures NFC) only match Hugging Face on text that is already in that form —
+/// which is nearly all real text; decomposed input ("e" + U+0301) may tokenize differently.
 /// </summary>
 internal sealed class TextNormalizer
 {

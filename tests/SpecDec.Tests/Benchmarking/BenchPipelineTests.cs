@@ -139,6 +139,9 @@ public class BenchPipelineTests
         var metrics = BenchMetrics.Compute(records, ["ar", "pld"], ["x"]);
         Assert.All(metrics, m => Assert.Equal(1, m.Items));
         Assert.True(LosslessChecker.Check(records).Passed);
+        var summary = BenchSummary.From(RunInfo(), MachineInfo.Current(), [], methods, ["x"], records);
+        Assert.Equal(["too-long"], summary.LeftOut);
+        Assert.Contains("- Left out, their prompt does not fit the context: 1 (too-long)", MarkdownReport.Render(summary, null));
     }
 
     [Fact]

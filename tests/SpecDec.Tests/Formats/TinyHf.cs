@@ -21,6 +21,12 @@ public sealed class TinyHf
     public string Dtype { get; init; } = "F32";
     public int Shards { get; init; } = 1;
 
+    /// <summary>tokenizer.json to write instead of <see cref="TokenizerJson"/>.</summary>
+    public JsonObject? Tokenizer { get; init; }
+
+    /// <summary>tokenizer_config.json to write beside it, if any.</summary>
+    public JsonObject? TokenizerConfig { get; init; }
+
     /// <summary>Edits config.json before it is written.</summary>
     public Action<JsonObject>? EditConfig { get; init; }
 
@@ -92,7 +98,8 @@ public sealed class TinyHf
     {
         Directory.CreateDirectory(folder);
         File.WriteAllText(Path.Combine(folder, "config.json"), Config().ToJsonString());
-        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), TokenizerJson().ToJsonString());
+        File.WriteAllText(Path.Combine(folder, "tokenizer.json"), (Tokenizer ?? TokenizerJson()).ToJsonString());
+        if (TokenizerConfig is not null) File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), TokenizerConfig.ToJsonString());
         var random = new Random(11);
         var values = new Dictionary<string, float[]>();
         var entries = new List<(string Name, string Dtype, long[] Shape, byte[] Data)>();

@@ -92,7 +92,7 @@ public unsafe class AttentionTests : IDisposable
             for (int i = 0; i < 5; i++)
                 for (int h = 0; h < 4; h++)
                     for (int x = 0; x < 16; x++)
-                        Assert.Equal(c.V.Span[(h / 2 * c.Capacity + i) * 16 + x], o[(i * 4 + h) * 16 + x], 5);
+                        Assert.True(Math.Abs(c.V.Span[(h / 2 * c.Capacity + i) * 16 + x] - o[(i * 4 + h) * 16 + x]) <= 1e-6, $"{level} row {i} head {h}");
         }
     }
 
@@ -110,7 +110,7 @@ public unsafe class AttentionTests : IDisposable
                 for (int x = 0; x < 16; x++)
                 {
                     double mean = visible[i].Average(p => c.V.Span[p * 16 + x]);
-                    Assert.Equal(mean, o[(i * 2 + 1) * 16 + x], 5);
+                    Assert.True(Math.Abs(mean - o[(i * 2 + 1) * 16 + x]) <= 1e-5, $"{level} row {i}");
                 }
         }
     }

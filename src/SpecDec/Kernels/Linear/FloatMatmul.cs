@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using SpecDec.Formats;
 
 namespace SpecDec.Kernels.Linear;
@@ -75,14 +76,17 @@ internal static unsafe class FloatMatmul
                 a3 = TVec.MulAdd(wa, v, a3);
                 b3 = TVec.MulAdd(wb, v, b3);
             }
-            Finish(a, x0, k, kv, TVec.Sum(a0), y + (long)c * ldy);
-            Finish(a, x1, k, kv, TVec.Sum(a1), y + (long)(c + 1) * ldy);
-            Finish(a, x2, k, kv, TVec.Sum(a2), y + (long)(c + 2) * ldy);
-            Finish(a, x3, k, kv, TVec.Sum(a3), y + (long)(c + 3) * ldy);
-            Finish(b, x0, k, kv, TVec.Sum(b0), y + (long)c * ldy + 1);
-            Finish(b, x1, k, kv, TVec.Sum(b1), y + (long)(c + 1) * ldy + 1);
-            Finish(b, x2, k, kv, TVec.Sum(b2), y + (long)(c + 2) * ldy + 1);
-            Finish(b, x3, k, kv, TVec.Sum(b3), y + (long)(c + 3) * ldy + 1);
+            // Reduce every accumulator before anything else, so none stays live across the tails.
+            float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
+            float t0 = TVec.Sum(b0), t1 = TVec.Sum(b1), t2 = TVec.Sum(b2), t3 = TVec.Sum(b3);
+            Finish(a, x0, k, kv, s0, y + (long)c * ldy);
+            Finish(a, x1, k, kv, s1, y + (long)(c + 1) * ldy);
+            Finish(a, x2, k, kv, s2, y + (long)(c + 2) * ldy);
+            Finish(a, x3, k, kv, s3, y + (long)(c + 3) * ldy);
+            Finish(b, x0, k, kv, t0, y + (long)c * ldy + 1);
+            Finish(b, x1, k, kv, t1, y + (long)(c + 1) * ldy + 1);
+            Finish(b, x2, k, kv, t2, y + (long)(c + 2) * ldy + 1);
+            Finish(b, x3, k, kv, t3, y + (long)(c + 3) * ldy + 1);
         }
         for (; c < cols; c++)
         {
@@ -94,12 +98,14 @@ internal static unsafe class FloatMatmul
                 sa = TVec.MulAdd(TVec.Load(a + i), v, sa);
                 sb = TVec.MulAdd(TVec.Load(b + i), v, sb);
             }
-            Finish(a, xc, k, kv, TVec.Sum(sa), y + (long)c * ldy);
-            Finish(b, xc, k, kv, TVec.Sum(sb), y + (long)c * ldy + 1);
+            float ra = TVec.Sum(sa), rb = TVec.Sum(sb);
+            Finish(a, xc, k, kv, ra, y + (long)c * ldy);
+            Finish(b, xc, k, kv, rb, y + (long)c * ldy + 1);
         }
     }
 
     /// <summary>*y = sum + the scalar tail w[kv..k) · x[kv..k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Finish(float* w, float* x, int k, int kv, float sum, float* y)
     {
         for (int i = kv; i < k; i++) sum += w[i] * x[i];

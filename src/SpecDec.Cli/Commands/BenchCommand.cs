@@ -1,0 +1,210 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using SpecDec.Benchmarking;
+using SpecDec.Formats;
+using SpecDec.Generation;
+using SpecDec.Model;
+
+namespace SpecDec.Cli.Commands;
+
+/// <summary>
+/// `specdec bench`: a Spec-Bench-style benchmark of every speculative method on the task set in bench/tasks,
+/// with the lossless check, per-category speedup, τ and α, and a report with a chart (docs/benchmarks.md).
+/// `specdec bench --compare A.json B.json` sets two runs' summaries side by side.
+/// </summary>
+public static class BenchCommand
+{
+    /// <summary>Exit code when a method's greedy output differs from plain decoding.</summary>
+    public const int LosslessFailure = 2;
+
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model") { Description = "target model: a .gguf file or a Hugging Face folder (default: the bundled target)" };
+        var draftModel = new Option<string?>("--draft-model") { Description = "draft model for the draft methods (default: the bundled small draft)" };
+        var methods = new Option<string?>("--methods")
+        {
+            Description = $"comma-separated methods, each optionally name:k for its draft length ({string.Join(", ", BenchMethods.Names)}; default: every one that can run). {BenchMethods.Baseline} is always run: it is the baseline",
+        };
+        var categories = new Option<string?>("--categories") { Description = "comma-separated categories (default: all)" };
+        var limit = new Option<int>("--limit") { Description = "items per category; 0 runs every item", DefaultValueFactory = _ => 2 };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "most new tokens per turn", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<float>("--temperature") { Description = "0 is greedy and checks losslessness; above 0 samples", DefaultValueFactory = _ => 0f };
+        var runs = new Option<int>("--runs") { Description = "timed runs after the warm-up", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int>("--threads") { Description = "threads per forward; 0 is one per core", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "sampling seed (for --temperature > 0)", DefaultValueFactory = _ => 42UL };
+        var outDir = new Option<string?>("--out") { Description = "folder for records.jsonl, summary.json, report.md, speedup.svg (default: bench/results/<time>)" };
+        var tasks = new Option<string?>("--tasks") { Description = "folder of task *.jsonl files (default: bench/tasks)" };
+        var compare = new Option<string[]>("--compare")
+        {
+            Description = "compare two summary.json files (A then B) and exit",
+            Arity = new ArgumentArity(2, 2),
+            AllowMultipleArgumentsPerToken = true,
+        };
+
+        var command = new Command("bench", "Benchmark the speculative methods against plain decoding on the task set");
+        foreach (var option in new Option[] { model, draftModel, methods, categories, limit, maxTokens, temperature, runs, threads, seed, outDir, tasks, compare })
+            command.Options.Add(option);
+
+        command.SetAction(parse =>
+        {
+            if (parse.GetValue(compare) is { Length: 2 } pair)
+            {
+                var a = BenchOutput.ReadSummary(pair[0]);
+                var b = BenchOutput.ReadSummary(pair[1]);
+                Console.Out.Write(SummaryComparison.Render(a, b, pair[0], pair[1]));
+                return 0;
+            }
+            var settings = new BenchSettings
+            {
+                MaxTokens = parse.GetValue(maxTokens),
+                Temperature = parse.GetValue(temperature),
+                Runs = parse.GetValue(runs),
+                Seed = parse.GetValue(seed),
+            };
+            settings.Validate();
+            int limitValue = parse.GetValue(limit);
+            if (limitValue < 0) throw new SpecDecException($"--limit must be ≥ 0 (got {limitValue})");
+            return Run(new Request(
+                parse.GetValue(model), parse.GetValue(draftModel), parse.GetValue(methods), List(parse.GetValue(categories)),
+                limitValue == 0 ? null : limitValue, parse.GetValue(threads), parse.GetValue(outDir), parse.GetValue(tasks), settings));
+        });
+        return command;
+    }
+
+    private sealed record Request(string? Model, string? DraftModel, string? Methods, string[] Categories, int? Limit,
+        int Threads, string? Out, string? Tasks, BenchSettings Settings);
+
+    private static int Run(Request request)
+    {
+        var started = DateTime.UtcNow;
+        string taskDir = request.Tasks ?? RepoFolder(Path.Combine("bench", "tasks"))
+            ?? throw new SpecDecException("no bench/tasks folder found above the current directory; pass --tasks");
+        var taskSet = BenchTaskSet.Load(taskDir);
+        var items = taskSet.Select(request.Categories, request.Limit);
+        if (request.Threads < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {request.Threads})");
+
+        string targetPath = request.Model ?? BundledModel("target")
+            ?? throw new SpecDecException("no --model given and no bundled target model found in models/");
+        // The draft methods need a draft: the one given, else the bundled one (only with the bundled target,
+        // whose tokenizer it shares). Without one, --methods may still name ar and pld.
+        string? draftPath = request.DraftModel ?? (request.Model is null ? BundledModel("draft") : null);
+        if (request.Methods is not null && !BenchMethods.Parse(request.Methods, hasDraftModel: true).Any(m => m.NeedsDraftModel))
+            draftPath = null;
+
+        var models = new List<ModelInfo>();
+        Transformer? target = null, draft = null;
+        try
+        {
+            target = Load("target", targetPath, request.Threads, models);
+            if (draftPath is not null) draft = Load("draft", draftPath, request.Threads, models);
+            var methods = request.Methods is null
+                ? BenchMethods.Available(draft is not null)
+                : BenchMethods.Parse(request.Methods, draft is not null);
+            var runner = new BenchRunner(new Generator(target, draft), methods, request.Settings);
+
+            Console.Error.WriteLine($"bench: {items.Count} items × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) × {request.Settings.Runs} run(s), at most {request.Settings.MaxTokens} tokens per turn");
+            var records = RunWithProgress(runner, items);
+
+            var run = new BenchRunInfo
+            {
+                CommandLine = CommandLine(),
+                StartedUtc = started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
+                TaskDirectory = Path.GetRelativePath(Environment.CurrentDirectory, taskDir),
+                Threads = target.ThreadCount,
+                MaxTokens = request.Settings.MaxTokens,
+                Temperature = request.Settings.Temperature,
+                Runs = request.Settings.Runs,
+                Seed = request.Settings.Seed,
+                Limit = request.Limit,
+                Items = items.Count,
+            };
+            var summary = BenchSummary.From(run, MachineInfo.Current(), models, methods, taskSet.Categories, records);
+            string outDir = request.Out ?? Path.Combine(RepoFolder("bench") ?? "bench", "results",
+                started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+            BenchOutput.Write(outDir, records, summary);
+
+            Console.Out.WriteLine(MarkdownReport.Verdict(summary.Lossless));
+            Console.Out.WriteLine();
+            Console.Out.Write(MarkdownReport.SpeedupTable(summary));
+            Console.Out.WriteLine($"wrote {Path.Combine(outDir, BenchOutput.ReportFile)}, {BenchOutput.SummaryFile}, {BenchOutput.RecordsFile}, {BenchOutput.ChartFile}");
+            foreach (var mismatch in summary.Lossless.Mismatches) Console.Error.WriteLine($"lossless mismatch: {mismatch}");
+            return summary.Lossless.Checked && !summary.Lossless.Passed ? LosslessFailure : 0;
+        }
+        finally
+        {
+            draft?.Dispose();
+            target?.Dispose();
+        }
+    }
+
+    /// <summary>Loads a model and adds what the summary records of it to <paramref name="models"/>.</summary>
+    private static Transformer Load(string role, string path, int threads, List<ModelInfo> models)
+    {
+        var source = ModelSource.Open(path);
+        var config = source.Config;
+        models.Add(new ModelInfo(role, path, ModelInfo.SizeOnDisk(path), source.FormatName, config.Architecture,
+            config.LayerCount, config.HiddenSize, config.VocabSize, source.Tensors.Sum(t => t.ElementCount)));
+        return Transformer.Load(source, threads);
+    }
+
+    /// <summary>Spectre progress bar on a terminal; one plain line per item × method when output is redirected or in CI.</summary>
+    private static IReadOnlyList<BenchRecord> RunWithProgress(BenchRunner runner, IReadOnlyList<BenchItem> items)
+    {
+        bool interactive = !Console.IsErrorRedirected && !Console.IsOutputRedirected
+            && Environment.GetEnvironmentVariable("CI") is null && AnsiConsole.Profile.Capabilities.Interactive;
+        if (!interactive)
+        {
+            return runner.Run(items, p => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[{p.Done}/{p.Total}] {(p.WarmUp ? "warm-up" : $"run {p.Run}")} {p.ItemId} {p.Method}: {p.TokensPerSecond:F1} tok/s")));
+        }
+        IReadOnlyList<BenchRecord> records = [];
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(),
+                new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("warm-up", maxValue: 1);
+                records = runner.Run(items, p =>
+                {
+                    task.MaxValue = p.Total;
+                    task.Value = p.Done;
+                    string phase = p.WarmUp ? "warm-up" : $"run {p.Run}";
+                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                        $"{phase} {p.ItemId} {p.Method} {p.TokensPerSecond,6:F1} tok/s"));
+                });
+            });
+        return records;
+    }
+
+    private static string[] List(string? text) =>
+        text?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];
+
+    /// <summary>The command as typed, quoted where a shell would need it.</summary>
+    private static string CommandLine() =>
+        string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Prepend("specdec")
+            .Select(a => a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_.,/:=+".Contains(c)) ? a : $"'{a.Replace("'", "'\\''")}'"));
+
+    /// <summary>
+    /// The bundled demo models: the GGUF files of the repository's models/ folder by size, the target the
+    /// largest and the small draft the next (the tiny draft is the smallest).
+    /// </summary>
+    private static string? BundledModel(string role)
+    {
+        if (RepoFolder("models") is not { } folder) return null;
+        var bySize = new DirectoryInfo(folder).GetFiles("*.gguf").OrderByDescending(f => f.Length).ToArray();
+        int index = role == "target" ? 0 : 1;
+        return index < bySize.Length ? Path.GetRelativePath(Environment.CurrentDirectory, bySize[index].FullName) : null;
+    }
+
+    /// <summary>A folder of the repository: <paramref name="relative"/> under the current directory or one above it.</summary>
+    private static string? RepoFolder(string relative)
+    {
+        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, relative);
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Text;
+using SpecDec.Formats;
+using SpecDec.Generation;
+using SpecDec.Model;
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+
+namespace SpecDec.Cli.Commands;
+
+/// <summary>
+/// `specdec generate`: streams the continuation of a prompt to stdout and one stats line to stderr, with
+/// speculation (a draft model or prompt lookup) switched on by options.
+/// </summary>
+public static class GenerateCommand
+{
+    /// <summary>
+    /// The bundled demo pair, used when --model / --draft-model are not given: paths relative to the
+    /// repository root or the tool's folder. The only place that knows where the shipped models live.
+    /// </summary>
+    private const string DefaultModel = "models/target";
+    private const string DefaultDraftModel = "models/draft";
+
+    public static Command Create()
+    {
+        var defaults = new GenerationOptions();
+        var sampling = defaults.Sampling;
+        var speculation = defaults.Speculation;
+
+        var model = new Option<string?>("--model") { Description = $"Target model: a GGUF file or a Hugging Face folder (default: {DefaultModel})" };
+        var prompt = new Option<string?>("--prompt") { Description = "The text to continue" };
+        var promptFile = new Option<FileInfo?>("--prompt-file") { Description = "Read the text to continue from this UTF-8 file" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Most new tokens", DefaultValueFactory = _ => defaults.MaxTokens ?? 256 };
+        var temperature = new Option<float>("--temperature") { Description = "0 is greedy", DefaultValueFactory = _ => sampling.Temperature };
+        var topK = new Option<int>("--top-k") { Description = "Keep the K most likely tokens; 0 = off", DefaultValueFactory = _ => sampling.TopK };
+        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling; 1 = off", DefaultValueFactory = _ => sampling.TopP };
+        var minP = new Option<float>("--min-p") { Description = "Drop tokens below P × the top probability; 0 = off", DefaultValueFactory = _ => sampling.MinP };
+        var repeatPenalty = new Option<float>("--repeat-penalty") { Description = "Penalty on the last 64 tokens; 1 = off", DefaultValueFactory = _ => sampling.RepetitionPenalty };
+        var seed = new Option<ulong?>("--seed") { Description = "Seed of the sampler (default: random)" };
+        var threads = new Option<int>("--threads") { Description = "Worker threads; 0 = one per processor", DefaultValueFactory = _ => 0 };
+        var spec = new Option<string>("--spec") { Description = "Speculation: none, draft (a draft model) or pld (prompt lookup)", DefaultValueFactory = _ => "none" };
+        spec.AcceptOnlyFromAmong("none", "draft", "pld");
+        var draftModel = new Option<string?>("--draft-model") { Description = $"Draft model for --spec draft (default: {DefaultDraftModel})" };
+        var draftMax = new Option<int>("--draft-max") { Description = "Most draft tokens per round", DefaultValueFactory = _ => speculation.DraftMax };
+        var draftMin = new Option<int>("--draft-min") { Description = "Least draft length the adaptation may choose (= --draft-max: fixed length)", DefaultValueFactory = _ => speculation.DraftMin };
+        var draftPMin = new Option<float>("--draft-p-min") { Description = "Stop drafting below this draft confidence; 0 = off", DefaultValueFactory = _ => speculation.DraftPMin };
+        var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMin };
+        var ngramMax = new Option<int>("--ngram-max") { Description = "Longest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMax };
+        var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
+        var stats = new Option<bool>("--stats") { Description = "Print every statistic, with the acceptance at each draft position" };
+
+        var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, spec, draftModel, draftMax, draftMin, draftPMin, ngramMin, ngramMax, stop, stats })
+            command.Options.Add(option);
+
+        command.SetAction(parse =>
+        {
+            var method = parse.GetValue(spec) switch
+            {
+                "draft" => SpeculationMethod.DraftModel,
+                "pld" => SpeculationMethod.PromptLookup,
+                _ => SpeculationMethod.None,
+            };
+            var options = new GenerationOptions
+            {
+                MaxTokens = parse.GetValue(maxTokens),
+                StopStrings = parse.GetValue(stop) ?? [],
+                Sampling = sampling with
+                {
+                    Temperature = parse.GetValue(temperature),
+                    TopK = parse.GetValue(topK),
+                    TopP = parse.GetValue(topP),
+                    MinP = parse.GetValue(minP),
+                    RepetitionPenalty = parse.GetValue(repeatPenalty),
+                    Seed = parse.GetValue(seed),
+                },
+                Speculation = speculation with
+                {
+                    Method = method,
+                    DraftMax = parse.GetValue(draftMax),
+                    DraftMin = parse.GetValue(draftMin),
+                    DraftPMin = parse.GetValue(draftPMin),
+                    NgramMin = parse.GetValue(ngramMin),
+                    NgramMax = parse.GetValue(ngramMax),
+                },
+            };
+            options.Validate();
+            string text = ReadPrompt(parse.GetValue(prompt), parse.GetValue(promptFile));
+            int threadCount = parse.GetValue(threads);
+            if (threadCount < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {threadCount})");
+
+            using var target = Load(parse.GetValue(model) ?? Bundled(DefaultModel, "--model"), threadCount);
+            using var draft = method == SpeculationMethod.DraftModel
+                ? Load(parse.GetValue(draftModel) ?? Bundled(DefaultDraftModel, "--draft-model"), threadCount)
+                : null;
+            var generator = new Generator(target, draft);
+
+            var stdout = parse.InvocationConfiguration.Output;
+            var stderr = parse.InvocationConfiguration.Error;
+            var result = generator.Generate(text, options, piece =>
+            {
+                stdout.Write(piece);
+                stdout.Flush();
+            });
+            // stdout carries only the continuation; the line break that separates the stats goes to stderr.
+            if (!result.Text.EndsWith('\n')) stderr.WriteLine();
+            if (parse.GetValue(stats)) stderr.Write(result.Stats.ToTable());
+            else stderr.WriteLine(result.Stats.ToString());
+            return 0;
+        });
+        return command;
+    }
+
+    private static string ReadPrompt(string? prompt, FileInfo? file)
+    {
+        if ((prompt is null) == (file is null)) throw new SpecDecException("give exactly one of --prompt and --prompt-file");
+        return prompt ?? File.ReadAllText(file!.FullName, Encoding.UTF8);
+    }
+
+    private static ILanguageModel Load(string path, int threads) => Transformer.Load(ModelSource.Open(path), threads);
+
+    /// <summary>Finds a bundled model under the current folder or the tool's folder (or their parents).</summary>
+    private static string Bundled(string relative, string option)
+    {
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, relative);
+                if (File.Exists(candidate) || Directory.Exists(candidate)) return candidate;
+            }
+        }
+        throw new SpecDecException($"no {option} given and no bundled model found at {relative}");
+    }
+}

@@ -6,7 +6,7 @@ namespace SpecDec.Kernels.Quant;
 
 /// <summary>
 /// Dot products of Q4_0 weight rows with Q8_0-style activation rows (int8 blocks of 32 with f32 scales,
-/// the engine's ActivationQ8), as llama.cpp's ggml_vec_dot_q4_0_q8_0: per block, Σ (q − 8)·a in int32,
+/// <see cref="ActivationQ8"/>), as llama.cpp's ggml_vec_dot_q4_0_q8_0: per block, Σ (q − 8)·a in int32,
 /// scaled by d_w·d_a. SIMD: |w| (u8) times sign(w)·a (s8) with vpmaddubsw, pairs summed with vpmaddwd.
 /// Each weight block is unpacked once and applied to every activation row; the 512-bit path takes two
 /// blocks per register and takes the activation rows four at a time, accumulators in registers.

@@ -18,7 +18,7 @@ internal static unsafe class MatmulBench
         using var y = new NativeBuffer<float>(64L * n);
         var row = new float[k];
         Console.WriteLine($"read bandwidth ({pool.ThreadCount} threads): {BandwidthBench.Measure(pool):F1} GB/s");
-        foreach (GgmlType type in new[] { GgmlType.Q8_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32 })
+        foreach (GgmlType type in new[] { GgmlType.Q8_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q4_0, GgmlType.F16, GgmlType.BF16, GgmlType.F32 })
         {
             long rowBytes = GgmlTypeInfo.ByteCount(type, k);
             using var w = new NativeBuffer<byte>(rowBytes * n);

@@ -2,8 +2,8 @@ namespace SpecDec.Quantization;
 
 /// <summary>
 /// A byte-level BPE vocabulary (GPT-2 style, as llama.cpp's tokenizer.ggml.model = "gpt2") of an exact size:
-/// the 256 byte tokens, then tokens made by merging an earlier token with a letter (every merge's parts exist
-/// before it, so the merge list is valid BPE), then the shape's special tokens, reserved control tokens and
+/// the 256 byte tokens, then letter sequences (with and without a leading space) grown one letter per merge
+/// (every merge's parts exist before it, so the merge list is valid BPE), then the shape's special tokens, reserved control tokens and
 /// padding up to the embedding's row count. Text tokenizes to something meaningless but well-formed.
 /// </summary>
 public sealed class SyntheticVocabulary
@@ -30,12 +30,13 @@ public sealed class SyntheticVocabulary
             types[b] = Normal;
             seen.Add(byteChars[b]);
         }
-        // Letters, and 'Ġ' (the byte-level space) + letter, as parts to grow words from.
+        // Grow words breadth-first: 'Ġ' (the byte-level space) and the letters, then each new token, get every
+        // letter appended, so "Ġt", "th", "Ġth", "the", "Ġthe" … exist and real text uses the merges.
         string[] letters = Enumerable.Range('a', 26).Select(c => ((char)c).ToString()).ToArray();
+        var parents = new Queue<string>(letters.Prepend(byteChars[' ']));
         int next = 256;
-        for (int parent = 0; next < shape.FirstSpecialId; parent++)
+        while (next < shape.FirstSpecialId && parents.TryDequeue(out string? p))
         {
-            string p = tokens[parent];
             foreach (string c in letters)
             {
                 if (next >= shape.FirstSpecialId) break;
@@ -44,6 +45,7 @@ public sealed class SyntheticVocabulary
                 tokens[next] = merged;
                 types[next] = Normal;
                 merges.Add($"{p} {c}");
+                parents.Enqueue(merged);
                 next++;
             }
         }

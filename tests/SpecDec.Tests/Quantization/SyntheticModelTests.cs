@@ -33,6 +33,25 @@ public unsafe class SyntheticModelTests
         Assert.Equal(GgmlType.F32, source.Find(TensorNames.AttnNorm(3))!.Type);
     }
 
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    public void TheGgufTokenizerLoadsAndRoundTripsText(string arch)
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("m.gguf");
+        ModelShape shape = arch == "llama" ? TinyShapes.Llama : TinyShapes.Qwen2;
+        SyntheticModel.Write(shape, QuantScheme.Q8_0, path);
+        using GgufModelSource source = GgufModelSource.Open(path);
+        const string text = "the quick brown fox, 42 times: naïve café";
+        int[] ids = source.Tokenizer.Encode(text);
+        Assert.Equal(shape.AddBos, ids.Length > 0 && ids[0] == shape.BosTokenId);
+        Assert.All(ids, id => Assert.InRange(id, 0, shape.VocabSize - 1));
+        // Merged tokens are used (fewer ids than bytes) and decoding gives the text back.
+        Assert.True(ids.Length < System.Text.Encoding.UTF8.GetByteCount(text));
+        Assert.Equal(text, source.Tokenizer.Decode(ids, skipSpecial: true));
+    }
+
     [Fact]
     public void WeightsHaveTheInitializationScaleAndNormsAreOne()
     {

@@ -6,24 +6,32 @@ namespace SpecDec.Kernels.Quant;
 
 /// <summary>
 /// Dot products of Q4_0 weight rows with Q8_0-style activation rows (int8 blocks of 32 with f32 scales,
-/// the engine's ActivationQ8), as llama.cpp's ggml_vec_dot_q4_0_q8_0: per block, Σ (q − 8)·a in int32,
+/// <see cref="ActivationQ8"/>), as llama.cpp's ggml_vec_dot_q4_0_q8_0: per block, Σ (q − 8)·a in int32,
 /// scaled by d_w·d_a. SIMD: |w| (u8) times sign(w)·a (s8) with vpmaddubsw, pairs summed with vpmaddwd.
 /// Each weight block is unpacked once and applied to every activation row; the 512-bit path takes two
-/// blocks per register.
+/// blocks per register and takes the activation rows four at a time, accumulators in registers.
 /// </summary>
 public static unsafe class Q4_0Dot
 {
-    const int RowChunk = 16;
+    const int RowChunk = 16, RowGroup = 4;
 
     /// <summary>y[c·ldy + n] = W[n] · X[c] for weight rows n in [row0, row1) (rowBytes apart from w) and c in [0, T).</summary>
     public static void Rows(byte* w, long rowBytes, int row0, int row1, in Int8Rows x, float* y, int ldy, SimdLevel level)
     {
+        if (level == SimdLevel.V512)
+        {
+            // Unpacking a pair of blocks is cheap next to the stores and reloads of stack accumulators, so every
+            // batch goes four activation rows at a time (outermost, so those rows stay in L1).
+            for (int c = 0; c < x.T; c += RowGroup)
+                for (int n = row0; n < row1; n++)
+                    RowGroupAvx512(w + n * rowBytes, x, c, Math.Min(RowGroup, x.T - c), y + (long)c * ldy + n, ldy);
+            return;
+        }
         for (int n = row0; n < row1; n++)
         {
             byte* row = w + n * rowBytes;
             switch (level)
             {
-                case SimdLevel.V512: RowAvx512(row, x, y + n, ldy); break;
                 case SimdLevel.V256: RowAvx2(row, x, y + n, ldy); break;
                 default: RowScalar(row, x, y + n, ldy); break;
             }
@@ -88,42 +96,70 @@ public static unsafe class Q4_0Dot
         }
     }
 
-    static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
+    /// <summary>Two consecutive blocks unpacked into registers: |w|, where w &lt; 0, and the scales spread per block.</summary>
+    struct Pair
+    {
+        public Vector512<byte> Abs;
+        public Vector512<sbyte> Negative;
+        public Vector512<float> Scale;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void UnpackPair(byte* block, out Pair u)
+    {
+        Vector512<sbyte> w = Vector512.Create(Unpack(block), Unpack(block + BlockQ4_0.Bytes));
+        u.Abs = Avx512BW.Abs(w);
+        u.Negative = Vector512.LessThan(w, Vector512<sbyte>.Zero);
+        u.Scale = Vector512.Create(Vector256.Create(QuantFormat.HalfAt(block)), Vector256.Create(QuantFormat.HalfAt(block + BlockQ4_0.Bytes)));
+    }
+
+    /// <summary>acc + Σ w·a over the pair, per block scaled by d_w·d_a (da: the two activation block scales).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    /// <param name="spread">Lane indices [0 ×8, 1 ×8]: the two activation scales over the 8 int32 lanes each block reduces to.</param>
+    static Vector512<float> Step(in Pair u, sbyte* a, float* da, Vector512<int> spread, Vector512<float> acc)
+    {
+        Vector512<sbyte> xs = Vector512.Load(a);
+        xs = Vector512.ConditionalSelect(u.Negative, Vector512<sbyte>.Zero - xs, xs); // sign(w)·a, so |w|·that = w·a
+        // |w| ≤ 8 and |a| ≤ 127: the int16 pair sums cannot saturate.
+        Vector512<int> dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Abs, xs), Vector512.Create((short)1));
+        Vector512<float> scales = Avx512F.PermuteVar16x32(Vector128.CreateScalar(*(double*)da).AsSingle().ToVector256Unsafe().ToVector512Unsafe(), spread);
+        return Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), u.Scale * scales, acc);
+    }
+
+    /// <summary>
+    /// y[i·ldy] = W_row · X[c + i] for i in [0, count), count ≤ 4: one pass over the weight row, accumulators in
+    /// registers (so consecutive blocks overlap instead of waiting on stores and reloads).
+    /// </summary>
+    static void RowGroupAvx512(byte* row, in Int8Rows x, int c, int count, float* y, int ldy)
     {
         int blocks = x.K / BlockQ4_0.Size;
-        int pairs = blocks / 2;
-        Vector512<float>* acc = stackalloc Vector512<float>[RowChunk];
-        Vector512<short> ones = Vector512.Create((short)1);
-        // Spreads two floats over the 8 int32 lanes each block's 32 quants reduce to.
-        Vector512<int> spread = Vector512.Create(Vector256.Create(0), Vector256.Create(1));
-        for (int c0 = 0; c0 < x.T; c0 += RowChunk)
+        sbyte* q = x.Q + (long)c * x.K;
+        float* da = x.Scale + (long)c * blocks;
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector512<int> spread = Spread();
+        for (int p = 0; p < blocks / 2; p++)
         {
-            int c1 = Math.Min(x.T, c0 + RowChunk);
-            for (int c = c0; c < c1; c++) acc[c - c0] = Vector512<float>.Zero;
-            for (int p = 0; p < pairs; p++)
-            {
-                byte* block = row + 2 * p * BlockQ4_0.Bytes;
-                Vector512<sbyte> w = Vector512.Create(Unpack(block), Unpack(block + BlockQ4_0.Bytes));
-                Vector512<byte> wa = Avx512BW.Abs(w);
-                Vector512<sbyte> negative = Vector512.LessThan(w, Vector512<sbyte>.Zero);
-                Vector512<float> dw = Vector512.Create(Vector256.Create(QuantFormat.HalfAt(block)),
-                                                       Vector256.Create(QuantFormat.HalfAt(block + BlockQ4_0.Bytes)));
-                for (int c = c0; c < c1; c++)
-                {
-                    Vector512<sbyte> a = Vector512.Load(x.Q + (long)c * x.K + 2 * p * BlockQ4_0.Size);
-                    a = Vector512.ConditionalSelect(negative, Vector512<sbyte>.Zero - a, a);
-                    Vector512<int> dot = Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(wa, a), ones);
-                    Vector512<float> da = Avx512F.PermuteVar16x32(
-                        Vector128.CreateScalar(*(double*)(x.Scale + (long)c * blocks + 2 * p)).AsSingle().ToVector256Unsafe().ToVector512Unsafe(), spread);
-                    acc[c - c0] = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), dw * da, acc[c - c0]);
-                }
-            }
-            for (int c = c0; c < c1; c++)
-            {
-                float total = Vector512.Sum(acc[c - c0]);
-                if (blocks % 2 != 0) total += BlockDot(row + (blocks - 1) * BlockQ4_0.Bytes, x, c, blocks - 1);
-                y[(long)c * ldy] = total;
-            }
+            UnpackPair(row + 2 * p * BlockQ4_0.Bytes, out Pair u);
+            int o = 2 * p * BlockQ4_0.Size;
+            acc0 = Step(u, q + o, da + 2 * p, spread, acc0);
+            if (count > 1) acc1 = Step(u, q + x.K + o, da + blocks + 2 * p, spread, acc1);
+            if (count > 2) acc2 = Step(u, q + 2 * x.K + o, da + 2 * blocks + 2 * p, spread, acc2);
+            if (count > 3) acc3 = Step(u, q + 3 * x.K + o, da + 3 * blocks + 2 * p, spread, acc3);
         }
+        Finish(row, x, c, acc0, y);
+        if (count > 1) Finish(row, x, c + 1, acc1, y + ldy);
+        if (count > 2) Finish(row, x, c + 2, acc2, y + 2 * ldy);
+        if (count > 3) Finish(row, x, c + 3, acc3, y + 3 * ldy);
+    }
+
+    static Vector512<int> Spread() => Vector512.Create(Vector256.Create(0), Vector256.Create(1));
+
+    /// <summary>*y = the accumulated pairs plus, for an odd block count, the last block.</summary>
+    static void Finish(byte* row, in Int8Rows x, int c, Vector512<float> acc, float* y)
+    {
+        int blocks = x.K / BlockQ4_0.Size;
+        float total = Vector512.Sum(acc);
+        if (blocks % 2 != 0) total += BlockDot(row + (blocks - 1) * BlockQ4_0.Bytes, x, c, blocks - 1);
+        *y = total;
     }
 }

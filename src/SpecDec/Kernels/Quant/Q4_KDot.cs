@@ -9,15 +9,21 @@ namespace SpecDec.Kernels.Quant;
 /// ggml_vec_dot_q4_K_q8_K: per super-block, Σ_j sc_j·(q·a over sub-block j) in int32, and the mins term
 /// Σ_j m_j·(Σ a over sub-block j) from the activations' per-16 sums; then y += d_a·(d·Σ − dmin·mins).
 /// Each super-block's quants and scales are unpacked into registers once and applied to every activation
-/// row (16 rows per pass, so the accumulators stay on the stack).
+/// row: for up to four rows (decode, short verification batches) with the accumulators in registers, for
+/// more with them on the stack, 16 rows per pass over the weight row.
 /// </summary>
 public static unsafe class Q4_KDot
 {
-    const int RowChunk = 16;
+    const int RowChunk = 16, RowGroup = 4;
 
     /// <summary>y[c·ldy + n] = W[n] · X[c] for weight rows n in [row0, row1) (rowBytes apart from w) and c in [0, T).</summary>
     public static void Rows(byte* w, long rowBytes, int row0, int row1, in Int8Rows x, float* y, int ldy, SimdLevel level)
     {
+        if (level == SimdLevel.V512 && x.T <= RowGroup)
+        {
+            for (int n = row0; n < row1; n++) RowGroupAvx512(w + n * rowBytes, x, y + n, ldy);
+            return;
+        }
         for (int n = row0; n < row1; n++)
         {
             byte* row = w + n * rowBytes;
@@ -119,30 +125,53 @@ public static unsafe class Q4_KDot
         + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q2, Vector512.Load(a + 128)), u.S2)
         + Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(u.Q3, Vector512.Load(a + 192)), u.S3);
 
+    /// <summary>
+    /// y[c·ldy] = W_row · X[c] for the T ≤ 4 rows of X: one pass over the weight row, accumulators in registers
+    /// (so consecutive super-blocks overlap instead of waiting on stores and reloads).
+    /// </summary>
+    static void RowGroupAvx512(byte* row, in Int8Rows x, float* y, int ldy)
+    {
+        int count = x.T;
+        int blocks = x.K / BlockQ4_K.Size;
+        int sumsPerRow = x.K / ActivationQ8K.SumGroup;
+        // vpermw indices spreading scales j, j+1 over the 16 int16 lanes each that 64 quants produce.
+        Vector512<short> pick01 = Spread(0), pick23 = Spread(2), pick45 = Spread(4), pick67 = Spread(6);
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        Vector256<float> min0 = default, min1 = default, min2 = default, min3 = default;
+        sbyte* a = x.Q;
+        short* sums = x.Sums;
+        float* da = x.Scale;
+        for (int b = 0; b < blocks; b++)
+        {
+            Unpack(row + b * BlockQ4_K.Bytes, pick01, pick23, pick45, pick67, out Unpacked u);
+            int o = b * BlockQ4_K.Size;
+            Step(u, a + o, sums + b * 16, da[b], ref acc0, ref min0);
+            if (count > 1) Step(u, a + x.K + o, sums + sumsPerRow + b * 16, da[blocks + b], ref acc1, ref min1);
+            if (count > 2) Step(u, a + 2 * x.K + o, sums + 2 * sumsPerRow + b * 16, da[2 * blocks + b], ref acc2, ref min2);
+            if (count > 3) Step(u, a + 3 * x.K + o, sums + 3 * sumsPerRow + b * 16, da[3 * blocks + b], ref acc3, ref min3);
+        }
+        y[0] = Vector512.Sum(acc0) + Vector256.Sum(min0);
+        if (count > 1) y[ldy] = Vector512.Sum(acc1) + Vector256.Sum(min1);
+        if (count > 2) y[2 * ldy] = Vector512.Sum(acc2) + Vector256.Sum(min2);
+        if (count > 3) y[3 * ldy] = Vector512.Sum(acc3) + Vector256.Sum(min3);
+    }
+
+    /// <summary>One super-block against one activation row (quants at a, per-16 sums at sums, scale da).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Step(in Unpacked u, sbyte* a, short* sums, float da, ref Vector512<float> acc, ref Vector256<float> accMin)
+    {
+        acc = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(u, a)), Vector512.Create(u.D * da), acc);
+        Vector256<int> minDot = Avx2.MultiplyAddAdjacent(Vector256.Load(sums), u.Mins);
+        accMin = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(minDot), Vector256.Create(-u.DMin * da), accMin);
+    }
+
+    /// <summary>More than four rows: accumulators on the stack for up to 16 rows per pass over the weight row.</summary>
     static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ4_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;
         // vpermw indices spreading scales j, j+1 over the 16 int16 lanes each that 64 quants produce.
         Vector512<short> pick01 = Spread(0), pick23 = Spread(2), pick45 = Spread(4), pick67 = Spread(6);
-        if (x.T == 1)
-        {
-            // Decode: accumulators in registers, so consecutive super-blocks overlap instead of waiting on a
-            // store-to-load round trip.
-            Vector512<float> acc = default;
-            Vector256<float> accMin = default;
-            for (int b = 0; b < blocks; b++)
-            {
-                Unpack(row + b * BlockQ4_K.Bytes, pick01, pick23, pick45, pick67, out Unpacked u);
-                float da = x.Scale[b];
-                acc = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(u, x.Q + b * BlockQ4_K.Size)), Vector512.Create(u.D * da), acc);
-                Vector256<int> minDot = Avx2.MultiplyAddAdjacent(Vector256.Load(x.Sums + b * 16), u.Mins);
-                accMin = Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(minDot), Vector256.Create(-u.DMin * da), accMin);
-            }
-            *y = Vector512.Sum(acc) + Vector256.Sum(accMin);
-            return;
-        }
-
         Vector512<float>* accs = stackalloc Vector512<float>[RowChunk];
         for (int c0 = 0; c0 < x.T; c0 += RowChunk)
         {

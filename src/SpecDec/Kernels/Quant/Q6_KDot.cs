@@ -9,15 +9,21 @@ namespace SpecDec.Kernels.Quant;
 /// ggml_vec_dot_q6_K_q8_K: the unsigned quants q (0..63) multiply the activations directly, and the −32
 /// offset comes back as −32·Σ_g sc_g·(Σ a over group g) from the activations' per-16 sums; per super-block
 /// y += d_a·d·(Σ_g sc_g·(q·a over g) − 32·Σ_g sc_g·sum_g). Quants and scales of a super-block are unpacked
-/// once and applied to every activation row.
+/// once and applied to every activation row: for up to four rows with the accumulators in registers, for
+/// more with them on the stack, 16 rows per pass over the weight row.
 /// </summary>
 public static unsafe class Q6_KDot
 {
-    const int RowChunk = 16;
+    const int RowChunk = 16, RowGroup = 4;
 
     /// <summary>y[c·ldy + n] = W[n] · X[c] for weight rows n in [row0, row1) (rowBytes apart from w) and c in [0, T).</summary>
     public static void Rows(byte* w, long rowBytes, int row0, int row1, in Int8Rows x, float* y, int ldy, SimdLevel level)
     {
+        if (level == SimdLevel.V512 && x.T <= RowGroup)
+        {
+            for (int n = row0; n < row1; n++) RowGroupAvx512(w + n * rowBytes, x, y + n, ldy);
+            return;
+        }
         for (int n = row0; n < row1; n++)
         {
             byte* row = w + n * rowBytes;
@@ -101,26 +107,41 @@ public static unsafe class Q6_KDot
         return dot - Vector256.ShiftLeft(offset, 5).ToVector512();
     }
 
+    /// <summary>
+    /// y[c·ldy] = W_row · X[c] for the T ≤ 4 rows of X: one pass over the weight row, accumulators in registers
+    /// (so consecutive super-blocks overlap instead of waiting on stores and reloads).
+    /// </summary>
+    static void RowGroupAvx512(byte* row, in Int8Rows x, float* y, int ldy)
+    {
+        int blocks = x.K / BlockQ6_K.Size, sumsPerRow = x.K / ActivationQ8K.SumGroup, count = x.T;
+        Vector512<short> pick0 = Spread(0), pick1 = Spread(4), pick2 = Spread(8), pick3 = Spread(12);
+        Vector512<float> acc0 = default, acc1 = default, acc2 = default, acc3 = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            Unpack(row + b * BlockQ6_K.Bytes, pick0, pick1, pick2, pick3, out Unpacked u);
+            int o = b * BlockQ6_K.Size;
+            acc0 = Step(u, x.Q + o, x.Sums + b * 16, x.Scale[b], acc0);
+            if (count > 1) acc1 = Step(u, x.Q + x.K + o, x.Sums + sumsPerRow + b * 16, x.Scale[blocks + b], acc1);
+            if (count > 2) acc2 = Step(u, x.Q + 2 * x.K + o, x.Sums + 2 * sumsPerRow + b * 16, x.Scale[2 * blocks + b], acc2);
+            if (count > 3) acc3 = Step(u, x.Q + 3 * x.K + o, x.Sums + 3 * sumsPerRow + b * 16, x.Scale[3 * blocks + b], acc3);
+        }
+        y[0] = Vector512.Sum(acc0);
+        if (count > 1) y[ldy] = Vector512.Sum(acc1);
+        if (count > 2) y[2 * ldy] = Vector512.Sum(acc2);
+        if (count > 3) y[3 * ldy] = Vector512.Sum(acc3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Step(in Unpacked u, sbyte* a, short* sums, float da, Vector512<float> acc) =>
+        Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(u, a, sums)), Vector512.Create(u.D * da), acc);
+
+    /// <summary>More than four rows: accumulators on the stack for up to 16 rows per pass over the weight row.</summary>
     static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ6_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;
         // vpermw indices spreading scales 4k..4k+3 over the 8 int16 lanes each that 16 quants produce.
         Vector512<short> pick0 = Spread(0), pick1 = Spread(4), pick2 = Spread(8), pick3 = Spread(12);
-        if (x.T == 1)
-        {
-            // Decode: the accumulator stays in a register, so consecutive super-blocks overlap.
-            Vector512<float> acc = default;
-            for (int b = 0; b < blocks; b++)
-            {
-                Unpack(row + b * BlockQ6_K.Bytes, pick0, pick1, pick2, pick3, out Unpacked u);
-                acc = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(u, x.Q + b * BlockQ6_K.Size, x.Sums + b * 16)),
-                    Vector512.Create(u.D * x.Scale[b]), acc);
-            }
-            *y = Vector512.Sum(acc);
-            return;
-        }
-
         Vector512<float>* accs = stackalloc Vector512<float>[RowChunk];
         for (int c0 = 0; c0 < x.T; c0 += RowChunk)
         {

@@ -78,17 +78,17 @@ public static class BenchCommand
     private static int Run(Request request)
     {
         var started = DateTime.UtcNow;
-        string taskDir = request.Tasks ?? RepoFolder(Path.Combine("bench", "tasks"))
+        string taskDir = request.Tasks ?? BundledFiles.Find(BundledFiles.BenchTasks)
             ?? throw new SpecDecException("no bench/tasks folder found above the current directory; pass --tasks");
         var taskSet = BenchTaskSet.Load(taskDir);
         var items = taskSet.Select(request.Categories, request.Limit);
         if (request.Threads < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {request.Threads})");
 
-        string targetPath = request.Model ?? BundledModel("target")
+        string targetPath = request.Model ?? BundledFiles.Find(BundledFiles.Target)
             ?? throw new SpecDecException("no --model given and no bundled target model found in models/");
         // The draft methods need a draft: the one given, else the bundled one (only with the bundled target,
         // whose tokenizer it shares). Without one, --methods may still name ar and pld.
-        string? draftPath = request.DraftModel ?? (request.Model is null ? BundledModel("draft") : null);
+        string? draftPath = request.DraftModel ?? (request.Model is null ? BundledFiles.Find(BundledFiles.Draft) : null);
         if (request.Methods is not null && !BenchMethods.Parse(request.Methods, hasDraftModel: true).Any(m => m.NeedsDraftModel))
             draftPath = null;
 
@@ -120,7 +120,7 @@ public static class BenchCommand
                 Items = items.Count,
             };
             var summary = BenchSummary.From(run, MachineInfo.Current(), models, methods, taskSet.Categories, records);
-            string outDir = request.Out ?? Path.Combine(RepoFolder("bench") ?? "bench", "results",
+            string outDir = request.Out ?? Path.Combine("bench", "results",
                 started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             BenchOutput.Write(outDir, records, summary);
 
@@ -184,27 +184,4 @@ public static class BenchCommand
     private static string CommandLine() =>
         string.Join(' ', Environment.GetCommandLineArgs().Skip(1).Prepend("specdec")
             .Select(a => a.Length > 0 && a.All(c => char.IsAsciiLetterOrDigit(c) || "-_.,/:=+".Contains(c)) ? a : $"'{a.Replace("'", "'\\''")}'"));
-
-    /// <summary>
-    /// The bundled demo models: the GGUF files of the repository's models/ folder by size, the target the
-    /// largest and the small draft the next (the tiny draft is the smallest).
-    /// </summary>
-    private static string? BundledModel(string role)
-    {
-        if (RepoFolder("models") is not { } folder) return null;
-        var bySize = new DirectoryInfo(folder).GetFiles("*.gguf").OrderByDescending(f => f.Length).ToArray();
-        int index = role == "target" ? 0 : 1;
-        return index < bySize.Length ? Path.GetRelativePath(Environment.CurrentDirectory, bySize[index].FullName) : null;
-    }
-
-    /// <summary>A folder of the repository: <paramref name="relative"/> under the current directory or one above it.</summary>
-    private static string? RepoFolder(string relative)
-    {
-        for (var dir = new DirectoryInfo(Environment.CurrentDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, relative);
-            if (Directory.Exists(candidate)) return candidate;
-        }
-        return null;
-    }
 }

@@ -14,12 +14,6 @@ namespace SpecDec.Cli.Commands;
 /// </summary>
 public static class GenerateCommand
 {
-    /// <summary>
-    /// The bundled demo pair, used when --model / --draft-model are not given: paths relative to the
-    /// repository root or the tool's folder. The only place that knows where the shipped models live.
-    /// </summary>
-    private const string DefaultModel = "models/target";
-    private const string DefaultDraftModel = "models/draft";
 
     public static Command Create()
     {
@@ -27,7 +21,7 @@ public static class GenerateCommand
         var sampling = defaults.Sampling;
         var speculation = defaults.Speculation;
 
-        var model = new Option<string?>("--model") { Description = $"Target model: a GGUF file or a Hugging Face folder (default: {DefaultModel})" };
+        var model = new Option<string?>("--model") { Description = $"Target model: a GGUF file or a Hugging Face folder (default: {BundledFiles.Target})" };
         var prompt = new Option<string?>("--prompt") { Description = "The text to continue" };
         var promptFile = new Option<FileInfo?>("--prompt-file") { Description = "Read the text to continue from this UTF-8 file" };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Most new tokens", DefaultValueFactory = _ => defaults.MaxTokens ?? 256 };
@@ -40,7 +34,7 @@ public static class GenerateCommand
         var threads = new Option<int>("--threads") { Description = "Worker threads; 0 = one per processor", DefaultValueFactory = _ => 0 };
         var spec = new Option<string>("--spec") { Description = "Speculation: none, draft (a draft model) or pld (prompt lookup)", DefaultValueFactory = _ => "none" };
         spec.AcceptOnlyFromAmong("none", "draft", "pld");
-        var draftModel = new Option<string?>("--draft-model") { Description = $"Draft model for --spec draft (default: {DefaultDraftModel})" };
+        var draftModel = new Option<string?>("--draft-model") { Description = $"Draft model for --spec draft (default: {BundledFiles.Draft})" };
         var draftMax = new Option<int>("--draft-max") { Description = "Most draft tokens per round", DefaultValueFactory = _ => speculation.DraftMax };
         var draftMin = new Option<int>("--draft-min") { Description = "Least draft length the adaptation may choose (= --draft-max: fixed length)", DefaultValueFactory = _ => speculation.DraftMin };
         var draftPMin = new Option<float>("--draft-p-min") { Description = "Stop drafting below this draft confidence; 0 = off", DefaultValueFactory = _ => speculation.DraftPMin };
@@ -89,9 +83,9 @@ public static class GenerateCommand
             int threadCount = parse.GetValue(threads);
             if (threadCount < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {threadCount})");
 
-            using var target = Load(parse.GetValue(model) ?? Bundled(DefaultModel, "--model"), threadCount);
+            using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), threadCount);
             using var draft = method == SpeculationMethod.DraftModel
-                ? Load(parse.GetValue(draftModel) ?? Bundled(DefaultDraftModel, "--draft-model"), threadCount)
+                ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), threadCount)
                 : null;
             var generator = new Generator(target, draft);
 
@@ -118,18 +112,4 @@ public static class GenerateCommand
     }
 
     private static ILanguageModel Load(string path, int threads) => Transformer.Load(ModelSource.Open(path), threads);
-
-    /// <summary>Finds a bundled model under the current folder or the tool's folder (or their parents).</summary>
-    private static string Bundled(string relative, string option)
-    {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
-        {
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, relative);
-                if (File.Exists(candidate) || Directory.Exists(candidate)) return candidate;
-            }
-        }
-        throw new SpecDecException($"no {option} given and no bundled model found at {relative}");
-    }
 }

@@ -154,7 +154,13 @@ public static unsafe class Attention
                 float* s = scores + j * Tile;
                 float tileMax = float.NegativeInfinity;
                 for (int t = 0; t < n; t++) tileMax = MathF.Max(tileMax, s[t]);
-                if (tileMax == float.NegativeInfinity) continue; // nothing visible in this tile
+                if (tileMax == float.NegativeInfinity)
+                {
+                    // Nothing visible in this tile (a row whose own position lies before it): weight 0, not -inf,
+                    // or the value pass below would add -inf·v and poison the row with NaN.
+                    new Span<float>(s, n).Clear();
+                    continue;
+                }
                 float newMax = MathF.Max(max[j], tileMax);
                 float correction = MathF.Exp(max[j] - newMax);
                 if (correction != 1f)

@@ -61,6 +61,8 @@ public unsafe class AttentionTests : IDisposable
         { 8, 70, 14, 2, 64 },   // group of 7 (Qwen2.5-0.5B)
         { 17, 9, 4, 1, 32 },
         { 64, 0, 4, 2, 16 },
+        { 8, 57, 8, 4, 64 },    // a batch across a key tile edge: early rows see nothing in the last tile
+        { 10, 55, 4, 2, 32 },
     };
 
     [Theory]

@@ -1,0 +1,38 @@
+namespace SpecDec.Cli;
+
+/// <summary>
+/// The files the repository ships beside the tool: the demo models of models/ (the defaults of every command
+/// when no --model is given) and the benchmark task set of bench/. The only place that knows their names.
+/// </summary>
+public static class BundledFiles
+{
+    public const string Target = "models/target-q8_0.gguf";
+    public const string DraftSmall = "models/draft-small-q8_0.gguf";
+    public const string DraftTiny = "models/draft-tiny-q8_0.gguf";
+    public const string BenchTasks = "bench/tasks";
+
+    /// <summary>The draft a speculative command uses unless told otherwise.</summary>
+    public const string Draft = DraftSmall;
+
+    /// <summary>
+    /// <paramref name="relative"/> under the current folder or the tool's folder, or one of their parents; null
+    /// when neither has it.
+    /// </summary>
+    public static string? Find(string relative)
+    {
+        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                string candidate = Path.Combine(dir.FullName, relative);
+                if (File.Exists(candidate) || Directory.Exists(candidate))
+                    return Path.GetRelativePath(Environment.CurrentDirectory, candidate);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Like <see cref="Find"/>, but a missing file is the user's to fix: say which option supplies it.</summary>
+    public static string Require(string relative, string option) =>
+        Find(relative) ?? throw new SpecDecException($"no {option} given and no bundled file found at {relative}");
+}

@@ -1,0 +1,77 @@
+using SpecDec.Formats;
+using SpecDec.Generation;
+using SpecDec.Model;
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+using SpecDec.Tests.Formats;
+
+namespace SpecDec.Tests.Generation;
+
+/// <summary>
+/// Lossless greedy speculation through the real stack: Hugging Face folders loaded by the format reader,
+/// the tokenizer from tokenizer.json, the Transformer and its KV cache (rollback included). The target is a
+/// small random-weight F32 model; the draft is the same model stored in BF16, so it agrees often but not
+/// always, as a real draft does. Sequences run past position 64, where verification batches straddle the
+/// attention's 64-key tiles.
+/// </summary>
+public sealed class TransformerLosslessTests : IDisposable
+{
+    private readonly TempDirectory _dir = new();
+    private readonly Transformer _target;
+    private readonly Transformer _draft;
+
+    public TransformerLosslessTests()
+    {
+        string target = Path.Combine(_dir.Path, "target"), draft = Path.Combine(_dir.Path, "draft");
+        new TinyHf { Layers = 2 }.Write(target);
+        new TinyHf { Layers = 2, Dtype = "BF16" }.Write(draft);
+        _target = Transformer.Load(ModelSource.Open(target), threads: 2);
+        _draft = Transformer.Load(ModelSource.Open(draft), threads: 2);
+    }
+
+    public void Dispose()
+    {
+        _target.Dispose();
+        _draft.Dispose();
+        _dir.Dispose();
+    }
+
+    public static TheoryData<int[]> Prompts => new()
+    {
+        new[] { 1, 2, 3, 4, 5, 6, 7 },
+        new[] { 24, 0, 13, 9 },
+        new[] { 3, 14, 15, 9, 2, 6, 5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4, 6, 2, 6, 4, 3, 3, 8, 3, 2, 7, 9, 5 },
+        new[] { 5, 6, 7, 5, 6, 7, 5, 6, 7, 5, 6 }, // repetitive: prompt lookup fires at once
+    };
+
+    private GenerationResult Run(Generator generator, int[] prompt, SpeculationOptions speculation) =>
+        generator.Generate(prompt, new GenerationOptions { MaxTokens = 48, Sampling = SamplingOptions.Greedy, Speculation = speculation });
+
+    [Theory]
+    [MemberData(nameof(Prompts))]
+    public void DraftModelAndPromptLookupReproducePlainGreedyDecoding(int[] prompt)
+    {
+        var generator = new Generator(_target, _draft);
+        var plain = Run(generator, prompt, SpeculationOptions.None);
+        Assert.InRange(plain.Tokens.Count, 20, 48); // 48, or fewer when <|endoftext|> comes first
+
+        long drafted = 0, accepted = 0;
+        SpeculationOptions[] methods =
+        [
+            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 1, DraftPMin = 0 },
+            new() { Method = SpeculationMethod.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 },
+            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 12 },
+            new() { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 },
+            new() { Method = SpeculationMethod.PromptLookup, DraftMin = 5, DraftMax = 5, NgramMin = 2, NgramMax = 2 },
+        ];
+        foreach (var speculation in methods)
+        {
+            var spec = Run(generator, prompt, speculation);
+            Assert.Equal(plain.Tokens, spec.Tokens);
+            Assert.Equal(plain.Text, spec.Text);
+            drafted += spec.Stats.Drafted;
+            accepted += spec.Stats.Accepted;
+        }
+        Assert.InRange(accepted, 1, drafted - 1);
+    }
+}

@@ -61,7 +61,7 @@ public static class BenchMetrics
         long rounds = turns.Sum(t => t.Rounds);
         long drafted = turns.Sum(t => t.Drafted);
         long accepted = turns.Sum(t => t.Accepted);
-        double wall = turns.Sum(t => t.WallMs);
+        double wall = turns.Sum(t => t.WallMs), draftMs = turns.Sum(t => t.DraftMs), verifyMs = turns.Sum(t => t.VerifyMs);
         return new MethodMetrics
         {
             Method = method,
@@ -74,11 +74,13 @@ public static class BenchMetrics
             SpeedupStd = SampleStd(speedups),
             Tau = rounds == 0 ? 0 : (double)(accepted + rounds) / rounds,
             Alpha = drafted == 0 ? null : (double)accepted / drafted,
-            DraftShare = Share(turns.Sum(t => t.DraftMs), wall),
-            VerifyShare = Share(turns.Sum(t => t.VerifyMs), wall),
+            DraftShare = Share(draftMs, wall),
+            VerifyShare = Share(verifyMs, wall),
             PrefillShare = Share(turns.Sum(t => t.PrefillMs), wall),
             NewTokens = turns.Sum(t => (long)t.NewTokens),
             WallMs = wall,
+            DraftMs = draftMs,
+            VerifyMs = verifyMs,
             Rounds = rounds,
             Drafted = drafted,
             Accepted = accepted,

@@ -31,17 +31,21 @@ public static class MarkdownReport
         md.AppendLine();
 
         md.AppendLine("## Acceptance and where the time goes (all items)").AppendLine();
-        md.AppendLine("| method | tok/s | speedup | τ | α | draft | verify | prefill | new tokens | rounds | drafted | accepted |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| method | tok/s | speedup | τ | α | draft | verify | prefill | ms/draft token | ms/verify | c | new tokens | rounds | drafted | accepted |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        // c: the cost of drafting one token relative to one plain decoding step of the target.
+        double? targetStep = s.Find(BenchMethods.Baseline, BenchMetrics.Overall) is { Rounds: > 0 } b ? b.VerifyMs / b.Rounds : null;
         foreach (var method in s.Methods)
         {
             if (s.Find(method.Name, BenchMetrics.Overall) is not { } m) continue;
-            string alpha = m.Alpha is double a ? a.ToString("F3", C) : "–";
+            double? perDraft = m.Drafted > 0 ? m.DraftMs / m.Drafted : null;
+            double? perVerify = m.Rounds > 0 ? m.VerifyMs / m.Rounds : null;
+            double? c = perDraft / targetStep;
             md.AppendLine(string.Create(C,
-                $"| {method.Name} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.Tau:F2} | {alpha} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
+                $"| {method.Name} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.Tau:F2} | {F(m.Alpha, "F3")} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {F(perDraft, "F2")} | {F(perVerify, "F2")} | {F(c, "F3")} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
         }
         md.AppendLine();
-        md.AppendLine("α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill.");
+        md.AppendLine($"α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill. ms/draft token: drafting time per drafted token; ms/verify: time per target forward after the prefill; c: ms/draft token ÷ `{BenchMethods.Baseline}`'s ms per forward.");
         md.AppendLine();
 
         Setup(md, s);
@@ -114,6 +118,8 @@ public static class MarkdownReport
         md.AppendLine("- Methods:");
         foreach (var m in s.Methods) md.AppendLine($"  - `{m.Name}`: {m.Description}");
     }
+
+    private static string F(double? v, string format) => v is double d ? d.ToString(format, C) : "–";
 
     private static string Capitalize(string s) => s.Length == 0 ? s : char.ToUpperInvariant(s[0]) + s[1..];
 }

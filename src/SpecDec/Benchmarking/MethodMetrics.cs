@@ -44,6 +44,8 @@ public sealed record MethodMetrics
 
     public required long NewTokens { get; init; }
     public required double WallMs { get; init; }
+    public required double DraftMs { get; init; }
+    public required double VerifyMs { get; init; }
     public required long Rounds { get; init; }
     public required long Drafted { get; init; }
     public required long Accepted { get; init; }

@@ -11,7 +11,7 @@ public class BenchMetricsTests
     // Category x: items x1, x2; category y: item y1 with two turns.
     //   ar:   x1 100 tok / 2.0 s = 50 tok/s   x2 60 / 1.0 s = 60   y1 (40 + 40) / (1.0 + 1.0) s = 40
     //   spec: x1 100 tok / 1.0 s = 100        x2 60 / 0.5 s = 120  y1 (40 + 40) / (0.3 + 0.5) s = 100
-    private static readonly BenchRecord[] Records =
+    internal static readonly BenchRecord[] Records =
     [
         Record("x1", "x", "ar", Turn(100, 2000, verifyMs: 1900, prefillMs: 100)),
         Record("x1", "x", "spec", Turn(100, 1000, rounds: 40, accepted: 60, drafted: 80, draftMs: 300, verifyMs: 600, prefillMs: 100)),
@@ -85,6 +85,7 @@ public class BenchMetricsTests
         Assert.Equal(400 / 1500.0, x.DraftShare, Eps);
         Assert.Equal(900 / 1500.0, x.VerifyShare, Eps);
         Assert.Equal(200 / 1500.0, x.PrefillShare, Eps);
+        Assert.Equal((400.0, 900.0, 1500.0), (x.DraftMs, x.VerifyMs, x.WallMs));
         var overall = Find(all, "spec", BenchMetrics.Overall);
         Assert.Equal(600 / 2300.0, overall.DraftShare, Eps);
         Assert.Equal(1500 / 2300.0, overall.VerifyShare, Eps);

@@ -20,6 +20,12 @@ public class TransformerConsistencyTests
         data.Add("llama", GgmlType.Q8_0);
         data.Add("qwen3", GgmlType.BF16);
         data.Add("qwen2", GgmlType.F16);
+        // The integer-dot kernels, K-quants on a widened shape (TinyModels.Config): each has a 1-row and a
+        // multi-row path whose results must agree bit for bit.
+        data.Add("llama", GgmlType.Q4_0);
+        data.Add("llama", GgmlType.Q4_K);
+        data.Add("qwen2", GgmlType.Q6_K);
+        data.Add("qwen3", GgmlType.Q4_K);
         return data;
     }
 

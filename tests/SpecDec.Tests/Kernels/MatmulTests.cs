@@ -102,6 +102,32 @@ public unsafe class MatmulTests : IDisposable
             }
     }
 
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void A_row_gets_the_same_bits_whatever_T_is_and_wherever_it_falls(GgmlType type, int k, int n)
+    {
+        // Verifying k drafts in one call of k+1 rows must reproduce single-token decoding bit for bit, so a row's
+        // result may not depend on the batch around it: 4-row tiles, 1-row tails and T ≤ 4 register paths alike.
+        var rng = new Random(k * 13 + n);
+        using NativeBuffer<byte> w = KernelTestData.Weights(type, KernelTestData.Random(rng, n * k), n, k);
+        var weight = new LinearWeight(type, w.Pointer, n, k);
+        const int rows = 19;
+        using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, rows * k, 3f));
+        foreach (SimdLevel level in Simd.Supported())
+        {
+            var single = new float[rows][];
+            for (int r = 0; r < rows; r++) single[r] = Run(weight, x.Pointer + (long)r * k, 1, level);
+            foreach (int t in new[] { 2, 3, 4, 5, 8, 17, 19 })
+                for (int start = 0; start + t <= rows; start += Math.Max(1, rows - t))
+                {
+                    float[] y = Run(weight, x.Pointer + (long)start * k, t, level);
+                    for (int r = 0; r < t; r++)
+                        Assert.True(single[start + r].AsSpan().SequenceEqual(y.AsSpan(r * n, n)),
+                            $"{type} {level} K={k} N={n}: row {start + r} in a call of T={t} differs from T=1");
+                }
+        }
+    }
+
     [Fact]
     public void Parts_of_different_types_in_one_call_equal_separate_calls()
     {
@@ -163,10 +189,12 @@ public unsafe class MatmulTests : IDisposable
         Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
     }
 
-    float[] Run(LinearWeight weight, NativeBuffer<float> x, int t, SimdLevel level)
+    float[] Run(LinearWeight weight, NativeBuffer<float> x, int t, SimdLevel level) => Run(weight, x.Pointer, t, level);
+
+    float[] Run(LinearWeight weight, float* x, int t, SimdLevel level)
     {
         using var y = new NativeBuffer<float>(t * weight.Rows);
-        Matmul.Run(_pool, _workspace, x.Pointer, t, level, new MatmulPart(weight, y.Pointer));
+        Matmul.Run(_pool, _workspace, x, t, level, new MatmulPart(weight, y.Pointer));
         return y.Span.ToArray();
     }
 }

@@ -34,8 +34,20 @@ internal static class TinyModels
         _ => throw new ArgumentException(architecture),
     };
 
+    /// <summary>
+    /// The architecture's shape, widened for K-quant weights: their rows are super-blocks of 256, so the hidden
+    /// size, the query width (heads × head_dim) and the FFN width, which are row lengths, become 256.
+    /// </summary>
+    public static ModelConfig Config(string architecture, GgmlType type)
+    {
+        ModelConfig c = Config(architecture);
+        if (type is not (GgmlType.Q4_K or GgmlType.Q6_K)) return c;
+        int heads = 256 / c.HeadDim;
+        return c with { HiddenSize = 256, IntermediateSize = 256, HeadCount = heads, KvHeadCount = heads * c.KvHeadCount / c.HeadCount };
+    }
+
     public static Transformer Load(string architecture, GgmlType type = GgmlType.F32, int threads = 2, int seed = 1) =>
-        Transformer.Load(new SyntheticModelSource(Config(architecture), type, seed), threads);
+        Transformer.Load(new SyntheticModelSource(Config(architecture, type), type, seed), threads);
 
     /// <summary>Runs a batch and returns its logits [rows × vocab].</summary>
     public static float[] Forward(ILanguageModel model, IKvCache cache, int[] tokens, int[] positions,

@@ -157,17 +157,12 @@ internal static unsafe class FloatMatmul
         for (; c < cols; c++)
         {
             float* xc = x + (long)c * k;
-            // Two accumulators halve the FMA dependency chain of a lone dot product.
-            TVec a0 = TVec.Zero, a1 = TVec.Zero;
-            int i = 0;
-            for (; i + 2 * width <= kv; i += 2 * width)
-            {
-                a0 = TVec.MulAdd(TVec.Load(w + i), TVec.Load(xc + i), a0);
-                a1 = TVec.MulAdd(TVec.Load(w + i + width), TVec.Load(xc + i + width), a1);
-            }
-            if (i < kv) a0 = TVec.MulAdd(TVec.Load(w + i), TVec.Load(xc + i), a0);
-            float s = TVec.Sum(a0) + TVec.Sum(a1);
-            for (i = kv; i < k; i++) s += w[i] * xc[i];
+            // One accumulator, as in the four-row loop: a row's result must not depend on how many rows share
+            // the call, or verifying k drafts would not reproduce single-token decoding bit for bit.
+            TVec a0 = TVec.Zero;
+            for (int i = 0; i < kv; i += width) a0 = TVec.MulAdd(TVec.Load(w + i), TVec.Load(xc + i), a0);
+            float s = TVec.Sum(a0);
+            for (int i = kv; i < k; i++) s += w[i] * xc[i];
             y[(long)c * ldy] = s;
         }
     }

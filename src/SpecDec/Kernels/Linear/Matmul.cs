@@ -109,7 +109,7 @@ public static unsafe class Matmul
             switch (part.Weight.Type)
             {
                 case GgmlType.Q8_0:
-                    Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, scratch, Level);
+                    Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, Level);
                     break;
                 case GgmlType.Q4_0:
                     Q4_0Dot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8, X.Q8Scale, null),

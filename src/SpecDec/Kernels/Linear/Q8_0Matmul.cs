@@ -10,16 +10,16 @@ namespace SpecDec.Kernels.Linear;
 /// per block of 32, scaled by d_w·d_x, as llama.cpp's ggml_vec_dot_q8_0_q8_0. SIMD: |w| (u8) times
 /// sign(w)·x (s8) with vpmaddubsw + vpmaddwd, or one vpdpbusd where AVX-VNNI exists. (.NET 10 exposes no
 /// AVX512-VNNI, and a Q8_0 block is 32 bytes, so the 256-bit path serves the V512 level too.)
-/// A row's fp16 block scales are first converted together (gathered, 8 at a time) into scratch; then each
-/// weight block is loaded once and applied to four activation rows at a time.
+/// Each weight block is loaded once and applied to four activation rows at a time; its fp16 scale is converted
+/// right there (<see cref="QuantFormat.HalfAt"/>): a separate gather pass over a row's scales first cost T = 1
+/// decode more than half its memory bandwidth.
 /// </summary>
 internal static unsafe class Q8_0Matmul
 {
     const int BlockBytes = BlockQ8_0.Bytes;
     const int BlockSize = BlockQ8_0.Size;
 
-    /// <param name="scratch">At least Columns/32 floats of this thread's scratch.</param>
-    public static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, float* scratch, SimdLevel level)
+    public static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
     {
         int blocks = w.Columns / BlockSize;
         for (int n = row0; n < row1; n++)
@@ -27,10 +27,7 @@ internal static unsafe class Q8_0Matmul
             if (level == SimdLevel.Scalar)
                 RowScalar(w.Row(n), blocks, x.Q8, x.Q8Scale, x.K, x.T, y + n, w.Rows);
             else
-            {
-                Scales(w.Row(n), blocks, scratch);
-                RowAvx2(w.Row(n), scratch, blocks, x.Q8, x.Q8Scale, x.K, x.T, y + n, w.Rows);
-            }
+                RowAvx2(w.Row(n), blocks, x.Q8, x.Q8Scale, x.K, x.T, y + n, w.Rows);
         }
     }
 
@@ -54,21 +51,7 @@ internal static unsafe class Q8_0Matmul
         }
     }
 
-    /// <summary>dw[b] = the fp16 scale of block b, eight blocks per gather.</summary>
-    static void Scales(byte* row, int blocks, float* dw)
-    {
-        Vector256<int> offsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * BlockBytes;
-        int b = 0;
-        for (; b + 8 <= blocks; b += 8)
-        {
-            // Each lane reads 4 bytes at a block start: the scale plus the first two quants, masked off.
-            Vector256<int> raw = Avx2.GatherVector256((int*)(row + b * BlockBytes), offsets, 1);
-            Dequantize.HalfToFloat(raw.AsUInt32() & Vector256.Create(0xffffu)).Store(dw + b);
-        }
-        for (; b < blocks; b++) dw[b] = (float)BitConverter.UInt16BitsToHalf(*(ushort*)(row + b * BlockBytes));
-    }
-
-    static void RowAvx2(byte* row, float* dw, int blocks, sbyte* q8, float* q8Scale, int k, int t, float* y, int ldy)
+    static void RowAvx2(byte* row, int blocks, sbyte* q8, float* q8Scale, int k, int t, float* y, int ldy)
     {
         int c = 0;
         for (; c + 4 <= t; c += 4)
@@ -80,7 +63,7 @@ internal static unsafe class Q8_0Matmul
             {
                 Vector256<sbyte> wq = Vector256.Load((sbyte*)(row + b * BlockBytes + 2));
                 Vector256<byte> wa = Avx2.Abs(wq);
-                Vector256<float> scale = Vector256.Create(dw[b]);
+                Vector256<float> scale = Vector256.Create(QuantFormat.HalfAt(row + b * BlockBytes));
                 int o = b * BlockSize;
                 a0 = Vector256.FusedMultiplyAdd(BlockDot(wa, wq, q0 + o), scale * Vector256.Create(d0[b]), a0);
                 a1 = Vector256.FusedMultiplyAdd(BlockDot(wa, wq, q1 + o), scale * Vector256.Create(d1[b]), a1);
@@ -103,7 +86,7 @@ internal static unsafe class Q8_0Matmul
             {
                 Vector256<sbyte> w0 = Vector256.Load((sbyte*)(row + b * BlockBytes + 2));
                 a0 = Vector256.FusedMultiplyAdd(BlockDot(Avx2.Abs(w0), w0, q + b * BlockSize),
-                    Vector256.Create(dw[b]) * Vector256.Create(d[b]), a0);
+                    Vector256.Create(QuantFormat.HalfAt(row + b * BlockBytes)) * Vector256.Create(d[b]), a0);
             }
             y[(long)c * ldy] = Vector256.Sum(a0);
         }

@@ -156,7 +156,10 @@ public static unsafe class Q4_KDot
         if (count > 3) y[3 * ldy] = Vector512.Sum(acc3) + Vector256.Sum(min3);
     }
 
-    /// <summary>One super-block against one activation row (quants at a, per-16 sums at sums, scale da).</summary>
+    /// <summary>
+    /// One super-block against one activation row (quants at a, per-16 sums at sums, scale da). Both paths
+    /// use it, so a row's result does not depend on how many rows share the call.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Step(in Unpacked u, sbyte* a, short* sums, float da, ref Vector512<float> acc, ref Vector256<float> accMin)
     {
@@ -172,24 +175,25 @@ public static unsafe class Q4_KDot
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;
         // vpermw indices spreading scales j, j+1 over the 16 int16 lanes each that 64 quants produce.
         Vector512<short> pick01 = Spread(0), pick23 = Spread(2), pick45 = Spread(4), pick67 = Spread(6);
+        // [RowChunk] each: the same accumulator pair per row as the register path, so results agree bit for bit.
         Vector512<float>* accs = stackalloc Vector512<float>[RowChunk];
+        Vector256<float>* mins = stackalloc Vector256<float>[RowChunk];
         for (int c0 = 0; c0 < x.T; c0 += RowChunk)
         {
             int c1 = Math.Min(x.T, c0 + RowChunk);
-            for (int c = c0; c < c1; c++) accs[c - c0] = Vector512<float>.Zero;
+            for (int c = c0; c < c1; c++)
+            {
+                accs[c - c0] = Vector512<float>.Zero;
+                mins[c - c0] = Vector256<float>.Zero;
+            }
             for (int b = 0; b < blocks; b++)
             {
                 Unpack(row + b * BlockQ4_K.Bytes, pick01, pick23, pick45, pick67, out Unpacked u);
                 for (int c = c0; c < c1; c++)
-                {
-                    Vector512<int> dot = Dot(u, x.Q + (long)c * x.K + b * BlockQ4_K.Size);
-                    Vector256<int> minDot = Avx2.MultiplyAddAdjacent(Vector256.Load(x.Sums + (long)c * sumsPerRow + b * 16), u.Mins);
-                    float da = x.Scale[(long)c * blocks + b];
-                    Vector512<float> sum = Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(dot), Vector512.Create(u.D * da), accs[c - c0]);
-                    accs[c - c0] = sum + (Avx.ConvertToVector256Single(minDot) * Vector256.Create(-u.DMin * da)).ToVector512();
-                }
+                    Step(u, x.Q + (long)c * x.K + b * BlockQ4_K.Size, x.Sums + (long)c * sumsPerRow + b * 16,
+                        x.Scale[(long)c * blocks + b], ref accs[c - c0], ref mins[c - c0]);
             }
-            for (int c = c0; c < c1; c++) y[(long)c * ldy] = Vector512.Sum(accs[c - c0]);
+            for (int c = c0; c < c1; c++) y[(long)c * ldy] = Vector512.Sum(accs[c - c0]) + Vector256.Sum(mins[c - c0]);
         }
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using SpecDec.Formats;
@@ -11,6 +12,7 @@ namespace SpecDec.Tokenization;
 /// lowest-ranked merge is merged, leftmost first on ties, until none applies. A heap keeps this O(n log n);
 /// seen words come from a bounded cache.
 /// </summary>
+[SkipLocalsInit] // the stack buffers are written before they are read
 internal sealed class BpeMergeModel : IWordEncoder
 {
     private const int StackWordLength = 128;
@@ -64,12 +66,10 @@ internal sealed class BpeMergeModel : IWordEncoder
         int[]? rentedInts = null;
         long[]? rentedHeap = null;
         byte[]? rentedBytes = null;
-        Span<int> ints = word.Length <= StackWordLength ? stackalloc int[3 * 3 * StackWordLength]
-            : (rentedInts = ArrayPool<int>.Shared.Rent(3 * maxSymbols));
-        Span<long> heap = word.Length <= StackWordLength ? stackalloc long[3 * 3 * StackWordLength]
-            : (rentedHeap = ArrayPool<long>.Shared.Rent(3 * maxSymbols));
-        Span<byte> bytes = word.Length <= StackWordLength ? stackalloc byte[3 * StackWordLength]
-            : (rentedBytes = ArrayPool<byte>.Shared.Rent(maxSymbols));
+        bool onStack = word.Length <= StackWordLength;
+        Span<int> ints = onStack ? stackalloc int[3 * maxSymbols] : (rentedInts = ArrayPool<int>.Shared.Rent(3 * maxSymbols));
+        Span<long> heap = onStack ? stackalloc long[3 * maxSymbols] : (rentedHeap = ArrayPool<long>.Shared.Rent(3 * maxSymbols));
+        Span<byte> bytes = onStack ? stackalloc byte[maxSymbols] : (rentedBytes = ArrayPool<byte>.Shared.Rent(maxSymbols));
         try
         {
             int start = output.Count;

@@ -43,25 +43,25 @@ internal sealed class BpeTokenizer : ITokenizer
     public int[] Encode(string text, bool addSpecial = true, bool parseSpecial = true)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var output = new List<int>(text.Length / 3 + 4);
+        var scratch = EncodeScratch.Rent();
+        var output = scratch.Output;
         if (addSpecial) output.AddRange(_p.PrefixIds);
 
-        var parts = new List<AddedTokenMatcher.Part>();
-        _added.Split(text, parseSpecial, parts);
-        var words = new List<(int Start, int Length)>();
-        var scratch = new List<(int Start, int Length)>();
-        foreach (var part in parts)
+        _added.Split(text, parseSpecial, scratch.Parts);
+        foreach (var part in scratch.Parts)
         {
             if (part.TokenId >= 0) { output.Add(part.TokenId); continue; }
             var normalized = _p.Normalizer.Apply(text.AsSpan(part.Start, part.Length));
             if (normalized.IsEmpty) continue;
-            words.Clear();
-            var wordText = _p.PreTokenizer.Split(normalized, atTextStart: part.Start == 0, words, scratch);
-            foreach (var (start, length) in words) _p.Model.Encode(wordText.Slice(start, length), output);
+            scratch.Words.Clear();
+            var wordText = _p.PreTokenizer.Split(normalized, atTextStart: part.Start == 0, scratch.Words, scratch.Split);
+            foreach (var (start, length) in scratch.Words) _p.Model.Encode(wordText.Slice(start, length), output);
         }
 
         if (addSpecial) output.AddRange(_p.SuffixIds);
-        return [.. output];
+        int[] ids = [.. output];
+        scratch.Return();
+        return ids;
     }
 
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecial = false)

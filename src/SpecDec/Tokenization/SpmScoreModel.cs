@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace SpecDec.Tokenization;
@@ -9,6 +10,7 @@ namespace SpecDec.Tokenization;
 /// a token with the highest score (leftmost on ties) is merged. Symbols that are not tokens become
 /// "&lt;0xNN&gt;" byte tokens (else the byte's own one-char token, else unk).
 /// </summary>
+[SkipLocalsInit] // the stack buffers are written before they are read
 internal sealed class SpmScoreModel : IWordEncoder
 {
     private const int StackWordLength = 256;
@@ -42,8 +44,8 @@ internal sealed class SpmScoreModel : IWordEncoder
         int n = word.Length; // symbols ≤ chars
         int[]? rentedInts = null;
         Bigram[]? rentedHeap = null;
-        Span<int> ints = n <= StackWordLength ? stackalloc int[4 * StackWordLength] : (rentedInts = ArrayPool<int>.Shared.Rent(4 * n));
-        Span<Bigram> heap = n <= StackWordLength ? stackalloc Bigram[3 * StackWordLength] : (rentedHeap = ArrayPool<Bigram>.Shared.Rent(3 * n));
+        Span<int> ints = n <= StackWordLength ? stackalloc int[4 * n] : (rentedInts = ArrayPool<int>.Shared.Rent(4 * n));
+        Span<Bigram> heap = n <= StackWordLength ? stackalloc Bigram[3 * n] : (rentedHeap = ArrayPool<Bigram>.Shared.Rent(3 * n));
         try
         {
             Span<int> start = ints[..n], length = ints.Slice(n, n), next = ints.Slice(2 * n, n), prev = ints.Slice(3 * n, n);

@@ -18,10 +18,16 @@ internal sealed class WordCache
 
     public bool TryGet(ReadOnlySpan<char> word, out int[] ids) => _bySpan.TryGetValue(word, out ids!);
 
+    private int _count; // ConcurrentDictionary.Count takes every lock; this is an estimate that is good enough
+
     public void Add(ReadOnlySpan<char> word, ReadOnlySpan<int> ids)
     {
         if (word.Length > MaxWordLength) return;
-        if (_ids.Count >= Capacity) _ids.Clear();
+        if (Interlocked.Increment(ref _count) > Capacity)
+        {
+            _ids.Clear();
+            Interlocked.Exchange(ref _count, 1);
+        }
         _bySpan.TryAdd(word, ids.ToArray());
     }
 }

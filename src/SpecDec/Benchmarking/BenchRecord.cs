@@ -22,4 +22,7 @@ public sealed record BenchRecord
 
     /// <summary>New tokens per second of wall time over all turns; 0 for an item that could not run.</summary>
     public double TokensPerSecond => WallMs > 0 ? NewTokens / (WallMs / 1000) : 0;
+
+    /// <summary>New tokens per second of the time after the prefill: the decoding speed alone.</summary>
+    public double DecodeTokensPerSecond => Turns.Sum(t => t.WallMs - t.PrefillMs) is double ms and > 0 ? NewTokens / (ms / 1000) : 0;
 }

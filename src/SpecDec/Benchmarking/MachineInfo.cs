@@ -5,7 +5,7 @@ using SpecDec.Kernels;
 namespace SpecDec.Benchmarking;
 
 /// <summary>The machine a benchmark ran on: enough to tell whether two results are comparable.</summary>
-public sealed record MachineInfo(string Cpu, int LogicalCores, string Simd, string Os, string Runtime)
+public sealed record MachineInfo(string Cpu, int LogicalCores, string Simd, string Os, string Runtime, string? LoadAverage = null)
 {
     /// <summary>This machine: the CPU model from /proc/cpuinfo where there is one, the kernels' SIMD level and the x86 extensions behind it.</summary>
     public static MachineInfo Current() => new(
@@ -13,7 +13,17 @@ public sealed record MachineInfo(string Cpu, int LogicalCores, string Simd, stri
         Environment.ProcessorCount,
         SimdDescription(),
         RuntimeInformation.OSDescription,
-        RuntimeInformation.FrameworkDescription);
+        RuntimeInformation.FrameworkDescription,
+        LoadNow());
+
+    /// <summary>The 1/5/15-minute load averages (Linux), since a busy shared machine skews every timing.</summary>
+    private static string? LoadNow()
+    {
+        const string loadavg = "/proc/loadavg";
+        if (!File.Exists(loadavg)) return null;
+        var parts = File.ReadAllText(loadavg).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return parts.Length >= 3 ? string.Join(' ', parts[..3]) : null;
+    }
 
     private static string CpuModel()
     {

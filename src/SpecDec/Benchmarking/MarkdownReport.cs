@@ -30,9 +30,13 @@ public static class MarkdownReport
             : string.Create(C, $"{m.TokensPerSecond:F1}"));
         md.AppendLine();
 
+        md.AppendLine("## Decode speedup (prefill time left out)").AppendLine();
+        Table(md, s, Columns(s), m => string.Create(C, $"{m.DecodeSpeedup:F2}×"));
+        md.AppendLine();
+
         md.AppendLine("## Acceptance and where the time goes (all items)").AppendLine();
-        md.AppendLine("| method | tok/s | speedup | τ | α | draft | verify | prefill | ms/draft token | ms/verify | c | new tokens | rounds | drafted | accepted |");
-        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| method | tok/s | speedup | decode speedup | τ | α | draft | verify | prefill | ms/draft token | ms/verify | c | new tokens | rounds | drafted | accepted |");
+        md.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         // c: the cost of drafting one token relative to one plain decoding step of the target.
         double? targetStep = s.Find(BenchMethods.Baseline, BenchMetrics.Overall) is { Rounds: > 0 } b ? b.VerifyMs / b.Rounds : null;
         foreach (var method in s.Methods)
@@ -42,10 +46,10 @@ public static class MarkdownReport
             double? perVerify = m.Rounds > 0 ? m.VerifyMs / m.Rounds : null;
             double? c = perDraft / targetStep;
             md.AppendLine(string.Create(C,
-                $"| {method.Name} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.Tau:F2} | {F(m.Alpha, "F3")} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {F(perDraft, "F2")} | {F(perVerify, "F2")} | {F(c, "F3")} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
+                $"| {method.Name} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.DecodeSpeedup:F2}× | {m.Tau:F2} | {F(m.Alpha, "F3")} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {F(perDraft, "F2")} | {F(perVerify, "F2")} | {F(c, "F3")} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
         }
         md.AppendLine();
-        md.AppendLine($"α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill. ms/draft token: drafting time per drafted token; ms/verify: time per target forward after the prefill; c: ms/draft token ÷ `{BenchMethods.Baseline}`'s ms per forward.");
+        md.AppendLine($"α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill. ms/draft token: drafting time per drafted token; ms/verify: time per target forward after the prefill; decode speedup: the speedup with each item's prefill time left out; c: ms/draft token ÷ `{BenchMethods.Baseline}`'s ms per forward.");
         md.AppendLine();
 
         Setup(md, s);
@@ -101,7 +105,8 @@ public static class MarkdownReport
         md.AppendLine("## Setup").AppendLine();
         md.AppendLine($"- Command: `{r.CommandLine}`");
         md.AppendLine($"- Started: {r.StartedUtc}");
-        md.AppendLine(string.Create(C, $"- Machine: {s.Machine.Cpu}, {s.Machine.LogicalCores} logical cores, SIMD {s.Machine.Simd}; {s.Machine.Os}; {s.Machine.Runtime}"));
+        string load = s.Machine.LoadAverage is { } l ? $"; load average at the end {l}" : "";
+        md.AppendLine(string.Create(C, $"- Machine: {s.Machine.Cpu}, {s.Machine.LogicalCores} logical cores, SIMD {s.Machine.Simd}; {s.Machine.Os}; {s.Machine.Runtime}{load}"));
         md.AppendLine(string.Create(C, $"- Threads: {r.Threads}"));
         foreach (var model in s.Models)
         {

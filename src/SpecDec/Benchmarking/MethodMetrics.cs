@@ -27,6 +27,12 @@ public sealed record MethodMetrics
     /// <summary>Sample standard deviation of the per-run speedups; null for one run.</summary>
     public required double? SpeedupStd { get; init; }
 
+    /// <summary>
+    /// Like <see cref="Speedup"/> on decoding speed alone (prefill time left out of each item's time): what
+    /// speculation changes, where a long prompt's prefill on a CPU would otherwise dilute it.
+    /// </summary>
+    public required double DecodeSpeedup { get; init; }
+
     /// <summary>τ: mean tokens per target forward, the correction or bonus token included (1 for plain decoding).</summary>
     public required double Tau { get; init; }
 

@@ -55,6 +55,17 @@ public class BenchMetricsTests
     }
 
     [Fact]
+    public void DecodeSpeedupLeavesThePrefillOut()
+    {
+        var all = Compute(Records);
+        // Item decode speeds: ar 100/1.9, 60/0.9, 80/2.0; spec 100/0.9, 60/0.4, 80/0.8 (tok/s).
+        double ar = (100 / 1.9 + 60 / 0.9 + 80 / 2.0) / 3, spec = (100 / 0.9 + 60 / 0.4 + 80 / 0.8) / 3;
+        Assert.Equal(spec / ar, Find(all, "spec", BenchMetrics.Overall).DecodeSpeedup, 1e-12);
+        Assert.Equal((100 / 0.9 + 60 / 0.4) / (100 / 1.9 + 60 / 0.9), Find(all, "spec", "x").DecodeSpeedup, 1e-12);
+        Assert.Equal(1.0, Find(all, "ar", "y").DecodeSpeedup, Eps);
+    }
+
+    [Fact]
     public void TauAndAlphaPoolEveryRound()
     {
         var all = Compute(Records);

@@ -10,7 +10,8 @@ namespace SpecDec.Kernels.Linear;
 /// per block of 32, scaled by d_w·d_x, as llama.cpp's ggml_vec_dot_q8_0_q8_0. SIMD: |w| (u8) times
 /// sign(w)·x (s8) with vpmaddubsw + vpmaddwd, or one vpdpbusd where AVX-VNNI exists. (.NET 10 exposes no
 /// AVX512-VNNI, and a Q8_0 block is 32 bytes, so the 256-bit path serves the V512 level too.)
-/// A row's fp16 block scales are first converted together (gathered, 8 at a time) into scratch; then each
+/// A row's fp16 block scales are first converted into scratch (table lookups, no gather: a gather over a row not
+/// yet in cache waits for its misses one by one); then each
 /// weight block is loaded once and applied to four activation rows at a time.
 /// </summary>
 internal static unsafe class Q8_0Matmul
@@ -54,18 +55,11 @@ internal static unsafe class Q8_0Matmul
         }
     }
 
-    /// <summary>dw[b] = the fp16 scale of block b, eight blocks per gather.</summary>
+    /// <summary>dw[b] = the fp16 scale of block b, through a 65536-entry table (ggml's approach without F16C).</summary>
     static void Scales(byte* row, int blocks, float* dw)
     {
-        Vector256<int> offsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * BlockBytes;
-        int b = 0;
-        for (; b + 8 <= blocks; b += 8)
-        {
-            // Each lane reads 4 bytes at a block start: the scale plus the first two quants, masked off.
-            Vector256<int> raw = Avx2.GatherVector256((int*)(row + b * BlockBytes), offsets, 1);
-            Dequantize.HalfToFloat(raw.AsUInt32() & Vector256.Create(0xffffu)).Store(dw + b);
-        }
-        for (; b < blocks; b++) dw[b] = (float)BitConverter.UInt16BitsToHalf(*(ushort*)(row + b * BlockBytes));
+        float* table = HalfTable.Pointer;
+        for (int b = 0; b < blocks; b++) dw[b] = table[*(ushort*)(row + b * BlockBytes)];
     }
 
     static void RowAvx2(byte* row, float* dw, int blocks, sbyte* q8, float* q8Scale, int k, int t, float* y, int ldy)

@@ -10,9 +10,9 @@ namespace SpecDec.Kernels.Linear;
 /// per block of 32, scaled by d_w·d_x, as llama.cpp's ggml_vec_dot_q8_0_q8_0. SIMD: |w| (u8) times
 /// sign(w)·x (s8) with vpmaddubsw + vpmaddwd, or one vpdpbusd where AVX-VNNI exists. (.NET 10 exposes no
 /// AVX512-VNNI, and a Q8_0 block is 32 bytes, so the 256-bit path serves the V512 level too.)
-/// A row's fp16 block scales are first converted into scratch (table lookups, no gather: a gather over a row not
-/// yet in cache waits for its misses one by one); then each
-/// weight block is loaded once and applied to four activation rows at a time.
+/// A row's fp16 block scales are first converted into scratch by table lookups (a gather over a row not yet
+/// in cache waits for its misses one by one); then each weight block is loaded once and applied to four
+/// activation rows at a time.
 /// </summary>
 internal static unsafe class Q8_0Matmul
 {

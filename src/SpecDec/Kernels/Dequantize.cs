@@ -81,7 +81,7 @@ public static unsafe class Dequantize
     /// rebiased, Inf/NaN get the all-ones exponent, subnormals are built as (2^-14 + m·2^-24) − 2^-14 exactly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> HalfToFloat(Vector512<uint> h)
+    static Vector512<float> HalfToFloat(Vector512<uint> h)
     {
         Vector512<uint> em = (h & Vector512.Create(0x7fffu)) << 13;
         Vector512<uint> normal = em + Vector512.Create(112u << 23);
@@ -94,7 +94,7 @@ public static unsafe class Dequantize
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector256<float> HalfToFloat(Vector256<uint> h)
+    static Vector256<float> HalfToFloat(Vector256<uint> h)
     {
         Vector256<uint> em = (h & Vector256.Create(0x7fffu)) << 13;
         Vector256<uint> normal = em + Vector256.Create(112u << 23);

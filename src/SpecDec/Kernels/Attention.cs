@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace SpecDec.Kernels;
@@ -9,11 +10,27 @@ namespace SpecDec.Kernels;
 /// <see cref="Tile"/> positions with a running max (online softmax), so scratch does not grow with context.
 /// Work items are (KV head, block of rows): every query head of the group and every row of the block reads
 /// each key and value once, which is what keeps short verification batches cheap.
+/// Keys are stored transposed in blocks of <see cref="KeyBlock"/> positions ([block][HeadDim][KeyBlock], see
+/// <see cref="KeyIndex"/>), so the scores of 16 keys are the 16 lanes of one vector built by broadcast-FMAs over
+/// the head dimension, with no horizontal sum per key. Values stay one row per position.
 /// </summary>
 public static unsafe class Attention
 {
     /// <summary>Key positions scored together before their values are accumulated.</summary>
     public const int Tile = 64;
+
+    /// <summary>Key positions stored transposed together.</summary>
+    public const int KeyBlock = 16;
+
+    /// <summary>Index of element c of the key at <paramref name="position"/> within one head's keys.</summary>
+    public static long KeyIndex(int position, int c, int headDim) =>
+        ((long)(position / KeyBlock) * headDim + c) * KeyBlock + position % KeyBlock;
+
+    /// <summary>
+    /// Floats of one head's keys (and, with the same stride, values) for <paramref name="capacity"/> positions:
+    /// rounded up to whole tiles, which the score pass reads in full.
+    /// </summary>
+    public static long HeadFloats(int capacity, int headDim) => (long)((capacity + Tile - 1) / Tile) * Tile * headDim;
 
     /// <summary>Most queries (query heads × rows) one work item handles.</summary>
     public const int MaxQueries = 16;
@@ -28,9 +45,13 @@ public static unsafe class Attention
         public float* Q;
         /// <summary>[T × Heads × HeadDim] output.</summary>
         public float* Output;
-        /// <summary>This layer's keys and values: [KvHeads × Capacity × HeadDim], the batch's rows already written at Past + i.</summary>
+        /// <summary>
+        /// This layer's keys and values, the batch's rows already written at Past + i: head g's keys start at
+        /// K + g·HeadStride in <see cref="KeyIndex"/> order, its values at V + g·HeadStride, HeadDim floats per position.
+        /// </summary>
         public float* K, V;
-        public int Capacity;
+        /// <summary>Floats from one head's keys (values) to the next: <see cref="HeadFloats"/>.</summary>
+        public long HeadStride;
         public int T, Heads, KvHeads, HeadDim;
         /// <summary>Cached rows before the batch, all visible to every row.</summary>
         public int Past;
@@ -80,7 +101,7 @@ public static unsafe class Attention
     static void Scalar(in Problem p, int g, int group, int row0, int row1)
     {
         int d = p.HeadDim;
-        float* keys = p.K + (long)g * p.Capacity * d, values = p.V + (long)g * p.Capacity * d;
+        float* keys = p.K + g * p.HeadStride, values = p.V + g * p.HeadStride;
         for (int i = row0; i < row1; i++)
             for (int h = g * group; h < (g + 1) * group; h++)
             {
@@ -90,13 +111,13 @@ public static unsafe class Attention
                 float max = float.NegativeInfinity;
                 int end = p.Past + i + 1;
                 for (int t = 0; t < end; t++)
-                    if (Sees(p, i, t)) max = MathF.Max(max, DotScalar(q, keys + (long)t * d, d) * p.Scale);
+                    if (Sees(p, i, t)) max = MathF.Max(max, DotScalar(q, keys, t, d) * p.Scale);
                 float sum = 0;
                 for (int c = 0; c < d; c++) o[c] = 0;
                 for (int t = 0; t < end; t++)
                 {
                     if (!Sees(p, i, t)) continue;
-                    float e = MathF.Exp(DotScalar(q, keys + (long)t * d, d) * p.Scale - max);
+                    float e = MathF.Exp(DotScalar(q, keys, t, d) * p.Scale - max);
                     sum += e;
                     for (int c = 0; c < d; c++) o[c] += e * values[(long)t * d + c];
                 }
@@ -108,10 +129,10 @@ public static unsafe class Attention
     static bool Sees(in Problem p, int row, int position) =>
         position < p.Past || (p.Visible[row] >> (position - p.Past) & 1) != 0;
 
-    static float DotScalar(float* a, float* b, int n)
+    static float DotScalar(float* q, float* keys, int position, int d)
     {
         float s = 0;
-        for (int i = 0; i < n; i++) s += a[i] * b[i];
+        for (int c = 0; c < d; c++) s += q[c] * keys[KeyIndex(position, c, d)];
         return s;
     }
 
@@ -119,12 +140,12 @@ public static unsafe class Attention
         where TVec : unmanaged, IFloatVector<TVec>
     {
         int d = p.HeadDim;
-        int queries = (row1 - row0) * group;
+        int queries = (row1 - row0) * group;        // query j: row row0 + j / group, head g·group + j % group
         float* scores = scratch;                    // [queries × Tile]
         float* acc = scratch + MaxQueries * Tile;   // [queries × d]
         float* max = acc + MaxQueries * d;          // [queries]
         float* sum = max + MaxQueries;              // [queries]
-        float* keys = p.K + (long)g * p.Capacity * d, values = p.V + (long)g * p.Capacity * d;
+        float* keys = p.K + g * p.HeadStride, values = p.V + g * p.HeadStride;
         for (int j = 0; j < queries; j++)
         {
             max[j] = float.NegativeInfinity;
@@ -136,51 +157,20 @@ public static unsafe class Attention
         for (int t0 = 0; t0 < end; t0 += Tile)
         {
             int n = Math.Min(Tile, end - t0);
-            // Scores: each key is loaded once and dotted with every query of the item.
-            for (int t = 0; t < n; t++)
+            for (int r = row0, j = 0; r < row1; r++)
             {
-                float* k = keys + (long)(t0 + t) * d;
-                for (int j = 0; j < queries; j++)
+                // Keys past the row's own position are never visible; among the batch's rows, the mask decides.
+                int seen = Math.Clamp(p.Past + r + 1 - t0, 0, n);
+                int unmasked = Math.Clamp(p.Past - t0, 0, seen);
+                for (int h = g * group; h < (g + 1) * group; h++, j++)
                 {
-                    int row = row0 + j / group, h = g * group + j % group;
-                    scores[j * Tile + t] = Sees(p, row, t0 + t)
-                        ? Dot<TVec>(p.Q + ((long)row * p.Heads + h) * d, k, d) * p.Scale
-                        : float.NegativeInfinity;
-                }
-            }
-            // Online softmax: rescale what was accumulated when the running max grows.
-            for (int j = 0; j < queries; j++)
-            {
-                float* s = scores + j * Tile;
-                float tileMax = float.NegativeInfinity;
-                for (int t = 0; t < n; t++) tileMax = MathF.Max(tileMax, s[t]);
-                if (tileMax == float.NegativeInfinity)
-                {
-                    // Nothing visible in this tile (a row whose own position lies before it): weight 0, not -inf,
-                    // or the value pass below would add -inf·v and poison the row with NaN.
-                    new Span<float>(s, n).Clear();
-                    continue;
-                }
-                float newMax = MathF.Max(max[j], tileMax);
-                float correction = MathF.Exp(max[j] - newMax);
-                if (correction != 1f)
-                {
-                    sum[j] *= correction;
-                    Scale<TVec>(acc + (long)j * d, correction, d);
-                }
-                max[j] = newMax;
-                float tileSum = 0;
-                for (int t = 0; t < n; t++) tileSum += s[t] = MathF.Exp(s[t] - newMax);
-                sum[j] += tileSum;
-            }
-            // Values: each is loaded once and added into every query's accumulator.
-            for (int t = 0; t < n; t++)
-            {
-                float* v = values + (long)(t0 + t) * d;
-                for (int j = 0; j < queries; j++)
-                {
-                    float e = scores[j * Tile + t];
-                    if (e != 0) AddScaled<TVec>(acc + (long)j * d, v, e, d);
+                    float* q = p.Q + ((long)r * p.Heads + h) * d;
+                    float* s = scores + j * Tile;
+                    Scores<TVec>(q, keys + (long)t0 * d, seen, d, p.Scale, s);
+                    for (int t = unmasked; t < seen; t++)
+                        if (!Sees(p, r, t0 + t)) s[t] = float.NegativeInfinity;
+                    if (seen == 0 || !Softmax<TVec>(s, seen, ref max[j], ref sum[j], acc + (long)j * d, d)) continue;
+                    AddValues<TVec>(acc + (long)j * d, values + (long)t0 * d, s, seen, d, ref sum[j]);
                 }
             }
         }
@@ -194,31 +184,120 @@ public static unsafe class Attention
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Dot<TVec>(float* a, float* b, int n) where TVec : unmanaged, IFloatVector<TVec>
+    /// <summary>
+    /// Online softmax step for one query and one tile: turns the tile's n scores into exp(s − max) and rescales
+    /// what was accumulated (values and sum) when the running max grows. Works on whole vectors:
+    /// s must have room up to n rounded up to the vector width (the tile's scratch row has). False when nothing
+    /// in the tile is visible (the scores then carry no weight and the value pass is skipped).
+    /// </summary>
+    static bool Softmax<TVec>(float* s, int n, ref float max, ref float sum, float* acc, int d) where TVec : unmanaged, IFloatVector<TVec>
     {
-        int w = TVec.Width, i = 0;
-        TVec s = TVec.Zero;
-        for (; i + w <= n; i += w) s = TVec.MulAdd(TVec.Load(a + i), TVec.Load(b + i), s);
-        float r = TVec.Sum(s);
-        for (; i < n; i++) r += a[i] * b[i];
-        return r;
+        int w = TVec.Width, whole = (n + w - 1) / w * w;
+        for (int t = n; t < whole; t++) s[t] = float.NegativeInfinity;
+        TVec m = TVec.Load(s);
+        for (int t = w; t < whole; t += w) m = TVec.Max(m, TVec.Load(s + t));
+        float tileMax = TVec.MaxElement(m);
+        if (tileMax == float.NegativeInfinity) return false;
+        float newMax = MathF.Max(max, tileMax);
+        float correction = MathF.Exp(max - newMax);
+        if (correction != 1f)
+        {
+            sum *= correction;
+            TensorPrimitives.Multiply(new ReadOnlySpan<float>(acc, d), correction, new Span<float>(acc, d));
+        }
+        max = newMax;
+        TVec shift = TVec.Broadcast(-newMax);
+        for (int t = 0; t < whole; t += w) TVec.Store(TVec.Exp(TVec.Add(TVec.Load(s + t), shift)), s + t);
+        return true;
+    }
+
+    /// <summary>
+    /// acc[0..d) += Σ_t e[t]·v[t] over n value rows (d floats apart), and sum += Σ_t e[t]. Four vectors of acc
+    /// stay in registers across the keys: independent FMA chains instead of a load-add-store of acc per key.
+    /// Both sums run in key order, so masked keys (e = 0) change nothing and a tree row gets the same bits as
+    /// its path run causally, whichever lanes its keys fall in.
+    /// </summary>
+    static void AddValues<TVec>(float* acc, float* v, float* e, int n, int d, ref float sum) where TVec : unmanaged, IFloatVector<TVec>
+    {
+        int w = TVec.Width, c = 0;
+        if (d >= 4 * w)
+        {
+            sum = AddFour<TVec>(acc, v, e, n, d, sum, withSum: true);
+            c = 4 * w;
+        }
+        else
+        {
+            for (int t = 0; t < n; t++) sum += e[t];
+        }
+        for (; c + 4 * w <= d; c += 4 * w) AddFour<TVec>(acc + c, v + c, e, n, d, 0, withSum: false);
+        for (; c + w <= d; c += w)
+        {
+            TVec a = TVec.Load(acc + c);
+            for (int t = 0; t < n; t++) a = TVec.MulAdd(TVec.Broadcast(e[t]), TVec.Load(v + (long)t * d + c), a);
+            TVec.Store(a, acc + c);
+        }
+        for (; c < d; c++)
+            for (int t = 0; t < n; t++) acc[c] += e[t] * v[(long)t * d + c];
+    }
+
+    /// <summary>Four vectors of <see cref="AddValues{TVec}"/>; with <paramref name="withSum"/> (a constant) also Σ e.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float AddFour<TVec>(float* acc, float* v, float* e, int n, int d, float sum, bool withSum) where TVec : unmanaged, IFloatVector<TVec>
+    {
+        int w = TVec.Width;
+        TVec a0 = TVec.Load(acc), a1 = TVec.Load(acc + w), a2 = TVec.Load(acc + 2 * w), a3 = TVec.Load(acc + 3 * w);
+        for (int t = 0; t < n; t++)
+        {
+            if (withSum) sum += e[t];
+            TVec et = TVec.Broadcast(e[t]);
+            float* vt = v + (long)t * d;
+            a0 = TVec.MulAdd(et, TVec.Load(vt), a0);
+            a1 = TVec.MulAdd(et, TVec.Load(vt + w), a1);
+            a2 = TVec.MulAdd(et, TVec.Load(vt + 2 * w), a2);
+            a3 = TVec.MulAdd(et, TVec.Load(vt + 3 * w), a3);
+        }
+        TVec.Store(a0, acc);
+        TVec.Store(a1, acc + w);
+        TVec.Store(a2, acc + 2 * w);
+        TVec.Store(a3, acc + 3 * w);
+        return sum;
+    }
+
+    /// <summary>
+    /// s[0..n) (whole vectors, up to n rounded up) = scale · q·k for the tile's keys, which start at
+    /// <paramref name="tile"/> in the blocked layout. Four vectors of keys at a time, each with two chains over
+    /// the head dimension (even and odd c), keep eight FMAs in flight.
+    /// </summary>
+    static void Scores<TVec>(float* q, float* tile, int n, int d, float scale, float* s) where TVec : unmanaged, IFloatVector<TVec>
+    {
+        int w = TVec.Width;
+        for (int k0 = 0; k0 < n; k0 += 4 * w)
+        {
+            // Vector i holds keys k0 + i·w ..: its own block when w = 16, half of one when w = 8.
+            float* k = Base(tile, k0, d), k1 = Base(tile, k0 + w, d), k2 = Base(tile, k0 + 2 * w, d), k3 = Base(tile, k0 + 3 * w, d);
+            TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
+            TVec b0 = TVec.Zero, b1 = TVec.Zero, b2 = TVec.Zero, b3 = TVec.Zero;
+            for (int c = 0; c < d; c += 2)
+            {
+                long at = (long)c * KeyBlock, next = at + KeyBlock; // element c (c + 1) of a key block
+                TVec qc = TVec.Broadcast(q[c]), qn = TVec.Broadcast(q[c + 1]);
+                a0 = TVec.MulAdd(qc, TVec.Load(k + at), a0);
+                a1 = TVec.MulAdd(qc, TVec.Load(k1 + at), a1);
+                a2 = TVec.MulAdd(qc, TVec.Load(k2 + at), a2);
+                a3 = TVec.MulAdd(qc, TVec.Load(k3 + at), a3);
+                b0 = TVec.MulAdd(qn, TVec.Load(k + next), b0);
+                b1 = TVec.MulAdd(qn, TVec.Load(k1 + next), b1);
+                b2 = TVec.MulAdd(qn, TVec.Load(k2 + next), b2);
+                b3 = TVec.MulAdd(qn, TVec.Load(k3 + next), b3);
+            }
+            TVec sc = TVec.Broadcast(scale);
+            TVec.Store(TVec.Mul(TVec.Add(a0, b0), sc), s + k0);
+            TVec.Store(TVec.Mul(TVec.Add(a1, b1), sc), s + k0 + w);
+            TVec.Store(TVec.Mul(TVec.Add(a2, b2), sc), s + k0 + 2 * w);
+            TVec.Store(TVec.Mul(TVec.Add(a3, b3), sc), s + k0 + 3 * w);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void AddScaled<TVec>(float* acc, float* v, float e, int n) where TVec : unmanaged, IFloatVector<TVec>
-    {
-        int w = TVec.Width, i = 0;
-        TVec ev = TVec.Broadcast(e);
-        for (; i + w <= n; i += w) TVec.Store(TVec.MulAdd(ev, TVec.Load(v + i), TVec.Load(acc + i)), acc + i);
-        for (; i < n; i++) acc[i] += e * v[i];
-    }
-
-    static void Scale<TVec>(float* acc, float c, int n) where TVec : unmanaged, IFloatVector<TVec>
-    {
-        int w = TVec.Width, i = 0;
-        TVec cv = TVec.Broadcast(c);
-        for (; i + w <= n; i += w) TVec.Store(TVec.Mul(TVec.Load(acc + i), cv), acc + i);
-        for (; i < n; i++) acc[i] *= c;
-    }
+    static float* Base(float* tile, int key, int d) => tile + (long)(key / KeyBlock) * d * KeyBlock + key % KeyBlock;
 }

@@ -201,7 +201,7 @@ public sealed unsafe class Transformer : ILanguageModel
 
         var attention = new Attention.Problem
         {
-            Q = _q, Output = _att, Capacity = kv.Capacity, T = rows, Heads = c.HeadCount, KvHeads = c.KvHeadCount,
+            Q = _q, Output = _att, HeadStride = kv.HeadStride, T = rows, Heads = c.HeadCount, KvHeads = c.KvHeadCount,
             HeadDim = _headDim, Past = kv.Length, Visible = _visible, Scale = 1f / MathF.Sqrt(_headDim),
         };
         for (int l = 0; l < _layers.Length; l++)
@@ -246,13 +246,8 @@ public sealed unsafe class Transformer : ILanguageModel
 
     void StoreKv(KvCache kv, int layer, int position, float* k, float* v)
     {
-        long bytes = _headDim * sizeof(float);
         for (int h = 0; h < Config.KvHeadCount; h++)
-        {
-            long at = ((long)h * kv.Capacity + position) * _headDim;
-            Buffer.MemoryCopy(k + h * _headDim, kv.Keys(layer) + at, bytes, bytes);
-            Buffer.MemoryCopy(v + h * _headDim, kv.Values(layer) + at, bytes, bytes);
-        }
+            kv.Write(layer, h, position, k + h * _headDim, v + h * _headDim);
     }
 
     /// <summary>Copies the residual stream after layer <paramref name="layer"/> where HiddenLayers asks for it.</summary>
@@ -376,7 +371,11 @@ public sealed unsafe class Transformer : ILanguageModel
         CheckShape(t, [columns, rows]);
         if (columns % GgmlTypeInfo.BlockSize(t.Type) != 0)
             throw new ModelFormatException(_source.Path, $"tensor {name}: rows of {columns} are not whole {t.Type} blocks");
-        return LinearWeight.From(t);
+        LinearWeight weight = LinearWeight.From(t);
+        if (t.Type != GgmlType.Q8_0 || !Q8_0Packed.Applies(_level)) return weight;
+        var (packed, buffer) = Q8_0Packed.Pack(weight);
+        _buffers.Add(buffer);
+        return packed;
     }
 
     /// <summary>A 1-D tensor of n elements, converted to f32 in native memory.</summary>

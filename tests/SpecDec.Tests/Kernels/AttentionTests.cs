@@ -8,20 +8,25 @@ public unsafe class AttentionTests : IDisposable
 
     public void Dispose() => _pool.Dispose();
 
-    /// <summary>Inputs for one layer: T rows over Past cached rows, H query heads over Kv heads of width d.</summary>
+    /// <summary>
+    /// Inputs for one layer: T rows over Past cached rows, H query heads over Kv heads of width d. Keys and values
+    /// are random floats in the cache's layout (HeadStride floats per head, keys blocked as Attention.KeyIndex says).
+    /// </summary>
     sealed class Case : IDisposable
     {
         public readonly int T, Past, Heads, KvHeads, D, Capacity;
+        public readonly long HeadStride;
         public readonly NativeBuffer<float> Q, K, V;
         public readonly NativeBuffer<ulong> Visible;
 
         public Case(int t, int past, int heads, int kvHeads, int d, int[]? parents, int seed, float keyScale = 1f)
         {
             (T, Past, Heads, KvHeads, D, Capacity) = (t, past, heads, kvHeads, d, past + t + 3);
+            HeadStride = Attention.HeadFloats(Capacity, d);
             var rng = new Random(seed);
             Q = KernelTestData.Native(KernelTestData.Random(rng, t * heads * d, 2f));
-            K = KernelTestData.Native(KernelTestData.Random(rng, kvHeads * Capacity * d, keyScale));
-            V = KernelTestData.Native(KernelTestData.Random(rng, kvHeads * Capacity * d));
+            K = KernelTestData.Native(KernelTestData.Random(rng, (int)(kvHeads * HeadStride), keyScale));
+            V = KernelTestData.Native(KernelTestData.Random(rng, (int)(kvHeads * HeadStride)));
             Visible = new NativeBuffer<ulong>(t);
             for (int i = 0; i < t; i++)
             {
@@ -36,7 +41,7 @@ public unsafe class AttentionTests : IDisposable
             using var scratch = new NativeBuffer<float>(pool.ThreadCount * Attention.ScratchFloats(D));
             var problem = new Attention.Problem
             {
-                Q = Q.Pointer, Output = output.Pointer, K = K.Pointer, V = V.Pointer, Capacity = Capacity, T = T, Heads = Heads,
+                Q = Q.Pointer, Output = output.Pointer, K = K.Pointer, V = V.Pointer, HeadStride = HeadStride, T = T, Heads = Heads,
                 KvHeads = KvHeads, HeadDim = D, Past = Past, Visible = Visible.Pointer, Scale = 1f / MathF.Sqrt(D),
             };
             Attention.Run(pool, problem, scratch.Pointer, level);
@@ -94,7 +99,7 @@ public unsafe class AttentionTests : IDisposable
             for (int i = 0; i < 5; i++)
                 for (int h = 0; h < 4; h++)
                     for (int x = 0; x < 16; x++)
-                        Assert.True(Math.Abs(c.V.Span[(h / 2 * c.Capacity + i) * 16 + x] - o[(i * 4 + h) * 16 + x]) <= 1e-6, $"{level} row {i} head {h}");
+                        Assert.True(Math.Abs(c.V.Span[(int)(h / 2 * c.HeadStride) + i * 16 + x] - o[(i * 4 + h) * 16 + x]) <= 1e-6, $"{level} row {i} head {h}");
         }
     }
 

@@ -15,25 +15,39 @@ public unsafe class MatmulTests : IDisposable
         _workspace.Dispose();
     }
 
-    public static TheoryData<GgmlType, int, int> Shapes()
+    /// <summary>Type, K, N, and whether Q8_0 weights are repacked (<see cref="Q8_0Packed"/>).</summary>
+    public static TheoryData<GgmlType, int, int, bool> Shapes()
     {
-        var data = new TheoryData<GgmlType, int, int>();
+        var data = new TheoryData<GgmlType, int, int, bool>();
+        foreach (var (type, k, n) in Unpacked())
+        {
+            data.Add(type, k, n, false);
+            if (type == GgmlType.Q8_0) data.Add(type, k, n, true);
+        }
+        data.Add(GgmlType.Q8_0, 64, 8, true);  // one whole group
+        data.Add(GgmlType.Q8_0, 64, 13, true); // a ragged last group
+        return data;
+    }
+
+    static List<(GgmlType Type, int K, int N)> Unpacked()
+    {
+        var data = new List<(GgmlType, int, int)>();
         foreach (GgmlType type in new[] { GgmlType.F32, GgmlType.F16, GgmlType.BF16 })
         {
-            data.Add(type, 37, 5);   // K shorter than one 512-bit stride × 4, odd
-            data.Add(type, 100, 33); // K not a multiple of 16 or 64
-            data.Add(type, 1000, 7);
+            data.Add((type, 37, 5));   // K shorter than one 512-bit stride × 4, odd
+            data.Add((type, 100, 33)); // K not a multiple of 16 or 64
+            data.Add((type, 1000, 7));
         }
-        data.Add(GgmlType.Q8_0, 32, 5);
-        data.Add(GgmlType.Q8_0, 96, 33);  // odd block count
-        data.Add(GgmlType.Q8_0, 800, 7);  // K not a multiple of 64
-        data.Add(GgmlType.Q8_0, 1024, 65);
-        data.Add(GgmlType.Q4_0, 96, 33);  // odd block count: the 512-bit path's tail
-        data.Add(GgmlType.Q4_0, 1024, 7);
+        data.Add((GgmlType.Q8_0, 32, 5));
+        data.Add((GgmlType.Q8_0, 96, 33));  // odd block count
+        data.Add((GgmlType.Q8_0, 800, 7));  // K not a multiple of 64
+        data.Add((GgmlType.Q8_0, 1024, 65));
+        data.Add((GgmlType.Q4_0, 96, 33));  // odd block count: the 512-bit path's tail
+        data.Add((GgmlType.Q4_0, 1024, 7));
         foreach (GgmlType type in new[] { GgmlType.Q4_K, GgmlType.Q6_K })
         {
-            data.Add(type, 256, 5);
-            data.Add(type, 768, 33);      // several super-blocks
+            data.Add((type, 256, 5));
+            data.Add((type, 768, 33));      // several super-blocks
         }
         return data;
     }
@@ -42,20 +56,22 @@ public unsafe class MatmulTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void Every_simd_level_matches_the_scalar_twin(GgmlType type, int k, int n)
+    public void Every_simd_level_matches_the_scalar_twin(GgmlType type, int k, int n, bool packed)
     {
         var rng = new Random(k * 31 + n);
         using NativeBuffer<byte> w = KernelTestData.Weights(type, KernelTestData.Random(rng, n * k), n, k);
-        var weight = new LinearWeight(type, w.Pointer, n, k);
+        using var weight = new TestWeight(type, w, n, k, packed);
         foreach (int t in RowCounts)
         {
             float[] xs = KernelTestData.Random(rng, t * k, 3f);
             using NativeBuffer<float> x = KernelTestData.Native(xs);
-            float[] scalar = Run(weight, x, t, SimdLevel.Scalar);
+            float[] scalar = Run(weight.Weight, x, t, SimdLevel.Scalar);
             float[] wd = KernelTestData.Decoded(type, w, n, k);
             foreach (SimdLevel level in Simd.Supported())
             {
-                float[] y = Run(weight, x, t, level);
+                float[] y = Run(weight.Weight, x, t, level);
+                // The packed kernel's lanes are its rows, summed in the scalar twin's order: equal bits.
+                if (packed) Assert.Equal(scalar, y);
                 for (int r = 0; r < t; r++)
                     for (int c = 0; c < n; c++)
                     {
@@ -70,7 +86,7 @@ public unsafe class MatmulTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void The_scalar_twin_computes_X_times_W_transposed(GgmlType type, int k, int n)
+    public void The_scalar_twin_computes_X_times_W_transposed(GgmlType type, int k, int n, bool packed)
     {
         var rng = new Random(k * 17 + n);
         using NativeBuffer<byte> w = KernelTestData.Weights(type, KernelTestData.Random(rng, n * k), n, k);
@@ -78,7 +94,8 @@ public unsafe class MatmulTests : IDisposable
         const int t = 3;
         float[] xs = KernelTestData.Random(rng, t * k, 3f);
         using NativeBuffer<float> x = KernelTestData.Native(xs);
-        float[] y = Run(new LinearWeight(type, w.Pointer, n, k), x, t, SimdLevel.Scalar);
+        using var weight = new TestWeight(type, w, n, k, packed);
+        float[] y = Run(weight.Weight, x, t, SimdLevel.Scalar);
         for (int r = 0; r < t; r++)
             for (int c = 0; c < n; c++)
             {
@@ -104,13 +121,14 @@ public unsafe class MatmulTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Shapes))]
-    public void A_row_gets_the_same_bits_whatever_T_is_and_wherever_it_falls(GgmlType type, int k, int n)
+    public void A_row_gets_the_same_bits_whatever_T_is_and_wherever_it_falls(GgmlType type, int k, int n, bool packed)
     {
         // Verifying k drafts in one call of k+1 rows must reproduce single-token decoding bit for bit, so a row's
         // result may not depend on the batch around it: 4-row tiles, 1-row tails and T ≤ 4 register paths alike.
         var rng = new Random(k * 13 + n);
         using NativeBuffer<byte> w = KernelTestData.Weights(type, KernelTestData.Random(rng, n * k), n, k);
-        var weight = new LinearWeight(type, w.Pointer, n, k);
+        using var packedWeight = new TestWeight(type, w, n, k, packed);
+        LinearWeight weight = packedWeight.Weight;
         const int rows = 19;
         using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, rows * k, 3f));
         foreach (SimdLevel level in Simd.Supported())
@@ -187,6 +205,43 @@ public unsafe class MatmulTests : IDisposable
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 20; i++) Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(weight, y.Pointer));
         Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+    }
+
+    [Fact]
+    public void Packing_keeps_every_weight_and_scale_and_pads_the_last_group_with_zero_rows()
+    {
+        var rng = new Random(3);
+        const int k = 64, n = 11;
+        using NativeBuffer<byte> w = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, n * k), n, k);
+        using var packed = new TestWeight(GgmlType.Q8_0, w, n, k, packed: true);
+        byte* p = packed.Weight.Packed;
+        const int groupBlock = 16 + 8 * 32;
+        Assert.Equal(2L * (k / 32) * groupBlock, Q8_0Packed.ByteCount(n, k));
+        for (int row = 0; row < 16; row++)
+            for (int b = 0; b < k / 32; b++)
+            {
+                byte* block = p + ((row / 8) * (k / 32) + b) * groupBlock;
+                byte* source = row < n ? w.Pointer + row * 2L * 34 + b * 34 : null;
+                Assert.Equal(source is null ? 0 : *(ushort*)source, ((ushort*)block)[row % 8]);
+                for (int i = 0; i < 32; i++)
+                    Assert.Equal((source is null ? 0 : ((sbyte*)source)[2 + i]) + 128, block[16 + (i / 4) * 32 + (row % 8) * 4 + i % 4]);
+            }
+    }
+
+    /// <summary>A weight in file layout, optionally with its packed copy.</summary>
+    sealed class TestWeight : IDisposable
+    {
+        readonly NativeBuffer<byte>? _packed;
+
+        public TestWeight(GgmlType type, NativeBuffer<byte> data, int rows, int columns, bool packed)
+        {
+            Weight = new LinearWeight(type, data.Pointer, rows, columns);
+            if (packed) (Weight, _packed) = Q8_0Packed.Pack(Weight);
+        }
+
+        public LinearWeight Weight { get; }
+
+        public void Dispose() => _packed?.Dispose();
     }
 
     float[] Run(LinearWeight weight, NativeBuffer<float> x, int t, SimdLevel level) => Run(weight, x.Pointer, t, level);

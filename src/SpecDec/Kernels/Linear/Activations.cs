@@ -18,6 +18,9 @@ public unsafe struct Activations
     /// <summary>[T × K/32] scale of each Q8 block.</summary>
     public float* Q8Scale;
 
+    /// <summary>[T × K/32] −128·Σq of each Q8 block (see <see cref="Q8_0Packed"/>).</summary>
+    public int* Q8Bias;
+
     /// <summary>[T × K] int8 quants in Q8_K blocks of 256 (null when no weight of the call needs them).</summary>
     public sbyte* Q8K;
 

@@ -6,6 +6,7 @@ namespace SpecDec.Kernels.Linear;
 /// <summary>
 /// A linear layer's weight W[Rows × Columns] as it lies in the mapped file: Rows rows of Columns elements,
 /// each row RowBytes long (Q8_0: Columns/32 blocks of 34 bytes). y = W·x maps Columns inputs to Rows outputs.
+/// Q8_0 weights may also carry a copy in the layout of <see cref="Q8_0Packed"/>, which the matmul then reads.
 /// </summary>
 public readonly unsafe struct LinearWeight
 {
@@ -33,6 +34,9 @@ public readonly unsafe struct LinearWeight
     public int Rows { get; }
     public int Columns { get; }
     public long RowBytes { get; }
+
+    /// <summary>The weight in <see cref="Q8_0Packed"/> layout, or null.</summary>
+    public byte* Packed { get; init; }
 
     public byte* Row(int n) => Data + n * RowBytes;
 }

@@ -41,8 +41,10 @@ public static unsafe class Matmul
             if (form == ActivationForm.None) throw new NotSupportedException($"no matmul kernel for {w.Type} weights yet");
             needQ8 |= form == ActivationForm.Q8;
             needQ8K |= form == ActivationForm.Q8K;
-            // Chunks of ≥ 4 rows, about 8 per thread over the whole call, so a slow core delays little.
-            int chunk = Math.Max(4, (w.Rows + targetItems - 1) / targetItems);
+            // Chunks of whole 8-row groups (packed Q8_0 computes 8 rows at once), about 8 per thread over the
+            // whole call, so a slow core delays little.
+            const int group = Q8_0Packed.GroupRows;
+            int chunk = Math.Max(group, ((w.Rows + targetItems - 1) / targetItems + group - 1) / group * group);
             job.Parts[p] = parts[p];
             job.ChunkRows[p] = chunk;
             job.FirstItem[p] = items;
@@ -56,8 +58,10 @@ public static unsafe class Matmul
             if (k % ActivationQ8.Block != 0) throw new ArgumentException($"K = {k} is not a multiple of {ActivationQ8.Block}");
             job.X.Q8 = workspace.Q8;
             job.X.Q8Scale = workspace.Q8Scale;
+            job.X.Q8Bias = workspace.Q8Bias;
             for (int r = 0; r < t; r++)
-                ActivationQ8.Quantize(x + (long)r * k, k, job.X.Q8 + (long)r * k, job.X.Q8Scale + (long)r * (k / ActivationQ8.Block), level);
+                ActivationQ8.Quantize(x + (long)r * k, k, job.X.Q8 + (long)r * k, job.X.Q8Scale + (long)r * (k / ActivationQ8.Block),
+                    job.X.Q8Bias + (long)r * (k / ActivationQ8.Block), level);
         }
         if (needQ8K)
         {
@@ -108,6 +112,9 @@ public static unsafe class Matmul
             float* scratch = Workspace + (long)thread * ScratchStride;
             switch (part.Weight.Type)
             {
+                case GgmlType.Q8_0 when part.Weight.Packed != null:
+                    Q8_0Packed.Rows(part.Weight, X, part.Y, row0, row1, Level);
+                    break;
                 case GgmlType.Q8_0:
                     Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, Level);
                     break;

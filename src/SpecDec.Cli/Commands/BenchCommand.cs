@@ -11,7 +11,8 @@ namespace SpecDec.Cli.Commands;
 /// <summary>
 /// `specdec bench`: a Spec-Bench-style benchmark of every speculative method on the task set in bench/tasks,
 /// with the lossless check, per-category speedup, τ and α, and a report with a chart (docs/benchmarks.md).
-/// `specdec bench --compare A.json B.json` sets two runs' summaries side by side.
+/// `specdec bench --compare A.json B.json` sets two runs' summaries side by side; `specdec bench
+/// --markdown-summary A.json B.json --update README.md docs/benchmarks.md` publishes runs' overall results.
 /// </summary>
 public static class BenchCommand
 {
@@ -41,9 +42,21 @@ public static class BenchCommand
             Arity = new ArgumentArity(2, 2),
             AllowMultipleArgumentsPerToken = true,
         };
+        var markdownSummary = new Option<string[]>("--markdown-summary")
+        {
+            Description = "print one Markdown table of the overall results of these summary.json files (e.g. greedy and T = 0.7) and exit",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var update = new Option<string[]>("--update")
+        {
+            Description = $"with --markdown-summary: write the table between the {MarkedSection.Begin} and {MarkedSection.End} lines of these Markdown files instead of printing it",
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = true,
+        };
 
         var command = new Command("bench", "Benchmark the speculative methods against plain decoding on the task set");
-        foreach (var option in new Option[] { model, draftModel, methods, categories, limit, maxTokens, temperature, runs, threads, seed, outDir, tasks, compare })
+        foreach (var option in new Option[] { model, draftModel, methods, categories, limit, maxTokens, temperature, runs, threads, seed, outDir, tasks, compare, markdownSummary, update })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -55,6 +68,10 @@ public static class BenchCommand
                 Console.Out.Write(SummaryComparison.Render(a, b, pair[0], pair[1]));
                 return 0;
             }
+            string[] updates = parse.GetValue(update) ?? [];
+            if (parse.GetValue(markdownSummary) is { Length: > 0 } summaries)
+                return WriteSummary(summaries, updates);
+            if (updates.Length > 0) throw new SpecDecException("--update needs --markdown-summary with the summary.json files to write");
             var settings = new BenchSettings
             {
                 MaxTokens = parse.GetValue(maxTokens),
@@ -70,6 +87,25 @@ public static class BenchCommand
                 limitValue == 0 ? null : limitValue, parse.GetValue(threads), parse.GetValue(outDir), parse.GetValue(tasks), settings));
         });
         return command;
+    }
+
+    /// <summary>--markdown-summary: prints the results table, or writes it into each of <paramref name="updates"/>.</summary>
+    private static int WriteSummary(string[] summaries, string[] updates)
+    {
+        string table = ResultsSummary.Render(summaries.Select(BenchOutput.ReadSummary).ToArray());
+        if (updates.Length == 0)
+        {
+            Console.Out.Write(table);
+            return 0;
+        }
+        // Every file is checked before any is written, so a missing marker leaves all of them as they were.
+        var updated = updates.Select(path => (path, text: MarkedSection.Replace(File.ReadAllText(path), table, path))).ToArray();
+        foreach (var (path, text) in updated)
+        {
+            File.WriteAllText(path, text);
+            Console.Error.WriteLine($"updated {path}");
+        }
+        return 0;
     }
 
     private sealed record Request(string? Model, string? DraftModel, string? Methods, string[] Categories, int? Limit,

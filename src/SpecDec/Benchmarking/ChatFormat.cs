@@ -32,8 +32,9 @@ public static class ChatFormat
 
     /// <summary>
     /// The answer to feed back from a turn's output decoded with its special tokens: the text before the
-    /// model's first chat tag (a model that does not stop at the end of its turn goes on to write the next
-    /// user turn itself), without surrounding whitespace, as Spec-Bench strips its answers.
+    /// model's first chat tag, without surrounding whitespace, as Spec-Bench strips its answers. Models whose
+    /// chat template has these tags as control tokens stop before them (the generation loop ends a chat
+    /// answer at the template's turn markers); a model that reads them as plain text may write them.
     /// </summary>
     public static string Answer(string decodedWithSpecials)
     {

@@ -20,17 +20,19 @@ public static class MarkdownReport
 
         md.AppendLine("## Speedup and τ").AppendLine();
         md.Append(SpeedupTable(s)).AppendLine();
-        md.AppendLine(string.Create(C, $"Speedup: the method's mean tokens/s ÷ `{BenchMethods.Baseline}`'s on the same items (Spec-Bench's definition); τ: mean tokens per target forward, the correction or bonus token included."));
+        md.AppendLine($"Speedup: the method's mean tokens/s ÷ `{BenchMethods.Baseline}`'s on the same items, an item's tokens/s being its new tokens ÷ the wall time of its whole generation, the prompt's prefill included (Spec-Bench's definition; the decode speedup below leaves the prefill out). τ: mean tokens per target forward, the correction or bonus token included.");
         md.AppendLine();
         if (chartFile is not null) md.AppendLine($"![Speedup per category]({chartFile})").AppendLine();
 
-        md.AppendLine("## Throughput (new tokens/s)").AppendLine();
+        md.AppendLine("## Throughput (new tokens/s, prefill included)").AppendLine();
         Table(md, s, Columns(s), m => m.TokensPerSecondStd is double sd
             ? string.Create(C, $"{m.TokensPerSecond:F1} ±{sd:F1}")
             : string.Create(C, $"{m.TokensPerSecond:F1}"));
         md.AppendLine();
 
         md.AppendLine("## Decode speedup (prefill time left out)").AppendLine();
+        md.AppendLine("The speedup on each item's time without the target's prefill of the prompt: what speculation changes, where a long prompt's prefill dilutes every method's speedup alike. A draft model's own prefill stays in, as drafting time.");
+        md.AppendLine();
         Table(md, s, Columns(s), m => string.Create(C, $"{m.DecodeSpeedup:F2}×"));
         md.AppendLine();
 
@@ -49,7 +51,7 @@ public static class MarkdownReport
                 $"| {method.Name} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.DecodeSpeedup:F2}× | {m.Tau:F2} | {F(m.Alpha, "F3")} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {F(perDraft, "F2")} | {F(perVerify, "F2")} | {F(c, "F3")} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
         }
         md.AppendLine();
-        md.AppendLine($"α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill. ms/draft token: drafting time per drafted token; ms/verify: time per target forward after the prefill; decode speedup: the speedup with each item's prefill time left out; c: ms/draft token ÷ `{BenchMethods.Baseline}`'s ms per forward.");
+        md.AppendLine($"tok/s and speedup include the prefill, as above. α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill. ms/draft token: drafting time per drafted token; ms/verify: time per target forward after the prefill; decode speedup: the speedup with the target's prefill time left out; c: ms/draft token ÷ `{BenchMethods.Baseline}`'s ms per forward.");
         md.AppendLine();
 
         Setup(md, s);

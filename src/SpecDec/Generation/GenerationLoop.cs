@@ -16,7 +16,8 @@ namespace SpecDec.Generation;
 ///          the verifier keeps d₁ … d_a and adds one token (correction or bonus)
 ///          roll the target cache back to the committed tokens minus the new pending one;
 ///          the proposer rolls back its own state
-///          commit the new tokens one by one, stopping at a stop token, stop string, max tokens or full context
+///          commit the new tokens one by one, stopping at a stop token (a chat prompt's turn markers included),
+///          stop string, max tokens or full context
 /// </code>
 /// Plain decoding is the same loop with no proposer. Buffers are sized up front: a round allocates nothing
 /// but the string of text it returns.
@@ -74,7 +75,7 @@ internal sealed class GenerationLoop
         // A continuation: its first space is real text. Control tokens (BOS, chat markers) are not shown.
         _text = new StreamingDecoder(target.Tokenizer, skipSpecial: true, atTextStart: false);
         _stops = new StopStringMatcher(options.StopStrings);
-        _stopIds = target.Tokenizer.StopIds;
+        _stopIds = ChatTurnStops.For(target.Tokenizer, prompt);
 
         Stats = new GenerationStats { PromptTokens = prompt.Length };
         Stats.Begin(draftMax);

@@ -7,7 +7,10 @@ using SpecDec.Tests.Generation;
 
 namespace SpecDec.Tests.Benchmarking;
 
-/// <summary>The `specdec bench` command line: user mistakes end in exit code 1, --compare reads two summaries.</summary>
+/// <summary>
+/// The `specdec bench` command line: user mistakes end in exit code 1, --compare reads two summaries,
+/// --markdown-summary --update writes the results table into marked Markdown files.
+/// </summary>
 public class BenchCommandTests
 {
     private static int Bench(params string[] args)
@@ -59,6 +62,38 @@ public class BenchCommandTests
             File.WriteAllText(Path.Combine(dir, "bad.json"), "{\"run\": 3}");
             Assert.Equal(1, Bench("--compare", a, Path.Combine(dir, "bad.json")));
             Assert.NotEqual(0, Bench("--compare", a));  // needs two files
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
+    public void MarkdownSummaryUpdatesTheMarkedFilesOrNoneOfThem()
+    {
+        string dir = Directory.CreateTempSubdirectory("specdec-publish-").FullName;
+        try
+        {
+            BenchOutput.Write(Path.Combine(dir, "greedy"), BenchMetricsTests.Records, MarkdownReportTests.Summary());
+            BenchOutput.Write(Path.Combine(dir, "t0.7"), BenchMetricsTests.Records, MarkdownReportTests.Summary(temperature: 0.7f));
+            string[] summaries = [Path.Combine(dir, "greedy", BenchOutput.SummaryFile), Path.Combine(dir, "t0.7", BenchOutput.SummaryFile)];
+            string readme = Path.Combine(dir, "README.md"), docs = Path.Combine(dir, "benchmarks.md"), plain = Path.Combine(dir, "plain.md");
+            File.WriteAllText(readme, $"# R\n{MarkedSection.Begin}\nold\n{MarkedSection.End}\nend\n");
+            File.WriteAllText(docs, $"# D\n{MarkedSection.Begin}\n{MarkedSection.End}\n");
+            File.WriteAllText(plain, "no markers\n");
+
+            // One file without markers: nothing is written.
+            Assert.Equal(1, Bench(["--markdown-summary", .. summaries, "--update", readme, plain]));
+            Assert.Contains("\nold\n", File.ReadAllText(readme));
+
+            Assert.Equal(0, Bench(["--markdown-summary", .. summaries, "--update", readme, docs]));
+            string table = ResultsSummary.Render([BenchOutput.ReadSummary(summaries[0]), BenchOutput.ReadSummary(summaries[1])]);
+            Assert.Equal($"# R\n{MarkedSection.Begin}\n{table}{MarkedSection.End}\nend\n", File.ReadAllText(readme));
+            Assert.Equal($"# D\n{MarkedSection.Begin}\n{table}{MarkedSection.End}\n", File.ReadAllText(docs));
+
+            Assert.Equal(1, Bench("--update", readme));  // needs --markdown-summary
+            Assert.Equal(1, Bench("--markdown-summary", Path.Combine(dir, "missing.json")));
         }
         finally
         {

@@ -6,12 +6,12 @@ namespace SpecDec.Tests.Benchmarking;
 /// <summary>The report's numbers on the hand-made records of <see cref="BenchMetricsTests"/>.</summary>
 public class MarkdownReportTests
 {
-    private static BenchSummary Summary()
+    internal static BenchSummary Summary(float temperature = 0)
     {
         var run = new BenchRunInfo
         {
             CommandLine = "specdec bench --limit 1", StartedUtc = "2025-01-01T00:00:00Z", TaskDirectory = "bench/tasks", Threads = 2,
-            MaxTokens = 100, Temperature = 0, Runs = 1, Seed = 42, Limit = 1, Items = 3,
+            MaxTokens = 100, Temperature = temperature, Runs = 1, Seed = 42, Limit = 1, Items = 3,
         };
         BenchMethod[] methods =
         [
@@ -46,5 +46,16 @@ public class MarkdownReportTests
         Assert.Contains("| ar | 50.0 | 1.00× | 1.00× | 1.00 | – |", report);
         Assert.Contains("- Target model: `models/t.gguf` (3.0 MiB, GGUF v3, llama, 25.0 M parameters, 4 layers × 256, vocabulary 8192)", report);
         Assert.Contains("- Command: `specdec bench --limit 1`", report);
+    }
+
+    [Fact]
+    public void TheReportSaysWhichNumbersIncludeThePrefill()
+    {
+        string report = MarkdownReport.Render(Summary(), null);
+        Assert.Contains("the wall time of its whole generation, the prompt's prefill included (Spec-Bench's definition", report);
+        Assert.Contains("## Throughput (new tokens/s, prefill included)", report);
+        Assert.Contains("## Decode speedup (prefill time left out)", report);
+        // The decode speedup table (x, y, overall), from the decode speeds worked out in BenchMetricsTests.
+        Assert.Contains("| spec | 2.19× | 2.50× | 2.27× |", report);
     }
 }

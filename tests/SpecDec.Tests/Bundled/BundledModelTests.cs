@@ -84,4 +84,35 @@ public sealed class BundledModelTests
             Assert.Equal(plain.Text, spec.Text);
         }
     }
+
+    [Fact]
+    public void AChatAnswerOnTheShippedPairEndsWhereTheModelStartsTheNextUserTurn()
+    {
+        const string prompt = "<|user|>\nWhat does \"western redbud\" mean?\n<|assistant|>\n";
+        using var target = Transformer.Load(ModelSource.Open(Repo("models/target-q8_0.gguf")), threads: 2);
+        using var draft = Transformer.Load(ModelSource.Open(Repo("models/draft-small-q8_0.gguf")), threads: 2);
+        var generator = new Generator(target, draft);
+        GenerationResult Run(SpeculationMethod method) => generator.Generate(prompt, new GenerationOptions
+        {
+            MaxTokens = 96, Sampling = SamplingOptions.Greedy, Speculation = new() { Method = method },
+        });
+
+        var plain = Run(SpeculationMethod.None);
+        Assert.Equal(FinishReason.StopToken, plain.FinishReason);
+        Assert.Equal("\"western redbud\" (noun):", plain.Text[..24]);
+        Assert.DoesNotContain('\n', plain.Text.TrimEnd());
+        foreach (var method in new[] { SpeculationMethod.DraftModel, SpeculationMethod.PromptLookup })
+        {
+            var spec = Run(method);
+            Assert.Equal(FinishReason.StopToken, spec.FinishReason);
+            Assert.Equal(plain.Tokens, spec.Tokens);
+        }
+
+        // Reference: the target's own greedy choice after the answer is the user marker (the demo template has
+        // no end-of-turn token), which the loop ends on instead of writing the user's next question.
+        int[] ids = [.. target.Tokenizer.Encode(prompt), .. plain.Tokens];
+        var logits = new float[target.Config.VocabSize];
+        target.Forward(ForwardBatch.Causal(ids, Enumerable.Range(0, ids.Length).ToArray()), target.CreateCache(ids.Length), logits);
+        Assert.Equal(Assert.Single(target.Tokenizer.Encode("<|user|>", addSpecial: false)), Array.IndexOf(logits, logits.Max()));
+    }
 }

@@ -31,14 +31,17 @@ internal sealed class TestTokenizer : ITokenizer
     public int? EosId { get; }
     public IReadOnlySet<int> StopIds { get; }
     public bool AddBos => BosId is not null;
-    public string? ChatTemplate => null;
+    public string? ChatTemplate { get; init; }
+
+    /// <summary>Control tokens besides BOS and EOS (chat markers).</summary>
+    public IReadOnlySet<int> ControlIds { get; init; } = new HashSet<int>();
 
     /// <summary>Overrides the text of one token, to make two vocabularies differ.</summary>
     public TestTokenizer WithToken(int id, string text)
     {
         var tokens = (byte[][])_tokens.Clone();
         tokens[id] = Encoding.UTF8.GetBytes(text);
-        return new TestTokenizer(tokens, EosId, BosId);
+        return new TestTokenizer(tokens, EosId, BosId) { ChatTemplate = ChatTemplate, ControlIds = ControlIds };
     }
 
     public int[] Encode(string text, bool addSpecial = true, bool parseSpecial = true)
@@ -63,5 +66,5 @@ internal sealed class TestTokenizer : ITokenizer
 
     public string TokenText(int id) => Encoding.UTF8.GetString(_tokens[id]);
     public ReadOnlySpan<byte> TokenBytes(int id) => _tokens[id];
-    public bool IsSpecial(int id) => id == BosId || id == EosId;
+    public bool IsSpecial(int id) => id == BosId || id == EosId || ControlIds.Contains(id);
 }

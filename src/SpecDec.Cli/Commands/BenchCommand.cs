@@ -4,6 +4,7 @@ using Spectre.Console;
 using SpecDec.Benchmarking;
 using SpecDec.Formats;
 using SpecDec.Generation;
+using SpecDec.Kernels;
 using SpecDec.Model;
 
 namespace SpecDec.Cli.Commands;
@@ -130,10 +131,11 @@ public static class BenchCommand
 
         var models = new List<ModelInfo>();
         Transformer? target = null, draft = null;
+        using var pool = new WorkerPool(request.Threads); // shared: target and draft take turns on the cores
         try
         {
-            target = Load("target", targetPath, request.Threads, models);
-            if (draftPath is not null) draft = Load("draft", draftPath, request.Threads, models);
+            target = Load("target", targetPath, pool, models);
+            if (draftPath is not null) draft = Load("draft", draftPath, pool, models);
             var methods = request.Methods is null
                 ? BenchMethods.Available(draft is not null)
                 : BenchMethods.Parse(request.Methods, draft is not null);
@@ -175,13 +177,13 @@ public static class BenchCommand
     }
 
     /// <summary>Loads a model and adds what the summary records of it to <paramref name="models"/>.</summary>
-    private static Transformer Load(string role, string path, int threads, List<ModelInfo> models)
+    private static Transformer Load(string role, string path, WorkerPool pool, List<ModelInfo> models)
     {
         var source = ModelSource.Open(path);
         var config = source.Config;
         models.Add(new ModelInfo(role, path, ModelInfo.SizeOnDisk(path), source.FormatName, config.Architecture,
             config.LayerCount, config.HiddenSize, config.VocabSize, source.Tensors.Sum(t => t.ElementCount)));
-        return Transformer.Load(source, threads);
+        return Transformer.Load(source, pool);
     }
 
     /// <summary>Spectre progress bar on a terminal; one plain line per item × method when output is redirected or in CI.</summary>

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using SpecDec.Formats;
 using SpecDec.Generation;
+using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
@@ -83,9 +84,10 @@ public static class GenerateCommand
             int threadCount = parse.GetValue(threads);
             if (threadCount < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {threadCount})");
 
-            using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), threadCount);
+            using var pool = new WorkerPool(threadCount); // shared: target and draft take turns on the cores
+            using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), pool);
             using var draft = method == SpeculationMethod.DraftModel
-                ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), threadCount)
+                ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), pool)
                 : null;
             var generator = new Generator(target, draft);
 
@@ -111,5 +113,5 @@ public static class GenerateCommand
         return prompt ?? File.ReadAllText(file!.FullName, Encoding.UTF8);
     }
 
-    private static ILanguageModel Load(string path, int threads) => Transformer.Load(ModelSource.Open(path), threads);
+    private static ILanguageModel Load(string path, WorkerPool pool) => Transformer.Load(ModelSource.Open(path), pool);
 }

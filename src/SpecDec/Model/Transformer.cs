@@ -18,6 +18,7 @@ public sealed unsafe class Transformer : ILanguageModel
 
     readonly IModelSource _source;
     readonly WorkerPool _pool;
+    readonly bool _ownsPool;
     readonly SimdLevel _level;
     readonly LayerWeights[] _layers;
     readonly WeightTensor _embedding;
@@ -44,7 +45,7 @@ public sealed unsafe class Transformer : ILanguageModel
     readonly float* _attentionScratch; // [threads × Attention.ScratchFloats]
     bool _disposed;
 
-    Transformer(IModelSource source, int threads)
+    Transformer(IModelSource source, WorkerPool? pool, int threads)
     {
         _source = source;
         ModelConfig c = Config;
@@ -71,7 +72,8 @@ public sealed unsafe class Transformer : ILanguageModel
         _rope = new Rope(c.HeadDim, c.RopeStyle, frequencies);
 
         // Everything that can fail on a bad file is checked above; threads start only now.
-        _pool = new WorkerPool(threads);
+        _ownsPool = pool is null;
+        _pool = pool ?? new WorkerPool(threads);
 
         int maxColumns = Math.Max(Math.Max(_hidden, _qDim), _ffn);
         _workspace = new MatmulWorkspace(MaxRows, maxColumns, _pool.ThreadCount);
@@ -95,14 +97,27 @@ public sealed unsafe class Transformer : ILanguageModel
 
     /// <summary>
     /// Builds the model over <paramref name="source"/>, which it then owns (disposing the model disposes
-    /// it, also when loading fails). <paramref name="threads"/> 0 means one per processor.
+    /// it, also when loading fails), with its own pool of <paramref name="threads"/> threads (0: one per processor).
     /// </summary>
-    public static Transformer Load(IModelSource source, int threads = 0)
+    public static Transformer Load(IModelSource source, int threads = 0) => Load(source, null, threads);
+
+    /// <summary>
+    /// Builds the model over <paramref name="source"/> (which it then owns) on a pool the caller owns and may
+    /// share with other models that never run at the same time: a target and its draft on one pool keep the
+    /// cores for whichever is running, where two pools' idle workers would spin against each other.
+    /// </summary>
+    public static Transformer Load(IModelSource source, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return Load(source, pool, pool.ThreadCount);
+    }
+
+    static Transformer Load(IModelSource source, WorkerPool? pool, int threads)
     {
         ArgumentNullException.ThrowIfNull(source);
         try
         {
-            return new Transformer(source, threads);
+            return new Transformer(source, pool, threads);
         }
         catch
         {
@@ -399,7 +414,7 @@ public sealed unsafe class Transformer : ILanguageModel
     {
         if (_disposed) return;
         _disposed = true;
-        _pool.Dispose();
+        if (_ownsPool) _pool.Dispose();
         foreach (IDisposable b in _buffers) b.Dispose();
         _source.Dispose();
     }

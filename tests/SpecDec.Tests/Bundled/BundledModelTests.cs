@@ -1,6 +1,7 @@
 using System.Text.Json;
 using SpecDec.Formats;
 using SpecDec.Generation;
+using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
@@ -63,8 +64,9 @@ public sealed class BundledModelTests
     [MemberData(nameof(Prompts))]
     public void SpeculationOnTheShippedPairReproducesPlainGreedyDecoding(string prompt)
     {
-        using var target = Transformer.Load(ModelSource.Open(Repo("models/target-q8_0.gguf")), threads: 2);
-        using var draft = Transformer.Load(ModelSource.Open(Repo("models/draft-small-q8_0.gguf")), threads: 2);
+        using var pool = new WorkerPool(2); // shared, as the CLI does
+        using var target = Transformer.Load(ModelSource.Open(Repo("models/target-q8_0.gguf")), pool);
+        using var draft = Transformer.Load(ModelSource.Open(Repo("models/draft-small-q8_0.gguf")), pool);
         var generator = new Generator(target, draft);
         GenerationResult Run(SpeculationOptions speculation) => generator.Generate(prompt, new GenerationOptions
         {
@@ -89,8 +91,9 @@ public sealed class BundledModelTests
     public void AChatAnswerOnTheShippedPairEndsWhereTheModelStartsTheNextUserTurn()
     {
         const string prompt = "<|user|>\nWhat does \"western redbud\" mean?\n<|assistant|>\n";
-        using var target = Transformer.Load(ModelSource.Open(Repo("models/target-q8_0.gguf")), threads: 2);
-        using var draft = Transformer.Load(ModelSource.Open(Repo("models/draft-small-q8_0.gguf")), threads: 2);
+        using var pool = new WorkerPool(2); // shared, as the CLI does
+        using var target = Transformer.Load(ModelSource.Open(Repo("models/target-q8_0.gguf")), pool);
+        using var draft = Transformer.Load(ModelSource.Open(Repo("models/draft-small-q8_0.gguf")), pool);
         var generator = new Generator(target, draft);
         GenerationResult Run(SpeculationMethod method) => generator.Generate(prompt, new GenerationOptions
         {

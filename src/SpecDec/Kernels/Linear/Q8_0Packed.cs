@@ -102,33 +102,25 @@ internal static unsafe class Q8_0Packed
     static void GroupVnni(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
     {
         int c = 0;
-        for (; c + 4 <= x.T; c += 4) FourRows(group, blocks, x, c, 4, y, ldy, valid);
-        // Three rows cost less as a four-row pass (the last row computed twice) than as three one-row passes.
-        if (x.T - c == 3)
+        for (; c + 4 <= x.T; c += 4) Pass(group, blocks, x, c, 4, y, ldy, valid);
+        switch (x.T - c)
         {
-            FourRows(group, blocks, x, c, 3, y, ldy, valid);
-            return;
-        }
-        for (; c < x.T; c++)
-        {
-            Vector256<float> a = default;
-            int* q = (int*)(x.Q8 + (long)c * x.K);
-            for (int b = 0; b < blocks; b++)
-            {
-                byte* block = group + (long)b * GroupBlockBytes;
-                a = Block(block, Halves(block), q + b * (BlockSize / 4), x.Q8Bias[(long)c * blocks + b], x.Q8Scale[(long)c * blocks + b], a);
-            }
-            Store(a, y + (long)c * ldy, valid);
+            case 3: Pass(group, blocks, x, c, 3, y, ldy, valid); break;
+            case 2: Pass(group, blocks, x, c, 2, y, ldy, valid); break;
+            case 1: Pass(group, blocks, x, c, 1, y, ldy, valid); break;
         }
     }
 
-    /// <summary>Activation rows c .. c + rows − 1 (rows 3 or 4; a missing fourth repeats the third) against one group.</summary>
-    static void FourRows(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
+    /// <summary>
+    /// Activation rows c .. c + rows − 1 against one group, each weight block loaded once for all of them.
+    /// <paramref name="rows"/> is a constant at every call site, so inlining leaves one loop per row count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
     {
-        int r3 = c + rows - 1 < c + 3 ? c + 2 : c + 3;
-        int* q0 = (int*)(x.Q8 + (long)c * x.K), q1 = q0 + x.K / 4, q2 = q1 + x.K / 4, q3 = (int*)(x.Q8 + (long)r3 * x.K);
-        int* bias0 = x.Q8Bias + (long)c * blocks, bias1 = bias0 + blocks, bias2 = bias1 + blocks, bias3 = x.Q8Bias + (long)r3 * blocks;
-        float* d0 = x.Q8Scale + (long)c * blocks, d1 = d0 + blocks, d2 = d1 + blocks, d3 = x.Q8Scale + (long)r3 * blocks;
+        int* q0 = (int*)(x.Q8 + (long)c * x.K), q1 = q0 + x.K / 4, q2 = q1 + x.K / 4, q3 = q2 + x.K / 4;
+        int* bias0 = x.Q8Bias + (long)c * blocks;
+        float* d0 = x.Q8Scale + (long)c * blocks;
         Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
         for (int b = 0; b < blocks; b++)
         {
@@ -136,14 +128,14 @@ internal static unsafe class Q8_0Packed
             Vector256<float> ws = Halves(block);
             int o = b * (BlockSize / 4);
             a0 = Block(block, ws, q0 + o, bias0[b], d0[b], a0);
-            a1 = Block(block, ws, q1 + o, bias1[b], d1[b], a1);
-            a2 = Block(block, ws, q2 + o, bias2[b], d2[b], a2);
-            a3 = Block(block, ws, q3 + o, bias3[b], d3[b], a3);
+            if (rows > 1) a1 = Block(block, ws, q1 + o, bias0[blocks + b], d0[blocks + b], a1);
+            if (rows > 2) a2 = Block(block, ws, q2 + o, bias0[2 * blocks + b], d0[2 * blocks + b], a2);
+            if (rows > 3) a3 = Block(block, ws, q3 + o, bias0[3 * blocks + b], d0[3 * blocks + b], a3);
         }
         Store(a0, y + (long)c * ldy, valid);
-        Store(a1, y + (long)(c + 1) * ldy, valid);
-        Store(a2, y + (long)(c + 2) * ldy, valid);
-        if (rows == 4) Store(a3, y + (long)(c + 3) * ldy, valid);
+        if (rows > 1) Store(a1, y + (long)(c + 1) * ldy, valid);
+        if (rows > 2) Store(a2, y + (long)(c + 2) * ldy, valid);
+        if (rows > 3) Store(a3, y + (long)(c + 3) * ldy, valid);
     }
 
     /// <summary>acc + float(Σ w·x over one block) · d_w·d_x for the group's 8 rows; q = the block's 32 quants as 8 ints.</summary>

@@ -21,7 +21,7 @@ namespace SpecDec.Kernels.Linear;
 /// Each output is Σ_b fma(float(dot_b), d_w·d_x, acc) in block order, one lane per weight row, so the scalar
 /// twin gives the same bits and a row's result does not depend on T.
 /// </summary>
-internal static unsafe class Q8_0Packed
+public static unsafe class Q8_0Packed
 {
     public const int GroupRows = 8;
     const int BlockSize = BlockQ8_0.Size;
@@ -63,7 +63,7 @@ internal static unsafe class Q8_0Packed
     }
 
     /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of <see cref="GroupRows"/>.</summary>
-    public static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
+    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
     {
         int blocks = w.Columns / BlockSize;
         for (int n = row0; n < row1; n += GroupRows)

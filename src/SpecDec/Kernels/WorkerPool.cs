@@ -9,10 +9,10 @@ namespace SpecDec.Kernels;
 /// [0, count) out one by one; the calling thread takes part, so a pool of n threads starts n − 1 workers.
 /// Dispatch allocates nothing: the job struct stays on the caller's stack and workers reach it through a
 /// pointer and a static generic trampoline.
-/// An item is claimed by a compare-and-swap on (dispatch number, next item), so a worker that wakes late
-/// (its core taken by another process) can only claim items of the dispatch it saw, and the caller waits
-/// only for items actually in progress, never for a worker that has not started: on a busy machine the
-/// caller simply does the remaining items itself.
+/// An item is claimed by a compare-and-swap on one word holding (dispatch number, item count, next item), so a
+/// worker that wakes late (its core taken by another process) can only claim items of the dispatch it saw,
+/// judged against that dispatch's own count, and the caller waits only for items actually in progress, never
+/// for a worker that has not started: on a busy machine the caller simply does the remaining items itself.
 /// Idle workers spin briefly (kernels of one forward pass follow each other within microseconds), then
 /// sleep on an event until the next dispatch. For is not reentrant: one caller at a time.
 /// </summary>
@@ -27,8 +27,7 @@ public sealed unsafe class WorkerPool : IDisposable
     // The dispatch in progress, published by the write of _state that starts it.
     delegate*<void*, int, int, void> _invoke;
     void* _job;
-    int _count;
-    long _state;       // dispatch number << 32 | next item to hand out
+    long _state;       // dispatch number << 32 | item count << 16 | next item to hand out
     int _done;         // items finished in the current dispatch
     volatile bool _failed;
     volatile bool _stopping;
@@ -61,10 +60,14 @@ public sealed unsafe class WorkerPool : IDisposable
     /// <summary>Threads that work on each dispatch, the caller included.</summary>
     public int ThreadCount { get; }
 
+    /// <summary>Most items one dispatch hands out.</summary>
+    public const int MaxItems = 0xFFFF;
+
     /// <summary>Runs job.Execute(i, thread) for every i in [0, count) and returns when all are done.</summary>
     public void For<TJob>(int count, TJob job) where TJob : unmanaged, IParallelJob
     {
         if (count <= 0) return;
+        if (count > MaxItems) throw new ArgumentOutOfRangeException(nameof(count), count, $"a dispatch holds at most {MaxItems} items");
         if (_workers.Length == 0 || count == 1)
         {
             for (int i = 0; i < count; i++) job.Execute(i, 0);
@@ -76,12 +79,13 @@ public sealed unsafe class WorkerPool : IDisposable
 
         _invoke = &Trampoline<TJob>.Invoke;
         _job = &job; // a by-value parameter: it lives in this frame until every claimed item is done
-        _count = count;
         _done = 0;
         _failed = false;
         _failure = null;
         long dispatch = (_state >> 32) + 1;
-        Interlocked.Exchange(ref _state, dispatch << 32); // full fence: publishes the fields above, then reads Sleeping
+        // Full fence: publishes the fields above, then reads Sleeping. The count travels in the same word, so a
+        // worker still holding the previous dispatch's exhausted state cannot read this count and claim past it.
+        Interlocked.Exchange(ref _state, dispatch << 32 | (long)count << 16);
         foreach (Worker w in _workers)
             if (Interlocked.Exchange(ref w.Sleeping, 0) == 1) w.Wake.Set();
 
@@ -101,8 +105,8 @@ public sealed unsafe class WorkerPool : IDisposable
         {
             long state = Volatile.Read(ref _state);
             if (state >> 32 != dispatch) return;
-            int item = (int)state;
-            if (item >= _count) return;
+            int item = (int)(state & 0xFFFF), count = (int)(state >> 16 & 0xFFFF);
+            if (item >= count) return;
             if (Interlocked.CompareExchange(ref _state, state + 1, state) != state) continue;
             try
             {

@@ -65,6 +65,33 @@ public unsafe class WorkerPoolTests
     }
 
     [Fact]
+    public void Back_to_back_dispatches_of_different_sizes_run_every_item_exactly_once()
+    {
+        // A worker that read the previous dispatch's exhausted state just before the next one was published
+        // once compared its item number with the new, larger count, claimed an item, and left the caller
+        // waiting forever for a done count it had overshot. Many small/large alternations reach that window.
+        using var pool = new WorkerPool(3);
+        bool exact = false;
+        var caller = new Thread(() => exact = Alternate(pool, 100_000)) { IsBackground = true };
+        caller.Start();
+        Assert.True(caller.Join(TimeSpan.FromSeconds(60)), "a dispatch never completed");
+        Assert.True(exact, "an item ran twice or not at all");
+    }
+
+    static bool Alternate(WorkerPool pool, int dispatches)
+    {
+        int counter = 0;
+        for (int i = 0; i < dispatches; i++)
+        {
+            int count = i % 2 == 0 ? 2 : 9;
+            int before = counter;
+            pool.For(count, new CountJob { Counter = &counter });
+            if (counter - before != count) return false;
+        }
+        return true;
+    }
+
+    [Fact]
     public void An_exception_in_an_item_reaches_the_caller_and_the_pool_stays_usable()
     {
         using var pool = new WorkerPool(2);

@@ -4,6 +4,8 @@ using System.Runtime.Intrinsics.X86;
 using SpecDec.Formats;
 using SpecDec.Kernels.Quant;
 
+using SpecDec.Kernels.Linear;
+
 namespace SpecDec.Kernels;
 
 /// <summary>
@@ -50,28 +52,22 @@ public static unsafe class Dequantize
 
     public static void F16(byte* src, float* dst, int k, SimdLevel level)
     {
-        var h = (ushort*)src;
         int i = 0;
         if (level == SimdLevel.V512)
-            for (; i + 16 <= k; i += 16)
-                HalfToFloat(Avx512F.ConvertToVector512UInt32(Vector256.Load(h + i))).Store(dst + i);
+            for (; i + 16 <= k; i += 16) Float512.Store(F16Reader512.Load(src, i), dst + i);
         else if (level == SimdLevel.V256)
-            for (; i + 8 <= k; i += 8)
-                HalfToFloat(Avx2.ConvertToVector256Int32(Vector128.Load(h + i)).AsUInt32()).Store(dst + i);
-        for (; i < k; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(h[i]);
+            for (; i + 8 <= k; i += 8) Float256.Store(F16Reader256.Load(src, i), dst + i);
+        for (; i < k; i++) dst[i] = F16Reader256.At(src, i);
     }
 
     public static void BF16(byte* src, float* dst, int k, SimdLevel level)
     {
-        var h = (ushort*)src;
         int i = 0;
         if (level == SimdLevel.V512)
-            for (; i + 16 <= k; i += 16)
-                Vector512.ShiftLeft(Avx512F.ConvertToVector512UInt32(Vector256.Load(h + i)), 16).AsSingle().Store(dst + i);
+            for (; i + 16 <= k; i += 16) Float512.Store(BF16Reader512.Load(src, i), dst + i);
         else if (level == SimdLevel.V256)
-            for (; i + 8 <= k; i += 8)
-                Vector256.ShiftLeft(Avx2.ConvertToVector256Int32(Vector128.Load(h + i)), 16).AsSingle().Store(dst + i);
-        for (; i < k; i++) dst[i] = BFloat16ToSingle(h[i]);
+            for (; i + 8 <= k; i += 8) Float256.Store(BF16Reader256.Load(src, i), dst + i);
+        for (; i < k; i++) dst[i] = BFloat16ToSingle(((ushort*)src)[i]);
     }
 
     public static float BFloat16ToSingle(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
@@ -81,7 +77,7 @@ public static unsafe class Dequantize
     /// rebiased, Inf/NaN get the all-ones exponent, subnormals are built as (2^-14 + m·2^-24) − 2^-14 exactly.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector512<float> HalfToFloat(Vector512<uint> h)
+    internal static Vector512<float> HalfToFloat(Vector512<uint> h)
     {
         Vector512<uint> em = (h & Vector512.Create(0x7fffu)) << 13;
         Vector512<uint> normal = em + Vector512.Create(112u << 23);
@@ -94,7 +90,7 @@ public static unsafe class Dequantize
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> HalfToFloat(Vector256<uint> h)
+    internal static Vector256<float> HalfToFloat(Vector256<uint> h)
     {
         Vector256<uint> em = (h & Vector256.Create(0x7fffu)) << 13;
         Vector256<uint> normal = em + Vector256.Create(112u << 23);

@@ -6,7 +6,10 @@ namespace SpecDec.Kernels.Linear;
 /// <summary>
 /// Matmul rows for F32, F16 and BF16 weights. Each weight row is read from memory once: f32 rows are used in
 /// place, f16/bf16 rows are converted into the thread's L1 scratch; then rows are dotted in pairs with all T
-/// activation rows, four at a time: a 2 × 4 register tile, so six loads feed eight FMAs.
+/// activation rows, four at a time: a 2 × 4 register tile, so six loads feed eight FMAs. For a single
+/// activation row (decode) there is nothing to amortize the conversion over: rows go in fours, each
+/// converted in registers as it is read (<see cref="IWeightRowReader{TVec}"/>), four FMA chains in flight.
+/// Both paths sum every output in the same order, so a row's bits do not depend on T.
 /// </summary>
 internal static unsafe class FloatMatmul
 {
@@ -14,6 +17,18 @@ internal static unsafe class FloatMatmul
     /// <param name="scratch">Two rows of Columns floats of this thread's scratch.</param>
     public static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, float* scratch, SimdLevel level)
     {
+        if (x.T == 1 && level != SimdLevel.Scalar)
+        {
+            switch (w.Type, level)
+            {
+                case (GgmlType.F32, SimdLevel.V512): Streamed<Float512, F32Reader512>(w, x, y, row0, row1); return;
+                case (GgmlType.F16, SimdLevel.V512): Streamed<Float512, F16Reader512>(w, x, y, row0, row1); return;
+                case (GgmlType.BF16, SimdLevel.V512): Streamed<Float512, BF16Reader512>(w, x, y, row0, row1); return;
+                case (GgmlType.F32, _): Streamed<Float256, F32Reader256>(w, x, y, row0, row1); return;
+                case (GgmlType.F16, _): Streamed<Float256, F16Reader256>(w, x, y, row0, row1); return;
+                case (GgmlType.BF16, _): Streamed<Float256, BF16Reader256>(w, x, y, row0, row1); return;
+            }
+        }
         int n = row0;
         // Rows in pairs: each activation load then feeds two FMAs.
         for (; n + 2 <= row1; n += 2)
@@ -37,6 +52,49 @@ internal static unsafe class FloatMatmul
                 case SimdLevel.V512: Dot<Float512>(a, x.F32, x.K, x.T, y + n, w.Rows); break;
                 case SimdLevel.V256: Dot<Float256>(a, x.F32, x.K, x.T, y + n, w.Rows); break;
                 default: DotScalar(a, x.F32, x.K, x.T, y + n, w.Rows); break;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Rows [row0, row1) in fours (a short last group repeats its first row) against the activation row,
+    /// weights converted in registers: one accumulator per output, then the scalar tail, the order
+    /// <see cref="Dot{TVec}"/> and <see cref="DotPair{TVec}"/> sum in. (Used for T = 1 only: at T = 2 and 3,
+    /// converting each row once into scratch measured faster than converting it again per activation row.)
+    /// </summary>
+    static void Streamed<TVec, TRow>(in LinearWeight w, in Activations x, float* y, int row0, int row1)
+        where TVec : unmanaged, IFloatVector<TVec> where TRow : IWeightRowReader<TVec>
+    {
+        int width = TVec.Width, k = x.K, kv = k - k % width;
+        for (int n = row0; n < row1; n += 4)
+        {
+            int count = Math.Min(4, row1 - n);
+            byte* r0 = w.Row(n), r1 = count > 1 ? w.Row(n + 1) : r0, r2 = count > 2 ? w.Row(n + 2) : r0, r3 = count > 3 ? w.Row(n + 3) : r0;
+            for (int c = 0; c < x.T; c++)
+            {
+                float* xc = x.F32 + (long)c * k;
+                TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
+                for (int i = 0; i < kv; i += width)
+                {
+                    TVec v = TVec.Load(xc + i);
+                    a0 = TVec.MulAdd(TRow.Load(r0, i), v, a0);
+                    a1 = TVec.MulAdd(TRow.Load(r1, i), v, a1);
+                    a2 = TVec.MulAdd(TRow.Load(r2, i), v, a2);
+                    a3 = TVec.MulAdd(TRow.Load(r3, i), v, a3);
+                }
+                float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
+                for (int i = kv; i < k; i++)
+                {
+                    s0 += TRow.At(r0, i) * xc[i];
+                    s1 += TRow.At(r1, i) * xc[i];
+                    s2 += TRow.At(r2, i) * xc[i];
+                    s3 += TRow.At(r3, i) * xc[i];
+                }
+                float* yc = y + (long)c * w.Rows + n;
+                yc[0] = s0;
+                if (count > 1) yc[1] = s1;
+                if (count > 2) yc[2] = s2;
+                if (count > 3) yc[3] = s3;
             }
         }
     }

@@ -158,18 +158,7 @@ public static unsafe class Q8_0Packed
 
     /// <summary>The 8 f16 scales at p as floats, bit for bit what <see cref="QuantFormat.HalfAt"/> gives each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Halves(byte* p)
-    {
-        Vector256<int> h = Avx2.ConvertToVector256Int32((ushort*)p);
-        Vector256<int> em = (h & Vector256.Create(0x7fff)) << 13;
-        Vector256<int> sign = (h & Vector256.Create(0x8000)) << 16;
-        Vector256<float> normal = (em + Vector256.Create(112 << 23)).AsSingle();
-        Vector256<float> special = (em + Vector256.Create(224 << 23)).AsSingle(); // inf and NaN
-        Vector256<float> subnormal = (em + Vector256.Create(113 << 23)).AsSingle() - Vector256.Create(113 << 23).AsSingle();
-        Vector256<float> magnitude = Vector256.ConditionalSelect(Vector256.LessThan(em, Vector256.Create(0x0080_0000)).AsSingle(), subnormal,
-            Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(em, Vector256.Create(0x0F80_0000)).AsSingle(), special, normal));
-        return (magnitude.AsInt32() | sign).AsSingle();
-    }
+    static Vector256<float> Halves(byte* p) => Dequantize.HalfToFloat(Avx2.ConvertToVector256Int32((ushort*)p).AsUInt32());
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static void Store(Vector256<float> v, float* y, int valid)

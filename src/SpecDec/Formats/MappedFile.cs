@@ -28,6 +28,24 @@ internal sealed unsafe class MappedFile : IDisposable
 
     public byte* Pointer => _pointer != null || Length == 0 ? _pointer : throw new ObjectDisposedException(Path);
 
+    /// <summary>
+    /// Drops the resident pages wholly inside [p, p + bytes) from this process's memory (Linux madvise
+    /// MADV_DONTNEED; elsewhere nothing). The mapping is read-only and file-backed, so a later read simply
+    /// faults the pages back in from the file: contents never change, only RSS.
+    /// </summary>
+    public void Evict(byte* p, long bytes)
+    {
+        if (!OperatingSystem.IsLinux() || p < Pointer || p + bytes > Pointer + Length) return;
+        long page = Environment.SystemPageSize;
+        long start = ((long)p + page - 1) / page * page, end = ((long)p + bytes) / page * page;
+        if (end > start) _ = madvise((void*)start, (nuint)(end - start), MadviseDontNeed);
+    }
+
+    private const int MadviseDontNeed = 4;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int madvise(void* address, nuint length, int advice);
+
     /// <summary>The first min(Length, int.MaxValue) bytes: enough for any header we parse.</summary>
     public ReadOnlySpan<byte> Head => new(Pointer, (int)Math.Min(Length, int.MaxValue));
 

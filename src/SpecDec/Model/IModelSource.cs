@@ -23,4 +23,11 @@ public interface IModelSource : IDisposable
     IReadOnlyDictionary<string, object> Metadata { get; }
 
     WeightTensor? Find(string name);
+
+    /// <summary>
+    /// Tells the source that <paramref name="tensor"/>'s mapped bytes will not be read again soon (the model
+    /// computes from a copy), so their pages may leave memory. Reading them later must still work: a
+    /// file-backed source re-reads the file. Sources in ordinary memory ignore it.
+    /// </summary>
+    void Evict(WeightTensor tensor) { }
 }

@@ -390,6 +390,8 @@ public sealed unsafe class Transformer : ILanguageModel
         if (t.Type != GgmlType.Q8_0 || !Q8_0Packed.Applies(_level)) return weight;
         var (packed, buffer) = Q8_0Packed.Pack(weight);
         _buffers.Add(buffer);
+        // The matmul reads only the packed copy; the embedding lookup still reads token_embd's rows.
+        if (name != TensorNames.TokenEmbedding) _source.Evict(t);
         return packed;
     }
 

@@ -45,5 +45,8 @@ public sealed unsafe class GgufFile : IDisposable
         }
     }
 
+    /// <summary>Drops <paramref name="tensor"/>'s resident pages (see <see cref="MappedFile.Evict"/>).</summary>
+    internal void Evict(WeightTensor tensor) => _file.Evict((byte*)tensor.Data, tensor.ByteLength);
+
     public void Dispose() => _file.Dispose();
 }

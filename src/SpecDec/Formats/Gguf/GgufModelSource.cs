@@ -57,5 +57,7 @@ public sealed class GgufModelSource : IModelSource
         return config;
     }
 
+    public void Evict(WeightTensor tensor) => _file.Evict(tensor);
+
     public void Dispose() => _file.Dispose();
 }

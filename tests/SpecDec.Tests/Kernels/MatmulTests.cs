@@ -147,49 +147,44 @@ public unsafe class MatmulTests : IDisposable
     }
 
     [Fact]
-    public void Parts_of_different_types_in_one_call_equal_separate_calls()
-    {
-        var rng = new Random(5);
-        const int k = 96, t = 8;
-        using NativeBuffer<byte> wa = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, 40 * k), 40, k);
-        using NativeBuffer<byte> wb = KernelTestData.Weights(GgmlType.F16, KernelTestData.Random(rng, 9 * k), 9, k);
-        using NativeBuffer<byte> wc = KernelTestData.Weights(GgmlType.BF16, KernelTestData.Random(rng, 17 * k), 17, k);
-        var a = new LinearWeight(GgmlType.Q8_0, wa.Pointer, 40, k);
-        var b = new LinearWeight(GgmlType.F16, wb.Pointer, 9, k);
-        var c = new LinearWeight(GgmlType.BF16, wc.Pointer, 17, k);
-        using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, t * k));
-        using var ya = new NativeBuffer<float>(t * 40);
-        using var yb = new NativeBuffer<float>(t * 9);
-        using var yc = new NativeBuffer<float>(t * 17);
-        Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(a, ya.Pointer), new MatmulPart(b, yb.Pointer),
-            new MatmulPart(c, yc.Pointer));
-        Assert.Equal(Run(a, x, t, Simd.Best), ya.Span.ToArray());
-        Assert.Equal(Run(b, x, t, Simd.Best), yb.Span.ToArray());
-        Assert.Equal(Run(c, x, t, Simd.Best), yc.Span.ToArray());
-    }
+    public void Parts_of_different_types_in_one_call_equal_separate_calls() =>
+        OneCallEqualsSeparateCalls(seed: 5, k: 96, t: 8, (GgmlType.Q8_0, 40, false), (GgmlType.F16, 9, false), (GgmlType.BF16, 17, false));
 
     [Fact]
-    public void A_Q4_K_M_style_call_mixing_Q4_K_Q6_K_and_Q8_0_equals_separate_calls()
-    {
+    public void A_Q4_K_M_style_call_mixing_Q4_K_Q6_K_and_Q8_0_equals_separate_calls() =>
         // attn_q/attn_k in Q4_K, attn_v in Q6_K, as llama.cpp's Q4_K_M writes them; Q8_0 needs the other
         // activation form, so both are made in one call.
-        var rng = new Random(6);
-        const int k = 512, t = 5;
-        using NativeBuffer<byte> wa = KernelTestData.Weights(GgmlType.Q4_K, KernelTestData.Random(rng, 24 * k), 24, k);
-        using NativeBuffer<byte> wb = KernelTestData.Weights(GgmlType.Q6_K, KernelTestData.Random(rng, 8 * k), 8, k);
-        using NativeBuffer<byte> wc = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, 8 * k), 8, k);
-        var a = new LinearWeight(GgmlType.Q4_K, wa.Pointer, 24, k);
-        var b = new LinearWeight(GgmlType.Q6_K, wb.Pointer, 8, k);
-        var c = new LinearWeight(GgmlType.Q8_0, wc.Pointer, 8, k);
-        using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, t * k));
-        using var ya = new NativeBuffer<float>(t * 24);
-        using var yb = new NativeBuffer<float>(t * 8);
-        using var yc = new NativeBuffer<float>(t * 8);
-        Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, new MatmulPart(a, ya.Pointer), new MatmulPart(b, yb.Pointer),
-            new MatmulPart(c, yc.Pointer));
-        Assert.Equal(Run(a, x, t, Simd.Best), ya.Span.ToArray());
-        Assert.Equal(Run(b, x, t, Simd.Best), yb.Span.ToArray());
-        Assert.Equal(Run(c, x, t, Simd.Best), yc.Span.ToArray());
+        OneCallEqualsSeparateCalls(seed: 6, k: 512, t: 5, (GgmlType.Q4_K, 24, false), (GgmlType.Q6_K, 8, false), (GgmlType.Q8_0, 8, false));
+
+    [Fact]
+    public void Packed_and_file_layout_Q8_0_parts_in_one_call_equal_separate_calls() =>
+        OneCallEqualsSeparateCalls(seed: 8, k: 256, t: 7, (GgmlType.Q8_0, 24, true), (GgmlType.Q8_0, 13, false), (GgmlType.F32, 5, false));
+
+    void OneCallEqualsSeparateCalls(int seed, int k, int t, params (GgmlType Type, int Rows, bool Packed)[] parts)
+    {
+        var rng = new Random(seed);
+        var data = new List<NativeBuffer<byte>>();
+        var weights = new List<TestWeight>();
+        var outputs = new List<NativeBuffer<float>>();
+        try
+        {
+            foreach (var (type, rows, packed) in parts)
+            {
+                data.Add(KernelTestData.Weights(type, KernelTestData.Random(rng, rows * k), rows, k));
+                weights.Add(new TestWeight(type, data[^1], rows, k, packed));
+                outputs.Add(new NativeBuffer<float>(t * rows));
+            }
+            using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, t * k));
+            var call = new MatmulPart[parts.Length];
+            for (int p = 0; p < parts.Length; p++) call[p] = new MatmulPart(weights[p].Weight, outputs[p].Pointer);
+            Matmul.Run(_pool, _workspace, x.Pointer, t, Simd.Best, call);
+            for (int p = 0; p < parts.Length; p++)
+                Assert.Equal(Run(weights[p].Weight, x, t, Simd.Best), outputs[p].Span.ToArray());
+        }
+        finally
+        {
+            foreach (IDisposable d in outputs.Cast<IDisposable>().Concat(weights).Concat(data)) d.Dispose();
+        }
     }
 
     [Fact]

@@ -274,7 +274,8 @@ public static unsafe class Attention
         for (int k0 = 0; k0 < n; k0 += 4 * w)
         {
             // Vector i holds keys k0 + i·w ..: its own block when w = 16, half of one when w = 8.
-            float* k = Base(tile, k0, d), k1 = Base(tile, k0 + w, d), k2 = Base(tile, k0 + 2 * w, d), k3 = Base(tile, k0 + 3 * w, d);
+            float* k = tile + KeyIndex(k0, 0, d), k1 = tile + KeyIndex(k0 + w, 0, d), k2 = tile + KeyIndex(k0 + 2 * w, 0, d),
+                k3 = tile + KeyIndex(k0 + 3 * w, 0, d);
             TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
             TVec b0 = TVec.Zero, b1 = TVec.Zero, b2 = TVec.Zero, b3 = TVec.Zero;
             for (int c = 0; c < d; c += 2)
@@ -297,7 +298,4 @@ public static unsafe class Attention
             TVec.Store(TVec.Mul(TVec.Add(a3, b3), sc), s + k0 + 3 * w);
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float* Base(float* tile, int key, int d) => tile + (long)(key / KeyBlock) * d * KeyBlock + key % KeyBlock;
 }

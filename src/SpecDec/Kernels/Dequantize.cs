@@ -57,7 +57,7 @@ public static unsafe class Dequantize
             for (; i + 16 <= k; i += 16) Float512.Store(F16Reader512.Load(src, i), dst + i);
         else if (level == SimdLevel.V256)
             for (; i + 8 <= k; i += 8) Float256.Store(F16Reader256.Load(src, i), dst + i);
-        for (; i < k; i++) dst[i] = F16Reader256.At(src, i);
+        for (; i < k; i++) dst[i] = (float)BitConverter.UInt16BitsToHalf(((ushort*)src)[i]);
     }
 
     public static void BF16(byte* src, float* dst, int k, SimdLevel level)

@@ -57,10 +57,13 @@ public static unsafe class Q8_0Packed
                     byte* src = n < w.Rows ? w.Row(n) + b * BlockQ8_0.Bytes : null;
                     ((ushort*)o)[r] = src is null ? (ushort)0 : *(ushort*)src;
                     for (int i = 0; i < BlockSize; i++)
-                        o[ScaleBytes + (i / 4) * (GroupRows * 4) + r * 4 + i % 4] = (byte)((src is null ? 0 : ((sbyte*)src)[2 + i]) + 128);
+                        o[QuantOffset(r, i)] = (byte)((src is null ? 0 : ((sbyte*)src)[2 + i]) + 128);
                 }
             }
     }
+
+    /// <summary>Where quant i of row r sits in a group's block: chunk i / 4, then row r's 4 bytes.</summary>
+    static int QuantOffset(int r, int i) => ScaleBytes + i / 4 * (GroupRows * 4) + r * 4 + i % 4;
 
     /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of <see cref="GroupRows"/>.</summary>
     internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
@@ -90,7 +93,7 @@ public static unsafe class Q8_0Packed
                     byte* block = group + (long)b * GroupBlockBytes;
                     int dot = x.Q8Bias[(long)c * blocks + b];
                     for (int i = 0; i < BlockSize; i++)
-                        dot += block[ScaleBytes + (i / 4) * (GroupRows * 4) + r * 4 + i % 4] * q[b * BlockSize + i];
+                        dot += block[QuantOffset(r, i)] * q[b * BlockSize + i];
                     float scale = QuantFormat.HalfAt(block + 2 * r) * x.Q8Scale[(long)c * blocks + b];
                     acc = MathF.FusedMultiplyAdd(dot, scale, acc);
                 }

@@ -43,9 +43,10 @@ public static class GenerateCommand
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMax };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
         var stats = new Option<bool>("--stats") { Description = "Print every statistic, with the acceptance at each draft position" };
+        var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, spec, draftModel, draftMax, draftMin, draftPMin, ngramMin, ngramMax, stop, stats })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, spec, draftModel, draftMax, draftMin, draftPMin, ngramMin, ngramMax, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -90,6 +91,7 @@ public static class GenerateCommand
                 ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), pool)
                 : null;
             var generator = new Generator(target, draft);
+            if (!parse.GetValue(noWarmUp)) generator.WarmUp(options);
 
             var stdout = parse.InvocationConfiguration.Output;
             var stderr = parse.InvocationConfiguration.Error;

@@ -74,4 +74,28 @@ public sealed class TransformerLosslessTests : IDisposable
         }
         Assert.InRange(accepted, 1, drafted - 1);
     }
+
+    [Fact]
+    public void A_warm_up_changes_neither_the_output_nor_the_statistics_of_later_requests()
+    {
+        int[] prompt = [5, 6, 7, 5, 6, 7, 5, 6, 1, 2, 3];
+        SpeculationOptions[] methods =
+        [
+            SpeculationOptions.None,
+            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 6 },
+            new() { Method = SpeculationMethod.PromptLookup, NgramMin = 1, NgramMax = 3 },
+        ];
+        foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions { Temperature = 0.8f, Seed = 7 } })
+            foreach (var speculation in methods)
+            {
+                var options = new GenerationOptions { MaxTokens = 40, Sampling = sampling, Speculation = speculation };
+                var cold = new Generator(_target, _draft).Generate(prompt, options);
+                var warmed = new Generator(_target, _draft);
+                warmed.WarmUp(options);
+                var warm = warmed.Generate(prompt, options);
+                Assert.Equal(cold.Tokens, warm.Tokens);
+                Assert.Equal((cold.Stats.Rounds, cold.Stats.Drafted, cold.Stats.Accepted), (warm.Stats.Rounds, warm.Stats.Drafted, warm.Stats.Accepted));
+                Assert.Equal(prompt.Length, warm.Stats.PromptTokens);
+            }
+    }
 }

@@ -52,6 +52,25 @@ public unsafe class WorkerPoolTests
     }
 
     [Fact]
+    public void A_dispatch_below_the_serial_work_runs_every_item_on_the_calling_thread()
+    {
+        using var pool = new WorkerPool(2);
+        const int count = 64;
+        foreach (long work in new[] { 0L, WorkerPool.SerialWork - 1, WorkerPool.SerialWork })
+        {
+            var squares = new long[count];
+            var ran = new int[count];
+            Array.Fill(ran, -1);
+            fixed (long* o = squares)
+            fixed (int* r = ran)
+                pool.For(count, new SquareJob { Out = o, Threads = r }, work);
+            for (int i = 0; i < count; i++) Assert.Equal((long)i * i, squares[i]);
+            if (work < WorkerPool.SerialWork) Assert.All(ran, t => Assert.Equal(0, t));
+            else Assert.All(ran, t => Assert.InRange(t, 0, 1));
+        }
+    }
+
+    [Fact]
     public void Many_dispatches_in_a_row_and_after_the_workers_slept_all_complete()
     {
         using var pool = new WorkerPool(2);

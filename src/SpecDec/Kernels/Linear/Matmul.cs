@@ -32,6 +32,7 @@ public static unsafe class Matmul
         job.X = new Activations { T = t, K = k, F32 = x };
         bool needQ8 = false, needQ8K = false;
         int items = 0;
+        long work = 0;
         int targetItems = pool.ThreadCount * 8;
         for (int p = 0; p < parts.Length; p++)
         {
@@ -49,6 +50,7 @@ public static unsafe class Matmul
             job.ChunkRows[p] = chunk;
             job.FirstItem[p] = items;
             items += (w.Rows + chunk - 1) / chunk;
+            work += (long)w.Rows * k * t;
         }
         job.PartCount = parts.Length;
         job.FirstItem[parts.Length] = items;
@@ -72,7 +74,7 @@ public static unsafe class Matmul
                 ActivationQ8K.Quantize(x + (long)r * k, k, job.X.Q8K + (long)r * k, job.X.Q8KScale + (long)r * (k / ActivationQ8K.Block),
                     job.X.Q8KSums + (long)r * (k / ActivationQ8K.SumGroup), level);
         }
-        pool.For(items, job);
+        pool.For(items, job, work);
     }
 
     enum ActivationForm { None, F32, Q8, Q8K }

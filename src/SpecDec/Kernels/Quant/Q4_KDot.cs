@@ -12,31 +12,15 @@ namespace SpecDec.Kernels.Quant;
 /// row: for up to four rows (decode, short verification batches) with the accumulators in registers, for
 /// more with them on the stack, 16 rows per pass over the weight row.
 /// </summary>
-public static unsafe class Q4_KDot
+internal readonly unsafe struct Q4_KDot : IKQuantRowKernel
 {
-    const int RowChunk = 16, RowGroup = 4;
+    const int RowChunk = 16;
 
     /// <summary>y[c·ldy + n] = W[n] · X[c] for weight rows n in [row0, row1) (rowBytes apart from w) and c in [0, T).</summary>
-    public static void Rows(byte* w, long rowBytes, int row0, int row1, in Int8Rows x, float* y, int ldy, SimdLevel level)
-    {
-        if (level == SimdLevel.V512 && x.T <= RowGroup)
-        {
-            for (int n = row0; n < row1; n++) RowGroupAvx512(w + n * rowBytes, x, y + n, ldy);
-            return;
-        }
-        for (int n = row0; n < row1; n++)
-        {
-            byte* row = w + n * rowBytes;
-            switch (level)
-            {
-                case SimdLevel.V512: RowAvx512(row, x, y + n, ldy); break;
-                case SimdLevel.V256: RowAvx2(row, x, y + n, ldy); break;
-                default: RowScalar(row, x, y + n, ldy); break;
-            }
-        }
-    }
+    public static void Rows(byte* w, long rowBytes, int row0, int row1, in Int8Rows x, float* y, int ldy, SimdLevel level) =>
+        KQuantRows.Run<Q4_KDot>(w, rowBytes, row0, row1, x, y, ldy, level);
 
-    static void RowScalar(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowScalar(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ4_K.Size;
         var packed = new ReadOnlySpan<byte>(row, blocks * BlockQ4_K.Bytes);
@@ -129,7 +113,7 @@ public static unsafe class Q4_KDot
     /// y[c·ldy] = W_row · X[c] for the T ≤ 4 rows of X: one pass over the weight row, accumulators in registers
     /// (so consecutive super-blocks overlap instead of waiting on stores and reloads).
     /// </summary>
-    static void RowGroupAvx512(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowGroupAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int count = x.T;
         int blocks = x.K / BlockQ4_K.Size;
@@ -169,7 +153,7 @@ public static unsafe class Q4_KDot
     }
 
     /// <summary>More than four rows: accumulators on the stack for up to 16 rows per pass over the weight row.</summary>
-    static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ4_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;
@@ -201,7 +185,7 @@ public static unsafe class Q4_KDot
     static Vector512<short> Spread(int j) =>
         Vector256.Create((short)j).ToVector512Unsafe().WithUpper(Vector256.Create((short)(j + 1)));
 
-    static void RowAvx2(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowAvx2(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ4_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;

@@ -12,31 +12,15 @@ namespace SpecDec.Kernels.Quant;
 /// once and applied to every activation row: for up to four rows with the accumulators in registers, for
 /// more with them on the stack, 16 rows per pass over the weight row.
 /// </summary>
-public static unsafe class Q6_KDot
+internal readonly unsafe struct Q6_KDot : IKQuantRowKernel
 {
-    const int RowChunk = 16, RowGroup = 4;
+    const int RowChunk = 16;
 
     /// <summary>y[c·ldy + n] = W[n] · X[c] for weight rows n in [row0, row1) (rowBytes apart from w) and c in [0, T).</summary>
-    public static void Rows(byte* w, long rowBytes, int row0, int row1, in Int8Rows x, float* y, int ldy, SimdLevel level)
-    {
-        if (level == SimdLevel.V512 && x.T <= RowGroup)
-        {
-            for (int n = row0; n < row1; n++) RowGroupAvx512(w + n * rowBytes, x, y + n, ldy);
-            return;
-        }
-        for (int n = row0; n < row1; n++)
-        {
-            byte* row = w + n * rowBytes;
-            switch (level)
-            {
-                case SimdLevel.V512: RowAvx512(row, x, y + n, ldy); break;
-                case SimdLevel.V256: RowAvx2(row, x, y + n, ldy); break;
-                default: RowScalar(row, x, y + n, ldy); break;
-            }
-        }
-    }
+    public static void Rows(byte* w, long rowBytes, int row0, int row1, in Int8Rows x, float* y, int ldy, SimdLevel level) =>
+        KQuantRows.Run<Q6_KDot>(w, rowBytes, row0, row1, x, y, ldy, level);
 
-    static void RowScalar(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowScalar(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ6_K.Size;
         var packed = new ReadOnlySpan<byte>(row, blocks * BlockQ6_K.Bytes);
@@ -111,7 +95,7 @@ public static unsafe class Q6_KDot
     /// y[c·ldy] = W_row · X[c] for the T ≤ 4 rows of X: one pass over the weight row, accumulators in registers
     /// (so consecutive super-blocks overlap instead of waiting on stores and reloads).
     /// </summary>
-    static void RowGroupAvx512(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowGroupAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ6_K.Size, sumsPerRow = x.K / ActivationQ8K.SumGroup, count = x.T;
         Vector512<short> pick0 = Spread(0), pick1 = Spread(4), pick2 = Spread(8), pick3 = Spread(12);
@@ -136,7 +120,7 @@ public static unsafe class Q6_KDot
         Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(Dot(u, a, sums)), Vector512.Create(u.D * da), acc);
 
     /// <summary>More than four rows: accumulators on the stack for up to 16 rows per pass over the weight row.</summary>
-    static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowAvx512(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ6_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;
@@ -174,7 +158,7 @@ public static unsafe class Q6_KDot
         Vector256.Create(Vector128.Create((short)j), Vector128.Create((short)(j + 1))),
         Vector256.Create(Vector128.Create((short)(j + 2)), Vector128.Create((short)(j + 3))));
 
-    static void RowAvx2(byte* row, in Int8Rows x, float* y, int ldy)
+    public static void RowAvx2(byte* row, in Int8Rows x, float* y, int ldy)
     {
         int blocks = x.K / BlockQ6_K.Size;
         int sumsPerRow = x.K / ActivationQ8K.SumGroup;

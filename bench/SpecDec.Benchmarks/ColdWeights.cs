@@ -37,8 +37,8 @@ sealed unsafe class ColdWeights : IDisposable
         for (int c = 0; c < _count; c++)
         {
             _weights[c] = new LinearWeight(type, _copies.Pointer + c * MatrixBytes, rows, columns);
-            if (type != GgmlType.Q8_0 || !Q8_0Packed.Applies(Simd.Best)) continue;
-            (_weights[c], NativeBuffer<byte> buffer) = Q8_0Packed.Pack(_weights[c]);
+            if (!PackedWeights.Applies(type, Simd.Best)) continue;
+            (_weights[c], NativeBuffer<byte> buffer) = PackedWeights.Pack(_weights[c]);
             _packed.Add(buffer);
         }
     }

@@ -387,8 +387,8 @@ public sealed unsafe class Transformer : ILanguageModel
         if (columns % GgmlTypeInfo.BlockSize(t.Type) != 0)
             throw new ModelFormatException(_source.Path, $"tensor {name}: rows of {columns} are not whole {t.Type} blocks");
         LinearWeight weight = LinearWeight.From(t);
-        if (t.Type != GgmlType.Q8_0 || !Q8_0Packed.Applies(_level)) return weight;
-        var (packed, buffer) = Q8_0Packed.Pack(weight);
+        if (!PackedWeights.Applies(t.Type, _level)) return weight;
+        var (packed, buffer) = PackedWeights.Pack(weight);
         _buffers.Add(buffer);
         // The matmul reads only the packed copy; the embedding lookup still reads token_embd's rows.
         if (name != TensorNames.TokenEmbedding) _source.Evict(t);

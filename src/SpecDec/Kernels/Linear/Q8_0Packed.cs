@@ -159,12 +159,13 @@ public static unsafe class Q8_0Packed
         return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(s0 + s1), ws * Vector256.Create(dx), acc);
     }
 
-    /// <summary>The 8 f16 scales at p as floats, bit for bit what <see cref="QuantFormat.HalfAt"/> gives each.</summary>
+    /// <summary>The 8 f16 values at p as floats, bit for bit what <see cref="QuantFormat.HalfAt"/> gives each.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Halves(byte* p) => Dequantize.HalfToFloat(Avx2.ConvertToVector256Int32((ushort*)p).AsUInt32());
+    internal static Vector256<float> Halves(byte* p) => Dequantize.HalfToFloat(Avx2.ConvertToVector256Int32((ushort*)p).AsUInt32());
 
+    /// <summary>A group's 8 outputs to y, or its first <paramref name="valid"/> at the ragged end.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Store(Vector256<float> v, float* y, int valid)
+    internal static void Store(Vector256<float> v, float* y, int valid)
     {
         if (valid == GroupRows) v.Store(y);
         else for (int r = 0; r < valid; r++) y[r] = v.GetElement(r);

@@ -1,0 +1,26 @@
+using SpecDec.Formats;
+
+namespace SpecDec.Kernels.Linear;
+
+/// <summary>
+/// Which weight types have a layout repacked at load for this CPU (<see cref="Q8_0Packed"/>,
+/// <see cref="Q4_KPacked"/>), and the packing itself; the matmul reads <see cref="LinearWeight.Packed"/>
+/// when it is set.
+/// </summary>
+public static class PackedWeights
+{
+    public static bool Applies(GgmlType type, SimdLevel level) => type switch
+    {
+        GgmlType.Q8_0 => Q8_0Packed.Applies(level),
+        GgmlType.Q4_K => Q4_KPacked.Applies(level),
+        _ => false,
+    };
+
+    /// <summary>A packed copy of <paramref name="w"/>, and the weight that reads it; only for a type that <see cref="Applies"/>.</summary>
+    public static (LinearWeight Weight, NativeBuffer<byte> Buffer) Pack(in LinearWeight w) => w.Type switch
+    {
+        GgmlType.Q8_0 => Q8_0Packed.Pack(w),
+        GgmlType.Q4_K => Q4_KPacked.Pack(w),
+        _ => throw new ArgumentException($"{w.Type} weights have no packed layout"),
+    };
+}

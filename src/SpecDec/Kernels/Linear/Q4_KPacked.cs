@@ -1,0 +1,228 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SpecDec.Kernels.Quant;
+
+namespace SpecDec.Kernels.Linear;
+
+/// <summary>
+/// Q4_K weights repacked at load for AVX-VNNI, and their matmul against Q8_K activations. In the file's layout
+/// each weight row is unpacked (nibbles, 6-bit scales) once per call and reduced horizontally per activation
+/// row; here 8 rows are interleaved as in <see cref="Q8_0Packed"/>: one vpdpbusd multiplies 4 columns of all 8
+/// rows (their nibbles are already unsigned) by 4 broadcast activation bytes, the 8 lanes are the 8 outputs,
+/// and scales and mins are unpacked to bytes once at load.
+///
+/// Group layout (rows 8g..8g+7, zero rows past the end), per super-block of 256 columns, 1184 bytes (the
+/// file's 8 × 144 = 1152 plus unpacked scales):
+///   [8 × f16] d of each row, [8 × f16] dmin of each row
+///   [8 sub-blocks × 8 rows] u8 scale sc, then [8 × 8] u8 min m
+///   [8 sub-blocks × 4 vectors × 32 bytes] vector c of sub-block j: byte 4r + i holds column 4c + i of row r
+///   in its low nibble and column 16 + 4c + i in its high nibble
+///
+/// Per super-block and row: S = Σ_j sc_j · (q·a over sub-block j) and M = Σ_j m_j · (Σ a over sub-block j) in
+/// int32, then y = fma(d_a, fma(−dmin, M, d·S), y) in super-block order. The scalar twin computes the same
+/// integers and the same float operations, so both give the same bits and a row's result does not depend on T.
+/// </summary>
+public static unsafe class Q4_KPacked
+{
+    const int GroupRows = Q8_0Packed.GroupRows;
+    const int SubBlocks = BlockQ4_K.SubBlocks;
+    const int ScalesOffset = 2 * GroupRows * 2;                      // after d and dmin
+    const int MinsOffset = ScalesOffset + SubBlocks * GroupRows;
+    const int QuantsOffset = MinsOffset + SubBlocks * GroupRows;     // 160
+    const int SubBlockBytes = 4 * 32;
+    const int GroupBlockBytes = QuantsOffset + SubBlocks * SubBlockBytes; // 1184
+
+    /// <summary>Whether Q4_K weights should be packed for <paramref name="level"/> on this CPU.</summary>
+    public static bool Applies(SimdLevel level) => Q8_0Packed.Applies(level);
+
+    public static long ByteCount(int rows, int columns) =>
+        (long)((rows + GroupRows - 1) / GroupRows) * (columns / BlockQ4_K.Size) * GroupBlockBytes;
+
+    /// <summary>A packed copy of <paramref name="w"/> (file layout), and the weight that reads it.</summary>
+    public static (LinearWeight Weight, NativeBuffer<byte> Buffer) Pack(in LinearWeight w)
+    {
+        if (w.Type != Formats.GgmlType.Q4_K) throw new ArgumentException($"only Q4_K weights are packed here, not {w.Type}");
+        var buffer = new NativeBuffer<byte>(ByteCount(w.Rows, w.Columns));
+        Pack(w, buffer.Pointer);
+        return (w with { Packed = buffer.Pointer }, buffer);
+    }
+
+    static void Pack(in LinearWeight w, byte* dst)
+    {
+        int blocks = w.Columns / BlockQ4_K.Size;
+        int groups = (w.Rows + GroupRows - 1) / GroupRows;
+        new Span<byte>(dst, checked((int)ByteCount(w.Rows, w.Columns))).Clear();
+        for (int g = 0; g < groups; g++)
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* o = dst + ((long)g * blocks + b) * GroupBlockBytes;
+                for (int r = 0; r < GroupRows && g * GroupRows + r < w.Rows; r++)
+                {
+                    byte* src = w.Row(g * GroupRows + r) + b * BlockQ4_K.Bytes;
+                    ((ushort*)o)[r] = *(ushort*)(src + BlockQ4_K.DOffset);
+                    ((ushort*)o)[GroupRows + r] = *(ushort*)(src + BlockQ4_K.DMinOffset);
+                    var scales = new ReadOnlySpan<byte>(src + BlockQ4_K.ScalesOffset, 12);
+                    byte* qs = src + BlockQ4_K.QsOffset;
+                    for (int j = 0; j < SubBlocks; j++)
+                    {
+                        (int sc, int m) = BlockQ4_K.ScaleMin(scales, j);
+                        o[ScalesOffset + j * GroupRows + r] = (byte)sc;
+                        o[MinsOffset + j * GroupRows + r] = (byte)m;
+                        for (int l = 0; l < 32; l++)
+                        {
+                            int q = qs[32 * (j / 2) + l] >> 4 * (j & 1) & 0xF;
+                            o[QuantOffset(j, r, l)] |= (byte)(l < 16 ? q : q << 4);
+                        }
+                    }
+                }
+            }
+    }
+
+    /// <summary>The byte holding column l (0..31) of sub-block j of row r: low nibble for l &lt; 16, high for the rest.</summary>
+    static int QuantOffset(int j, int r, int l) => QuantsOffset + j * SubBlockBytes + l % 16 / 4 * 32 + r * 4 + l % 4;
+
+    /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of 8.</summary>
+    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
+    {
+        int blocks = w.Columns / BlockQ4_K.Size;
+        for (int n = row0; n < row1; n += GroupRows)
+        {
+            byte* group = w.Packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
+            int valid = Math.Min(GroupRows, row1 - n);
+            if (level == SimdLevel.Scalar || !AvxVnni.IsSupported)
+                GroupScalar(group, blocks, x, y + n, w.Rows, valid);
+            else
+                GroupVnni(group, blocks, x, y + n, w.Rows, valid);
+        }
+    }
+
+    static void GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
+    {
+        for (int c = 0; c < x.T; c++)
+        {
+            sbyte* a = x.Q8K + (long)c * x.K;
+            short* sums = x.Q8KSums + (long)c * (x.K / ActivationQ8K.SumGroup);
+            for (int r = 0; r < valid; r++)
+            {
+                float acc = 0;
+                for (int b = 0; b < blocks; b++)
+                {
+                    byte* block = group + (long)b * GroupBlockBytes;
+                    int s = 0, m = 0;
+                    for (int j = 0; j < SubBlocks; j++)
+                    {
+                        int dot = 0;
+                        for (int l = 0; l < 32; l++)
+                        {
+                            int q = block[QuantOffset(j, r, l)] >> (l < 16 ? 0 : 4) & 0xF;
+                            dot += q * a[b * BlockQ4_K.Size + 32 * j + l];
+                        }
+                        s += block[ScalesOffset + j * GroupRows + r] * dot;
+                        m += block[MinsOffset + j * GroupRows + r] * SubBlockSum(sums, b, j);
+                    }
+                    float d = QuantFormat.HalfAt(block + 2 * r), dmin = QuantFormat.HalfAt(block + 2 * (GroupRows + r));
+                    float v = MathF.FusedMultiplyAdd(-dmin, m, d * s);
+                    acc = MathF.FusedMultiplyAdd(x.Q8KScale[(long)c * blocks + b], v, acc);
+                }
+                y[(long)c * ldy + r] = acc;
+            }
+        }
+    }
+
+    /// <summary>Σ of the 32 activation quants of sub-block j of super-block b, from the two per-16 sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int SubBlockSum(short* sums, int b, int j) => sums[b * 16 + 2 * j] + sums[b * 16 + 2 * j + 1];
+
+    static void GroupVnni(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
+    {
+        int c = 0;
+        for (; c + 4 <= x.T; c += 4) Pass(group, blocks, x, c, 4, y, ldy, valid);
+        switch (x.T - c)
+        {
+            case 3: Pass(group, blocks, x, c, 3, y, ldy, valid); break;
+            case 2: Pass(group, blocks, x, c, 2, y, ldy, valid); break;
+            case 1: Pass(group, blocks, x, c, 1, y, ldy, valid); break;
+        }
+    }
+
+    /// <summary>
+    /// Activation rows c .. c + rows − 1 against one group; each sub-block's nibbles are unpacked once for all
+    /// of them. <paramref name="rows"/> is a constant at every call site, so inlining leaves one loop per count.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
+    {
+        int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
+        int sumStride = x.K / ActivationQ8K.SumGroup;
+        short* sums0 = x.Q8KSums + (long)c * sumStride;
+        float* da = x.Q8KScale + (long)c * blocks;
+        Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
+        var low = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* block = group + (long)b * GroupBlockBytes;
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
+            for (int j = 0; j < SubBlocks; j++)
+            {
+                byte* q = block + QuantsOffset + j * SubBlockBytes;
+                Vector256<byte> v0 = Vector256.Load(q), v1 = Vector256.Load(q + 32), v2 = Vector256.Load(q + 64), v3 = Vector256.Load(q + 96);
+                var w = new Nibbles
+                {
+                    L0 = v0 & low, L1 = v1 & low, L2 = v2 & low, L3 = v3 & low,
+                    H0 = Vector256.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & low,
+                    H1 = Vector256.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & low,
+                    H2 = Vector256.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & low,
+                    H3 = Vector256.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & low,
+                };
+                Vector256<int> sc = Avx2.ConvertToVector256Int32(block + ScalesOffset + j * GroupRows);
+                Vector256<int> mn = Avx2.ConvertToVector256Int32(block + MinsOffset + j * GroupRows);
+                int o = (b * BlockQ4_K.Size + 32 * j) / 4;
+                SubBlock(w, a0 + o, sc, mn, SubBlockSum(sums0, b, j), ref s0, ref m0);
+                if (rows > 1) SubBlock(w, a1 + o, sc, mn, SubBlockSum(sums0 + sumStride, b, j), ref s1, ref m1);
+                if (rows > 2) SubBlock(w, a2 + o, sc, mn, SubBlockSum(sums0 + 2 * sumStride, b, j), ref s2, ref m2);
+                if (rows > 3) SubBlock(w, a3 + o, sc, mn, SubBlockSum(sums0 + 3 * sumStride, b, j), ref s3, ref m3);
+            }
+            Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
+            y0 = Finish(d, negDmin, s0, m0, da[b], y0);
+            if (rows > 1) y1 = Finish(d, negDmin, s1, m1, da[blocks + b], y1);
+            if (rows > 2) y2 = Finish(d, negDmin, s2, m2, da[2 * blocks + b], y2);
+            if (rows > 3) y3 = Finish(d, negDmin, s3, m3, da[3 * blocks + b], y3);
+        }
+        Q8_0Packed.Store(y0, y + (long)c * ldy, valid);
+        if (rows > 1) Q8_0Packed.Store(y1, y + (long)(c + 1) * ldy, valid);
+        if (rows > 2) Q8_0Packed.Store(y2, y + (long)(c + 2) * ldy, valid);
+        if (rows > 3) Q8_0Packed.Store(y3, y + (long)(c + 3) * ldy, valid);
+    }
+
+    /// <summary>One sub-block's nibbles for 8 rows: L_c columns 4c..4c+3, H_c columns 16+4c..16+4c+3.</summary>
+    struct Nibbles
+    {
+        public Vector256<byte> L0, L1, L2, L3, H0, H1, H2, H3;
+    }
+
+    /// <summary>s += sc · (q·a over the sub-block), m += mn · Σa, for the group's 8 rows; a = the sub-block's 32 activation quants as 8 ints.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void SubBlock(in Nibbles w, int* a, Vector256<int> sc, Vector256<int> mn, int sum, ref Vector256<int> s, ref Vector256<int> m)
+    {
+        // Two independent chains (integer sums: the split does not change the result) halve the latency.
+        Vector256<int> d0 = Vector256<int>.Zero, d1 = Vector256<int>.Zero;
+        d0 = AvxVnni.MultiplyWideningAndAdd(d0, w.L0, Vector256.Create(a[0]).AsSByte());
+        d1 = AvxVnni.MultiplyWideningAndAdd(d1, w.L1, Vector256.Create(a[1]).AsSByte());
+        d0 = AvxVnni.MultiplyWideningAndAdd(d0, w.L2, Vector256.Create(a[2]).AsSByte());
+        d1 = AvxVnni.MultiplyWideningAndAdd(d1, w.L3, Vector256.Create(a[3]).AsSByte());
+        d0 = AvxVnni.MultiplyWideningAndAdd(d0, w.H0, Vector256.Create(a[4]).AsSByte());
+        d1 = AvxVnni.MultiplyWideningAndAdd(d1, w.H1, Vector256.Create(a[5]).AsSByte());
+        d0 = AvxVnni.MultiplyWideningAndAdd(d0, w.H2, Vector256.Create(a[6]).AsSByte());
+        d1 = AvxVnni.MultiplyWideningAndAdd(d1, w.H3, Vector256.Create(a[7]).AsSByte());
+        s += Avx2.MultiplyLow(d0 + d1, sc);
+        m += Avx2.MultiplyLow(mn, Vector256.Create(sum));
+    }
+
+    /// <summary>y + d_a · (d·S − dmin·M), as the scalar twin computes it (<paramref name="negDmin"/> = −dmin).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Finish(Vector256<float> d, Vector256<float> negDmin, Vector256<int> s, Vector256<int> m, float da, Vector256<float> y) =>
+        Vector256.FusedMultiplyAdd(Vector256.Create(da),
+            Vector256.FusedMultiplyAdd(negDmin, Avx.ConvertToVector256Single(m), d * Avx.ConvertToVector256Single(s)), y);
+}

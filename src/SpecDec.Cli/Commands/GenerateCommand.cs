@@ -39,6 +39,7 @@ public static class GenerateCommand
         var draftMax = new Option<int>("--draft-max") { Description = "Most draft tokens per round", DefaultValueFactory = _ => speculation.DraftMax };
         var draftMin = new Option<int>("--draft-min") { Description = "Least draft length the adaptation may choose (= --draft-max: fixed length)", DefaultValueFactory = _ => speculation.DraftMin };
         var draftPMin = new Option<float>("--draft-p-min") { Description = "Stop drafting below this draft confidence; 0 = off", DefaultValueFactory = _ => speculation.DraftPMin };
+        var draftContext = new Option<int>("--draft-context") { Description = "The draft model reads the first 4 and the latest N context tokens; 0 = all", DefaultValueFactory = _ => speculation.DraftContext };
         var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMin };
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMax };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
@@ -46,7 +47,7 @@ public static class GenerateCommand
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, spec, draftModel, draftMax, draftMin, draftPMin, ngramMin, ngramMax, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -76,6 +77,7 @@ public static class GenerateCommand
                     DraftMax = parse.GetValue(draftMax),
                     DraftMin = parse.GetValue(draftMin),
                     DraftPMin = parse.GetValue(draftPMin),
+                    DraftContext = parse.GetValue(draftContext),
                     NgramMin = parse.GetValue(ngramMin),
                     NgramMax = parse.GetValue(ngramMax),
                 },

@@ -13,14 +13,17 @@ public static class BenchMethods
     /// <summary>Plain autoregressive decoding, the baseline every speedup is measured against.</summary>
     public const string Baseline = "ar";
 
+    private static readonly string DraftReads =
+        $"draft model reading the first {DraftModelProposer.SinkTokens} and latest {new SpeculationOptions().DraftContext} tokens";
+
     private sealed record Entry(string Name, string Description, Func<int?, SpeculationOptions> Build);
 
     private static readonly Entry[] Known =
     [
         new(Baseline, "plain autoregressive decoding (the baseline)", _ => SpeculationOptions.None),
-        new("draft", "draft model; length adapts in 1..k (default 8), stops below p-min 0.5",
+        new("draft", $"{DraftReads}; length adapts in 1..k (default 8), stops below p-min 0.5",
             k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = k ?? 8 }),
-        new("draft-fixed", "draft model; always k tokens (default 4), no confidence cut-off",
+        new("draft-fixed", $"{DraftReads}; always k tokens (default 4), no confidence cut-off",
             k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = k ?? 4, DraftMax = k ?? 4, DraftPMin = 0 }),
         new("pld", "prompt lookup (n-grams 2..4); length adapts in 1..k (default 8)",
             k => new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = k ?? 8 }),

@@ -188,6 +188,7 @@ public sealed class Generator
                 if (_draftProposer is null)
                     throw new SpecDecException("speculation with a draft model needs a draft model (--draft-model)");
                 _draftProposer.PMin = speculation.DraftPMin;
+                _draftProposer.Window = speculation.DraftContext;
                 return _draftProposer;
             case SpeculationMethod.PromptLookup:
                 if (_lookup is null || _lookupSizes != (speculation.NgramMin, speculation.NgramMax))

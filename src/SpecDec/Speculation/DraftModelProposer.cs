@@ -6,7 +6,8 @@ namespace SpecDec.Speculation;
 
 /// <summary>
 /// Drafts with an independent smaller model that shares the target's tokenizer. Its own KV cache always
-/// holds a prefix of the committed context: after a round it is rolled back to the accepted tokens, and the
+/// holds a prefix of the committed context (with a <see cref="Window"/>, its first tokens and the latest
+/// ones, each at its own position): after a round it is rolled back to the accepted tokens, and the
 /// next round first feeds what it has not seen (the correction or bonus token, or the whole prompt at the
 /// start) in the same forward that yields the first draft's logits. Each draft token is drawn from the
 /// draft's distribution q under the verifier's sampling options; drafting stops early when the draft's own
@@ -27,6 +28,7 @@ public sealed class DraftModelProposer : IDraftProposer
     private Sampler? _sampler;
     private IKvCache? _cache;
     private int _proposedAt;             // context length of the last proposal
+    private int _skip;                   // context tokens left out of the draft's cache (see Window)
 
     /// <summary>Checks that <paramref name="draft"/> can draft for <paramref name="target"/> (see
     /// <see cref="EnsureCompatible"/>).</summary>
@@ -67,6 +69,20 @@ public sealed class DraftModelProposer : IDraftProposer
     /// <summary>Stop drafting when the draft's top probability (softmax at T = 1) falls below this; 0 never stops.</summary>
     public float PMin { get; set; }
 
+    /// <summary>
+    /// The most recent context tokens the draft reads, besides the first <see cref="SinkTokens"/>; 0 reads the
+    /// whole context. A long prompt then costs the draft a prefill of Window tokens instead of all of them, and
+    /// each draft step attends over that many. Which tokens the draft sees changes only what it proposes: the
+    /// target verifies as before.
+    /// </summary>
+    public int Window { get; set; }
+
+    /// <summary>
+    /// Context tokens from the start that stay visible with a <see cref="Window"/>: models park attention on the
+    /// first tokens (BOS above all), and lose quality without them (Xiao et al. 2023, "attention sinks").
+    /// </summary>
+    public const int SinkTokens = 4;
+
     private static string Show(int? id) => id?.ToString() ?? "none";
 
     public void Reset(SamplingOptions sampling, int capacity)
@@ -78,6 +94,7 @@ public sealed class DraftModelProposer : IDraftProposer
         int historyLength = PenaltyWindow(sampling, capacity) + SpeculationOptions.MaxVerifyRows;
         if (_history.Length < historyLength) _history = new int[historyLength];
         _proposedAt = 0;
+        _skip = 0;
     }
 
     public DraftProposal Propose(ReadOnlySpan<int> context, Span<int> draft, Span<float> q, Xoshiro256StarStar rng)
@@ -85,8 +102,9 @@ public sealed class DraftModelProposer : IDraftProposer
         if (_cache is null || _sampler is null) throw new InvalidOperationException("Reset must be called before Propose");
         int n = context.Length;
         _proposedAt = n;
+        if (_cache.Length == 0) _skip = Window > 0 && n - SinkTokens > Window ? n - SinkTokens - Window : 0;
         // The cache will hold the context plus all drafts but the last.
-        int count = Math.Min(draft.Length, _cache.Capacity - n + 1);
+        int count = Math.Min(draft.Length, _cache.Capacity - RowOf(n) + 1);
         if (count <= 0) return DraftProposal.Empty;
 
         ReadOnlySpan<float> row = CatchUp(context);
@@ -118,8 +136,14 @@ public sealed class DraftModelProposer : IDraftProposer
     {
         if (_cache is null) return;
         // The cache holds the proposal's context and the drafts fed back; keep the accepted ones.
-        _cache.Rollback(Math.Min(_cache.Length, _proposedAt + accepted));
+        _cache.Rollback(Math.Min(_cache.Length, RowOf(_proposedAt + accepted)));
     }
+
+    /// <summary>The cache row that holds context position <paramref name="position"/> (or would hold it next).</summary>
+    private int RowOf(int position) => position < SinkTokens ? position : position - _skip;
+
+    /// <summary>The context position the next cache row holds when the cache has <paramref name="rows"/> rows.</summary>
+    private int PositionAfter(int rows) => rows < SinkTokens ? rows : rows + _skip;
 
     /// <summary>
     /// Feeds the committed tokens the cache has not seen (in chunks) and returns the logits after the last
@@ -130,16 +154,27 @@ public sealed class DraftModelProposer : IDraftProposer
         var cache = _cache!;
         int n = context.Length;
         // The last committed token must be fed to get logits after it, even if the cache already holds it.
-        if (cache.Length >= n) cache.Rollback(n - 1);
-        int start = cache.Length;
-        while (start < n)
+        if (PositionAfter(cache.Length) >= n) cache.Rollback(RowOf(n - 1));
+        int start = PositionAfter(cache.Length);
+        if (start < SinkTokens && _skip > 0)
         {
-            int rows = Math.Min(MaxChunk, n - start);
+            Feed(context, start, SinkTokens);
+            start = SinkTokens + _skip;
+        }
+        Feed(context, start, n);
+        return _logits.AsSpan(0, _sharedVocab);
+    }
+
+    /// <summary>Runs context positions [start, end) through the draft, in chunks, at their own RoPE positions.</summary>
+    private void Feed(ReadOnlySpan<int> context, int start, int end)
+    {
+        while (start < end)
+        {
+            int rows = Math.Min(MaxChunk, end - start);
             for (int i = 0; i < rows; i++) _positions[i] = start + i;
-            _draft.Forward(ForwardBatch.Causal(context.Slice(start, rows), _positions.AsSpan(0, rows)), cache, _logits);
+            _draft.Forward(ForwardBatch.Causal(context.Slice(start, rows), _positions.AsSpan(0, rows)), _cache!, _logits);
             start += rows;
         }
-        return _logits.AsSpan(0, _sharedVocab);
     }
 
     /// <summary>How many context tokens the sampler's repetition penalty can see.</summary>

@@ -18,6 +18,15 @@ public sealed record SpeculationOptions
     /// <summary>The draft model stops drafting when its top probability (softmax at T = 1) falls below this.</summary>
     public float DraftPMin { get; init; } = 0.5f;
 
+    /// <summary>
+    /// The draft model reads only the first 4 and the latest DraftContext tokens of the context; 0 reads all of
+    /// it (see <see cref="DraftModelProposer.Window"/>). Measured with the bundled pair (`specdec bench
+    /// --methods ar,draft`, greedy): on 25 held-out code completions acceptance stayed the same (α 0.835 against
+    /// 0.838, τ 3.08 both) while drafting cost half as much per token, decode speedup 1.23× → 1.58×; over 6
+    /// items of every category 1.26× (all) → 1.28× (128), 1.33× (256), 1.30× (512).
+    /// </summary>
+    public int DraftContext { get; init; } = 256;
+
     /// <summary>Longest n-gram prompt lookup tries to match.</summary>
     public int NgramMax { get; init; } = 4;
 
@@ -38,6 +47,7 @@ public sealed record SpeculationOptions
         if (DraftMin < 1 || DraftMin > DraftMax)
             throw new SpecDecException($"draft-min must be in [1, draft-max = {DraftMax}] (got {DraftMin})");
         if (!(DraftPMin >= 0 && DraftPMin <= 1)) throw new SpecDecException($"draft-p-min must be in [0, 1] (got {DraftPMin})");
+        if (DraftContext < 0) throw new SpecDecException($"draft-context must be ≥ 0 (got {DraftContext})");
         if (NgramMin < 1 || NgramMax < NgramMin || NgramMax > 16)
             throw new SpecDecException($"n-gram sizes must satisfy 1 ≤ ngram-min ≤ ngram-max ≤ 16 (got {NgramMin}..{NgramMax})");
     }

@@ -61,6 +61,7 @@ public sealed class TransformerLosslessTests : IDisposable
             new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 1, DraftPMin = 0 },
             new() { Method = SpeculationMethod.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 },
             new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 12 },
+            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 6, DraftContext = 8 },
             new() { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 },
             new() { Method = SpeculationMethod.PromptLookup, DraftMin = 5, DraftMax = 5, NgramMin = 2, NgramMax = 2 },
         ];
@@ -97,5 +98,31 @@ public sealed class TransformerLosslessTests : IDisposable
                 Assert.Equal((cold.Stats.Rounds, cold.Stats.Drafted, cold.Stats.Accepted), (warm.Stats.Rounds, warm.Stats.Drafted, warm.Stats.Accepted));
                 Assert.Equal(prompt.Length, warm.Stats.PromptTokens);
             }
+    }
+
+    [Fact]
+    public void A_draft_window_shows_the_draft_its_first_tokens_and_the_latest_ones_at_their_own_positions()
+    {
+        const int window = 8, drafts = 3, vocab = 40;
+        int[] context = Enumerable.Range(0, 30).Select(i => (i * 7 + 3) % vocab).ToArray();
+        var proposer = new DraftModelProposer(_draft, _target) { Window = window };
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        var proposed = new int[drafts];
+        proposer.Propose(context, proposed, new float[drafts * vocab], new Xoshiro256StarStar(1));
+
+        // The draft run by hand over exactly what it should read: the sink tokens, then the window.
+        int sinks = DraftModelProposer.SinkTokens;
+        var tokens = new List<int>([.. context[..sinks], .. context[^window..]]);
+        var positions = new List<int>([.. Enumerable.Range(0, sinks), .. Enumerable.Range(context.Length - window, window)]);
+        using var cache = (KvCache)_draft.CreateCache(64);
+        var logits = new float[vocab];
+        var expected = new int[drafts];
+        _draft.Forward(ForwardBatch.Causal(tokens.ToArray(), positions.ToArray()), cache, logits);
+        for (int i = 0; i < drafts; i++)
+        {
+            expected[i] = Sampler.ArgMax(logits);
+            _draft.Forward(ForwardBatch.Causal([expected[i]], [context.Length + i]), cache, logits);
+        }
+        Assert.Equal(expected, proposed);
     }
 }

@@ -42,7 +42,7 @@ public static unsafe class Matmul
             if (form == ActivationForm.None) throw new NotSupportedException($"no matmul kernel for {w.Type} weights yet");
             needQ8 |= form == ActivationForm.Q8;
             needQ8K |= form == ActivationForm.Q8K;
-            // Chunks of whole 8-row groups (packed kernels compute 8 rows at once), about 8 per thread over the
+            // Chunks of whole 8-row groups (packed Q8_0 and Q4_K compute 8 rows at once), about 8 per thread over the
             // whole call, so a slow core delays little.
             const int group = Q8_0Packed.GroupRows;
             int chunk = Math.Max(group, ((w.Rows + targetItems - 1) / targetItems + group - 1) / group * group);
@@ -130,9 +130,6 @@ public static unsafe class Matmul
                 case GgmlType.Q4_K:
                     Q4_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),
                         part.Y, part.Weight.Rows, Level);
-                    break;
-                case GgmlType.Q6_K when part.Weight.Packed != null:
-                    Q6_KPacked.Rows(part.Weight, X, part.Y, row0, row1, Level);
                     break;
                 case GgmlType.Q6_K:
                     Q6_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),

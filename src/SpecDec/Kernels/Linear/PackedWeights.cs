@@ -4,7 +4,7 @@ namespace SpecDec.Kernels.Linear;
 
 /// <summary>
 /// Which weight types have a layout repacked at load for this CPU (<see cref="Q8_0Packed"/>,
-/// <see cref="Q4_KPacked"/>, <see cref="Q6_KPacked"/>), and the packing itself; the matmul reads <see cref="LinearWeight.Packed"/>
+/// <see cref="Q4_KPacked"/>), and the packing itself; the matmul reads <see cref="LinearWeight.Packed"/>
 /// when it is set.
 /// </summary>
 public static class PackedWeights
@@ -13,7 +13,6 @@ public static class PackedWeights
     {
         GgmlType.Q8_0 => Q8_0Packed.Applies(level),
         GgmlType.Q4_K => Q4_KPacked.Applies(level),
-        GgmlType.Q6_K => Q6_KPacked.Applies(level),
         _ => false,
     };
 
@@ -22,7 +21,6 @@ public static class PackedWeights
     {
         GgmlType.Q8_0 => Q8_0Packed.Pack(w),
         GgmlType.Q4_K => Q4_KPacked.Pack(w),
-        GgmlType.Q6_K => Q6_KPacked.Pack(w),
         _ => throw new ArgumentException($"{w.Type} weights have no packed layout"),
     };
 }

@@ -23,7 +23,7 @@ namespace SpecDec.Kernels.Linear;
 /// int32, then y = fma(d_a, fma(−dmin, M, d·S), y) in super-block order. The scalar twin computes the same
 /// integers and the same float operations, so both give the same bits and a row's result does not depend on T.
 /// </summary>
-public static unsafe class Q4_KPacked
+public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
 {
     const int GroupRows = Q8_0Packed.GroupRows;
     const int SubBlocks = BlockQ4_K.SubBlocks;
@@ -82,22 +82,14 @@ public static unsafe class Q4_KPacked
     /// <summary>The byte holding column l (0..31) of sub-block j of row r: low nibble for l &lt; 16, high for the rest.</summary>
     static int QuantOffset(int j, int r, int l) => QuantsOffset + j * SubBlockBytes + l % 16 / 4 * 32 + r * 4 + l % 4;
 
-    /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of 8.</summary>
-    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
-    {
-        int blocks = w.Columns / BlockQ4_K.Size;
-        for (int n = row0; n < row1; n += GroupRows)
-        {
-            byte* group = w.Packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
-            int valid = Math.Min(GroupRows, row1 - n);
-            if (level == SimdLevel.Scalar || !AvxVnni.IsSupported)
-                GroupScalar(group, blocks, x, y + n, w.Rows, valid);
-            else
-                GroupVnni(group, blocks, x, y + n, w.Rows, valid);
-        }
-    }
+    /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of <see cref="GroupRows"/>.</summary>
+    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level) =>
+        PackedGroups.Rows<Q4_KPacked>(w, x, y, row0, row1, level);
 
-    static void GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
+    static int IPackedGroupKernel.BlockColumns => BlockQ4_K.Size;
+    static int IPackedGroupKernel.GroupBlockBytes => GroupBlockBytes;
+
+    static void IPackedGroupKernel.GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
     {
         for (int c = 0; c < x.T; c++)
         {
@@ -134,24 +126,12 @@ public static unsafe class Q4_KPacked
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static int SubBlockSum(short* sums, int b, int j) => sums[b * 16 + 2 * j] + sums[b * 16 + 2 * j + 1];
 
-    static void GroupVnni(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
-    {
-        int c = 0;
-        for (; c + 4 <= x.T; c += 4) Pass(group, blocks, x, c, 4, y, ldy, valid);
-        switch (x.T - c)
-        {
-            case 3: Pass(group, blocks, x, c, 3, y, ldy, valid); break;
-            case 2: Pass(group, blocks, x, c, 2, y, ldy, valid); break;
-            case 1: Pass(group, blocks, x, c, 1, y, ldy, valid); break;
-        }
-    }
-
     /// <summary>
     /// Activation rows c .. c + rows − 1 against one group; each sub-block's nibbles are unpacked once for all
     /// of them. <paramref name="rows"/> is a constant at every call site, so inlining leaves one loop per count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
+    static void IPackedGroupKernel.Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
     {
         int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
         int sumStride = x.K / ActivationQ8K.SumGroup;

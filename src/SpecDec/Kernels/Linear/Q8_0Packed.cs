@@ -21,7 +21,7 @@ namespace SpecDec.Kernels.Linear;
 /// Each output is Σ_b fma(float(dot_b), d_w·d_x, acc) in block order, one lane per weight row, so the scalar
 /// twin gives the same bits and a row's result does not depend on T.
 /// </summary>
-public static unsafe class Q8_0Packed
+public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
 {
     public const int GroupRows = 8;
     const int BlockSize = BlockQ8_0.Size;
@@ -66,21 +66,13 @@ public static unsafe class Q8_0Packed
     static int QuantOffset(int r, int i) => ScaleBytes + i / 4 * (GroupRows * 4) + r * 4 + i % 4;
 
     /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of <see cref="GroupRows"/>.</summary>
-    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
-    {
-        int blocks = w.Columns / BlockSize;
-        for (int n = row0; n < row1; n += GroupRows)
-        {
-            byte* group = w.Packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
-            int valid = Math.Min(GroupRows, row1 - n);
-            if (level == SimdLevel.Scalar || !AvxVnni.IsSupported)
-                GroupScalar(group, blocks, x, y + n, w.Rows, valid);
-            else
-                GroupVnni(group, blocks, x, y + n, w.Rows, valid);
-        }
-    }
+    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level) =>
+        PackedGroups.Rows<Q8_0Packed>(w, x, y, row0, row1, level);
 
-    static void GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
+    static int IPackedGroupKernel.BlockColumns => BlockSize;
+    static int IPackedGroupKernel.GroupBlockBytes => GroupBlockBytes;
+
+    static void IPackedGroupKernel.GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
     {
         for (int c = 0; c < x.T; c++)
         {
@@ -102,24 +94,12 @@ public static unsafe class Q8_0Packed
         }
     }
 
-    static void GroupVnni(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
-    {
-        int c = 0;
-        for (; c + 4 <= x.T; c += 4) Pass(group, blocks, x, c, 4, y, ldy, valid);
-        switch (x.T - c)
-        {
-            case 3: Pass(group, blocks, x, c, 3, y, ldy, valid); break;
-            case 2: Pass(group, blocks, x, c, 2, y, ldy, valid); break;
-            case 1: Pass(group, blocks, x, c, 1, y, ldy, valid); break;
-        }
-    }
-
     /// <summary>
     /// Activation rows c .. c + rows − 1 against one group, each weight block loaded once for all of them.
     /// <paramref name="rows"/> is a constant at every call site, so inlining leaves one loop per row count.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
+    static void IPackedGroupKernel.Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
     {
         int* q0 = (int*)(x.Q8 + (long)c * x.K), q1 = q0 + x.K / 4, q2 = q1 + x.K / 4, q3 = q2 + x.K / 4;
         int* bias0 = x.Q8Bias + (long)c * blocks;

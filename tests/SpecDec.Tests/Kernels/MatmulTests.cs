@@ -213,7 +213,7 @@ public unsafe class MatmulTests : IDisposable
         using var packed = new TestWeight(GgmlType.Q8_0, w, n, k, packed: true);
         byte* p = packed.Weight.Packed;
         const int groupBlock = 16 + 8 * 32;
-        Assert.Equal(2L * (k / 32) * groupBlock, Q8_0Packed.ByteCount(n, k));
+        Assert.Equal(2L * (k / 32) * groupBlock, PackedGroups.ByteCount<Q8_0Packed>(n, k));
         for (int row = 0; row < 16; row++)
             for (int b = 0; b < k / 32; b++)
             {

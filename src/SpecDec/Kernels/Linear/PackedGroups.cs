@@ -14,6 +14,9 @@ internal unsafe interface IPackedGroupKernel
     /// <summary>Bytes of one block of a group.</summary>
     static abstract int GroupBlockBytes { get; }
 
+    /// <summary>Writes the packed copy of <paramref name="w"/> (file layout) into <paramref name="dst"/>, zeroed, of <see cref="PackedGroups.ByteCount{TKernel}"/> bytes.</summary>
+    static abstract void Pack(in LinearWeight w, byte* dst);
+
     /// <summary>Every activation row against one group: the reference the VNNI path gives the same bits as.</summary>
     static abstract void GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid);
 
@@ -24,6 +27,21 @@ internal unsafe interface IPackedGroupKernel
 /// <summary>Outputs [row0, row1) of a packed weight: group by group, the activation rows in passes of up to 4.</summary>
 internal static unsafe class PackedGroups
 {
+    /// <summary>Whether packed layouts run on this CPU at <paramref name="level"/>: they need AVX-VNNI.</summary>
+    public static bool Supported(SimdLevel level) => level != SimdLevel.Scalar && AvxVnni.IsSupported;
+
+    /// <summary>Bytes of a packed [rows × columns] weight, the last group padded with zero rows.</summary>
+    public static long ByteCount<TKernel>(int rows, int columns) where TKernel : struct, IPackedGroupKernel =>
+        (long)((rows + Q8_0Packed.GroupRows - 1) / Q8_0Packed.GroupRows) * (columns / TKernel.BlockColumns) * TKernel.GroupBlockBytes;
+
+    /// <summary>A packed copy of <paramref name="w"/>, and the weight that reads it.</summary>
+    public static (LinearWeight Weight, NativeBuffer<byte> Buffer) Pack<TKernel>(in LinearWeight w) where TKernel : struct, IPackedGroupKernel
+    {
+        var buffer = new NativeBuffer<byte>(ByteCount<TKernel>(w.Rows, w.Columns));
+        TKernel.Pack(w, buffer.Pointer);
+        return (w with { Packed = buffer.Pointer }, buffer);
+    }
+
     /// <summary>row0 is a multiple of the group size; the last group may be ragged (<c>valid</c> rows of 8).</summary>
     public static void Rows<TKernel>(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
         where TKernel : struct, IPackedGroupKernel

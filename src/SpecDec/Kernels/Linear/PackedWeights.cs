@@ -9,18 +9,14 @@ namespace SpecDec.Kernels.Linear;
 /// </summary>
 public static class PackedWeights
 {
-    public static bool Applies(GgmlType type, SimdLevel level) => type switch
-    {
-        GgmlType.Q8_0 => Q8_0Packed.Applies(level),
-        GgmlType.Q4_K => Q4_KPacked.Applies(level),
-        _ => false,
-    };
+    public static bool Applies(GgmlType type, SimdLevel level) =>
+        type is GgmlType.Q8_0 or GgmlType.Q4_K && PackedGroups.Supported(level);
 
     /// <summary>A packed copy of <paramref name="w"/>, and the weight that reads it; only for a type that <see cref="Applies"/>.</summary>
     public static (LinearWeight Weight, NativeBuffer<byte> Buffer) Pack(in LinearWeight w) => w.Type switch
     {
-        GgmlType.Q8_0 => Q8_0Packed.Pack(w),
-        GgmlType.Q4_K => Q4_KPacked.Pack(w),
+        GgmlType.Q8_0 => PackedGroups.Pack<Q8_0Packed>(w),
+        GgmlType.Q4_K => PackedGroups.Pack<Q4_KPacked>(w),
         _ => throw new ArgumentException($"{w.Type} weights have no packed layout"),
     };
 }

@@ -33,26 +33,11 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
     const int SubBlockBytes = 4 * 32;
     const int GroupBlockBytes = QuantsOffset + SubBlocks * SubBlockBytes; // 1184
 
-    /// <summary>Whether Q4_K weights should be packed for <paramref name="level"/> on this CPU.</summary>
-    public static bool Applies(SimdLevel level) => Q8_0Packed.Applies(level);
-
-    public static long ByteCount(int rows, int columns) =>
-        (long)((rows + GroupRows - 1) / GroupRows) * (columns / BlockQ4_K.Size) * GroupBlockBytes;
-
-    /// <summary>A packed copy of <paramref name="w"/> (file layout), and the weight that reads it.</summary>
-    public static (LinearWeight Weight, NativeBuffer<byte> Buffer) Pack(in LinearWeight w)
-    {
-        if (w.Type != Formats.GgmlType.Q4_K) throw new ArgumentException($"only Q4_K weights are packed here, not {w.Type}");
-        var buffer = new NativeBuffer<byte>(ByteCount(w.Rows, w.Columns));
-        Pack(w, buffer.Pointer);
-        return (w with { Packed = buffer.Pointer }, buffer);
-    }
-
-    static void Pack(in LinearWeight w, byte* dst)
+    /// <summary>Writes the packed copy of <paramref name="w"/> (file layout) into a zeroed buffer.</summary>
+    static void IPackedGroupKernel.Pack(in LinearWeight w, byte* dst)
     {
         int blocks = w.Columns / BlockQ4_K.Size;
         int groups = (w.Rows + GroupRows - 1) / GroupRows;
-        new Span<byte>(dst, checked((int)ByteCount(w.Rows, w.Columns))).Clear();
         for (int g = 0; g < groups; g++)
             for (int b = 0; b < blocks; b++)
             {

@@ -28,22 +28,8 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     const int ScaleBytes = GroupRows * 2;
     const int GroupBlockBytes = ScaleBytes + GroupRows * BlockSize; // 272
 
-    /// <summary>Whether Q8_0 weights should be packed for <paramref name="level"/> on this CPU.</summary>
-    public static bool Applies(SimdLevel level) => level != SimdLevel.Scalar && AvxVnni.IsSupported;
-
-    public static long ByteCount(int rows, int columns) =>
-        (long)((rows + GroupRows - 1) / GroupRows) * (columns / BlockSize) * GroupBlockBytes;
-
-    /// <summary>A packed copy of <paramref name="w"/> (file layout), and the weight that reads it.</summary>
-    public static (LinearWeight Weight, NativeBuffer<byte> Buffer) Pack(in LinearWeight w)
-    {
-        if (w.Type != Formats.GgmlType.Q8_0) throw new ArgumentException($"only Q8_0 weights are packed, not {w.Type}");
-        var buffer = new NativeBuffer<byte>(ByteCount(w.Rows, w.Columns));
-        Pack(w, buffer.Pointer);
-        return (w with { Packed = buffer.Pointer }, buffer);
-    }
-
-    static void Pack(in LinearWeight w, byte* dst)
+    /// <summary>Writes the packed copy of <paramref name="w"/> (file layout) into a zeroed buffer.</summary>
+    static void IPackedGroupKernel.Pack(in LinearWeight w, byte* dst)
     {
         int blocks = w.Columns / BlockSize;
         int groups = (w.Rows + GroupRows - 1) / GroupRows;

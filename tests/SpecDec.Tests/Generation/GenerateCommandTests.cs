@@ -82,5 +82,7 @@ public sealed class GenerateCommandTests : IDisposable
         Assert.Contains("draft-max", Assert.Throws<SpecDecException>(() =>
             Run("generate", "--model", _model, "--prompt", "ab", "--spec", "pld", "--draft-max", "99")).Message);
         Assert.Contains("top-p", Assert.Throws<SpecDecException>(() => Run("generate", "--model", _model, "--prompt", "ab", "--top-p", "2")).Message);
+        Assert.Contains("draft-context", Assert.Throws<SpecDecException>(() =>
+            Run("generate", "--model", _model, "--prompt", "ab", "--spec", "draft", "--draft-model", _model, "--draft-context", "-1")).Message);
     }
 }

@@ -33,16 +33,16 @@ public sealed class Generator
         if (draftModel is not null) _draftProposer = new DraftModelProposer(draftModel, target);
     }
 
-    /// <summary>Forwards of 1 … this many rows are run by <see cref="WarmUp"/>: passes of 1–4 rows and a pass of 4 followed by one of 1.</summary>
-    private const int WarmUpRows = 5;
+    /// <summary>Forwards of 1 … this many rows are run by <see cref="WarmUp"/>: every pass length of the packed matmul kernels.</summary>
+    private const int WarmUpRows = 8;
 
     /// <summary>
     /// Runs once every code path that requests with <paramref name="options"/> take, so the first request
     /// runs at full speed: the JIT compiles each kernel on its first call (about 0.1 s for the demo models, as
     /// much as 200 tokens of decoding), which would otherwise land in that request's prefill and decode
-    /// times. llama.cpp warms up at load for the same reason. It runs forwards of 1 … 5 rows through the
+    /// times. llama.cpp warms up at load for the same reason. It runs forwards of 1 … 8 rows through the
     /// target (and 1 … 2 through a draft model), then a 4-token generation of a repetitive prompt that makes
-    /// prompt lookup fire; about 12 target steps in all. Outputs of later requests are unchanged.
+    /// prompt lookup fire; about 20 target steps in all. Outputs of later requests are unchanged.
     /// </summary>
     public void WarmUp(GenerationOptions options)
     {

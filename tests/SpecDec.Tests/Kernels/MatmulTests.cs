@@ -54,7 +54,8 @@ public unsafe class MatmulTests : IDisposable
         return data;
     }
 
-    static readonly int[] RowCounts = [1, 3, 8, 17, 64];
+    // Every pass length of the packed kernels (1–8 rows), several passes with a tail (17), and many (64).
+    static readonly int[] RowCounts = [1, 2, 3, 4, 5, 6, 7, 8, 17, 64];
 
     [Theory]
     [MemberData(nameof(Shapes))]
@@ -126,7 +127,7 @@ public unsafe class MatmulTests : IDisposable
     public void A_row_gets_the_same_bits_whatever_T_is_and_wherever_it_falls(GgmlType type, int k, int n, bool packed)
     {
         // Verifying k drafts in one call of k+1 rows must reproduce single-token decoding bit for bit, so a row's
-        // result may not depend on the batch around it: 4-row tiles, 1-row tails and T ≤ 4 register paths alike.
+        // result may not depend on the batch around it: full passes, shorter tail passes and one-row passes alike.
         var rng = new Random(k * 13 + n);
         using NativeBuffer<byte> w = KernelTestData.Weights(type, KernelTestData.Random(rng, n * k), n, k);
         using var packedWeight = new TestWeight(type, w, n, k, packed);
@@ -137,7 +138,7 @@ public unsafe class MatmulTests : IDisposable
         {
             var single = new float[rows][];
             for (int r = 0; r < rows; r++) single[r] = Run(weight, x.Pointer + (long)r * k, 1, level);
-            foreach (int t in new[] { 2, 3, 4, 5, 8, 17, 19 })
+            foreach (int t in new[] { 2, 3, 4, 5, 6, 7, 8, 17, 19 })
                 for (int start = 0; start + t <= rows; start += Math.Max(1, rows - t))
                 {
                     float[] y = Run(weight, x.Pointer + (long)start * k, t, level);
@@ -212,16 +213,16 @@ public unsafe class MatmulTests : IDisposable
         using NativeBuffer<byte> w = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, n * k), n, k);
         using var packed = new TestWeight(GgmlType.Q8_0, w, n, k, packed: true);
         byte* p = packed.Weight.Packed;
-        const int groupBlock = 16 + 8 * 32;
+        const int groupBlock = 8 * 4 + 8 * 32; // f32 scales, then the quants
         Assert.Equal(2L * (k / 32) * groupBlock, PackedGroups.ByteCount<Q8_0Packed>(n, k));
         for (int row = 0; row < 16; row++)
             for (int b = 0; b < k / 32; b++)
             {
                 byte* block = p + ((row / 8) * (k / 32) + b) * groupBlock;
                 byte* source = row < n ? w.Pointer + row * 2L * 34 + b * 34 : null;
-                Assert.Equal(source is null ? 0 : *(ushort*)source, ((ushort*)block)[row % 8]);
+                Assert.Equal(source is null ? 0f : (float)BitConverter.UInt16BitsToHalf(*(ushort*)source), ((float*)block)[row % 8]);
                 for (int i = 0; i < 32; i++)
-                    Assert.Equal((source is null ? 0 : ((sbyte*)source)[2 + i]) + 128, block[16 + (i / 4) * 32 + (row % 8) * 4 + i % 4]);
+                    Assert.Equal((source is null ? 0 : ((sbyte*)source)[2 + i]) + 128, block[32 + (i / 4) * 32 + (row % 8) * 4 + i % 4]);
             }
     }
 

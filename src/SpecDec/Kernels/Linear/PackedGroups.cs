@@ -20,11 +20,14 @@ internal unsafe interface IPackedGroupKernel
     /// <summary>Every activation row against one group: the reference the VNNI path gives the same bits as.</summary>
     static abstract void GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid);
 
-    /// <summary>Activation rows c .. c + rows − 1 (rows 1–4, a constant at every call) against one group, each block read once for all of them.</summary>
-    static abstract void Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid);
+    /// <summary>Most activation rows one <see cref="Pass{TRows}"/> takes (at most 8).</summary>
+    static abstract int MaxPassRows { get; }
+
+    /// <summary>Activation rows c .. c + TRows.Count − 1 (1 to <see cref="MaxPassRows"/>) against one group, each block read once for all of them.</summary>
+    static abstract void Pass<TRows>(byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid) where TRows : struct, IPassRows;
 }
 
-/// <summary>Outputs [row0, row1) of a packed weight: group by group, the activation rows in passes of up to 4.</summary>
+/// <summary>Outputs [row0, row1) of a packed weight: group by group, the activation rows in passes of up to the kernel's <see cref="IPackedGroupKernel.MaxPassRows"/>.</summary>
 internal static unsafe class PackedGroups
 {
     /// <summary>Whether packed layouts run on this CPU at <paramref name="level"/>: they need AVX-VNNI.</summary>
@@ -62,13 +65,29 @@ internal static unsafe class PackedGroups
     static void Vnni<TKernel>(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
         where TKernel : struct, IPackedGroupKernel
     {
-        int c = 0;
-        for (; c + 4 <= x.T; c += 4) TKernel.Pass(group, blocks, x, c, 4, y, ldy, valid);
-        switch (x.T - c)
+        // As few passes as the kernel allows, their lengths as even as possible (T = 9 in passes of up to 8: 5 + 4).
+        int max = TKernel.MaxPassRows, passes = (x.T + max - 1) / max;
+        for (int p = 0, c = 0; p < passes; p++)
         {
-            case 3: TKernel.Pass(group, blocks, x, c, 3, y, ldy, valid); break;
-            case 2: TKernel.Pass(group, blocks, x, c, 2, y, ldy, valid); break;
-            case 1: TKernel.Pass(group, blocks, x, c, 1, y, ldy, valid); break;
+            int rows = x.T / passes + (p < x.T % passes ? 1 : 0);
+            Pass<TKernel>(rows, group, blocks, x, c, y, ldy, valid);
+            c += rows;
+        }
+    }
+
+    static void Pass<TKernel>(int rows, byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid)
+        where TKernel : struct, IPackedGroupKernel
+    {
+        switch (rows)
+        {
+            case 1: TKernel.Pass<Rows1>(group, blocks, x, c, y, ldy, valid); break;
+            case 2: TKernel.Pass<Rows2>(group, blocks, x, c, y, ldy, valid); break;
+            case 3: TKernel.Pass<Rows3>(group, blocks, x, c, y, ldy, valid); break;
+            case 4: TKernel.Pass<Rows4>(group, blocks, x, c, y, ldy, valid); break;
+            case 5: TKernel.Pass<Rows5>(group, blocks, x, c, y, ldy, valid); break;
+            case 6: TKernel.Pass<Rows6>(group, blocks, x, c, y, ldy, valid); break;
+            case 7: TKernel.Pass<Rows7>(group, blocks, x, c, y, ldy, valid); break;
+            default: TKernel.Pass<Rows8>(group, blocks, x, c, y, ldy, valid); break;
         }
     }
 }

@@ -73,6 +73,8 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
 
     static int IPackedGroupKernel.BlockColumns => BlockQ4_K.Size;
     static int IPackedGroupKernel.GroupBlockBytes => GroupBlockBytes;
+    const int MaxPassRows = 4; // four rows' sums and mins, and the unpacked nibbles, fill the registers
+    static int IPackedGroupKernel.MaxPassRows => MaxPassRows;
 
     static void IPackedGroupKernel.GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
     {
@@ -113,11 +115,12 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
 
     /// <summary>
     /// Activation rows c .. c + rows − 1 against one group; each sub-block's nibbles are unpacked once for all
-    /// of them. <paramref name="rows"/> is a constant at every call site, so inlining leaves one loop per count.
+    /// of them.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void IPackedGroupKernel.Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
+    static void IPackedGroupKernel.Pass<TRows>(byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid)
     {
+        int rows = TRows.Count; // a constant: each count compiles to its own loop
+        if (rows > MaxPassRows) throw new NotSupportedException($"a Q4_K pass takes at most {MaxPassRows} rows");
         int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
         int sumStride = x.K / ActivationQ8K.SumGroup;
         short* sums0 = x.Q8KSums + (long)c * sumStride;

@@ -12,8 +12,10 @@ namespace SpecDec.Kernels.Linear;
 /// all 8 rows by 4 broadcast activation bytes, and the 8 lanes of the accumulator are the 8 outputs, so no
 /// horizontal sum is needed and each extra activation row costs a few instructions per block.
 ///
-/// Group layout (rows 8g..8g+7, zero rows past the end), per block of 32 columns, 272 bytes as in the file:
-///   [8 × f16] the rows' scales
+/// Group layout (rows 8g..8g+7, zero rows past the end), per block of 32 columns, 288 bytes:
+///   [8 × f32] the rows' scales, widened from the file's f16 at packing (exact): converting f16 in software
+///             took 13 instructions per block, more than a row's multiply-adds besides the vpdpbusd
+///             themselves, for 16 more bytes per 272
 ///   [8 chunks × 8 rows × 4 bytes] chunk j holds columns 4j..4j+3 of each row, as u8 = w + 128
 /// vpdpbusd wants one unsigned operand; storing w + 128 makes it the weight, and the offset is taken back
 /// exactly by starting each block's sum at −128·Σx (<see cref="Activations.Q8Bias"/>).
@@ -25,8 +27,8 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
 {
     public const int GroupRows = 8;
     const int BlockSize = BlockQ8_0.Size;
-    const int ScaleBytes = GroupRows * 2;
-    const int GroupBlockBytes = ScaleBytes + GroupRows * BlockSize; // 272
+    const int ScaleBytes = GroupRows * sizeof(float);
+    const int GroupBlockBytes = ScaleBytes + GroupRows * BlockSize; // 288
 
     /// <summary>Writes the packed copy of <paramref name="w"/> (file layout) into a zeroed buffer.</summary>
     static void IPackedGroupKernel.Pack(in LinearWeight w, byte* dst)
@@ -41,7 +43,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 {
                     int n = g * GroupRows + r;
                     byte* src = n < w.Rows ? w.Row(n) + b * BlockQ8_0.Bytes : null;
-                    ((ushort*)o)[r] = src is null ? (ushort)0 : *(ushort*)src;
+                    ((float*)o)[r] = src is null ? 0f : QuantFormat.HalfAt(src);
                     for (int i = 0; i < BlockSize; i++)
                         o[QuantOffset(r, i)] = (byte)((src is null ? 0 : ((sbyte*)src)[2 + i]) + 128);
                 }
@@ -72,7 +74,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                     int dot = x.Q8Bias[(long)c * blocks + b];
                     for (int i = 0; i < BlockSize; i++)
                         dot += block[QuantOffset(r, i)] * q[b * BlockSize + i];
-                    float scale = QuantFormat.HalfAt(block + 2 * r) * x.Q8Scale[(long)c * blocks + b];
+                    float scale = ((float*)block)[r] * x.Q8Scale[(long)c * blocks + b];
                     acc = MathF.FusedMultiplyAdd(dot, scale, acc);
                 }
                 y[(long)c * ldy + r] = acc;
@@ -80,40 +82,121 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
         }
     }
 
+    /// <summary>Activation rows a pass takes: 8 keep 8 int and 8 float accumulators and the block's 8 weight vectors in registers.</summary>
+    static int IPackedGroupKernel.MaxPassRows => 8;
+
     /// <summary>
-    /// Activation rows c .. c + rows − 1 against one group, each weight block loaded once for all of them.
-    /// <paramref name="rows"/> is a constant at every call site, so inlining leaves one loop per row count.
+    /// Activation rows c .. c + TRows.Count − 1 against one group, each weight block loaded once for all of them.
+    /// The rows' multiply-add chains are interleaved chunk by chunk; each chain waits on its previous vpdpbusd, so
+    /// enough must be in flight: one row runs two chains (<see cref="Block"/>), 2–4 rows two each (even and odd
+    /// chunks), 5–8 rows one each. Integer sums: how they are split does not change the result.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void IPackedGroupKernel.Pass(byte* group, int blocks, in Activations x, int c, int rows, float* y, int ldy, int valid)
+    static void IPackedGroupKernel.Pass<TRows>(byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid)
     {
-        int* q0 = (int*)(x.Q8 + (long)c * x.K), q1 = q0 + x.K / 4, q2 = q1 + x.K / 4, q3 = q2 + x.K / 4;
-        int* bias0 = x.Q8Bias + (long)c * blocks;
-        float* d0 = x.Q8Scale + (long)c * blocks;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int rows = TRows.Count; // a constant: each count compiles to its own loop
+        int stride = x.K / 4;   // ints from one activation row's quants to the next
+        int* q = (int*)(x.Q8 + (long)c * x.K);
+        int* bias = x.Q8Bias + (long)c * blocks;
+        float* dx = x.Q8Scale + (long)c * blocks;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
         for (int b = 0; b < blocks; b++)
         {
             byte* block = group + (long)b * GroupBlockBytes;
-            Vector256<float> ws = Halves(block);
-            int o = b * (BlockSize / 4);
-            a0 = Block(block, ws, q0 + o, bias0[b], d0[b], a0);
-            if (rows > 1) a1 = Block(block, ws, q1 + o, bias0[blocks + b], d0[blocks + b], a1);
-            if (rows > 2) a2 = Block(block, ws, q2 + o, bias0[2 * blocks + b], d0[2 * blocks + b], a2);
-            if (rows > 3) a3 = Block(block, ws, q3 + o, bias0[3 * blocks + b], d0[3 * blocks + b], a3);
+            Vector256<float> ws = Vector256.Load((float*)block);
+            int* qb = q + b * (BlockSize / 4);
+            if (rows == 1)
+            {
+                a0 = Block(block, ws, qb, bias + b, dx + b, a0);
+                continue;
+            }
+            // Each row's sum starts at its bias; broadcasts come straight from memory (a load, not an ALU slot).
+            int* bb = bias + b;
+            Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bb), s1 = Avx2.BroadcastScalarToVector256(bb + blocks);
+            Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            if (rows > 2) s2 = Avx2.BroadcastScalarToVector256(bb + 2 * blocks);
+            if (rows > 3) s3 = Avx2.BroadcastScalarToVector256(bb + 3 * blocks);
+            if (rows > 4) s4 = Avx2.BroadcastScalarToVector256(bb + 4 * blocks);
+            if (rows > 5) s5 = Avx2.BroadcastScalarToVector256(bb + 5 * blocks);
+            if (rows > 6) s6 = Avx2.BroadcastScalarToVector256(bb + 6 * blocks);
+            if (rows > 7) s7 = Avx2.BroadcastScalarToVector256(bb + 7 * blocks);
+            Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default; // odd chunks, up to 4 rows
+            byte* w = block + ScaleBytes;
+            for (int j = 0; j < BlockSize / 4; j += 2)
+            {
+                Vector256<byte> even = Vector256.Load(w + j * 32), odd = Vector256.Load(w + j * 32 + 32);
+                int* qe = qb + j, qo = qe + 1;
+                s0 = Chunk(s0, even, qe);
+                s1 = Chunk(s1, even, qe + stride);
+                if (rows > 2) s2 = Chunk(s2, even, qe + 2 * stride);
+                if (rows > 3) s3 = Chunk(s3, even, qe + 3 * stride);
+                if (rows > 4) s4 = Chunk(s4, even, qe + 4 * stride);
+                if (rows > 5) s5 = Chunk(s5, even, qe + 5 * stride);
+                if (rows > 6) s6 = Chunk(s6, even, qe + 6 * stride);
+                if (rows > 7) s7 = Chunk(s7, even, qe + 7 * stride);
+                if (rows <= 4)
+                {
+                    t0 = Chunk(t0, odd, qo);
+                    t1 = Chunk(t1, odd, qo + stride);
+                    if (rows > 2) t2 = Chunk(t2, odd, qo + 2 * stride);
+                    if (rows > 3) t3 = Chunk(t3, odd, qo + 3 * stride);
+                }
+                else
+                {
+                    s0 = Chunk(s0, odd, qo);
+                    s1 = Chunk(s1, odd, qo + stride);
+                    s2 = Chunk(s2, odd, qo + 2 * stride);
+                    s3 = Chunk(s3, odd, qo + 3 * stride);
+                    s4 = Chunk(s4, odd, qo + 4 * stride);
+                    if (rows > 5) s5 = Chunk(s5, odd, qo + 5 * stride);
+                    if (rows > 6) s6 = Chunk(s6, odd, qo + 6 * stride);
+                    if (rows > 7) s7 = Chunk(s7, odd, qo + 7 * stride);
+                }
+            }
+            if (rows <= 4)
+            {
+                s0 += t0;
+                s1 += t1;
+                s2 += t2;
+                s3 += t3;
+            }
+            float* db = dx + b;
+            a0 = Scale(s0, ws, db, a0);
+            a1 = Scale(s1, ws, db + blocks, a1);
+            if (rows > 2) a2 = Scale(s2, ws, db + 2 * blocks, a2);
+            if (rows > 3) a3 = Scale(s3, ws, db + 3 * blocks, a3);
+            if (rows > 4) a4 = Scale(s4, ws, db + 4 * blocks, a4);
+            if (rows > 5) a5 = Scale(s5, ws, db + 5 * blocks, a5);
+            if (rows > 6) a6 = Scale(s6, ws, db + 6 * blocks, a6);
+            if (rows > 7) a7 = Scale(s7, ws, db + 7 * blocks, a7);
         }
         Store(a0, y + (long)c * ldy, valid);
         if (rows > 1) Store(a1, y + (long)(c + 1) * ldy, valid);
         if (rows > 2) Store(a2, y + (long)(c + 2) * ldy, valid);
         if (rows > 3) Store(a3, y + (long)(c + 3) * ldy, valid);
+        if (rows > 4) Store(a4, y + (long)(c + 4) * ldy, valid);
+        if (rows > 5) Store(a5, y + (long)(c + 5) * ldy, valid);
+        if (rows > 6) Store(a6, y + (long)(c + 6) * ldy, valid);
+        if (rows > 7) Store(a7, y + (long)(c + 7) * ldy, valid);
     }
 
-    /// <summary>acc + float(Σ w·x over one block) · d_w·d_x for the group's 8 rows; q = the block's 32 quants as 8 ints.</summary>
+    /// <summary>s + the 8 rows' products of one 4-column chunk with the activation's 4 quants at q.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Block(byte* block, Vector256<float> ws, int* q, int bias, float dx, Vector256<float> acc)
+    static Vector256<int> Chunk(Vector256<int> s, Vector256<byte> w, int* q) =>
+        AvxVnni.MultiplyWideningAndAdd(s, w, Avx2.BroadcastScalarToVector256(q).AsSByte());
+
+    /// <summary>acc + float(s) · d_w·d_x: one block's integer sums scaled into the 8 rows' outputs.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Scale(Vector256<int> s, Vector256<float> ws, float* dx, Vector256<float> acc) =>
+        Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(s), ws * Avx.BroadcastScalarToVector256(dx), acc);
+
+    /// <summary>One row's block, two chains: acc + float(Σ w·x over the block) · d_w·d_x for the group's 8 rows; q = the block's 32 quants as 8 ints.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Block(byte* block, Vector256<float> ws, int* q, int* bias, float* dx, Vector256<float> acc)
     {
         byte* w = block + ScaleBytes;
         // Two independent chains (integer sums: the split does not change the result) halve the latency.
-        Vector256<int> s0 = Vector256.Create(bias), s1 = Vector256<int>.Zero;
+        // Bias and scale are broadcast straight from memory: a load, where a register broadcast costs an ALU slot.
+        Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bias), s1 = Vector256<int>.Zero;
         s0 = AvxVnni.MultiplyWideningAndAdd(s0, Vector256.Load(w), Vector256.Create(q[0]).AsSByte());
         s1 = AvxVnni.MultiplyWideningAndAdd(s1, Vector256.Load(w + 32), Vector256.Create(q[1]).AsSByte());
         s0 = AvxVnni.MultiplyWideningAndAdd(s0, Vector256.Load(w + 64), Vector256.Create(q[2]).AsSByte());
@@ -122,7 +205,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
         s1 = AvxVnni.MultiplyWideningAndAdd(s1, Vector256.Load(w + 160), Vector256.Create(q[5]).AsSByte());
         s0 = AvxVnni.MultiplyWideningAndAdd(s0, Vector256.Load(w + 192), Vector256.Create(q[6]).AsSByte());
         s1 = AvxVnni.MultiplyWideningAndAdd(s1, Vector256.Load(w + 224), Vector256.Create(q[7]).AsSByte());
-        return Vector256.FusedMultiplyAdd(Avx.ConvertToVector256Single(s0 + s1), ws * Vector256.Create(dx), acc);
+        return Scale(s0 + s1, ws, dx, acc);
     }
 
     /// <summary>The 8 f16 values at p as floats, bit for bit what <see cref="QuantFormat.HalfAt"/> gives each.</summary>

@@ -220,6 +220,13 @@ public static unsafe class Attention
     static void AddValues<TVec>(float* acc, float* v, float* e, int n, int d, ref float sum) where TVec : unmanaged, IFloatVector<TVec>
     {
         int w = TVec.Width, c = 0;
+        // A head too narrow for four wide vectors (32 floats at 512 bits) takes four 256-bit ones instead: four
+        // FMA chains rather than two. Each lane does the same FMAs in the same key order, so the bits are the same.
+        if (d < 4 * w && w > Float256.Width && d >= 4 * Float256.Width)
+        {
+            AddValues<Float256>(acc, v, e, n, d, ref sum);
+            return;
+        }
         if (d >= 4 * w)
         {
             sum = AddFour<TVec>(acc, v, e, n, d, sum, withSum: true);

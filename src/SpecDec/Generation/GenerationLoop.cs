@@ -10,7 +10,8 @@ namespace SpecDec.Generation;
 /// <summary>
 /// The decoding loop of one request, in one place:
 /// <code>
-/// prefill: run prompt[0 .. N−1) through the target in chunks (the last prompt token is "pending")
+/// prefill: run prompt[0 .. N−1) through the target in chunks (the last prompt token is "pending"), and let
+///          the proposer read the prompt (a draft model prefills its own cache)
 /// round:   propose k drafts after the committed tokens (k = 0 without a proposer)
 ///          one target forward over [pending, d₁ … d_k] → k + 1 logit rows
 ///          the verifier keeps d₁ … d_a and adds one token (correction or bonus)
@@ -105,7 +106,10 @@ internal sealed class GenerationLoop
         return options.MaxTokens is int m ? promptLength + m : context;
     }
 
-    /// <summary>Runs all prompt tokens but the last through the target, in chunks of at most 64 rows.</summary>
+    /// <summary>
+    /// Runs all prompt tokens but the last through the target, in chunks of at most 64 rows, then lets the
+    /// proposer read the prompt too (a draft model's own prefill), so both count as prompt processing.
+    /// </summary>
     public void Prefill()
     {
         long start = Stopwatch.GetTimestamp();
@@ -116,6 +120,7 @@ internal sealed class GenerationLoop
             // Only the last row's logits come back, and they are not needed: the first round recomputes them.
             _target.Forward(ForwardBatch.Causal(_tokens.AsSpan(at, rows), _positions.AsSpan(0, rows)), _cache, _logits);
         }
+        _proposer?.Prefill(_tokens.AsSpan(0, _committed));
         Stats.PrefillMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
     }
 

@@ -7,9 +7,10 @@ namespace SpecDec.Speculation;
 /// <summary>
 /// Drafts with an independent smaller model that shares the target's tokenizer. Its own KV cache always
 /// holds a prefix of the committed context (with a <see cref="Window"/>, its first tokens and the latest
-/// ones, each at its own position): after a round it is rolled back to the accepted tokens, and the
-/// next round first feeds what it has not seen (the correction or bonus token, or the whole prompt at the
-/// start) in the same forward that yields the first draft's logits. Each draft token is drawn from the
+/// ones, each at its own position): <see cref="Prefill"/> feeds the prompt but its last token, after a round
+/// the cache is rolled back to the accepted tokens, and each round first feeds what it has not seen (the
+/// correction or bonus token; in the first round the last prompt token) in the same forward that yields the
+/// first draft's logits. Each draft token is drawn from the
 /// draft's distribution q under the verifier's sampling options; drafting stops early when the draft's own
 /// top probability falls below p-min (in greedy mode q is one-hot, so confidence is measured on the raw
 /// softmax at temperature 1).
@@ -102,7 +103,7 @@ public sealed class DraftModelProposer : IDraftProposer
         if (_cache is null || _sampler is null) throw new InvalidOperationException("Reset must be called before Propose");
         int n = context.Length;
         _proposedAt = n;
-        if (_cache.Length == 0) _skip = Window > 0 && n - SinkTokens > Window ? n - SinkTokens - Window : 0;
+        if (_cache.Length == 0) StartWindow(n);
         // The cache will hold the context plus all drafts but the last.
         int count = Math.Min(draft.Length, _cache.Capacity - RowOf(n) + 1);
         if (count <= 0) return DraftProposal.Empty;
@@ -132,6 +133,17 @@ public sealed class DraftModelProposer : IDraftProposer
         return new DraftProposal(produced, HasDistributions: true);
     }
 
+    public void Prefill(ReadOnlySpan<int> prompt)
+    {
+        if (_cache is null) throw new InvalidOperationException("Reset must be called before Prefill");
+        if (prompt.Length < 2) return;
+        StartWindow(prompt.Length);
+        FeedUpTo(prompt, prompt.Length - 1);
+    }
+
+    /// <summary>Which context tokens the draft skips, fixed when its cache starts on a context of <paramref name="n"/> tokens.</summary>
+    private void StartWindow(int n) => _skip = Window > 0 && n - SinkTokens > Window ? n - SinkTokens - Window : 0;
+
     public void Accepted(int accepted)
     {
         if (_cache is null) return;
@@ -155,14 +167,20 @@ public sealed class DraftModelProposer : IDraftProposer
         int n = context.Length;
         // The last committed token must be fed to get logits after it, even if the cache already holds it.
         if (PositionAfter(cache.Length) >= n) cache.Rollback(RowOf(n - 1));
-        int start = PositionAfter(cache.Length);
+        FeedUpTo(context, n);
+        return _logits.AsSpan(0, _sharedVocab);
+    }
+
+    /// <summary>Feeds the context positions from the cache's end up to <paramref name="end"/>, leaving out the skipped ones.</summary>
+    private void FeedUpTo(ReadOnlySpan<int> context, int end)
+    {
+        int start = PositionAfter(_cache!.Length);
         if (start < SinkTokens && _skip > 0)
         {
             Feed(context, start, SinkTokens);
             start = SinkTokens + _skip;
         }
-        Feed(context, start, n);
-        return _logits.AsSpan(0, _sharedVocab);
+        Feed(context, start, end);
     }
 
     /// <summary>Runs context positions [start, end) through the draft, in chunks, at their own RoPE positions.</summary>

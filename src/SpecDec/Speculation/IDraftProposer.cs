@@ -5,13 +5,20 @@ namespace SpecDec.Speculation;
 /// <summary>
 /// Proposes a chain of candidate tokens that the target then verifies in one forward. A proposer keeps
 /// whatever state it needs (its own KV cache, an n-gram index) in step with the committed context, and never
-/// touches the target's cache. Call order per sequence: Reset, then (Propose, Accepted)*.
+/// touches the target's cache. Call order per sequence: Reset, Prefill, then (Propose, Accepted)*.
 /// </summary>
 public interface IDraftProposer
 {
     /// <summary>Starts a new sequence of at most <paramref name="capacity"/> tokens; forgets the previous one.</summary>
     /// <param name="sampling">The sampling the verifier applies; a proposer with distributions drafts under it.</param>
     void Reset(SamplingOptions sampling, int capacity);
+
+    /// <summary>
+    /// Reads the prompt (all of it but the last token, as the target's prefill does) before the first round,
+    /// so that the proposer's share of prompt processing is timed as prefill, not as the first round's drafting.
+    /// Proposing works without it: the first <see cref="Propose"/> then reads what was skipped.
+    /// </summary>
+    void Prefill(ReadOnlySpan<int> prompt);
 
     /// <summary>
     /// Drafts up to <paramref name="draft"/>.Length tokens that may follow <paramref name="context"/> (every

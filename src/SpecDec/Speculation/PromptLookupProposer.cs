@@ -41,19 +41,12 @@ public sealed class PromptLookupProposer : IDraftProposer
         _indexedUpTo = 0;
     }
 
+    public void Prefill(ReadOnlySpan<int> prompt) => Index(prompt);
+
     public DraftProposal Propose(ReadOnlySpan<int> context, Span<int> draft, Span<float> q, Xoshiro256StarStar rng)
     {
         int n = context.Length;
-        // Index the n-grams that gained a continuation: those ending at n − 2 and before.
-        for (; _indexedUpTo < n - 1; _indexedUpTo++)
-        {
-            for (int size = _ngramMin; size <= _ngramMax && size <= _indexedUpTo + 1; size++)
-            {
-                ulong key = Hash(context.Slice(_indexedUpTo - size + 1, size));
-                CollectionsMarshal.GetValueRefOrAddDefault(_lastEnd[size - _ngramMin], key, out _) = _indexedUpTo;
-            }
-        }
-
+        Index(context);
         for (int size = Math.Min(_ngramMax, n - 1); size >= _ngramMin; size--)
         {
             ReadOnlySpan<int> tail = context[(n - size)..];
@@ -68,6 +61,19 @@ public sealed class PromptLookupProposer : IDraftProposer
     }
 
     public void Accepted(int accepted) { } // the index grows from the committed context alone
+
+    /// <summary>Indexes the n-grams of <paramref name="context"/> that gained a continuation: those ending at n − 2 and before.</summary>
+    private void Index(ReadOnlySpan<int> context)
+    {
+        for (; _indexedUpTo < context.Length - 1; _indexedUpTo++)
+        {
+            for (int size = _ngramMin; size <= _ngramMax && size <= _indexedUpTo + 1; size++)
+            {
+                ulong key = Hash(context.Slice(_indexedUpTo - size + 1, size));
+                CollectionsMarshal.GetValueRefOrAddDefault(_lastEnd[size - _ngramMin], key, out _) = _indexedUpTo;
+            }
+        }
+    }
 
     /// <summary>FNV-1a-style mixing of the ids, finished with SplitMix64's avalanche.</summary>
     private static ulong Hash(ReadOnlySpan<int> gram)

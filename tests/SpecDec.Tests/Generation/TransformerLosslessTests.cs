@@ -106,9 +106,16 @@ public sealed class TransformerLosslessTests : IDisposable
         const int window = 8, drafts = 3, vocab = 40;
         int[] context = Enumerable.Range(0, 30).Select(i => (i * 7 + 3) % vocab).ToArray();
         var proposer = new DraftModelProposer(_draft, _target) { Window = window };
-        proposer.Reset(SamplingOptions.Greedy, 64);
-        var proposed = new int[drafts];
-        proposer.Propose(context, proposed, new float[drafts * vocab], new Xoshiro256StarStar(1));
+        // Proposed straight away, and after the proposer read the prompt in its own prefill: the same view.
+        var proposals = new List<int[]>();
+        foreach (bool prefill in new[] { false, true })
+        {
+            proposer.Reset(SamplingOptions.Greedy, 64);
+            if (prefill) proposer.Prefill(context);
+            var proposed = new int[drafts];
+            proposer.Propose(context, proposed, new float[drafts * vocab], new Xoshiro256StarStar(1));
+            proposals.Add(proposed);
+        }
 
         // The draft run by hand over exactly what it should read: the sink tokens, then the window.
         int sinks = DraftModelProposer.SinkTokens;
@@ -123,6 +130,7 @@ public sealed class TransformerLosslessTests : IDisposable
             expected[i] = Sampler.ArgMax(logits);
             _draft.Forward(ForwardBatch.Causal([expected[i]], [context.Length + i]), cache, logits);
         }
-        Assert.Equal(expected, proposed);
+        Assert.Equal(expected, proposals[0]);
+        Assert.Equal(expected, proposals[1]);
     }
 }

@@ -89,6 +89,30 @@ public class DraftModelProposerTests
     }
 
     [Fact]
+    public void PrefillFeedsThePromptButItsLastTokenAndLeavesTheDraftsUnchanged()
+    {
+        var tokenizer = new TestTokenizer(V);
+        int[] context = [3, 1, 4, 1, 5, 9, 2];
+        var unprefilled = new int[4];
+        var direct = new DraftModelProposer(Model(tokenizer, seed: 5), Model(tokenizer));
+        direct.Reset(SamplingOptions.Greedy, 64);
+        direct.Propose(context, unprefilled, new float[4 * V], new Xoshiro256StarStar(0));
+
+        var draft = Model(tokenizer, seed: 5);
+        var proposer = new DraftModelProposer(draft, Model(tokenizer));
+        proposer.Reset(SamplingOptions.Greedy, 64);
+        proposer.Prefill(context);
+        Assert.Equal(context[..^1], draft.Caches[0].Tokens.ToArray());
+
+        // The first round feeds only the last prompt token, in the forward that yields the first draft.
+        int forwards = draft.Forwards;
+        var tokens = new int[4];
+        proposer.Propose(context, tokens, new float[4 * V], new Xoshiro256StarStar(0));
+        Assert.Equal(forwards + 4, draft.Forwards);
+        Assert.Equal(unprefilled, tokens);
+    }
+
+    [Fact]
     public void StopsDraftingWhenTheTopProbabilityFallsBelowPMin()
     {
         var tokenizer = new TestTokenizer(V);

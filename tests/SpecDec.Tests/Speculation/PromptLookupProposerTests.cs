@@ -13,11 +13,16 @@ public class PromptLookupProposerTests
         return draft[..proposal.Count];
     }
 
+    /// <summary>A new proposer's first proposal; the same whether or not it read the context in a prefill first.</summary>
     private static int[] ProposeFresh(int min, int max, int[] context, int k)
     {
         var proposer = new PromptLookupProposer(min, max);
         proposer.Reset(SamplingOptions.Greedy, 256);
-        return Propose(proposer, context, k);
+        int[] direct = Propose(proposer, context, k);
+        proposer.Reset(SamplingOptions.Greedy, 256);
+        proposer.Prefill(context);
+        Assert.Equal(direct, Propose(proposer, context, k));
+        return direct;
     }
 
     [Fact]

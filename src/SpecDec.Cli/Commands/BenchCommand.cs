@@ -23,7 +23,7 @@ public static class BenchCommand
     public static Command Create()
     {
         var model = new Option<string?>("--model") { Description = "target model: a .gguf file or a Hugging Face folder (default: the bundled target)" };
-        var draftModel = new Option<string?>("--draft-model") { Description = "draft model for the draft methods (default: the bundled small draft)" };
+        var draftModel = new Option<string?>("--draft-model") { Description = "draft model for the draft methods (default: the bundled draft, draft-tiny)" };
         var methods = new Option<string?>("--methods")
         {
             Description = $"comma-separated methods, each optionally name:k for its draft length ({string.Join(", ", BenchMethods.Names)}; default: every one that can run). {BenchMethods.Baseline} is always run: it is the baseline",

@@ -13,21 +13,26 @@ public static class BenchMethods
     /// <summary>Plain autoregressive decoding, the baseline every speedup is measured against.</summary>
     public const string Baseline = "ar";
 
-    private static readonly string DraftReads =
-        $"draft model reading the first {DraftModelProposer.SinkTokens} and latest {new SpeculationOptions().DraftContext} tokens";
+    private static readonly SpeculationOptions Defaults = new();
 
-    private sealed record Entry(string Name, string Description, Func<int?, SpeculationOptions> Build);
+    private static readonly string DraftReads =
+        $"draft model reading the first {DraftModelProposer.SinkTokens} and latest {Defaults.DraftContext} tokens";
+
+    private static readonly string Ngrams = $"prompt lookup (n-grams {Defaults.NgramMin}..{Defaults.NgramMax})";
+
+    /// <summary>A method: its name, its description for a length k (null: its default), and its options for k.</summary>
+    private sealed record Entry(string Name, Func<int?, string> Describe, Func<int?, SpeculationOptions> Build);
 
     private static readonly Entry[] Known =
     [
-        new(Baseline, "plain autoregressive decoding (the baseline)", _ => SpeculationOptions.None),
-        new("draft", $"{DraftReads}; length adapts in 1..k (default 8), stops below p-min 0.5",
-            k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = k ?? 8 }),
-        new("draft-fixed", $"{DraftReads}; always k tokens (default 4), no confidence cut-off",
+        new(Baseline, _ => "plain autoregressive decoding (the baseline)", _ => SpeculationOptions.None),
+        new("draft", k => $"{DraftReads}; length adapts in 1..{k ?? Defaults.DraftMax}, stops below p-min {Defaults.DraftPMin}",
+            k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
+        new("draft-fixed", k => $"{DraftReads}; always {k ?? 4} tokens, no confidence cut-off",
             k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = k ?? 4, DraftMax = k ?? 4, DraftPMin = 0 }),
-        new("pld", "prompt lookup (n-grams 2..4); length adapts in 1..k (default 8)",
-            k => new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = k ?? 8 }),
-        new("pld-fixed", "prompt lookup (n-grams 2..4); up to k tokens (default 4) every round",
+        new("pld", k => $"{Ngrams}; length adapts in 1..{k ?? Defaults.DraftMax}",
+            k => new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
+        new("pld-fixed", k => $"{Ngrams}; up to {k ?? 4} tokens every round",
             k => new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = k ?? 4, DraftMax = k ?? 4 }),
     ];
 
@@ -80,6 +85,6 @@ public static class BenchMethods
         var speculation = entry.Build(k);
         speculation.Validate();
         string name = k is null ? entry.Name : $"{entry.Name}:{k}";
-        return new BenchMethod(name, entry.Description, speculation);
+        return new BenchMethod(name, entry.Describe(k), speculation);
     }
 }

@@ -31,7 +31,7 @@ public static class MarkdownReport
         md.AppendLine();
 
         md.AppendLine("## Decode speedup (prefill time left out)").AppendLine();
-        md.AppendLine("The speedup on each item's time without the target's prefill of the prompt: what speculation changes, where a long prompt's prefill dilutes every method's speedup alike. A draft model's own prefill stays in, as drafting time.");
+        md.AppendLine("The speedup on each item's time without the target's prefill of the prompt: what speculation changes, where a long prompt's prefill dilutes every method's speedup alike. A draft model's prefill of the prompt runs in the prefill phase too, so it is left out with it.");
         md.AppendLine();
         Table(md, s, Columns(s), m => string.Create(C, $"{m.DecodeSpeedup:F2}×"));
         md.AppendLine();

@@ -40,7 +40,7 @@ public static class ResultsSummary
         md.AppendLine($"Over every item of each run, each method against `{BenchMethods.Baseline}` on the same items. " +
             $"**Speedup**: tokens/s ÷ `{BenchMethods.Baseline}`'s, an item's tokens/s being its new tokens ÷ the wall time of its " +
             "whole generation, the prompt's prefill included (Spec-Bench's definition). **Decode speedup**: the same with " +
-            "the target's prefill time left out (a draft model's own prefill stays in, as drafting). **τ**: tokens per " +
+            "the prefill time left out (the target's and a draft model's prefill of the prompt). **τ**: tokens per " +
             "target forward, the correction or bonus token included.");
         md.AppendLine();
 

@@ -27,6 +27,16 @@ public class BenchMethodsTests
         Assert.Equal((SpeculationMethod.PromptLookup, 6), (methods[4].Speculation.Method, methods[4].Speculation.DraftMax));
     }
 
+    [Fact]
+    public void A_description_states_the_length_the_method_runs_with()
+    {
+        var methods = BenchMethods.Parse("draft,draft:6,pld-fixed:3,pld", hasDraftModel: true);
+        Assert.Contains("1..8", methods[1].Description);
+        Assert.Contains("1..6", methods[2].Description);
+        Assert.Contains("up to 3 tokens", methods[3].Description);
+        Assert.Contains("1..8", methods[4].Description);
+    }
+
     [Theory]
     [InlineData("beam", "unknown method 'beam'")]
     [InlineData("pld,pld", "listed twice")]

@@ -194,7 +194,7 @@ public static class BenchCommand
         if (!interactive)
         {
             return runner.Run(items, p => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[{p.Done}/{p.Total}] {(p.WarmUp ? "warm-up" : $"run {p.Run}")} {p.ItemId} {p.Method}: {p.TokensPerSecond:F1} tok/s")));
+                $"[{p.Done}/{p.Total}] {(p.WarmUp ? "warm-up" : $"run {p.Run}")} {p.ItemId} {p.Method}: {p.Speed}")));
         }
         IReadOnlyList<BenchRecord> records = [];
         AnsiConsole.Progress()
@@ -209,7 +209,7 @@ public static class BenchCommand
                     task.Value = p.Done;
                     string phase = p.WarmUp ? "warm-up" : $"run {p.Run}";
                     task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
-                        $"{phase} {p.ItemId} {p.Method} {p.TokensPerSecond,6:F1} tok/s"));
+                        $"{phase} {p.ItemId} {p.Method} {p.Speed}"));
                 });
             });
         return records;

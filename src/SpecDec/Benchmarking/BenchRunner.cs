@@ -40,7 +40,7 @@ public sealed class BenchRunner
                 cancellationToken.ThrowIfCancellationRequested();
                 var record = RunItem(items[0], method, run: 0, maxTurns: 1);
                 ReserveFullContext(items[0], method);
-                progress?.Invoke(new BenchProgress(++done, total, true, 0, items[0].Id, method.Name, record.TokensPerSecond));
+                progress?.Invoke(new BenchProgress(++done, total, true, 0, items[0].Id, method.Name, record.NewTokens, record.TokensPerSecond));
             }
         }
 
@@ -54,7 +54,7 @@ public sealed class BenchRunner
                     cancellationToken.ThrowIfCancellationRequested();
                     var record = RunItem(item, method, run, int.MaxValue);
                     records.Add(record);
-                    progress?.Invoke(new BenchProgress(++done, total, false, run, item.Id, method.Name, record.TokensPerSecond));
+                    progress?.Invoke(new BenchProgress(++done, total, false, run, item.Id, method.Name, record.NewTokens, record.TokensPerSecond));
                 }
             }
         }

@@ -34,13 +34,13 @@ public sealed class Generator
     }
 
     /// <summary>Forwards of 1 … this many rows are run by <see cref="WarmUp"/>: every pass length of the packed matmul kernels.</summary>
-    private const int WarmUpRows = 8;
+    private const int WarmUpRows = 7;
 
     /// <summary>
     /// Runs once every code path that requests with <paramref name="options"/> take, so the first request
     /// runs at full speed: the JIT compiles each kernel on its first call (about 0.1 s for the demo models, as
     /// much as 200 tokens of decoding), which would otherwise land in that request's prefill and decode
-    /// times. llama.cpp warms up at load for the same reason. It runs forwards of 1 … 8 rows through the
+    /// times. llama.cpp warms up at load for the same reason. It runs forwards of 1 … 7 rows through the
     /// target (and 1 … 2 through a draft model), then a 4-token generation of a repetitive prompt that makes
     /// prompt lookup fire; about 20 target steps in all. Outputs of later requests are unchanged.
     /// </summary>

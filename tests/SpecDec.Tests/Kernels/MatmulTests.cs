@@ -54,7 +54,7 @@ public unsafe class MatmulTests : IDisposable
         return data;
     }
 
-    // Every pass length of the packed kernels (1–8 rows), several passes with a tail (17), and many (64).
+    // Every pass length of the packed kernels (1–7 rows), 8 in two passes, several uneven passes (17), and many (64).
     static readonly int[] RowCounts = [1, 2, 3, 4, 5, 6, 7, 8, 17, 64];
 
     [Theory]

@@ -82,14 +82,14 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
         }
     }
 
-    /// <summary>Activation rows a pass takes: 8 keep 8 int and 8 float accumulators and the block's 8 weight vectors in registers.</summary>
-    static int IPackedGroupKernel.MaxPassRows => 8;
+    /// <summary>Activation rows one pass takes: at 8 the JIT spilled accumulators, and two passes of 4 ran faster.</summary>
+    static int IPackedGroupKernel.MaxPassRows => 7;
 
     /// <summary>
     /// Activation rows c .. c + TRows.Count − 1 against one group, each weight block loaded once for all of them.
-    /// The rows' multiply-add chains are interleaved chunk by chunk; each chain waits on its previous vpdpbusd, so
-    /// enough must be in flight: one row runs two chains (<see cref="Block"/>), 2–4 rows two each (even and odd
-    /// chunks), 5–8 rows one each. Integer sums: how they are split does not change the result.
+    /// Each chain of multiply-adds waits on its previous vpdpbusd, so every row runs two (even and odd chunks,
+    /// interleaved across the rows; one row alone runs <see cref="Block"/>). Integer sums: how they are split does
+    /// not change the result.
     /// </summary>
     static void IPackedGroupKernel.Pass<TRows>(byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid)
     {
@@ -98,7 +98,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
         int* q = (int*)(x.Q8 + (long)c * x.K);
         int* bias = x.Q8Bias + (long)c * blocks;
         float* dx = x.Q8Scale + (long)c * blocks;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default;
         for (int b = 0; b < blocks; b++)
         {
             byte* block = group + (long)b * GroupBlockBytes;
@@ -112,53 +112,35 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
             // Each row's sum starts at its bias; broadcasts come straight from memory (a load, not an ALU slot).
             int* bb = bias + b;
             Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bb), s1 = Avx2.BroadcastScalarToVector256(bb + blocks);
-            Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+            Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default;
             if (rows > 2) s2 = Avx2.BroadcastScalarToVector256(bb + 2 * blocks);
             if (rows > 3) s3 = Avx2.BroadcastScalarToVector256(bb + 3 * blocks);
             if (rows > 4) s4 = Avx2.BroadcastScalarToVector256(bb + 4 * blocks);
             if (rows > 5) s5 = Avx2.BroadcastScalarToVector256(bb + 5 * blocks);
             if (rows > 6) s6 = Avx2.BroadcastScalarToVector256(bb + 6 * blocks);
-            if (rows > 7) s7 = Avx2.BroadcastScalarToVector256(bb + 7 * blocks);
-            Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default; // odd chunks, up to 4 rows
+            Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default; // odd chunks
             byte* w = block + ScaleBytes;
             for (int j = 0; j < BlockSize / 4; j += 2)
             {
                 Vector256<byte> even = Vector256.Load(w + j * 32), odd = Vector256.Load(w + j * 32 + 32);
                 int* qe = qb + j, qo = qe + 1;
                 s0 = Chunk(s0, even, qe);
+                t0 = Chunk(t0, odd, qo);
                 s1 = Chunk(s1, even, qe + stride);
-                if (rows > 2) s2 = Chunk(s2, even, qe + 2 * stride);
-                if (rows > 3) s3 = Chunk(s3, even, qe + 3 * stride);
-                if (rows > 4) s4 = Chunk(s4, even, qe + 4 * stride);
-                if (rows > 5) s5 = Chunk(s5, even, qe + 5 * stride);
-                if (rows > 6) s6 = Chunk(s6, even, qe + 6 * stride);
-                if (rows > 7) s7 = Chunk(s7, even, qe + 7 * stride);
-                if (rows <= 4)
-                {
-                    t0 = Chunk(t0, odd, qo);
-                    t1 = Chunk(t1, odd, qo + stride);
-                    if (rows > 2) t2 = Chunk(t2, odd, qo + 2 * stride);
-                    if (rows > 3) t3 = Chunk(t3, odd, qo + 3 * stride);
-                }
-                else
-                {
-                    s0 = Chunk(s0, odd, qo);
-                    s1 = Chunk(s1, odd, qo + stride);
-                    s2 = Chunk(s2, odd, qo + 2 * stride);
-                    s3 = Chunk(s3, odd, qo + 3 * stride);
-                    s4 = Chunk(s4, odd, qo + 4 * stride);
-                    if (rows > 5) s5 = Chunk(s5, odd, qo + 5 * stride);
-                    if (rows > 6) s6 = Chunk(s6, odd, qo + 6 * stride);
-                    if (rows > 7) s7 = Chunk(s7, odd, qo + 7 * stride);
-                }
+                t1 = Chunk(t1, odd, qo + stride);
+                if (rows > 2) { s2 = Chunk(s2, even, qe + 2 * stride); t2 = Chunk(t2, odd, qo + 2 * stride); }
+                if (rows > 3) { s3 = Chunk(s3, even, qe + 3 * stride); t3 = Chunk(t3, odd, qo + 3 * stride); }
+                if (rows > 4) { s4 = Chunk(s4, even, qe + 4 * stride); t4 = Chunk(t4, odd, qo + 4 * stride); }
+                if (rows > 5) { s5 = Chunk(s5, even, qe + 5 * stride); t5 = Chunk(t5, odd, qo + 5 * stride); }
+                if (rows > 6) { s6 = Chunk(s6, even, qe + 6 * stride); t6 = Chunk(t6, odd, qo + 6 * stride); }
             }
-            if (rows <= 4)
-            {
-                s0 += t0;
-                s1 += t1;
-                s2 += t2;
-                s3 += t3;
-            }
+            s0 += t0;
+            s1 += t1;
+            s2 += t2;
+            s3 += t3;
+            s4 += t4;
+            s5 += t5;
+            s6 += t6;
             float* db = dx + b;
             a0 = Scale(s0, ws, db, a0);
             a1 = Scale(s1, ws, db + blocks, a1);
@@ -167,7 +149,6 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
             if (rows > 4) a4 = Scale(s4, ws, db + 4 * blocks, a4);
             if (rows > 5) a5 = Scale(s5, ws, db + 5 * blocks, a5);
             if (rows > 6) a6 = Scale(s6, ws, db + 6 * blocks, a6);
-            if (rows > 7) a7 = Scale(s7, ws, db + 7 * blocks, a7);
         }
         Store(a0, y + (long)c * ldy, valid);
         if (rows > 1) Store(a1, y + (long)(c + 1) * ldy, valid);
@@ -176,7 +157,6 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
         if (rows > 4) Store(a4, y + (long)(c + 4) * ldy, valid);
         if (rows > 5) Store(a5, y + (long)(c + 5) * ldy, valid);
         if (rows > 6) Store(a6, y + (long)(c + 6) * ldy, valid);
-        if (rows > 7) Store(a7, y + (long)(c + 7) * ldy, valid);
     }
 
     /// <summary>s + the 8 rows' products of one 4-column chunk with the activation's 4 quants at q.</summary>

@@ -36,8 +36,8 @@ public static class GenerateCommand
         var spec = new Option<string>("--spec") { Description = "Speculation: none, draft (a draft model) or pld (prompt lookup)", DefaultValueFactory = _ => "none" };
         spec.AcceptOnlyFromAmong("none", "draft", "pld");
         var draftModel = new Option<string?>("--draft-model") { Description = $"Draft model for --spec draft (default: {BundledFiles.Draft})" };
-        var draftMax = new Option<int>("--draft-max") { Description = "Most draft tokens per round", DefaultValueFactory = _ => speculation.DraftMax };
-        var draftMin = new Option<int>("--draft-min") { Description = "Least draft length the adaptation may choose (= --draft-max: fixed length)", DefaultValueFactory = _ => speculation.DraftMin };
+        var draftMax = new Option<int?>("--draft-max") { Description = "Most draft tokens per round (default: 8 for draft, 4 for pld)" };
+        var draftMin = new Option<int?>("--draft-min") { Description = "Least draft length the adaptation may choose; = --draft-max fixes the length (default: 1 for draft, 4 for pld)" };
         var draftPMin = new Option<float>("--draft-p-min") { Description = "Stop drafting below this draft confidence; 0 = off", DefaultValueFactory = _ => speculation.DraftPMin };
         var draftContext = new Option<int>("--draft-context") { Description = "The draft model reads the first 4 and the latest N context tokens; 0 = all", DefaultValueFactory = _ => speculation.DraftContext };
         var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMin };
@@ -71,11 +71,8 @@ public static class GenerateCommand
                     RepetitionPenalty = parse.GetValue(repeatPenalty),
                     Seed = parse.GetValue(seed),
                 },
-                Speculation = speculation with
+                Speculation = SpeculationOptions.For(method, parse.GetValue(draftMax), parse.GetValue(draftMin)) with
                 {
-                    Method = method,
-                    DraftMax = parse.GetValue(draftMax),
-                    DraftMin = parse.GetValue(draftMin),
                     DraftPMin = parse.GetValue(draftPMin),
                     DraftContext = parse.GetValue(draftContext),
                     NgramMin = parse.GetValue(ngramMin),

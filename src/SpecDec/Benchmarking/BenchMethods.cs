@@ -32,8 +32,8 @@ public static class BenchMethods
             k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = k ?? 4, DraftMax = k ?? 4, DraftPMin = 0 }),
         new("pld", k => $"{Ngrams}; length adapts in 1..{k ?? Defaults.DraftMax}",
             k => new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
-        new("pld-fixed", k => $"{Ngrams}; up to {k ?? 4} tokens every round",
-            k => new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = k ?? 4, DraftMax = k ?? 4 }),
+        new("pld-fixed", k => $"{Ngrams}; up to {k ?? 4} tokens every round" + (k is null ? " (`--spec pld`'s default)" : ""),
+            k => SpeculationOptions.For(SpeculationMethod.PromptLookup, k, k)),
     ];
 
     /// <summary>Every known method name, baseline first.</summary>

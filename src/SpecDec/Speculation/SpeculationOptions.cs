@@ -38,6 +38,21 @@ public sealed record SpeculationOptions
 
     public static SpeculationOptions None { get; } = new();
 
+    /// <summary>
+    /// The options of <paramref name="method"/> with its own default lengths where none is given: the draft model
+    /// adapts its length in 1..8 and stops below p-min; prompt lookup drafts 4 tokens in every round that finds a
+    /// match. A lookup draft is either a copy that goes on or wrong from its first token, and each rejected token
+    /// costs a verified row: over the whole benchmark (`specdec bench --limit 0`, 812 items, bundled target) a
+    /// fixed 4 gave a decode speedup of 1.26× greedy and 1.10× at T = 0.7, lengths adapting in 1..8 1.19× and
+    /// 1.04×. A length given for one bound only moves the other as far as it must.
+    /// </summary>
+    public static SpeculationOptions For(SpeculationMethod method, int? draftMax = null, int? draftMin = null)
+    {
+        var defaults = method == SpeculationMethod.PromptLookup ? new SpeculationOptions { DraftMin = 4, DraftMax = 4 } : new SpeculationOptions();
+        int max = draftMax ?? Math.Max(defaults.DraftMax, draftMin ?? 0);
+        return defaults with { Method = method, DraftMax = max, DraftMin = draftMin ?? Math.Min(defaults.DraftMin, max) };
+    }
+
     /// <summary>Throws a <see cref="SpecDecException"/> naming the first option out of range.</summary>
     public void Validate()
     {

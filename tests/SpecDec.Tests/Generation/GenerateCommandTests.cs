@@ -66,6 +66,15 @@ public sealed class GenerateCommandTests : IDisposable
     }
 
     [Fact]
+    public void A_draft_length_below_prompt_lookups_default_of_4_is_accepted()
+    {
+        var (code, output, _) = Run("generate", "--model", _model, "--prompt", "abcabcab", "--max-tokens", "8",
+            "--temperature", "0", "--spec", "pld", "--ngram-min", "1", "--draft-max", "2");
+        Assert.Equal(0, code);
+        Assert.Equal(Expected("abcabcab", 8), output);
+    }
+
+    [Fact]
     public void ReadsThePromptFromAFile()
     {
         string file = _dir.File("prompt.txt");
@@ -81,6 +90,8 @@ public sealed class GenerateCommandTests : IDisposable
         Assert.Contains("--prompt", Assert.Throws<SpecDecException>(() => Run("generate", "--model", _model)).Message);
         Assert.Contains("draft-max", Assert.Throws<SpecDecException>(() =>
             Run("generate", "--model", _model, "--prompt", "ab", "--spec", "pld", "--draft-max", "99")).Message);
+        Assert.Contains("draft-min", Assert.Throws<SpecDecException>(() =>
+            Run("generate", "--model", _model, "--prompt", "ab", "--spec", "pld", "--draft-max", "3", "--draft-min", "5")).Message);
         Assert.Contains("top-p", Assert.Throws<SpecDecException>(() => Run("generate", "--model", _model, "--prompt", "ab", "--top-p", "2")).Message);
         Assert.Contains("draft-context", Assert.Throws<SpecDecException>(() =>
             Run("generate", "--model", _model, "--prompt", "ab", "--spec", "draft", "--draft-model", _model, "--draft-context", "-1")).Message);

@@ -213,16 +213,16 @@ public unsafe class MatmulTests : IDisposable
         using NativeBuffer<byte> w = KernelTestData.Weights(GgmlType.Q8_0, KernelTestData.Random(rng, n * k), n, k);
         using var packed = new TestWeight(GgmlType.Q8_0, w, n, k, packed: true);
         byte* p = packed.Weight.Packed;
-        const int groupBlock = 8 * 4 + 8 * 32; // f32 scales, then the quants
+        const int groupBlock = 16 + 8 * 32;
         Assert.Equal(2L * (k / 32) * groupBlock, PackedGroups.ByteCount<Q8_0Packed>(n, k));
         for (int row = 0; row < 16; row++)
             for (int b = 0; b < k / 32; b++)
             {
                 byte* block = p + ((row / 8) * (k / 32) + b) * groupBlock;
                 byte* source = row < n ? w.Pointer + row * 2L * 34 + b * 34 : null;
-                Assert.Equal(source is null ? 0f : (float)BitConverter.UInt16BitsToHalf(*(ushort*)source), ((float*)block)[row % 8]);
+                Assert.Equal(source is null ? 0 : *(ushort*)source, ((ushort*)block)[row % 8]);
                 for (int i = 0; i < 32; i++)
-                    Assert.Equal((source is null ? 0 : ((sbyte*)source)[2 + i]) + 128, block[32 + (i / 4) * 32 + (row % 8) * 4 + i % 4]);
+                    Assert.Equal((source is null ? 0 : ((sbyte*)source)[2 + i]) + 128, block[16 + (i / 4) * 32 + (row % 8) * 4 + i % 4]);
             }
     }
 

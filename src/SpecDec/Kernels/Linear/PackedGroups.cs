@@ -23,8 +23,12 @@ internal unsafe interface IPackedGroupKernel
     /// <summary>Most activation rows one <see cref="Pass{TRows}"/> takes (at most 7).</summary>
     static abstract int MaxPassRows { get; }
 
-    /// <summary>Activation rows c .. c + TRows.Count − 1 (1 to <see cref="MaxPassRows"/>) against one group, each block read once for all of them.</summary>
-    static abstract void Pass<TRows>(byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid) where TRows : struct, IPassRows;
+    /// <summary>
+    /// Activation rows c .. c + TRows.Count − 1 (1 to <see cref="MaxPassRows"/>) against the groups of outputs
+    /// [row0, row1) of the packed weight at <paramref name="packed"/>, each block read once for all the rows. The loop over
+    /// groups is inside, so a single-token step pays one call per work item, not one per group of 8 outputs.
+    /// </summary>
+    static abstract void Pass<TRows>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy) where TRows : struct, IPassRows;
 }
 
 /// <summary>Outputs [row0, row1) of a packed weight: group by group, the activation rows in passes of up to the kernel's <see cref="IPackedGroupKernel.MaxPassRows"/>.</summary>
@@ -45,50 +49,53 @@ internal static unsafe class PackedGroups
         return (w with { Packed = buffer.Pointer }, buffer);
     }
 
-    /// <summary>row0 is a multiple of the group size; the last group may be ragged (<c>valid</c> rows of 8).</summary>
+    /// <summary>Outputs [row0, row1) of every activation row; row0 is a multiple of the group size, the last group may be ragged.</summary>
     public static void Rows<TKernel>(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
         where TKernel : struct, IPackedGroupKernel
     {
         const int groupRows = Q8_0Packed.GroupRows;
         int blocks = w.Columns / TKernel.BlockColumns;
-        for (int n = row0; n < row1; n += groupRows)
+        if (level == SimdLevel.Scalar || !AvxVnni.IsSupported)
         {
-            byte* group = w.Packed + (long)(n / groupRows) * blocks * TKernel.GroupBlockBytes;
-            int valid = Math.Min(groupRows, row1 - n);
-            if (level == SimdLevel.Scalar || !AvxVnni.IsSupported)
-                TKernel.GroupScalar(group, blocks, x, y + n, w.Rows, valid);
-            else
-                Vnni<TKernel>(group, blocks, x, y + n, w.Rows, valid);
+            for (int n = row0; n < row1; n += groupRows)
+                TKernel.GroupScalar(w.Packed + (long)(n / groupRows) * blocks * TKernel.GroupBlockBytes, blocks, x, y + n, w.Rows,
+                    Math.Min(groupRows, row1 - n));
+            return;
         }
-    }
-
-    static void Vnni<TKernel>(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
-        where TKernel : struct, IPackedGroupKernel
-    {
         // Up to MaxPassRows rows go in one pass (a short second pass, e.g. 4 + 1, costs nearly a full one). More rows go
         // in passes of about 4, lengths as even as possible (T = 9: 3 + 3 + 3): measured on the demo target, two
-        // passes of 4 beat one of 8, whose accumulators no longer all fit in registers.
-        int passes = x.T <= TKernel.MaxPassRows ? 1 : (x.T + 3) / 4;
-        for (int p = 0, c = 0; p < passes; p++)
+        // passes of 4 beat one of 8, whose accumulators no longer all fit in registers. Several passes run group by
+        // group, so a group's blocks are still in L1 for the next pass.
+        if (x.T <= TKernel.MaxPassRows)
         {
-            int rows = x.T / passes + (p < x.T % passes ? 1 : 0);
-            Pass<TKernel>(rows, group, blocks, x, c, y, ldy, valid);
-            c += rows;
+            Pass<TKernel>(x.T, w.Packed, blocks, row0, row1, x, 0, y, w.Rows);
+            return;
+        }
+        int passes = (x.T + 3) / 4;
+        for (int n = row0; n < row1; n += groupRows)
+        {
+            int end = Math.Min(n + groupRows, row1);
+            for (int p = 0, c = 0; p < passes; p++)
+            {
+                int rows = x.T / passes + (p < x.T % passes ? 1 : 0);
+                Pass<TKernel>(rows, w.Packed, blocks, n, end, x, c, y, w.Rows);
+                c += rows;
+            }
         }
     }
 
-    static void Pass<TKernel>(int rows, byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid)
+    static void Pass<TKernel>(int rows, byte* w, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
         where TKernel : struct, IPackedGroupKernel
     {
         switch (rows)
         {
-            case 1: TKernel.Pass<Rows1>(group, blocks, x, c, y, ldy, valid); break;
-            case 2: TKernel.Pass<Rows2>(group, blocks, x, c, y, ldy, valid); break;
-            case 3: TKernel.Pass<Rows3>(group, blocks, x, c, y, ldy, valid); break;
-            case 4: TKernel.Pass<Rows4>(group, blocks, x, c, y, ldy, valid); break;
-            case 5: TKernel.Pass<Rows5>(group, blocks, x, c, y, ldy, valid); break;
-            case 6: TKernel.Pass<Rows6>(group, blocks, x, c, y, ldy, valid); break;
-            default: TKernel.Pass<Rows7>(group, blocks, x, c, y, ldy, valid); break;
+            case 1: TKernel.Pass<Rows1>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 2: TKernel.Pass<Rows2>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 3: TKernel.Pass<Rows3>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 4: TKernel.Pass<Rows4>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 5: TKernel.Pass<Rows5>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 6: TKernel.Pass<Rows6>(w, blocks, row0, row1, x, c, y, ldy); break;
+            default: TKernel.Pass<Rows7>(w, blocks, row0, row1, x, c, y, ldy); break;
         }
     }
 }

@@ -117,51 +117,57 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
     /// Activation rows c .. c + rows − 1 against one group; each sub-block's nibbles are unpacked once for all
     /// of them.
     /// </summary>
-    static void IPackedGroupKernel.Pass<TRows>(byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid)
+    static void IPackedGroupKernel.Pass<TRows>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
-        int rows = TRows.Count; // a constant: each count compiles to its own loop
-        if (rows > MaxPassRows) throw new NotSupportedException($"a Q4_K pass takes at most {MaxPassRows} rows");
-        int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
-        int sumStride = x.K / ActivationQ8K.SumGroup;
-        short* sums0 = x.Q8KSums + (long)c * sumStride;
-        float* da = x.Q8KScale + (long)c * blocks;
-        Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
-        var low = Vector256.Create((byte)0x0F);
-        for (int b = 0; b < blocks; b++)
+        for (int n = row0; n < row1; n += GroupRows)
         {
-            byte* block = group + (long)b * GroupBlockBytes;
-            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-            Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
-            for (int j = 0; j < SubBlocks; j++)
+            byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
+            int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
+            float* yg = y + n;
+            int rows = TRows.Count; // a constant: each count compiles to its own loop
+            if (rows > MaxPassRows) throw new NotSupportedException($"a Q4_K pass takes at most {MaxPassRows} rows");
+            int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
+            int sumStride = x.K / ActivationQ8K.SumGroup;
+            short* sums0 = x.Q8KSums + (long)c * sumStride;
+            float* da = x.Q8KScale + (long)c * blocks;
+            Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
+            var low = Vector256.Create((byte)0x0F);
+            for (int b = 0; b < blocks; b++)
             {
-                byte* q = block + QuantsOffset + j * SubBlockBytes;
-                Vector256<byte> v0 = Vector256.Load(q), v1 = Vector256.Load(q + 32), v2 = Vector256.Load(q + 64), v3 = Vector256.Load(q + 96);
-                var w = new Nibbles
+                byte* block = group + (long)b * GroupBlockBytes;
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
+                for (int j = 0; j < SubBlocks; j++)
                 {
-                    L0 = v0 & low, L1 = v1 & low, L2 = v2 & low, L3 = v3 & low,
-                    H0 = Vector256.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & low,
-                    H1 = Vector256.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & low,
-                    H2 = Vector256.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & low,
-                    H3 = Vector256.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & low,
-                };
-                Vector256<int> sc = Avx2.ConvertToVector256Int32(block + ScalesOffset + j * GroupRows);
-                Vector256<int> mn = Avx2.ConvertToVector256Int32(block + MinsOffset + j * GroupRows);
-                int o = (b * BlockQ4_K.Size + 32 * j) / 4;
-                SubBlock(w, a0 + o, sc, mn, SubBlockSum(sums0, b, j), ref s0, ref m0);
-                if (rows > 1) SubBlock(w, a1 + o, sc, mn, SubBlockSum(sums0 + sumStride, b, j), ref s1, ref m1);
-                if (rows > 2) SubBlock(w, a2 + o, sc, mn, SubBlockSum(sums0 + 2 * sumStride, b, j), ref s2, ref m2);
-                if (rows > 3) SubBlock(w, a3 + o, sc, mn, SubBlockSum(sums0 + 3 * sumStride, b, j), ref s3, ref m3);
+                    byte* q = block + QuantsOffset + j * SubBlockBytes;
+                    Vector256<byte> v0 = Vector256.Load(q), v1 = Vector256.Load(q + 32), v2 = Vector256.Load(q + 64), v3 = Vector256.Load(q + 96);
+                    var w = new Nibbles
+                    {
+                        L0 = v0 & low, L1 = v1 & low, L2 = v2 & low, L3 = v3 & low,
+                        H0 = Vector256.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & low,
+                        H1 = Vector256.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & low,
+                        H2 = Vector256.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & low,
+                        H3 = Vector256.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & low,
+                    };
+                    Vector256<int> sc = Avx2.ConvertToVector256Int32(block + ScalesOffset + j * GroupRows);
+                    Vector256<int> mn = Avx2.ConvertToVector256Int32(block + MinsOffset + j * GroupRows);
+                    int o = (b * BlockQ4_K.Size + 32 * j) / 4;
+                    SubBlock(w, a0 + o, sc, mn, SubBlockSum(sums0, b, j), ref s0, ref m0);
+                    if (rows > 1) SubBlock(w, a1 + o, sc, mn, SubBlockSum(sums0 + sumStride, b, j), ref s1, ref m1);
+                    if (rows > 2) SubBlock(w, a2 + o, sc, mn, SubBlockSum(sums0 + 2 * sumStride, b, j), ref s2, ref m2);
+                    if (rows > 3) SubBlock(w, a3 + o, sc, mn, SubBlockSum(sums0 + 3 * sumStride, b, j), ref s3, ref m3);
+                }
+                Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
+                y0 = Finish(d, negDmin, s0, m0, da[b], y0);
+                if (rows > 1) y1 = Finish(d, negDmin, s1, m1, da[blocks + b], y1);
+                if (rows > 2) y2 = Finish(d, negDmin, s2, m2, da[2 * blocks + b], y2);
+                if (rows > 3) y3 = Finish(d, negDmin, s3, m3, da[3 * blocks + b], y3);
             }
-            Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
-            y0 = Finish(d, negDmin, s0, m0, da[b], y0);
-            if (rows > 1) y1 = Finish(d, negDmin, s1, m1, da[blocks + b], y1);
-            if (rows > 2) y2 = Finish(d, negDmin, s2, m2, da[2 * blocks + b], y2);
-            if (rows > 3) y3 = Finish(d, negDmin, s3, m3, da[3 * blocks + b], y3);
+            Q8_0Packed.Store(y0, yg + (long)c * ldy, valid);
+            if (rows > 1) Q8_0Packed.Store(y1, yg + (long)(c + 1) * ldy, valid);
+            if (rows > 2) Q8_0Packed.Store(y2, yg + (long)(c + 2) * ldy, valid);
+            if (rows > 3) Q8_0Packed.Store(y3, yg + (long)(c + 3) * ldy, valid);
         }
-        Q8_0Packed.Store(y0, y + (long)c * ldy, valid);
-        if (rows > 1) Q8_0Packed.Store(y1, y + (long)(c + 1) * ldy, valid);
-        if (rows > 2) Q8_0Packed.Store(y2, y + (long)(c + 2) * ldy, valid);
-        if (rows > 3) Q8_0Packed.Store(y3, y + (long)(c + 3) * ldy, valid);
     }
 
     /// <summary>One sub-block's nibbles for 8 rows: L_c columns 4c..4c+3, H_c columns 16+4c..16+4c+3.</summary>

@@ -12,10 +12,9 @@ namespace SpecDec.Kernels.Linear;
 /// all 8 rows by 4 broadcast activation bytes, and the 8 lanes of the accumulator are the 8 outputs, so no
 /// horizontal sum is needed and each extra activation row costs a few instructions per block.
 ///
-/// Group layout (rows 8g..8g+7, zero rows past the end), per block of 32 columns, 288 bytes:
-///   [8 × f32] the rows' scales, widened from the file's f16 at packing (exact): converting f16 in software
-///             took 13 instructions per block, more than a row's multiply-adds besides the vpdpbusd
-///             themselves, for 16 more bytes per 272
+/// Group layout (rows 8g..8g+7, zero rows past the end), per block of 32 columns, 272 bytes as in the file:
+///   [8 × f16] the rows' scales (widening them to f32 at packing saved their conversion, 13 instructions per
+///             block and pass, but on a 1B-shape file its 6 % more bytes cost single-token decode 5–12 %)
 ///   [8 chunks × 8 rows × 4 bytes] chunk j holds columns 4j..4j+3 of each row, as u8 = w + 128
 /// vpdpbusd wants one unsigned operand; storing w + 128 makes it the weight, and the offset is taken back
 /// exactly by starting each block's sum at −128·Σx (<see cref="Activations.Q8Bias"/>).
@@ -27,8 +26,8 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
 {
     public const int GroupRows = 8;
     const int BlockSize = BlockQ8_0.Size;
-    const int ScaleBytes = GroupRows * sizeof(float);
-    const int GroupBlockBytes = ScaleBytes + GroupRows * BlockSize; // 288
+    const int ScaleBytes = GroupRows * 2;
+    const int GroupBlockBytes = ScaleBytes + GroupRows * BlockSize; // 272
 
     /// <summary>Writes the packed copy of <paramref name="w"/> (file layout) into a zeroed buffer.</summary>
     static void IPackedGroupKernel.Pack(in LinearWeight w, byte* dst)
@@ -43,7 +42,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 {
                     int n = g * GroupRows + r;
                     byte* src = n < w.Rows ? w.Row(n) + b * BlockQ8_0.Bytes : null;
-                    ((float*)o)[r] = src is null ? 0f : QuantFormat.HalfAt(src);
+                    ((ushort*)o)[r] = src is null ? (ushort)0 : *(ushort*)src;
                     for (int i = 0; i < BlockSize; i++)
                         o[QuantOffset(r, i)] = (byte)((src is null ? 0 : ((sbyte*)src)[2 + i]) + 128);
                 }
@@ -74,7 +73,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                     int dot = x.Q8Bias[(long)c * blocks + b];
                     for (int i = 0; i < BlockSize; i++)
                         dot += block[QuantOffset(r, i)] * q[b * BlockSize + i];
-                    float scale = ((float*)block)[r] * x.Q8Scale[(long)c * blocks + b];
+                    float scale = QuantFormat.HalfAt(block + 2 * r) * x.Q8Scale[(long)c * blocks + b];
                     acc = MathF.FusedMultiplyAdd(dot, scale, acc);
                 }
                 y[(long)c * ldy + r] = acc;
@@ -91,72 +90,78 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     /// interleaved across the rows; one row alone runs <see cref="Block"/>). Integer sums: how they are split does
     /// not change the result.
     /// </summary>
-    static void IPackedGroupKernel.Pass<TRows>(byte* group, int blocks, in Activations x, int c, float* y, int ldy, int valid)
+    static void IPackedGroupKernel.Pass<TRows>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
-        int rows = TRows.Count; // a constant: each count compiles to its own loop
-        int stride = x.K / 4;   // ints from one activation row's quants to the next
-        int* q = (int*)(x.Q8 + (long)c * x.K);
-        int* bias = x.Q8Bias + (long)c * blocks;
-        float* dx = x.Q8Scale + (long)c * blocks;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default;
-        for (int b = 0; b < blocks; b++)
+        for (int n = row0; n < row1; n += GroupRows)
         {
-            byte* block = group + (long)b * GroupBlockBytes;
-            Vector256<float> ws = Vector256.Load((float*)block);
-            int* qb = q + b * (BlockSize / 4);
-            if (rows == 1)
+            byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
+            int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
+            float* yg = y + n;
+            int rows = TRows.Count; // a constant: each count compiles to its own loop
+            int stride = x.K / 4;   // ints from one activation row's quants to the next
+            int* q = (int*)(x.Q8 + (long)c * x.K);
+            int* bias = x.Q8Bias + (long)c * blocks;
+            float* dx = x.Q8Scale + (long)c * blocks;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default;
+            for (int b = 0; b < blocks; b++)
             {
-                a0 = Block(block, ws, qb, bias + b, dx + b, a0);
-                continue;
+                byte* block = group + (long)b * GroupBlockBytes;
+                Vector256<float> ws = Halves(block);
+                int* qb = q + b * (BlockSize / 4);
+                if (rows == 1)
+                {
+                    a0 = Block(block, ws, qb, bias + b, dx + b, a0);
+                    continue;
+                }
+                // Each row's sum starts at its bias; broadcasts come straight from memory (a load, not an ALU slot).
+                int* bb = bias + b;
+                Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bb), s1 = Avx2.BroadcastScalarToVector256(bb + blocks);
+                Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default;
+                if (rows > 2) s2 = Avx2.BroadcastScalarToVector256(bb + 2 * blocks);
+                if (rows > 3) s3 = Avx2.BroadcastScalarToVector256(bb + 3 * blocks);
+                if (rows > 4) s4 = Avx2.BroadcastScalarToVector256(bb + 4 * blocks);
+                if (rows > 5) s5 = Avx2.BroadcastScalarToVector256(bb + 5 * blocks);
+                if (rows > 6) s6 = Avx2.BroadcastScalarToVector256(bb + 6 * blocks);
+                Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default; // odd chunks
+                byte* w = block + ScaleBytes;
+                for (int j = 0; j < BlockSize / 4; j += 2)
+                {
+                    Vector256<byte> even = Vector256.Load(w + j * 32), odd = Vector256.Load(w + j * 32 + 32);
+                    int* qe = qb + j, qo = qe + 1;
+                    s0 = Chunk(s0, even, qe);
+                    t0 = Chunk(t0, odd, qo);
+                    s1 = Chunk(s1, even, qe + stride);
+                    t1 = Chunk(t1, odd, qo + stride);
+                    if (rows > 2) { s2 = Chunk(s2, even, qe + 2 * stride); t2 = Chunk(t2, odd, qo + 2 * stride); }
+                    if (rows > 3) { s3 = Chunk(s3, even, qe + 3 * stride); t3 = Chunk(t3, odd, qo + 3 * stride); }
+                    if (rows > 4) { s4 = Chunk(s4, even, qe + 4 * stride); t4 = Chunk(t4, odd, qo + 4 * stride); }
+                    if (rows > 5) { s5 = Chunk(s5, even, qe + 5 * stride); t5 = Chunk(t5, odd, qo + 5 * stride); }
+                    if (rows > 6) { s6 = Chunk(s6, even, qe + 6 * stride); t6 = Chunk(t6, odd, qo + 6 * stride); }
+                }
+                s0 += t0;
+                s1 += t1;
+                s2 += t2;
+                s3 += t3;
+                s4 += t4;
+                s5 += t5;
+                s6 += t6;
+                float* db = dx + b;
+                a0 = Scale(s0, ws, db, a0);
+                a1 = Scale(s1, ws, db + blocks, a1);
+                if (rows > 2) a2 = Scale(s2, ws, db + 2 * blocks, a2);
+                if (rows > 3) a3 = Scale(s3, ws, db + 3 * blocks, a3);
+                if (rows > 4) a4 = Scale(s4, ws, db + 4 * blocks, a4);
+                if (rows > 5) a5 = Scale(s5, ws, db + 5 * blocks, a5);
+                if (rows > 6) a6 = Scale(s6, ws, db + 6 * blocks, a6);
             }
-            // Each row's sum starts at its bias; broadcasts come straight from memory (a load, not an ALU slot).
-            int* bb = bias + b;
-            Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bb), s1 = Avx2.BroadcastScalarToVector256(bb + blocks);
-            Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default;
-            if (rows > 2) s2 = Avx2.BroadcastScalarToVector256(bb + 2 * blocks);
-            if (rows > 3) s3 = Avx2.BroadcastScalarToVector256(bb + 3 * blocks);
-            if (rows > 4) s4 = Avx2.BroadcastScalarToVector256(bb + 4 * blocks);
-            if (rows > 5) s5 = Avx2.BroadcastScalarToVector256(bb + 5 * blocks);
-            if (rows > 6) s6 = Avx2.BroadcastScalarToVector256(bb + 6 * blocks);
-            Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default; // odd chunks
-            byte* w = block + ScaleBytes;
-            for (int j = 0; j < BlockSize / 4; j += 2)
-            {
-                Vector256<byte> even = Vector256.Load(w + j * 32), odd = Vector256.Load(w + j * 32 + 32);
-                int* qe = qb + j, qo = qe + 1;
-                s0 = Chunk(s0, even, qe);
-                t0 = Chunk(t0, odd, qo);
-                s1 = Chunk(s1, even, qe + stride);
-                t1 = Chunk(t1, odd, qo + stride);
-                if (rows > 2) { s2 = Chunk(s2, even, qe + 2 * stride); t2 = Chunk(t2, odd, qo + 2 * stride); }
-                if (rows > 3) { s3 = Chunk(s3, even, qe + 3 * stride); t3 = Chunk(t3, odd, qo + 3 * stride); }
-                if (rows > 4) { s4 = Chunk(s4, even, qe + 4 * stride); t4 = Chunk(t4, odd, qo + 4 * stride); }
-                if (rows > 5) { s5 = Chunk(s5, even, qe + 5 * stride); t5 = Chunk(t5, odd, qo + 5 * stride); }
-                if (rows > 6) { s6 = Chunk(s6, even, qe + 6 * stride); t6 = Chunk(t6, odd, qo + 6 * stride); }
-            }
-            s0 += t0;
-            s1 += t1;
-            s2 += t2;
-            s3 += t3;
-            s4 += t4;
-            s5 += t5;
-            s6 += t6;
-            float* db = dx + b;
-            a0 = Scale(s0, ws, db, a0);
-            a1 = Scale(s1, ws, db + blocks, a1);
-            if (rows > 2) a2 = Scale(s2, ws, db + 2 * blocks, a2);
-            if (rows > 3) a3 = Scale(s3, ws, db + 3 * blocks, a3);
-            if (rows > 4) a4 = Scale(s4, ws, db + 4 * blocks, a4);
-            if (rows > 5) a5 = Scale(s5, ws, db + 5 * blocks, a5);
-            if (rows > 6) a6 = Scale(s6, ws, db + 6 * blocks, a6);
+            Store(a0, yg + (long)c * ldy, valid);
+            if (rows > 1) Store(a1, yg + (long)(c + 1) * ldy, valid);
+            if (rows > 2) Store(a2, yg + (long)(c + 2) * ldy, valid);
+            if (rows > 3) Store(a3, yg + (long)(c + 3) * ldy, valid);
+            if (rows > 4) Store(a4, yg + (long)(c + 4) * ldy, valid);
+            if (rows > 5) Store(a5, yg + (long)(c + 5) * ldy, valid);
+            if (rows > 6) Store(a6, yg + (long)(c + 6) * ldy, valid);
         }
-        Store(a0, y + (long)c * ldy, valid);
-        if (rows > 1) Store(a1, y + (long)(c + 1) * ldy, valid);
-        if (rows > 2) Store(a2, y + (long)(c + 2) * ldy, valid);
-        if (rows > 3) Store(a3, y + (long)(c + 3) * ldy, valid);
-        if (rows > 4) Store(a4, y + (long)(c + 4) * ldy, valid);
-        if (rows > 5) Store(a5, y + (long)(c + 5) * ldy, valid);
-        if (rows > 6) Store(a6, y + (long)(c + 6) * ldy, valid);
     }
 
     /// <summary>s + the 8 rows' products of one 4-column chunk with the activation's 4 quants at q.</summary>

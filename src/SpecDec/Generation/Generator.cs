@@ -15,7 +15,6 @@ namespace SpecDec.Generation;
 public sealed class Generator
 {
     private readonly ILanguageModel _target;
-    private readonly ILanguageModel? _draftModel;
     private readonly DraftModelProposer? _draftProposer;
     private PromptLookupProposer? _lookup;
     private (int Min, int Max) _lookupSizes;
@@ -29,7 +28,6 @@ public sealed class Generator
     public Generator(ILanguageModel target, ILanguageModel? draftModel = null)
     {
         _target = target;
-        _draftModel = draftModel;
         if (draftModel is not null) _draftProposer = new DraftModelProposer(draftModel, target);
     }
 
@@ -48,8 +46,7 @@ public sealed class Generator
     {
         options.Validate();
         Touch(_target, WarmUpRows);
-        bool drafting = options.Speculation.Method == SpeculationMethod.DraftModel && _draftModel is not null;
-        if (drafting) Touch(_draftModel!, 2);
+        if (options.Speculation.Method == SpeculationMethod.DraftModel && _draftProposer is not null) Touch(_draftProposer.Model, 2);
 
         var prompt = new int[16];
         for (int i = 0; i < prompt.Length; i++) prompt[i] = (3 + i % 4) % _target.Config.VocabSize;

@@ -67,6 +67,9 @@ public sealed class DraftModelProposer : IDraftProposer
         }
     }
 
+    /// <summary>The draft model.</summary>
+    internal ILanguageModel Model => _draft;
+
     /// <summary>Stop drafting when the draft's top probability (softmax at T = 1) falls below this; 0 never stops.</summary>
     public float PMin { get; set; }
 

@@ -114,24 +114,24 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
     static int SubBlockSum(short* sums, int b, int j) => sums[b * 16 + 2 * j] + sums[b * 16 + 2 * j + 1];
 
     /// <summary>
-    /// Activation rows c .. c + rows − 1 against one group; each sub-block's nibbles are unpacked once for all
-    /// of them.
+    /// Activation rows c .. c + TRows.Count − 1 against each group of outputs [row0, row1); each sub-block's nibbles
+    /// are unpacked once for all of them.
     /// </summary>
     static void IPackedGroupKernel.Pass<TRows>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
+        int rows = TRows.Count; // a constant: each count compiles to its own loop
+        if (rows > MaxPassRows) throw new NotSupportedException($"a Q4_K pass takes at most {MaxPassRows} rows");
+        int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
+        int sumStride = x.K / ActivationQ8K.SumGroup;
+        short* sums0 = x.Q8KSums + (long)c * sumStride;
+        float* da = x.Q8KScale + (long)c * blocks;
+        var low = Vector256.Create((byte)0x0F);
         for (int n = row0; n < row1; n += GroupRows)
         {
             byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
             int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
             float* yg = y + n;
-            int rows = TRows.Count; // a constant: each count compiles to its own loop
-            if (rows > MaxPassRows) throw new NotSupportedException($"a Q4_K pass takes at most {MaxPassRows} rows");
-            int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
-            int sumStride = x.K / ActivationQ8K.SumGroup;
-            short* sums0 = x.Q8KSums + (long)c * sumStride;
-            float* da = x.Q8KScale + (long)c * blocks;
             Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
-            var low = Vector256.Create((byte)0x0F);
             for (int b = 0; b < blocks; b++)
             {
                 byte* block = group + (long)b * GroupBlockBytes;

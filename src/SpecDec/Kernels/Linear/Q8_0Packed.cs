@@ -85,23 +85,24 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     static int IPackedGroupKernel.MaxPassRows => 7;
 
     /// <summary>
-    /// Activation rows c .. c + TRows.Count − 1 against one group, each weight block loaded once for all of them.
+    /// Activation rows c .. c + TRows.Count − 1 against each group of outputs [row0, row1), each weight block loaded
+    /// once for all of them.
     /// Each chain of multiply-adds waits on its previous vpdpbusd, so every row runs two (even and odd chunks,
     /// interleaved across the rows; one row alone runs <see cref="Block"/>). Integer sums: how they are split does
     /// not change the result.
     /// </summary>
     static void IPackedGroupKernel.Pass<TRows>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
+        int rows = TRows.Count; // a constant: each count compiles to its own loop
+        int stride = x.K / 4;   // ints from one activation row's quants to the next
+        int* q = (int*)(x.Q8 + (long)c * x.K);
+        int* bias = x.Q8Bias + (long)c * blocks;
+        float* dx = x.Q8Scale + (long)c * blocks;
         for (int n = row0; n < row1; n += GroupRows)
         {
             byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
             int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
             float* yg = y + n;
-            int rows = TRows.Count; // a constant: each count compiles to its own loop
-            int stride = x.K / 4;   // ints from one activation row's quants to the next
-            int* q = (int*)(x.Q8 + (long)c * x.K);
-            int* bias = x.Q8Bias + (long)c * blocks;
-            float* dx = x.Q8Scale + (long)c * blocks;
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default;
             for (int b = 0; b < blocks; b++)
             {

@@ -33,6 +33,7 @@ public static class GenerateCommand
         var repeatPenalty = new Option<float>("--repeat-penalty") { Description = "Penalty on the last 64 tokens; 1 = off", DefaultValueFactory = _ => sampling.RepetitionPenalty };
         var seed = new Option<ulong?>("--seed") { Description = "Seed of the sampler (default: random)" };
         var threads = new Option<int>("--threads") { Description = "Worker threads; 0 = one per processor", DefaultValueFactory = _ => 0 };
+        var cacheType = CacheTypeOption.Create();
         var spec = new Option<string>("--spec") { Description = "Speculation: none, draft (a draft model) or pld (prompt lookup)", DefaultValueFactory = _ => "none" };
         spec.AcceptOnlyFromAmong("none", "draft", "pld");
         var draftModel = new Option<string?>("--draft-model") { Description = $"Draft model for --spec draft (default: {BundledFiles.Draft})" };
@@ -47,7 +48,7 @@ public static class GenerateCommand
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -85,9 +86,10 @@ public static class GenerateCommand
             if (threadCount < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {threadCount})");
 
             using var pool = new WorkerPool(threadCount); // shared: target and draft take turns on the cores
-            using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), pool);
+            KvCacheType cache = CacheTypeOption.Parse(parse.GetValue(cacheType));
+            using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), pool, cache);
             using var draft = method == SpeculationMethod.DraftModel
-                ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), pool)
+                ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), pool, cache)
                 : null;
             var generator = new Generator(target, draft);
             if (!parse.GetValue(noWarmUp)) generator.WarmUp(options);
@@ -114,5 +116,10 @@ public static class GenerateCommand
         return prompt ?? File.ReadAllText(file!.FullName, Encoding.UTF8);
     }
 
-    private static ILanguageModel Load(string path, WorkerPool pool) => Transformer.Load(ModelSource.Open(path), pool);
+    private static ILanguageModel Load(string path, WorkerPool pool, KvCacheType cache)
+    {
+        Transformer model = Transformer.Load(ModelSource.Open(path), pool);
+        model.CacheType = cache;
+        return model;
+    }
 }

@@ -4,27 +4,34 @@ using SpecDec.Cli.Perf;
 namespace SpecDec.Cli.Commands;
 
 /// <summary>
-/// `specdec perf --model PATH [--json] [--threads N]`: prefill and decode speed, the verification cost curve
+/// `specdec perf --model PATH [--json] [--threads N] [--context N] [--cache-type f32|f16]`: prefill and decode speed, the verification cost curve
 /// c(k), achieved GB/s against the machine's measured read bandwidth, and peak RSS.
 /// </summary>
 public static class PerfCommand
 {
     public static Command Create()
     {
-        var model = new Option<FileInfo>("--model") { Description = "GGUF model file", Required = true };
+        var model = new Option<FileInfo?>("--model") { Description = $"GGUF model file (default: {BundledFiles.Target})" };
         var json = new Option<bool>("--json") { Description = "print the results as JSON on stdout (progress still goes to stderr)" };
         var threads = new Option<int>("--threads") { Description = "worker threads (0: one per processor)", DefaultValueFactory = _ => 0 };
+        var context = new Option<int>("--context")
+        {
+            Description = "prompt tokens prefilled before the decode steps and c(k), i.e. the context they run at",
+            DefaultValueFactory = _ => PerfRunner.DefaultPromptTokens,
+        };
+        var cacheType = CacheTypeOption.Create();
         var command = new Command("perf", "Measure prefill, decode and verification speed of a model on this machine");
-        command.Options.Add(model);
-        command.Options.Add(json);
-        command.Options.Add(threads);
+        foreach (Option option in new Option[] { model, json, threads, context, cacheType }) command.Options.Add(option);
         command.SetAction(parse =>
         {
-            FileInfo file = parse.GetValue(model)!;
+            FileInfo file = parse.GetValue(model) ?? new FileInfo(BundledFiles.Require(BundledFiles.Target, "--model"));
             if (!file.Exists) throw new FileNotFoundException($"{file.FullName}: no such file");
             int n = parse.GetValue(threads);
             if (n < 0) throw new SpecDecException($"--threads must be 0 or more, not {n}");
-            PerfReport report = PerfRunner.Run(file.FullName, n, message => Console.Error.WriteLine(message));
+            int prompt = parse.GetValue(context);
+            if (prompt < 1) throw new SpecDecException($"--context must be at least 1, not {prompt}");
+            PerfReport report = PerfRunner.Run(file.FullName, n, message => Console.Error.WriteLine(message), prompt,
+                CacheTypeOption.Parse(parse.GetValue(cacheType)));
             if (parse.GetValue(json))
             {
                 using Stream stdout = Console.OpenStandardOutput();

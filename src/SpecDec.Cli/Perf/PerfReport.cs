@@ -12,6 +12,9 @@ internal sealed record PerfReport
     public required int Threads { get; init; }
     public required string Simd { get; init; }
     public required int PromptTokens { get; init; }
+
+    /// <summary>KV cache element type: f32 or f16.</summary>
+    public required string CacheType { get; init; }
     public required double PrefillTokensPerSecond { get; init; }
     public required double DecodeTokensPerSecond { get; init; }
 
@@ -32,7 +35,7 @@ internal sealed record PerfReport
         o.WriteLine($"threads      {Threads} ({Simd})");
         o.WriteLine($"prefill      {PrefillTokensPerSecond,8:F1} tok/s  ({PromptTokens}-token prompt)");
         o.WriteLine($"decode       {DecodeTokensPerSecond,8:F2} tok/s  ({1000 / DecodeTokensPerSecond:F1} ms/token)");
-        o.WriteLine($"bytes/token  {BytesPerToken / 1e9,8:F3} GB     achieved {AchievedGBs:F1} GB/s = {BandwidthFraction:P0} of the measured {MeasuredBandwidthGBs:F1} GB/s read bandwidth");
+        o.WriteLine($"bytes/token  {BytesPerToken / 1e9,8:F3} GB     (weights + the {CacheType} KV cache) achieved {AchievedGBs:F1} GB/s = {BandwidthFraction:P0} of the measured {MeasuredBandwidthGBs:F1} GB/s read bandwidth");
         o.WriteLine($"c(k)         k:    {string.Join(" ", Enumerable.Range(1, VerifyCost.Length).Select(k => $"{k,5}"))}");
         o.WriteLine($"                   {string.Join(" ", VerifyCost.Select(c => $"{c,5:F2}"))}");
         o.WriteLine($"peak RSS     {PeakRssBytes / 1e9,8:F2} GB");
@@ -49,6 +52,7 @@ internal sealed record PerfReport
         w.WriteNumber("threads", Threads);
         w.WriteString("simd", Simd);
         w.WriteNumber("prompt_tokens", PromptTokens);
+        w.WriteString("kv_cache_type", CacheType);
         w.WriteNumber("prefill_tok_s", Math.Round(PrefillTokensPerSecond, 2));
         w.WriteNumber("decode_tok_s", Math.Round(DecodeTokensPerSecond, 3));
         w.WriteNumber("bytes_per_token", BytesPerToken);

@@ -7,36 +7,40 @@ using SpecDec.Model;
 namespace SpecDec.Cli.Perf;
 
 /// <summary>
-/// Times a model the way speculative decoding uses it: a 256-token prefill, single-token decode steps, and
-/// forwards of k = 1..16 tokens at the same context (the verification cost curve). Token ids are arbitrary: the
-/// cost of a forward does not depend on them. Each figure is the median of several runs, after a warm-up that
-/// faults in the mapped weights and lets the JIT finish optimizing the kernels.
+/// Times a model the way speculative decoding uses it: a prefill (256 tokens unless asked otherwise),
+/// single-token decode steps, and forwards of k = 1..16 tokens at the same context (the verification cost
+/// curve). Token ids are arbitrary: the cost of a forward does not depend on them. Each figure is the median
+/// of several runs, after a warm-up that faults in the mapped weights and lets the JIT finish optimizing the kernels.
 /// </summary>
 internal static class PerfRunner
 {
-    public const int PromptTokens = 256;
+    public const int DefaultPromptTokens = 256;
     public const int MaxK = 16;
     const int DecodeSteps = 32, Repeats = 5;
 
-    public static PerfReport Run(string path, int threads, Action<string> log)
+    /// <param name="promptTokens">Prefill length, and so the context the decode steps and c(k) run at.</param>
+    public static PerfReport Run(string path, int threads, Action<string> log, int promptTokens = DefaultPromptTokens,
+        KvCacheType cacheType = KvCacheType.F32)
     {
-        var report = Measure(path, threads, log);
+        ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
+        var report = Measure(path, threads, log, promptTokens, cacheType);
         log("measuring memory read bandwidth");
         using var pool = new WorkerPool(report.Threads);
         return report with { MeasuredBandwidthGBs = MemoryBandwidth.Measure(pool) };
     }
 
-    static PerfReport Measure(string path, int threads, Action<string> log)
+    static PerfReport Measure(string path, int threads, Action<string> log, int promptTokens, KvCacheType cacheType)
     {
         GgufModelSource source = GgufModelSource.Open(path);
         long bytesPerToken = WeightBytesPerToken(source.Tensors, source.Config);
         string types = string.Join(" + ", source.Tensors.Where(t => t.Dims.Length > 1).GroupBy(t => t.Type)
             .OrderByDescending(g => g.Sum(t => t.ByteLength)).Select(g => g.Key.ToString()));
         using Transformer model = Transformer.Load(source, threads); // owns the source from here
+        model.CacheType = cacheType;
         ModelConfig c = model.Config;
 
         var rng = new Random(1);
-        int[] tokens = Enumerable.Range(0, PromptTokens + DecodeSteps + MaxK).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();
+        int[] tokens = Enumerable.Range(0, promptTokens + DecodeSteps + MaxK).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();
         int[] positions = Enumerable.Range(0, tokens.Length).ToArray();
         IKvCache cache = model.CreateCache(tokens.Length);
         var logits = new float[c.VocabSize];
@@ -49,11 +53,11 @@ internal static class PerfRunner
         }
 
         log($"warming up ({c.LayerCount} layers, {threads} threads)");
-        Forward(0, PromptTokens);
+        Forward(0, promptTokens);
         for (int i = 0; i < 40; i++)
         {
-            cache.Rollback(PromptTokens);
-            Forward(PromptTokens, 1 + i % MaxK);
+            cache.Rollback(promptTokens);
+            Forward(promptTokens, 1 + i % MaxK);
         }
 
         log("prefill");
@@ -61,12 +65,12 @@ internal static class PerfRunner
         for (int r = 0; r < prefill.Length; r++)
         {
             cache.Rollback(0);
-            prefill[r] = Forward(0, PromptTokens);
+            prefill[r] = Forward(0, promptTokens);
         }
 
         log("decode");
         var steps = new double[DecodeSteps];
-        for (int i = 0; i < DecodeSteps; i++) steps[i] = Forward(PromptTokens + i, 1);
+        for (int i = 0; i < DecodeSteps; i++) steps[i] = Forward(promptTokens + i, 1);
 
         log("verification cost c(k)");
         var byK = new double[MaxK];
@@ -75,13 +79,14 @@ internal static class PerfRunner
         {
             for (int r = 0; r < Repeats; r++)
             {
-                cache.Rollback(PromptTokens);
-                runs[r] = Forward(PromptTokens, k);
+                cache.Rollback(promptTokens);
+                runs[r] = Forward(promptTokens, k);
             }
             byK[k - 1] = Median(runs);
         }
 
-        long kvBytes = 2L * c.LayerCount * c.KvHeadCount * c.HeadDim * sizeof(float) * (PromptTokens + DecodeSteps / 2);
+        int elementBytes = cacheType == KvCacheType.F16 ? sizeof(ushort) : sizeof(float);
+        long kvBytes = 2L * c.LayerCount * c.KvHeadCount * c.HeadDim * elementBytes * (promptTokens + DecodeSteps / 2);
         return new PerfReport
         {
             Model = path,
@@ -90,8 +95,9 @@ internal static class PerfRunner
             FileBytes = new FileInfo(path).Length,
             Threads = model.ThreadCount,
             Simd = Simd.Best.ToString(),
-            PromptTokens = PromptTokens,
-            PrefillTokensPerSecond = PromptTokens / Median(prefill),
+            PromptTokens = promptTokens,
+            CacheType = cacheType.ToString().ToLowerInvariant(),
+            PrefillTokensPerSecond = promptTokens / Median(prefill),
             DecodeTokensPerSecond = 1 / Median(steps),
             BytesPerToken = bytesPerToken + kvBytes,
             MeasuredBandwidthGBs = 0,

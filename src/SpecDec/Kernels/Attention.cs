@@ -13,6 +13,8 @@ namespace SpecDec.Kernels;
 /// Keys are stored transposed in blocks of <see cref="KeyBlock"/> positions ([block][HeadDim][KeyBlock], see
 /// <see cref="KeyIndex"/>), so the scores of 16 keys are the 16 lanes of one vector built by broadcast-FMAs over
 /// the head dimension, with no horizontal sum per key. Values stay one row per position.
+/// An f16 cache is read the same way: each work item converts a tile's keys and values to f32 in its scratch
+/// once, and all its queries score from there.
 /// </summary>
 public static unsafe class Attention
 {
@@ -36,7 +38,7 @@ public static unsafe class Attention
     public const int MaxQueries = 16;
 
     /// <summary>Floats of per-thread scratch for head dimension <paramref name="headDim"/>.</summary>
-    public static int ScratchFloats(int headDim) => MaxQueries * (Tile + headDim + 2);
+    public static int ScratchFloats(int headDim) => MaxQueries * (Tile + headDim + 2) + 2 * Tile * headDim;
 
     /// <summary>One layer's attention problem. Unmanaged so it can travel to the workers by address.</summary>
     public struct Problem
@@ -47,10 +49,12 @@ public static unsafe class Attention
         public float* Output;
         /// <summary>
         /// This layer's keys and values, the batch's rows already written at Past + i: head g's keys start at
-        /// K + g·HeadStride in <see cref="KeyIndex"/> order, its values at V + g·HeadStride, HeadDim floats per position.
+        /// element g·HeadStride in <see cref="KeyIndex"/> order, its values at element g·HeadStride, HeadDim per position.
         /// </summary>
-        public float* K, V;
-        /// <summary>Floats from one head's keys (values) to the next: <see cref="HeadFloats"/>.</summary>
+        public byte* K, V;
+        /// <summary>K and V hold f16 elements (else f32).</summary>
+        public bool Half;
+        /// <summary>Elements from one head's keys (values) to the next: <see cref="HeadFloats"/>.</summary>
         public long HeadStride;
         public int T, Heads, KvHeads, HeadDim;
         /// <summary>Cached rows before the batch, all visible to every row.</summary>
@@ -90,8 +94,8 @@ public static unsafe class Attention
             float* scratch = Scratch + (long)thread * ScratchStride;
             switch (Level)
             {
-                case SimdLevel.V512: Fused<Float512>(P, g, Group, row0, row1, scratch); break;
-                case SimdLevel.V256: Fused<Float256>(P, g, Group, row0, row1, scratch); break;
+                case SimdLevel.V512: Fused<Float512>(P, g, Group, row0, row1, scratch, Level); break;
+                case SimdLevel.V256: Fused<Float256>(P, g, Group, row0, row1, scratch, Level); break;
                 default: Scalar(P, g, Group, row0, row1); break;
             }
         }
@@ -101,7 +105,7 @@ public static unsafe class Attention
     static void Scalar(in Problem p, int g, int group, int row0, int row1)
     {
         int d = p.HeadDim;
-        float* keys = p.K + g * p.HeadStride, values = p.V + g * p.HeadStride;
+        long head = g * p.HeadStride;
         for (int i = row0; i < row1; i++)
             for (int h = g * group; h < (g + 1) * group; h++)
             {
@@ -111,15 +115,15 @@ public static unsafe class Attention
                 float max = float.NegativeInfinity;
                 int end = p.Past + i + 1;
                 for (int t = 0; t < end; t++)
-                    if (Sees(p, i, t)) max = MathF.Max(max, DotScalar(q, keys, t, d) * p.Scale);
+                    if (Sees(p, i, t)) max = MathF.Max(max, DotScalar(p, q, head, t) * p.Scale);
                 float sum = 0;
                 for (int c = 0; c < d; c++) o[c] = 0;
                 for (int t = 0; t < end; t++)
                 {
                     if (!Sees(p, i, t)) continue;
-                    float e = MathF.Exp(DotScalar(q, keys, t, d) * p.Scale - max);
+                    float e = MathF.Exp(DotScalar(p, q, head, t) * p.Scale - max);
                     sum += e;
-                    for (int c = 0; c < d; c++) o[c] += e * values[(long)t * d + c];
+                    for (int c = 0; c < d; c++) o[c] += e * Element(p, p.V, head + (long)t * d + c);
                 }
                 for (int c = 0; c < d; c++) o[c] /= sum;
             }
@@ -129,14 +133,18 @@ public static unsafe class Attention
     static bool Sees(in Problem p, int row, int position) =>
         position < p.Past || (p.Visible[row] >> (position - p.Past) & 1) != 0;
 
-    static float DotScalar(float* q, float* keys, int position, int d)
+    static float DotScalar(in Problem p, float* q, long head, int position)
     {
         float s = 0;
-        for (int c = 0; c < d; c++) s += q[c] * keys[KeyIndex(position, c, d)];
+        for (int c = 0; c < p.HeadDim; c++) s += q[c] * Element(p, p.K, head + KeyIndex(position, c, p.HeadDim));
         return s;
     }
 
-    static void Fused<TVec>(in Problem p, int g, int group, int row0, int row1, float* scratch)
+    /// <summary>Element <paramref name="index"/> of the keys or values at <paramref name="data"/>, as f32.</summary>
+    static float Element(in Problem p, byte* data, long index) =>
+        p.Half ? (float)BitConverter.UInt16BitsToHalf(((ushort*)data)[index]) : ((float*)data)[index];
+
+    static void Fused<TVec>(in Problem p, int g, int group, int row0, int row1, float* scratch, SimdLevel level)
         where TVec : unmanaged, IFloatVector<TVec>
     {
         int d = p.HeadDim;
@@ -145,7 +153,10 @@ public static unsafe class Attention
         float* acc = scratch + MaxQueries * Tile;   // [queries × d]
         float* max = acc + MaxQueries * d;          // [queries]
         float* sum = max + MaxQueries;              // [queries]
-        float* keys = p.K + g * p.HeadStride, values = p.V + g * p.HeadStride;
+        float* keyTile = sum + MaxQueries;          // [Tile × d] an f16 tile's keys, converted (KeyIndex order)
+        float* valueTile = keyTile + Tile * d;      // [Tile × d] and its values
+        long head = g * p.HeadStride;
+        float* keys = (float*)p.K + head, values = (float*)p.V + head;
         for (int j = 0; j < queries; j++)
         {
             max[j] = float.NegativeInfinity;
@@ -157,6 +168,17 @@ public static unsafe class Attention
         for (int t0 = 0; t0 < end; t0 += Tile)
         {
             int n = Math.Min(Tile, end - t0);
+            float* tileKeys = keys + (long)t0 * d, tileValues = values + (long)t0 * d;
+            if (p.Half)
+            {
+                // Scores reads keys in runs of 4 vectors: whole key blocks, which a tile's capacity holds.
+                int scored = Math.Min(Tile, (n + 4 * TVec.Width - 1) / (4 * TVec.Width) * 4 * TVec.Width);
+                long first = head + (long)t0 * d;
+                Dequantize.F16(p.K + first * sizeof(ushort), keyTile, scored * d, level);
+                Dequantize.F16(p.V + first * sizeof(ushort), valueTile, n * d, level);
+                tileKeys = keyTile;
+                tileValues = valueTile;
+            }
             for (int r = row0, j = 0; r < row1; r++)
             {
                 // Keys past the row's own position are never visible; among the batch's rows, the mask decides.
@@ -166,11 +188,11 @@ public static unsafe class Attention
                 {
                     float* q = p.Q + ((long)r * p.Heads + h) * d;
                     float* s = scores + j * Tile;
-                    Scores<TVec>(q, keys + (long)t0 * d, seen, d, p.Scale, s);
+                    Scores<TVec>(q, tileKeys, seen, d, p.Scale, s);
                     for (int t = unmasked; t < seen; t++)
                         if (!Sees(p, r, t0 + t)) s[t] = float.NegativeInfinity;
                     if (seen == 0 || !Softmax<TVec>(s, seen, ref max[j], ref sum[j], acc + (long)j * d, d)) continue;
-                    AddValues<TVec>(acc + (long)j * d, values + (long)t0 * d, s, seen, d, ref sum[j]);
+                    AddValues<TVec>(acc + (long)j * d, tileValues, s, seen, d, ref sum[j]);
                 }
             }
         }

@@ -3,29 +3,38 @@ using SpecDec.Kernels;
 namespace SpecDec.Model;
 
 /// <summary>
-/// Keys and values of one sequence in f32, preallocated for Capacity positions, laid out [layer][kvHead][…]
-/// with <see cref="HeadStride"/> floats per head: values one row of HeadDim per position, keys in the
-/// transposed blocks attention scores from (<see cref="Attention.KeyIndex"/>). Position p holds the (rotated)
-/// key and the value of the token at cache index p; a forward writes its rows at Length.. and then advances Length.
+/// Keys and values of one sequence in f32 or f16 (<see cref="Type"/>), preallocated for Capacity positions,
+/// laid out [layer][kvHead][…] with <see cref="HeadStride"/> elements per head: values one row of HeadDim per
+/// position, keys in the transposed blocks attention scores from (<see cref="Attention.KeyIndex"/>). Position p
+/// holds the (rotated) key and the value of the token at cache index p; a forward writes its rows at Length..
+/// and then advances Length.
 /// </summary>
 public sealed unsafe class KvCache : IKvCache, IDisposable
 {
-    readonly NativeBuffer<float> _k; // [Layers × KvHeads × HeadStride]
-    readonly NativeBuffer<float> _v; // same
+    readonly NativeBuffer<byte> _k; // [Layers × KvHeads × HeadStride] elements of ElementBytes
+    readonly NativeBuffer<byte> _v; // same
 
-    public KvCache(int layers, int kvHeads, int headDim, int capacity, object owner)
+    public KvCache(int layers, int kvHeads, int headDim, int capacity, object owner, KvCacheType type = KvCacheType.F32)
     {
+        if (!Enum.IsDefined(type)) throw new ArgumentOutOfRangeException(nameof(type), type, "unknown KV cache type");
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "capacity must be ≥ 1");
         Layers = layers;
         KvHeads = kvHeads;
         HeadDim = headDim;
         Capacity = capacity;
         Owner = owner;
+        Type = type;
+        ElementBytes = type == KvCacheType.F16 ? sizeof(ushort) : sizeof(float);
         HeadStride = Attention.HeadFloats(capacity, headDim);
-        long floats = checked(layers * kvHeads * HeadStride);
-        _k = new NativeBuffer<float>(floats);
-        _v = new NativeBuffer<float>(floats);
+        long bytes = checked(layers * kvHeads * HeadStride * ElementBytes);
+        _k = new NativeBuffer<byte>(bytes);
+        _v = new NativeBuffer<byte>(bytes);
     }
+
+    public KvCacheType Type { get; }
+
+    /// <summary>Bytes of one stored key or value element: 4 (F32) or 2 (F16).</summary>
+    internal int ElementBytes { get; }
 
     public int Length { get; private set; }
     public int Capacity { get; }
@@ -33,26 +42,39 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
     public int KvHeads { get; }
     public int HeadDim { get; }
 
-    /// <summary>Floats from one head's keys (values) to the next.</summary>
+    /// <summary>Elements from one head's keys (values) to the next.</summary>
     internal long HeadStride { get; }
 
     /// <summary>The model that created this cache (a cache fits only the model whose shape made it).</summary>
     internal object Owner { get; }
 
-    /// <summary>Layer <paramref name="layer"/>'s keys: [KvHeads × HeadStride], blocked per <see cref="Attention.KeyIndex"/>.</summary>
-    internal float* Keys(int layer) => _k.Pointer + layer * KvHeads * HeadStride;
+    /// <summary>Layer <paramref name="layer"/>'s keys: [KvHeads × HeadStride] elements, blocked per <see cref="Attention.KeyIndex"/>.</summary>
+    internal byte* Keys(int layer) => _k.Pointer + (long)layer * KvHeads * HeadStride * ElementBytes;
 
-    /// <summary>Layer <paramref name="layer"/>'s values: [KvHeads × HeadStride], HeadDim floats per position.</summary>
-    internal float* Values(int layer) => _v.Pointer + layer * KvHeads * HeadStride;
+    /// <summary>Layer <paramref name="layer"/>'s values: [KvHeads × HeadStride] elements, HeadDim per position.</summary>
+    internal byte* Values(int layer) => _v.Pointer + (long)layer * KvHeads * HeadStride * ElementBytes;
 
     /// <summary>Stores head <paramref name="head"/>'s key and value (HeadDim floats each) at <paramref name="position"/>.</summary>
     internal void Write(int layer, int head, int position, float* key, float* value)
     {
-        float* keys = Keys(layer) + head * HeadStride;
-        for (int c = 0; c < HeadDim; c++) keys[Attention.KeyIndex(position, c, HeadDim)] = key[c];
+        byte* keys = Keys(layer) + head * HeadStride * ElementBytes;
+        byte* values = Values(layer) + (head * HeadStride + (long)position * HeadDim) * ElementBytes;
+        if (Type == KvCacheType.F16)
+        {
+            for (int c = 0; c < HeadDim; c++)
+            {
+                ((ushort*)keys)[Attention.KeyIndex(position, c, HeadDim)] = ToHalf(key[c]);
+                ((ushort*)values)[c] = ToHalf(value[c]);
+            }
+            return;
+        }
+        for (int c = 0; c < HeadDim; c++) ((float*)keys)[Attention.KeyIndex(position, c, HeadDim)] = key[c];
         long bytes = HeadDim * sizeof(float);
-        Buffer.MemoryCopy(value, Values(layer) + head * HeadStride + (long)position * HeadDim, bytes, bytes);
+        Buffer.MemoryCopy(value, values, bytes, bytes);
     }
+
+    /// <summary>Round to nearest half, saturating at ±65504: an outlier becomes the largest half, not infinity.</summary>
+    internal static ushort ToHalf(float x) => BitConverter.HalfToUInt16Bits((Half)Math.Clamp(x, -65504f, 65504f));
 
     /// <summary>Called by the model after writing rows [Length, Length + rows).</summary>
     internal void Advance(int rows)
@@ -85,11 +107,13 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
             for (int l = 0; l < Layers; l++)
                 for (int h = 0; h < KvHeads; h++)
                 {
-                    float* k = Keys(l) + h * HeadStride, v = Values(l) + h * HeadStride;
+                    long head = h * HeadStride * ElementBytes;
+                    byte* k = Keys(l) + head, v = Values(l) + head;
                     for (int c = 0; c < HeadDim; c++)
-                        k[Attention.KeyIndex(start + j, c, HeadDim)] = k[Attention.KeyIndex(rows[j], c, HeadDim)];
-                    long bytes = HeadDim * sizeof(float);
-                    Buffer.MemoryCopy(v + (long)rows[j] * HeadDim, v + (long)(start + j) * HeadDim, bytes, bytes);
+                        Buffer.MemoryCopy(k + Attention.KeyIndex(rows[j], c, HeadDim) * ElementBytes,
+                            k + Attention.KeyIndex(start + j, c, HeadDim) * ElementBytes, ElementBytes, ElementBytes);
+                    long bytes = (long)HeadDim * ElementBytes;
+                    Buffer.MemoryCopy(v + (long)rows[j] * bytes, v + (long)(start + j) * bytes, bytes, bytes);
                 }
         }
         Length = start + rows.Length;

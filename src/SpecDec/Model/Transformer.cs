@@ -132,10 +132,13 @@ public sealed unsafe class Transformer : ILanguageModel
     /// <summary>Threads each forward pass runs on.</summary>
     public int ThreadCount => _pool.ThreadCount;
 
+    /// <summary>Element type of the caches <see cref="CreateCache"/> makes from now on (F32 unless set).</summary>
+    public KvCacheType CacheType { get; set; }
+
     public IKvCache CreateCache(int capacity)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return new KvCache(Config.LayerCount, Config.KvHeadCount, _headDim, capacity, this);
+        return new KvCache(Config.LayerCount, Config.KvHeadCount, _headDim, capacity, this, CacheType);
     }
 
     public void Forward(in ForwardBatch batch, IKvCache cache, Span<float> logits)
@@ -218,6 +221,7 @@ public sealed unsafe class Transformer : ILanguageModel
         {
             Q = _q, Output = _att, HeadStride = kv.HeadStride, T = rows, Heads = c.HeadCount, KvHeads = c.KvHeadCount,
             HeadDim = _headDim, Past = kv.Length, Visible = _visible, Scale = 1f / MathF.Sqrt(_headDim),
+            Half = kv.Type == KvCacheType.F16,
         };
         for (int l = 0; l < _layers.Length; l++)
         {

@@ -31,9 +31,10 @@ public sealed class GenerateCommandTests : IDisposable
         return (code, output.ToString(), error.ToString());
     }
 
-    private string Expected(string prompt, int maxTokens)
+    private string Expected(string prompt, int maxTokens, KvCacheType cache = KvCacheType.F32)
     {
         using var model = Transformer.Load(ModelSource.Open(_model), threads: 1);
+        model.CacheType = cache;
         return new Generator(model).Generate(prompt, new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy }).Text;
     }
 
@@ -72,6 +73,22 @@ public sealed class GenerateCommandTests : IDisposable
             "--temperature", "0", "--spec", "pld", "--ngram-min", "1", "--draft-max", "2");
         Assert.Equal(0, code);
         Assert.Equal(Expected("abcabcab", 8), output);
+    }
+
+    [Fact]
+    public void An_f16_cache_runs_every_method_losslessly_against_plain_decoding_on_the_same_cache()
+    {
+        string expected = Expected("abcabcab", 20, KvCacheType.F16);
+        foreach (string[] spec in new[] { ["--spec", "none"], ["--spec", "pld", "--ngram-min", "1"], new[] { "--spec", "draft", "--draft-model", _model } })
+        {
+            var (code, output, _) = Run(["generate", "--model", _model, "--prompt", "abcabcab", "--max-tokens", "20",
+                "--temperature", "0", "--threads", "1", "--cache-type", "f16", .. spec]);
+            Assert.Equal(0, code);
+            Assert.Equal(expected, output);
+        }
+        var (bad, _, error) = Run("generate", "--model", _model, "--prompt", "ab", "--cache-type", "q4_0");
+        Assert.NotEqual(0, bad);
+        Assert.Contains("--cache-type", error);
     }
 
     [Fact]

@@ -18,8 +18,10 @@ public unsafe class AttentionTests : IDisposable
         public readonly long HeadStride;
         public readonly NativeBuffer<float> Q, K, V;
         public readonly NativeBuffer<ulong> Visible;
+        /// <summary>K and V rounded to f16 (the f32 buffers then hold the rounded values too).</summary>
+        readonly NativeBuffer<ushort>? _halfK, _halfV;
 
-        public Case(int t, int past, int heads, int kvHeads, int d, int[]? parents, int seed, float keyScale = 1f)
+        public Case(int t, int past, int heads, int kvHeads, int d, int[]? parents, int seed, float keyScale = 1f, bool half = false)
         {
             (T, Past, Heads, KvHeads, D, Capacity) = (t, past, heads, kvHeads, d, past + t + 3);
             HeadStride = Attention.HeadFloats(Capacity, d);
@@ -27,6 +29,11 @@ public unsafe class AttentionTests : IDisposable
             Q = KernelTestData.Native(KernelTestData.Random(rng, t * heads * d, 2f));
             K = KernelTestData.Native(KernelTestData.Random(rng, (int)(kvHeads * HeadStride), keyScale));
             V = KernelTestData.Native(KernelTestData.Random(rng, (int)(kvHeads * HeadStride)));
+            if (half)
+            {
+                _halfK = ToHalf(K);
+                _halfV = ToHalf(V);
+            }
             Visible = new NativeBuffer<ulong>(t);
             for (int i = 0; i < t; i++)
             {
@@ -35,14 +42,28 @@ public unsafe class AttentionTests : IDisposable
             }
         }
 
-        public float[] Run(WorkerPool pool, SimdLevel level)
+        /// <summary>Rounds <paramref name="values"/> to f16 in place and returns their f16 bits.</summary>
+        static NativeBuffer<ushort> ToHalf(NativeBuffer<float> values)
+        {
+            var bits = new NativeBuffer<ushort>(values.Length);
+            for (int i = 0; i < values.Length; i++)
+            {
+                bits.Span[i] = BitConverter.HalfToUInt16Bits((Half)values.Span[i]);
+                values.Span[i] = (float)BitConverter.UInt16BitsToHalf(bits.Span[i]);
+            }
+            return bits;
+        }
+
+        /// <summary>Attention over the f32 cache, or with <paramref name="half"/> over the f16 one.</summary>
+        public float[] Run(WorkerPool pool, SimdLevel level, bool half = false)
         {
             using var output = new NativeBuffer<float>(T * Heads * D);
             using var scratch = new NativeBuffer<float>(pool.ThreadCount * Attention.ScratchFloats(D));
             var problem = new Attention.Problem
             {
-                Q = Q.Pointer, Output = output.Pointer, K = K.Pointer, V = V.Pointer, HeadStride = HeadStride, T = T, Heads = Heads,
+                Q = Q.Pointer, Output = output.Pointer, HeadStride = HeadStride, T = T, Heads = Heads,
                 KvHeads = KvHeads, HeadDim = D, Past = Past, Visible = Visible.Pointer, Scale = 1f / MathF.Sqrt(D),
+                K = half ? (byte*)_halfK!.Pointer : (byte*)K.Pointer, V = half ? (byte*)_halfV!.Pointer : (byte*)V.Pointer, Half = half,
             };
             Attention.Run(pool, problem, scratch.Pointer, level);
             return output.Span.ToArray();
@@ -53,6 +74,8 @@ public unsafe class AttentionTests : IDisposable
             Q.Dispose();
             K.Dispose();
             V.Dispose();
+            _halfK?.Dispose();
+            _halfV?.Dispose();
             Visible.Dispose();
         }
     }
@@ -85,6 +108,23 @@ public unsafe class AttentionTests : IDisposable
                 for (int i = 0; i < expected.Length; i++)
                     Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5f, $"{level} [{i}] {actual[i]} vs {expected[i]}");
             }
+        }
+    }
+
+    /// <summary>
+    /// An f16 cache gives the bits an f32 cache holding the same (rounded) values gives: the SIMD paths convert
+    /// each tile and then run the f32 code, the scalar twin converts element by element.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void An_f16_cache_gives_the_bits_of_an_f32_cache_holding_the_rounded_values(int t, int past, int heads, int kvHeads, int d)
+    {
+        int[] tree = Enumerable.Range(0, t).Select(i => i == 0 ? -1 : (i * 7 + 3) % i).ToArray();
+        foreach (int[]? parents in new[] { null, tree })
+        {
+            using var c = new Case(t, past, heads, kvHeads, d, parents, seed: t * 100 + past + 1, half: true);
+            foreach (SimdLevel level in Simd.Supported().Append(SimdLevel.Scalar))
+                Assert.Equal(c.Run(_pool, level), c.Run(_pool, level, half: true));
         }
     }
 

@@ -13,27 +13,37 @@ public class TransformerConsistencyTests
     const float Tolerance = 1e-4f;
     static readonly int[] Prompt = [5, 17, 33, 2, 90, 41];
 
-    public static TheoryData<string, GgmlType> Models()
+    public static TheoryData<string, GgmlType, KvCacheType> Models()
     {
-        var data = new TheoryData<string, GgmlType>();
-        foreach (string arch in Architectures) data.Add(arch, GgmlType.F32);
-        data.Add("llama", GgmlType.Q8_0);
-        data.Add("qwen3", GgmlType.BF16);
-        data.Add("qwen2", GgmlType.F16);
+        var data = new TheoryData<string, GgmlType, KvCacheType>();
+        foreach (string arch in Architectures) data.Add(arch, GgmlType.F32, KvCacheType.F32);
+        data.Add("llama", GgmlType.Q8_0, KvCacheType.F32);
+        data.Add("qwen3", GgmlType.BF16, KvCacheType.F32);
+        data.Add("qwen2", GgmlType.F16, KvCacheType.F32);
         // The integer-dot kernels, K-quants on a widened shape (TinyModels.Config): each has a 1-row and a
         // multi-row path whose results must agree bit for bit.
-        data.Add("llama", GgmlType.Q4_0);
-        data.Add("llama", GgmlType.Q4_K);
-        data.Add("qwen2", GgmlType.Q6_K);
-        data.Add("qwen3", GgmlType.Q4_K);
+        data.Add("llama", GgmlType.Q4_0, KvCacheType.F32);
+        data.Add("llama", GgmlType.Q4_K, KvCacheType.F32);
+        data.Add("qwen2", GgmlType.Q6_K, KvCacheType.F32);
+        data.Add("qwen3", GgmlType.Q4_K, KvCacheType.F32);
+        // An f16 cache: rows are rounded as they are written, before any row reads them, so the same holds.
+        data.Add("llama", GgmlType.Q8_0, KvCacheType.F16);
+        data.Add("qwen2", GgmlType.F32, KvCacheType.F16);
         return data;
+    }
+
+    static Transformer LoadWith(string arch, GgmlType type, KvCacheType cache)
+    {
+        Transformer model = Load(arch, type);
+        model.CacheType = cache;
+        return model;
     }
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void A_batch_of_8_equals_8_single_token_forwards(string arch, GgmlType type)
+    public void A_batch_of_8_equals_8_single_token_forwards(string arch, GgmlType type, KvCacheType cacheType)
     {
-        using Transformer model = Load(arch, type);
+        using Transformer model = LoadWith(arch, type, cacheType);
         int[] tokens = [7, 3, 88, 14, 14, 60, 1, 25];
         int vocab = model.Config.VocabSize;
 
@@ -48,7 +58,7 @@ public class TransformerConsistencyTests
             float[] one = Forward(model, stepped, [tokens[i]], [Prompt.Length + i]);
             // Bit for bit, not merely close: greedy verification of k drafts must pick exactly the token that
             // single-token decoding would, and rounding noise in a deep model can flip a near-tie.
-            Assert.True(one.AsSpan().SequenceEqual(all.AsSpan(i * vocab, vocab)), $"{arch} {type} row {i} differs from single-token decoding");
+            Assert.True(one.AsSpan().SequenceEqual(all.AsSpan(i * vocab, vocab)), $"{arch} {type} {cacheType} cache row {i} differs from single-token decoding");
         }
         Assert.Equal(Prompt.Length + 8, batched.Length);
         Assert.Equal(batched.Length, stepped.Length);
@@ -68,9 +78,9 @@ public class TransformerConsistencyTests
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void A_tree_batch_equals_each_root_to_leaf_path_run_causally(string arch, GgmlType type)
+    public void A_tree_batch_equals_each_root_to_leaf_path_run_causally(string arch, GgmlType type, KvCacheType cacheType)
     {
-        using Transformer model = Load(arch, type);
+        using Transformer model = LoadWith(arch, type, cacheType);
         int vocab = model.Config.VocabSize, n = TreeTokens.Length;
         IKvCache cache = model.CreateCache(32);
         Forward(model, cache, Prompt, Range(0, Prompt.Length));
@@ -85,15 +95,15 @@ public class TransformerConsistencyTests
                 Range(Prompt.Length, path.Length), logitRows: Range(0, path.Length));
             for (int j = 0; j < path.Length; j++)
                 Assert.True(causal.AsSpan(j * vocab, vocab).SequenceEqual(tree.AsSpan(path[j] * vocab, vocab)),
-                    $"{arch} {type} tree row {path[j]} differs from its path run causally");
+                    $"{arch} {type} {cacheType} cache tree row {path[j]} differs from its path run causally");
         }
     }
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void KeepRows_on_an_accepted_tree_path_then_forward_equals_a_fresh_prefill(string arch, GgmlType type)
+    public void KeepRows_on_an_accepted_tree_path_then_forward_equals_a_fresh_prefill(string arch, GgmlType type, KvCacheType cacheType)
     {
-        using Transformer model = Load(arch, type);
+        using Transformer model = LoadWith(arch, type, cacheType);
         IKvCache cache = model.CreateCache(32);
         Forward(model, cache, Prompt, Range(0, Prompt.Length));
         int[] positions = Depths().Select(d => Prompt.Length + d).ToArray();
@@ -107,14 +117,14 @@ public class TransformerConsistencyTests
         int[] sequence = [.. Prompt, .. accepted.Select(i => TreeTokens[i]), 9, 10];
         IKvCache fresh = model.CreateCache(32);
         float[] expected = Forward(model, fresh, sequence, Range(0, sequence.Length), logitRows: [sequence.Length - 2, sequence.Length - 1]);
-        AssertClose(expected, next, Tolerance, $"{arch} {type} after KeepRows");
+        AssertClose(expected, next, Tolerance, $"{arch} {type} {cacheType} cache after KeepRows");
     }
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void Rollback_then_forward_equals_a_fresh_prefill(string arch, GgmlType type)
+    public void Rollback_then_forward_equals_a_fresh_prefill(string arch, GgmlType type, KvCacheType cacheType)
     {
-        using Transformer model = Load(arch, type);
+        using Transformer model = LoadWith(arch, type, cacheType);
         IKvCache cache = model.CreateCache(32);
         Forward(model, cache, Prompt, Range(0, Prompt.Length));
         Forward(model, cache, [70, 71, 72, 73], Range(Prompt.Length, 4)); // a rejected draft
@@ -124,7 +134,7 @@ public class TransformerConsistencyTests
         int[] sequence = [.. Prompt, 70, 12, 13];
         IKvCache fresh = model.CreateCache(32);
         float[] expected = Forward(model, fresh, sequence, Range(0, sequence.Length), logitRows: [sequence.Length - 2, sequence.Length - 1]);
-        AssertClose(expected, next, Tolerance, $"{arch} {type} after Rollback");
+        AssertClose(expected, next, Tolerance, $"{arch} {type} {cacheType} cache after Rollback");
     }
 
     [Fact]

@@ -5,20 +5,31 @@ namespace SpecDec.Speculation;
 
 /// <summary>
 /// Prompt lookup decoding (Saxena 2023): when the last n tokens occurred earlier in the prompt or the
-/// generated text, propose what followed their most recent earlier occurrence. Longer n-grams are tried first
-/// (n from max down to min). Drafts are point masses (no q).
+/// generated text, propose what followed them there. Longer n-grams are tried first (n from max down to min).
+/// Of the <see cref="Candidates"/> most recent occurrences of the n-gram, the one whose match with the context
+/// reaches furthest back wins (ties: the most recent): in a copy with edits the same short n-gram recurs in
+/// many places (a name, "self,"), and the occurrence that shares more of what came before is the one being
+/// copied. Drafts are point masses (no q).
 /// <para>
 /// Cost: for each n an index maps the hash of every n-gram that has a continuation to the position where its
-/// most recent occurrence ends. Committed tokens are indexed once, as they arrive, so a round costs
-/// O(new tokens × sizes + sizes × n), never a scan of the context.
+/// most recent occurrence ends, and each end links to the previous end with the same hash. Committed tokens
+/// are indexed once, as they arrive, so a round costs O(new tokens × sizes + sizes × n + Candidates ×
+/// <see cref="MaxExtension"/>), never a scan of the context.
 /// </para>
 /// Example (n = 2): context "a b c d a b", last bigram "a b" last occurred at 0–1 → propose "c d a b".
 /// </summary>
 public sealed class PromptLookupProposer : IDraftProposer
 {
+    /// <summary>Most recent occurrences of the matched n-gram compared.</summary>
+    public const int Candidates = 8;
+
+    /// <summary>Tokens before the n-gram a match is followed back, at most.</summary>
+    public const int MaxExtension = 64;
+
     private readonly int _ngramMin;
     private readonly int _ngramMax;
     private readonly Dictionary<ulong, int>[] _lastEnd; // [size − min]: n-gram hash → end index of its latest occurrence
+    private int[][] _previousEnd = [];                  // [size − min][end]: the end of the previous n-gram with that hash, or −1
     private int _indexedUpTo;                           // n-grams ending before this index are indexed
 
     public PromptLookupProposer(int ngramMin, int ngramMax)
@@ -38,6 +49,7 @@ public sealed class PromptLookupProposer : IDraftProposer
             index.Clear();
             index.EnsureCapacity(capacity); // no rehashing (allocation) while generating
         }
+        Reserve(capacity);
         _indexedUpTo = 0;
     }
 
@@ -51,8 +63,17 @@ public sealed class PromptLookupProposer : IDraftProposer
         {
             ReadOnlySpan<int> tail = context[(n - size)..];
             if (!_lastEnd[size - _ngramMin].TryGetValue(Hash(tail), out int end)) continue;
-            if (!context.Slice(end - size + 1, size).SequenceEqual(tail)) continue; // hash collision
-            int start = end + 1;
+            int[] previous = _previousEnd[size - _ngramMin];
+            int best = -1, bestReach = -1;
+            for (int seen = 0; end >= 0 && seen < Candidates; end = previous[end])
+            {
+                if (!context.Slice(end - size + 1, size).SequenceEqual(tail)) continue; // hash collision
+                seen++;
+                int reach = Reach(context, end - size, n - 1 - size);
+                if (reach > bestReach) (best, bestReach) = (end, reach);
+            }
+            if (best < 0) continue;
+            int start = best + 1;
             int count = Math.Min(draft.Length, n - start);
             context.Slice(start, count).CopyTo(draft);
             return new DraftProposal(count, HasDistributions: false);
@@ -60,18 +81,42 @@ public sealed class PromptLookupProposer : IDraftProposer
         return DraftProposal.Empty;
     }
 
+    /// <summary>How many tokens back from <paramref name="a"/> and <paramref name="b"/> (a &lt; b) the context agrees, up to <see cref="MaxExtension"/>.</summary>
+    private static int Reach(ReadOnlySpan<int> context, int a, int b)
+    {
+        int length = 0;
+        while (length < MaxExtension && a - length >= 0 && context[a - length] == context[b - length]) length++;
+        return length;
+    }
+
     public void Accepted(int accepted) { } // the index grows from the committed context alone
 
     /// <summary>Indexes the n-grams of <paramref name="context"/> that gained a continuation: those ending at n − 2 and before.</summary>
     private void Index(ReadOnlySpan<int> context)
     {
+        Reserve(context.Length);
         for (; _indexedUpTo < context.Length - 1; _indexedUpTo++)
         {
             for (int size = _ngramMin; size <= _ngramMax && size <= _indexedUpTo + 1; size++)
             {
                 ulong key = Hash(context.Slice(_indexedUpTo - size + 1, size));
-                CollectionsMarshal.GetValueRefOrAddDefault(_lastEnd[size - _ngramMin], key, out _) = _indexedUpTo;
+                ref int latest = ref CollectionsMarshal.GetValueRefOrAddDefault(_lastEnd[size - _ngramMin], key, out bool seen);
+                _previousEnd[size - _ngramMin][_indexedUpTo] = seen ? latest : -1;
+                latest = _indexedUpTo;
             }
+        }
+    }
+
+    /// <summary>Room to index <paramref name="length"/> tokens; allocates only when there is not (Reset's capacity, or a longer context).</summary>
+    private void Reserve(int length)
+    {
+        if (_previousEnd.Length > 0 && _previousEnd[0].Length >= length) return;
+        if (_previousEnd.Length == 0) _previousEnd = new int[_lastEnd.Length][];
+        for (int i = 0; i < _previousEnd.Length; i++)
+        {
+            int[] grown = new int[Math.Max(length, 2 * (_previousEnd[i]?.Length ?? 0))];
+            _previousEnd[i]?.CopyTo(grown, 0);
+            _previousEnd[i] = grown;
         }
     }
 

@@ -9,6 +9,6 @@ public enum SpeculationMethod
     /// <summary>A smaller model with the same tokenizer drafts, with its own distributions q.</summary>
     DraftModel,
 
-    /// <summary>Prompt lookup decoding: copy what followed the latest earlier occurrence of the last n-gram.</summary>
+    /// <summary>Prompt lookup decoding: copy what followed an earlier occurrence of the last n-gram (<see cref="PromptLookupProposer"/>).</summary>
     PromptLookup,
 }

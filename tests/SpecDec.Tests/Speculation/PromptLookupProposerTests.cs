@@ -48,12 +48,28 @@ public class PromptLookupProposerTests
     }
 
     [Fact]
+    public void PrefersTheOccurrenceWhoseMatchReachesFurthestBack()
+    {
+        // 2 3 4 ends at 3 (after 1) and at 8 (after 7); the context's 2 3 4 comes after 1 too, so the earlier
+        // occurrence matches 4 tokens against the later one's 3 and its continuation 9 wins over 8.
+        int[] context = [1, 2, 3, 4, 9, 7, 2, 3, 4, 8, 1, 2, 3, 4];
+        Assert.Equal([9, 7], ProposeFresh(3, 3, context, 2));
+        Assert.Equal([9, 7], ProposeFresh(2, 3, context, 2));
+        // Only the most recent Candidates occurrences compete: behind 8 later ones, the far match is not seen.
+        int[] crowded = [1, 2, 3, 4, 9, .. Enumerable.Repeat(new[] { 7, 2, 3, 4, 8 }, PromptLookupProposer.Candidates).SelectMany(x => x), 1, 2, 3, 4];
+        Assert.Equal([8, 1], ProposeFresh(3, 3, crowded, 2));
+    }
+
+    [Fact]
     public void PrefersTheLongestMatchingNGram()
     {
-        // The trigram 4 5 6 matches only at 0–2 (→ 7); the bigram 5 6 last occurred at 5–6 (→ 9).
+        // The trigram 4 5 6 matches only at 0–2 (→ 7). The bigram 5 6 last occurred at 5–6 (→ 9), but there
+        // the match reaches back 2 tokens, against 3 at 1–2, so bigrams alone pick 7 too. With 3 in place of the
+        // first 4 there is no trigram, neither bigram reaches further than the other, and the latest (→ 9) wins.
         int[] context = [4, 5, 6, 7, 0, 5, 6, 9, 4, 5, 6];
         Assert.Equal([7, 0], ProposeFresh(2, 3, context, 2));
-        Assert.Equal([9, 4], ProposeFresh(2, 2, context, 2));
+        Assert.Equal([7, 0], ProposeFresh(2, 2, context, 2));
+        Assert.Equal([9, 4], ProposeFresh(2, 3, [3, 5, 6, 7, 0, 5, 6, 9, 4, 5, 6], 2));
     }
 
     [Fact]
@@ -76,7 +92,7 @@ public class PromptLookupProposerTests
         var random = new Random(3);
         int[] sequence = Enumerable.Range(0, 400).Select(_ => random.Next(4)).ToArray();
         var proposer = new PromptLookupProposer(1, 3);
-        proposer.Reset(SamplingOptions.Greedy, sequence.Length);
+        proposer.Reset(SamplingOptions.Greedy, 64); // less than the context reaches: the index must grow
         for (int n = 1; n <= sequence.Length; n += 1 + random.Next(3))
         {
             int[] context = sequence[..n];
@@ -84,17 +100,27 @@ public class PromptLookupProposerTests
         }
     }
 
-    /// <summary>The definition, in O(n²): the longest n-gram, its latest earlier occurrence, what followed.</summary>
+    /// <summary>
+    /// The definition, by scanning: the longest n-gram; of its Candidates latest earlier occurrences, the one that
+    /// agrees with the context furthest back (at most MaxExtension tokens before the n-gram; ties: the latest);
+    /// what followed it.
+    /// </summary>
     private static int[] BruteForce(int[] context, int min, int max, int k)
     {
         int n = context.Length;
         for (int size = Math.Min(max, n - 1); size >= min; size--)
         {
-            for (int end = n - 2; end >= size - 1; end--)
+            int best = -1, bestReach = -1, seen = 0;
+            for (int end = n - 2; end >= size - 1 && seen < PromptLookupProposer.Candidates; end--)
             {
-                if (context.AsSpan(end - size + 1, size).SequenceEqual(context.AsSpan(n - size, size)))
-                    return context[(end + 1)..Math.Min(n, end + 1 + k)];
+                if (!context.AsSpan(end - size + 1, size).SequenceEqual(context.AsSpan(n - size, size))) continue;
+                seen++;
+                int reach = 0;
+                while (reach < PromptLookupProposer.MaxExtension && end - size - reach >= 0
+                       && context[end - size - reach] == context[n - 1 - size - reach]) reach++;
+                if (reach > bestReach) (best, bestReach) = (end, reach);
             }
+            if (best >= 0) return context[(best + 1)..Math.Min(n, best + 1 + k)];
         }
         return [];
     }

@@ -42,9 +42,9 @@ public sealed record SpeculationOptions
     /// The options of <paramref name="method"/> with its own default lengths where none is given: the draft model
     /// adapts its length in 1..8 and stops below p-min; prompt lookup drafts 4 tokens in every round that finds a
     /// match. A lookup draft is either a copy that goes on or wrong from its first token, and each rejected token
-    /// costs a verified row: over the whole benchmark (`specdec bench --limit 0`, 812 items, bundled target, two
-    /// runs) a fixed 4 gave a decode speedup of 1.23–1.26× greedy and 1.10–1.11× at T = 0.7, lengths adapting in
-    /// 1..8 1.14–1.19× and 1.03–1.04×. A length given for one bound only moves the other as far as it must.
+    /// costs a verified row: over the whole benchmark (`specdec bench --limit 0`, 812 items, bundled target, three
+    /// runs) a fixed 4 gave a decode speedup of 1.23–1.26× greedy and 1.10–1.18× at T = 0.7, lengths adapting in
+    /// 1..8 1.14–1.19× and 1.03–1.11×. A length given for one bound only moves the other as far as it must.
     /// </summary>
     public static SpeculationOptions For(SpeculationMethod method, int? draftMax = null, int? draftMin = null)
     {

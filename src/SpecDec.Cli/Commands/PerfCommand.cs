@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text;
 using SpecDec.Cli.Perf;
 
 namespace SpecDec.Cli.Commands;
@@ -30,15 +31,15 @@ public static class PerfCommand
             if (n < 0) throw new SpecDecException($"--threads must be 0 or more, not {n}");
             int prompt = parse.GetValue(context);
             if (prompt < 1) throw new SpecDecException($"--context must be at least 1, not {prompt}");
-            PerfReport report = PerfRunner.Run(file.FullName, n, message => Console.Error.WriteLine(message), prompt,
-                CacheTypeOption.Parse(parse.GetValue(cacheType)));
+            TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;
+            PerfReport report = PerfRunner.Run(file.FullName, n, stderr.WriteLine, prompt, CacheTypeOption.Parse(parse.GetValue(cacheType)));
             if (parse.GetValue(json))
             {
-                using Stream stdout = Console.OpenStandardOutput();
-                report.WriteJson(stdout);
-                stdout.Write("\n"u8);
+                var buffer = new MemoryStream();
+                report.WriteJson(buffer);
+                stdout.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
             }
-            else report.WriteTable(Console.Out);
+            else report.WriteTable(stdout);
             return 0;
         });
         return command;

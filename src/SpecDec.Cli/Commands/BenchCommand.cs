@@ -34,6 +34,7 @@ public static class BenchCommand
         var temperature = new Option<float>("--temperature") { Description = "0 is greedy and checks losslessness; above 0 samples", DefaultValueFactory = _ => 0f };
         var runs = new Option<int>("--runs") { Description = "timed runs after the warm-up", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads") { Description = "threads per forward; 0 is one per core", DefaultValueFactory = _ => 0 };
+        var cacheType = CacheTypeOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "sampling seed (for --temperature > 0)", DefaultValueFactory = _ => 42UL };
         var outDir = new Option<string?>("--out") { Description = "folder for records.jsonl, summary.json, report.md, speedup.svg (default: bench/results/<time>)" };
         var tasks = new Option<string?>("--tasks") { Description = "folder of task *.jsonl files (default: bench/tasks)" };
@@ -57,7 +58,7 @@ public static class BenchCommand
         };
 
         var command = new Command("bench", "Benchmark the speculative methods against plain decoding on the task set");
-        foreach (var option in new Option[] { model, draftModel, methods, categories, limit, maxTokens, temperature, runs, threads, seed, outDir, tasks, compare, markdownSummary, update })
+        foreach (var option in new Option[] { model, draftModel, methods, categories, limit, maxTokens, temperature, runs, threads, cacheType, seed, outDir, tasks, compare, markdownSummary, update })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -85,7 +86,8 @@ public static class BenchCommand
             if (limitValue < 0) throw new SpecDecException($"--limit must be ≥ 0 (got {limitValue})");
             return Run(new Request(
                 parse.GetValue(model), parse.GetValue(draftModel), parse.GetValue(methods), List(parse.GetValue(categories)),
-                limitValue == 0 ? null : limitValue, parse.GetValue(threads), parse.GetValue(outDir), parse.GetValue(tasks), settings));
+                limitValue == 0 ? null : limitValue, parse.GetValue(threads), CacheTypeOption.Parse(parse.GetValue(cacheType)),
+                parse.GetValue(outDir), parse.GetValue(tasks), settings));
         });
         return command;
     }
@@ -110,7 +112,7 @@ public static class BenchCommand
     }
 
     private sealed record Request(string? Model, string? DraftModel, string? Methods, string[] Categories, int? Limit,
-        int Threads, string? Out, string? Tasks, BenchSettings Settings);
+        int Threads, KvCacheType CacheType, string? Out, string? Tasks, BenchSettings Settings);
 
     private static int Run(Request request)
     {
@@ -135,7 +137,9 @@ public static class BenchCommand
         try
         {
             target = Load("target", targetPath, pool, models);
+            target.CacheType = request.CacheType;
             if (draftPath is not null) draft = Load("draft", draftPath, pool, models);
+            if (draft is not null) draft.CacheType = request.CacheType;
             var methods = request.Methods is null
                 ? BenchMethods.Available(draft is not null)
                 : BenchMethods.Parse(request.Methods, draft is not null);
@@ -150,6 +154,7 @@ public static class BenchCommand
                 StartedUtc = started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 TaskDirectory = Path.GetRelativePath(Environment.CurrentDirectory, taskDir),
                 Threads = target.ThreadCount,
+                CacheType = request.CacheType.ToString().ToLowerInvariant(),
                 MaxTokens = request.Settings.MaxTokens,
                 Temperature = request.Settings.Temperature,
                 Runs = request.Settings.Runs,

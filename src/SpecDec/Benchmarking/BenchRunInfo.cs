@@ -11,6 +11,9 @@ public sealed record BenchRunInfo
 
     public required string TaskDirectory { get; init; }
     public required int Threads { get; init; }
+
+    /// <summary>The KV cache's element type, f32 or f16 (summaries from before the option read as f32).</summary>
+    public string CacheType { get; init; } = "f32";
     public required int MaxTokens { get; init; }
     public required float Temperature { get; init; }
     public required int Runs { get; init; }

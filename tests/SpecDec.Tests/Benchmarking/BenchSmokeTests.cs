@@ -9,12 +9,14 @@ namespace SpecDec.Tests.Benchmarking;
 /// <summary>
 /// `specdec bench` end to end on the shipped models (the small draft as target, the tiny draft drafting for it):
 /// real tokenizer and chat format, a multi-turn item and a code item, two methods, a few tokens. It must pass
-/// the lossless check and write all four files.
+/// the lossless check and write all four files, with either KV cache type.
 /// </summary>
 public class BenchSmokeTests
 {
-    [Fact]
-    public void ATinyRunOnTheShippedModelsIsLosslessAndWritesItsFiles()
+    [Theory]
+    [InlineData("f32")]
+    [InlineData("f16")]
+    public void ATinyRunOnTheShippedModelsIsLosslessAndWritesItsFiles(string cacheType)
     {
         string target = Path.Combine(RepoPaths.Root, "models", "draft-small-q8_0.gguf");
         string draft = Path.Combine(RepoPaths.Root, "models", "draft-tiny-q8_0.gguf");
@@ -26,7 +28,7 @@ public class BenchSmokeTests
             int exit = CliRunner.Run(root,
             [
                 "bench", "--model", target, "--draft-model", draft, "--methods", "ar,draft-fixed:3", "--tasks", RepoPaths.Tasks,
-                "--categories", "multi_turn,code_edit", "--limit", "1", "--max-tokens", "12", "--threads", "1", "--out", dir,
+                "--categories", "multi_turn,code_edit", "--limit", "1", "--max-tokens", "12", "--threads", "1", "--cache-type", cacheType, "--out", dir,
             ]);
             Assert.Equal(0, exit);
 
@@ -42,7 +44,10 @@ public class BenchSmokeTests
             Assert.Equal(["multi_turn", "code_edit"], summary.Categories);
             Assert.Equal(["target", "draft"], summary.Models.Select(m => m.Role));
             Assert.Equal(1, summary.Run.Threads);
-            Assert.Contains("**Lossless check: passed**", File.ReadAllText(Path.Combine(dir, BenchOutput.ReportFile)));
+            Assert.Equal(cacheType, summary.Run.CacheType);
+            string report = File.ReadAllText(Path.Combine(dir, BenchOutput.ReportFile));
+            Assert.Contains("**Lossless check: passed**", report);
+            Assert.Contains($"- Threads: 1; KV cache {cacheType}", report);
             XNamespace ns = "http://www.w3.org/2000/svg";
             Assert.Equal(3, XDocument.Load(Path.Combine(dir, BenchOutput.ChartFile)).Descendants(ns + "rect").Count(r => r.Element(ns + "title") is not null));
         }

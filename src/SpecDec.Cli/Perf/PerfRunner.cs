@@ -85,8 +85,7 @@ internal static class PerfRunner
             byK[k - 1] = Median(runs);
         }
 
-        int elementBytes = cacheType == KvCacheType.F16 ? sizeof(ushort) : sizeof(float);
-        long kvBytes = 2L * c.LayerCount * c.KvHeadCount * c.HeadDim * elementBytes * (promptTokens + DecodeSteps / 2);
+        long kvBytes = 2L * c.LayerCount * c.KvHeadCount * c.HeadDim * cacheType.ElementBytes() * (promptTokens + DecodeSteps / 2);
         return new PerfReport
         {
             Model = path,

@@ -156,7 +156,6 @@ public static unsafe class Attention
         float* keyTile = sum + MaxQueries;          // [Tile × d] an f16 tile's keys, converted (KeyIndex order)
         float* valueTile = keyTile + Tile * d;      // [Tile × d] and its values
         long head = g * p.HeadStride;
-        float* keys = (float*)p.K + head, values = (float*)p.V + head;
         for (int j = 0; j < queries; j++)
         {
             max[j] = float.NegativeInfinity;
@@ -168,16 +167,19 @@ public static unsafe class Attention
         for (int t0 = 0; t0 < end; t0 += Tile)
         {
             int n = Math.Min(Tile, end - t0);
-            float* tileKeys = keys + (long)t0 * d, tileValues = values + (long)t0 * d;
+            long first = head + (long)t0 * d; // the tile's first element, keys and values alike
+            float* tileKeys = keyTile, tileValues = valueTile;
             if (p.Half)
             {
                 // Scores reads keys in runs of 4 vectors: whole key blocks, which a tile's capacity holds.
                 int scored = Math.Min(Tile, (n + 4 * TVec.Width - 1) / (4 * TVec.Width) * 4 * TVec.Width);
-                long first = head + (long)t0 * d;
                 Dequantize.F16(p.K + first * sizeof(ushort), keyTile, scored * d, level);
                 Dequantize.F16(p.V + first * sizeof(ushort), valueTile, n * d, level);
-                tileKeys = keyTile;
-                tileValues = valueTile;
+            }
+            else
+            {
+                tileKeys = (float*)p.K + first;
+                tileValues = (float*)p.V + first;
             }
             for (int r = row0, j = 0; r < row1; r++)
             {

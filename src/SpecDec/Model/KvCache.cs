@@ -24,7 +24,7 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
         Capacity = capacity;
         Owner = owner;
         Type = type;
-        ElementBytes = type == KvCacheType.F16 ? sizeof(ushort) : sizeof(float);
+        ElementBytes = type.ElementBytes();
         HeadStride = Attention.HeadFloats(capacity, headDim);
         long bytes = checked(layers * kvHeads * HeadStride * ElementBytes);
         _k = new NativeBuffer<byte>(bytes);

@@ -10,3 +10,9 @@ public enum KvCacheType
     F32,
     F16,
 }
+
+public static class KvCacheTypes
+{
+    /// <summary>Bytes of one stored key or value element: 4 for F32, 2 for F16.</summary>
+    public static int ElementBytes(this KvCacheType type) => type == KvCacheType.F16 ? sizeof(ushort) : sizeof(float);
+}

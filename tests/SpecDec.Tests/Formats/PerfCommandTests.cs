@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
@@ -14,14 +13,7 @@ public sealed class PerfCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var root = new RootCommand { PerfCommand.Create() };
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandInvocation.Run(PerfCommand.Create(), args);
 
     [Fact]
     public void Json_reports_the_context_and_cache_type_asked_for_and_a_cost_curve_that_starts_at_one()

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
 using SpecDec.Generation;
@@ -22,14 +21,7 @@ public sealed class GenerateCommandTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var root = new RootCommand { GenerateCommand.Create() };
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
-        return (code, output.ToString(), error.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CommandInvocation.Run(GenerateCommand.Create(), args);
 
     private string Expected(string prompt, int maxTokens, KvCacheType cache = KvCacheType.F32)
     {

@@ -70,6 +70,7 @@ internal static unsafe class FloatMatmul
         {
             int count = Math.Min(4, row1 - n);
             byte* r0 = w.Row(n), r1 = count > 1 ? w.Row(n + 1) : r0, r2 = count > 2 ? w.Row(n + 2) : r0, r3 = count > 3 ? w.Row(n + 3) : r0;
+            Prefetch.Range(r0, count * w.RowBytes);
             for (int c = 0; c < x.T; c++)
             {
                 float* xc = x.F32 + (long)c * k;
@@ -102,6 +103,7 @@ internal static unsafe class FloatMatmul
     /// <summary>Row n as f32: in place for F32 weights, else converted into <paramref name="scratch"/>.</summary>
     static float* RowF32(in LinearWeight w, int n, float* scratch, SimdLevel level)
     {
+        Prefetch.Range(w.Row(n), w.RowBytes);
         if (w.Type == GgmlType.F32) return (float*)w.Row(n);
         Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
         return scratch;

@@ -135,11 +135,13 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
             for (int b = 0; b < blocks; b++)
             {
                 byte* block = group + (long)b * GroupBlockBytes;
+                Prefetch.Lines(block, QuantsOffset / 64 + 1); // the scales; each sub-block prefetches its quants'
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
                 Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
                 for (int j = 0; j < SubBlocks; j++)
                 {
                     byte* q = block + QuantsOffset + j * SubBlockBytes;
+                    Prefetch.Lines(q, SubBlockBytes / 64);
                     Vector256<byte> v0 = Vector256.Load(q), v1 = Vector256.Load(q + 32), v2 = Vector256.Load(q + 64), v3 = Vector256.Load(q + 96);
                     var w = new Nibbles
                     {

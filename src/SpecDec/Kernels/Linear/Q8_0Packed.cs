@@ -107,6 +107,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
             for (int b = 0; b < blocks; b++)
             {
                 byte* block = group + (long)b * GroupBlockBytes;
+                Prefetch.Lines(block, (GroupBlockBytes + 63) / 64);
                 Vector256<float> ws = Halves(block);
                 int* qb = q + b * (BlockSize / 4);
                 if (rows == 1)

@@ -30,12 +30,17 @@ internal static unsafe class KQuantRows
     {
         if (level == SimdLevel.V512 && x.T <= RegisterRows)
         {
-            for (int n = row0; n < row1; n++) TKernel.RowGroupAvx512(w + n * rowBytes, x, y + n, ldy);
+            for (int n = row0; n < row1; n++)
+            {
+                Prefetch.Range(w + n * rowBytes, rowBytes);
+                TKernel.RowGroupAvx512(w + n * rowBytes, x, y + n, ldy);
+            }
             return;
         }
         for (int n = row0; n < row1; n++)
         {
             byte* row = w + n * rowBytes;
+            Prefetch.Range(row, rowBytes);
             switch (level)
             {
                 case SimdLevel.V512: TKernel.RowAvx512(row, x, y + n, ldy); break;

@@ -109,58 +109,79 @@ internal static unsafe class FloatMatmul
         return scratch;
     }
 
-    /// <summary>y[c·ldy] = a · x[c] and y[c·ldy + 1] = b · x[c]: a 2 × 4 register tile over (rows, activation rows).</summary>
+    /// <summary>
+    /// y[c·ldy] = a · x[c] and y[c·ldy + 1] = b · x[c]: 2 × 4 register tiles over (rows, activation rows), then one
+    /// tile as tall as the activation rows left, so every row count keeps at least two FMA chains per activation row in flight.
+    /// </summary>
     static void DotPair<TVec>(float* a, float* b, float* x, int k, int cols, float* y, int ldy) where TVec : unmanaged, IFloatVector<TVec>
     {
-        int width = TVec.Width;
-        int kv = k - k % width;
         int c = 0;
-        for (; c + 4 <= cols; c += 4)
+        for (; c + 4 <= cols; c += 4) PairTile<TVec, Rows4>(a, b, x, k, c, y, ldy);
+        switch (cols - c)
         {
-            float* x0 = x + (long)c * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-            TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
-            TVec b0 = TVec.Zero, b1 = TVec.Zero, b2 = TVec.Zero, b3 = TVec.Zero;
-            for (int i = 0; i < kv; i += width)
+            case 3: PairTile<TVec, Rows3>(a, b, x, k, c, y, ldy); break;
+            case 2: PairTile<TVec, Rows2>(a, b, x, k, c, y, ldy); break;
+            case 1: PairTile<TVec, Rows1>(a, b, x, k, c, y, ldy); break;
+        }
+    }
+
+    /// <summary>
+    /// Weight rows a and b against activation rows c .. c + TRows.Count − 1 (at most 4). Each output is one FMA chain
+    /// over the columns, summed, plus the scalar tail: the order <see cref="Streamed{TVec, TRow}"/> uses, so a
+    /// row's result does not depend on how many rows share the call.
+    /// </summary>
+    static void PairTile<TVec, TRows>(float* a, float* b, float* x, int k, int c, float* y, int ldy)
+        where TVec : unmanaged, IFloatVector<TVec> where TRows : struct, IPassRows
+    {
+        int rows = TRows.Count, width = TVec.Width, kv = k - k % width;
+        float* x0 = x + (long)c * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
+        TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
+        TVec b0 = TVec.Zero, b1 = TVec.Zero, b2 = TVec.Zero, b3 = TVec.Zero;
+        for (int i = 0; i < kv; i += width)
+        {
+            TVec wa = TVec.Load(a + i), wb = TVec.Load(b + i);
+            TVec v = TVec.Load(x0 + i);
+            a0 = TVec.MulAdd(wa, v, a0);
+            b0 = TVec.MulAdd(wb, v, b0);
+            if (rows > 1)
             {
-                TVec wa = TVec.Load(a + i), wb = TVec.Load(b + i);
-                TVec v = TVec.Load(x0 + i);
-                a0 = TVec.MulAdd(wa, v, a0);
-                b0 = TVec.MulAdd(wb, v, b0);
                 v = TVec.Load(x1 + i);
                 a1 = TVec.MulAdd(wa, v, a1);
                 b1 = TVec.MulAdd(wb, v, b1);
+            }
+            if (rows > 2)
+            {
                 v = TVec.Load(x2 + i);
                 a2 = TVec.MulAdd(wa, v, a2);
                 b2 = TVec.MulAdd(wb, v, b2);
+            }
+            if (rows > 3)
+            {
                 v = TVec.Load(x3 + i);
                 a3 = TVec.MulAdd(wa, v, a3);
                 b3 = TVec.MulAdd(wb, v, b3);
             }
-            // Reduce every accumulator before anything else, so none stays live across the tails.
-            float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
-            float t0 = TVec.Sum(b0), t1 = TVec.Sum(b1), t2 = TVec.Sum(b2), t3 = TVec.Sum(b3);
-            Finish(a, x0, k, kv, s0, y + (long)c * ldy);
-            Finish(a, x1, k, kv, s1, y + (long)(c + 1) * ldy);
-            Finish(a, x2, k, kv, s2, y + (long)(c + 2) * ldy);
-            Finish(a, x3, k, kv, s3, y + (long)(c + 3) * ldy);
-            Finish(b, x0, k, kv, t0, y + (long)c * ldy + 1);
-            Finish(b, x1, k, kv, t1, y + (long)(c + 1) * ldy + 1);
-            Finish(b, x2, k, kv, t2, y + (long)(c + 2) * ldy + 1);
-            Finish(b, x3, k, kv, t3, y + (long)(c + 3) * ldy + 1);
         }
-        for (; c < cols; c++)
+        // Reduce every accumulator before anything else, so none stays live across the tails.
+        float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
+        float t0 = TVec.Sum(b0), t1 = TVec.Sum(b1), t2 = TVec.Sum(b2), t3 = TVec.Sum(b3);
+        float* yc = y + (long)c * ldy;
+        Finish(a, x0, k, kv, s0, yc);
+        Finish(b, x0, k, kv, t0, yc + 1);
+        if (rows > 1)
         {
-            float* xc = x + (long)c * k;
-            TVec sa = TVec.Zero, sb = TVec.Zero;
-            for (int i = 0; i < kv; i += width)
-            {
-                TVec v = TVec.Load(xc + i);
-                sa = TVec.MulAdd(TVec.Load(a + i), v, sa);
-                sb = TVec.MulAdd(TVec.Load(b + i), v, sb);
-            }
-            float ra = TVec.Sum(sa), rb = TVec.Sum(sb);
-            Finish(a, xc, k, kv, ra, y + (long)c * ldy);
-            Finish(b, xc, k, kv, rb, y + (long)c * ldy + 1);
+            Finish(a, x1, k, kv, s1, yc + ldy);
+            Finish(b, x1, k, kv, t1, yc + ldy + 1);
+        }
+        if (rows > 2)
+        {
+            Finish(a, x2, k, kv, s2, yc + 2 * ldy);
+            Finish(b, x2, k, kv, t2, yc + 2 * ldy + 1);
+        }
+        if (rows > 3)
+        {
+            Finish(a, x3, k, kv, s3, yc + 3 * ldy);
+            Finish(b, x3, k, kv, t3, yc + 3 * ldy + 1);
         }
     }
 

@@ -21,6 +21,7 @@ internal static unsafe class Prefetch
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Lines(byte* p, int lines)
     {
+        if (!Sse.IsSupported) return; // a JIT-time constant: nothing is emitted off x86
         byte* a = p + Ahead;
         Sse.Prefetch0(a);
         if (lines > 1) Sse.Prefetch0(a + 64);
@@ -32,6 +33,7 @@ internal static unsafe class Prefetch
     /// <summary>Every cache line of [p, p + bytes) moved <see cref="Ahead"/> bytes on: called per weight row, it keeps a stream of rows prefetched.</summary>
     public static void Range(byte* p, long bytes)
     {
+        if (!Sse.IsSupported) return;
         for (long o = 0; o < bytes; o += 64) Sse.Prefetch0(p + Ahead + o);
     }
 }

@@ -32,8 +32,9 @@ internal static unsafe class KQuantRows
         {
             for (int n = row0; n < row1; n++)
             {
-                Prefetch.Range(w + n * rowBytes, rowBytes);
-                TKernel.RowGroupAvx512(w + n * rowBytes, x, y + n, ldy);
+                byte* row = w + n * rowBytes;
+                Prefetch.Range(row, rowBytes);
+                TKernel.RowGroupAvx512(row, x, y + n, ldy);
             }
             return;
         }

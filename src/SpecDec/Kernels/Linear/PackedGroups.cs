@@ -20,7 +20,7 @@ internal unsafe interface IPackedGroupKernel
     /// <summary>Every activation row against one group: the reference the VNNI path gives the same bits as.</summary>
     static abstract void GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid);
 
-    /// <summary>Most activation rows one <see cref="Pass{TRows}"/> takes (at most 7).</summary>
+    /// <summary>Most activation rows one <see cref="Pass{TRows}"/> takes (at most 8).</summary>
     static abstract int MaxPassRows { get; }
 
     /// <summary>
@@ -63,15 +63,14 @@ internal static unsafe class PackedGroups
             return;
         }
         // Up to MaxPassRows rows go in one pass (a short second pass, e.g. 4 + 1, costs nearly a full one). More rows go
-        // in passes of about 4, lengths as even as possible (T = 9: 3 + 3 + 3): measured on the demo target, two
-        // passes of 4 beat one of 8, whose accumulators no longer all fit in registers. Several passes run group by
-        // group, so a group's blocks are still in L1 for the next pass.
+        // in as few passes as MaxPassRows allows, lengths as even as possible (Q8_0, T = 12: 6 + 6). Several passes run
+        // group by group, so a group's blocks are still in L1 for the next pass.
         if (x.T <= TKernel.MaxPassRows)
         {
             Pass<TKernel>(x.T, w.Packed, blocks, row0, row1, x, 0, y, w.Rows);
             return;
         }
-        int passes = (x.T + 3) / 4;
+        int passes = (x.T + TKernel.MaxPassRows - 1) / TKernel.MaxPassRows;
         for (int n = row0; n < row1; n += groupRows)
         {
             int end = Math.Min(n + groupRows, row1);
@@ -95,7 +94,8 @@ internal static unsafe class PackedGroups
             case 4: TKernel.Pass<Rows4>(w, blocks, row0, row1, x, c, y, ldy); break;
             case 5: TKernel.Pass<Rows5>(w, blocks, row0, row1, x, c, y, ldy); break;
             case 6: TKernel.Pass<Rows6>(w, blocks, row0, row1, x, c, y, ldy); break;
-            default: TKernel.Pass<Rows7>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 7: TKernel.Pass<Rows7>(w, blocks, row0, row1, x, c, y, ldy); break;
+            default: TKernel.Pass<Rows8>(w, blocks, row0, row1, x, c, y, ldy); break;
         }
     }
 }

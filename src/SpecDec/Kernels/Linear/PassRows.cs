@@ -18,3 +18,4 @@ internal readonly struct Rows4 : IPassRows { public static int Count => 4; }
 internal readonly struct Rows5 : IPassRows { public static int Count => 5; }
 internal readonly struct Rows6 : IPassRows { public static int Count => 6; }
 internal readonly struct Rows7 : IPassRows { public static int Count => 7; }
+internal readonly struct Rows8 : IPassRows { public static int Count => 8; }

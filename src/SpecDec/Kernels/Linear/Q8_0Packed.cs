@@ -81,13 +81,23 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
         }
     }
 
-    /// <summary>Activation rows one pass takes: at 8 the JIT spilled accumulators, and two passes of 4 ran faster.</summary>
-    static int IPackedGroupKernel.MaxPassRows => 7;
+    /// <summary>
+    /// Activation rows one pass takes: with one chain a row (<see cref="OneChainRows"/>) the inner loop of 8 rows still fits the
+    /// 16 registers VEX can name; the scaled outputs, touched once a block, are what the JIT keeps on the stack.
+    /// </summary>
+    static int IPackedGroupKernel.MaxPassRows => 8;
+
+    /// <summary>
+    /// From this many rows on, each row's sum is one chain of multiply-adds; below it, two. A vpdpbusd waits 4 cycles on
+    /// its chain's previous one and two issue per cycle, so about 8 chains keep the units busy; two chains a row at 8 rows
+    /// left the accumulators no room and spilled them (hot kernel at T = 8: 114 against 101 GMAC/s per core for two
+    /// passes of 4; at T = 5 two chains measured 4 % faster, at 6 and 7 level).
+    /// </summary>
+    const int OneChainRows = 6;
 
     /// <summary>
     /// Activation rows c .. c + TRows.Count − 1 against each group of outputs [row0, row1), each weight block loaded
-    /// once for all of them.
-    /// Each chain of multiply-adds waits on its previous vpdpbusd, so every row runs two (even and odd chunks,
+    /// once for all of them. Below <see cref="OneChainRows"/> rows each row runs two chains (even and odd chunks,
     /// interleaved across the rows; one row alone runs <see cref="Block"/>). Integer sums: how they are split does
     /// not change the result.
     /// </summary>
@@ -103,7 +113,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
             byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
             int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
             float* yg = y + n;
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int b = 0; b < blocks; b++)
             {
                 byte* block = group + (long)b * GroupBlockBytes;
@@ -118,35 +128,51 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 // Each row's sum starts at its bias; broadcasts come straight from memory (a load, not an ALU slot).
                 int* bb = bias + b;
                 Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bb), s1 = Avx2.BroadcastScalarToVector256(bb + blocks);
-                Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default;
+                Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
                 if (rows > 2) s2 = Avx2.BroadcastScalarToVector256(bb + 2 * blocks);
                 if (rows > 3) s3 = Avx2.BroadcastScalarToVector256(bb + 3 * blocks);
                 if (rows > 4) s4 = Avx2.BroadcastScalarToVector256(bb + 4 * blocks);
                 if (rows > 5) s5 = Avx2.BroadcastScalarToVector256(bb + 5 * blocks);
                 if (rows > 6) s6 = Avx2.BroadcastScalarToVector256(bb + 6 * blocks);
-                Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default; // odd chunks
+                if (rows > 7) s7 = Avx2.BroadcastScalarToVector256(bb + 7 * blocks);
                 byte* w = block + ScaleBytes;
-                for (int j = 0; j < BlockSize / 4; j += 2)
+                if (rows >= OneChainRows)
                 {
-                    Vector256<byte> even = Vector256.Load(w + j * 32), odd = Vector256.Load(w + j * 32 + 32);
-                    int* qe = qb + j, qo = qe + 1;
-                    s0 = Chunk(s0, even, qe);
-                    t0 = Chunk(t0, odd, qo);
-                    s1 = Chunk(s1, even, qe + stride);
-                    t1 = Chunk(t1, odd, qo + stride);
-                    if (rows > 2) { s2 = Chunk(s2, even, qe + 2 * stride); t2 = Chunk(t2, odd, qo + 2 * stride); }
-                    if (rows > 3) { s3 = Chunk(s3, even, qe + 3 * stride); t3 = Chunk(t3, odd, qo + 3 * stride); }
-                    if (rows > 4) { s4 = Chunk(s4, even, qe + 4 * stride); t4 = Chunk(t4, odd, qo + 4 * stride); }
-                    if (rows > 5) { s5 = Chunk(s5, even, qe + 5 * stride); t5 = Chunk(t5, odd, qo + 5 * stride); }
-                    if (rows > 6) { s6 = Chunk(s6, even, qe + 6 * stride); t6 = Chunk(t6, odd, qo + 6 * stride); }
+                    for (int j = 0; j < BlockSize / 4; j++)
+                    {
+                        Vector256<byte> chunk = Vector256.Load(w + j * 32);
+                        int* qj = qb + j;
+                        s0 = Chunk(s0, chunk, qj);
+                        s1 = Chunk(s1, chunk, qj + stride);
+                        s2 = Chunk(s2, chunk, qj + 2 * stride);
+                        s3 = Chunk(s3, chunk, qj + 3 * stride);
+                        s4 = Chunk(s4, chunk, qj + 4 * stride);
+                        s5 = Chunk(s5, chunk, qj + 5 * stride);
+                        if (rows > 6) s6 = Chunk(s6, chunk, qj + 6 * stride);
+                        if (rows > 7) s7 = Chunk(s7, chunk, qj + 7 * stride);
+                    }
                 }
-                s0 += t0;
-                s1 += t1;
-                s2 += t2;
-                s3 += t3;
-                s4 += t4;
-                s5 += t5;
-                s6 += t6;
+                else
+                {
+                    Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default; // odd chunks
+                    for (int j = 0; j < BlockSize / 4; j += 2)
+                    {
+                        Vector256<byte> even = Vector256.Load(w + j * 32), odd = Vector256.Load(w + j * 32 + 32);
+                        int* qe = qb + j, qo = qe + 1;
+                        s0 = Chunk(s0, even, qe);
+                        t0 = Chunk(t0, odd, qo);
+                        s1 = Chunk(s1, even, qe + stride);
+                        t1 = Chunk(t1, odd, qo + stride);
+                        if (rows > 2) { s2 = Chunk(s2, even, qe + 2 * stride); t2 = Chunk(t2, odd, qo + 2 * stride); }
+                        if (rows > 3) { s3 = Chunk(s3, even, qe + 3 * stride); t3 = Chunk(t3, odd, qo + 3 * stride); }
+                        if (rows > 4) { s4 = Chunk(s4, even, qe + 4 * stride); t4 = Chunk(t4, odd, qo + 4 * stride); }
+                    }
+                    s0 += t0;
+                    s1 += t1;
+                    if (rows > 2) s2 += t2;
+                    if (rows > 3) s3 += t3;
+                    if (rows > 4) s4 += t4;
+                }
                 float* db = dx + b;
                 a0 = Scale(s0, ws, db, a0);
                 a1 = Scale(s1, ws, db + blocks, a1);
@@ -155,6 +181,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 if (rows > 4) a4 = Scale(s4, ws, db + 4 * blocks, a4);
                 if (rows > 5) a5 = Scale(s5, ws, db + 5 * blocks, a5);
                 if (rows > 6) a6 = Scale(s6, ws, db + 6 * blocks, a6);
+                if (rows > 7) a7 = Scale(s7, ws, db + 7 * blocks, a7);
             }
             Store(a0, yg + (long)c * ldy, valid);
             if (rows > 1) Store(a1, yg + (long)(c + 1) * ldy, valid);
@@ -163,6 +190,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
             if (rows > 4) Store(a4, yg + (long)(c + 4) * ldy, valid);
             if (rows > 5) Store(a5, yg + (long)(c + 5) * ldy, valid);
             if (rows > 6) Store(a6, yg + (long)(c + 6) * ldy, valid);
+            if (rows > 7) Store(a7, yg + (long)(c + 7) * ldy, valid);
         }
     }
 

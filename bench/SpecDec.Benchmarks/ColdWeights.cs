@@ -36,7 +36,7 @@ sealed unsafe class ColdWeights : IDisposable
         _weights = new LinearWeight[_count];
         for (int c = 0; c < _count; c++)
         {
-            _weights[c] = new LinearWeight(type, _copies.Pointer + c * MatrixBytes, rows, columns);
+            _weights[c] = new LinearWeight(type, _copies.Pointer + c * MatrixBytes, rows, columns).WithFiniteHalvesChecked();
             if (!PackedWeights.Applies(type, Simd.Best)) continue;
             (_weights[c], NativeBuffer<byte> buffer) = PackedWeights.Pack(_weights[c]);
             _packed.Add(buffer);

@@ -16,4 +16,18 @@ internal sealed unsafe class LayerWeights
 
     /// <summary>Qwen3: [HeadDim] RMSNorm weights applied per head.</summary>
     public float* QNorm, KNorm;
+
+    public IEnumerable<LinearWeight> Matrices => [Q, K, V, Output, Gate, Up, Down];
+
+    /// <summary>Replaces every matrix by <paramref name="map"/> of it.</summary>
+    public void MapMatrices(Func<LinearWeight, LinearWeight> map)
+    {
+        Q = map(Q);
+        K = map(K);
+        V = map(V);
+        Output = map(Output);
+        Gate = map(Gate);
+        Up = map(Up);
+        Down = map(Down);
+    }
 }

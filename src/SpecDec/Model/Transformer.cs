@@ -74,6 +74,9 @@ public sealed unsafe class Transformer : ILanguageModel
         // Everything that can fail on a bad file is checked above; threads start only now.
         _ownsPool = pool is null;
         _pool = pool ?? new WorkerPool(threads);
+        Func<LinearWeight, LinearWeight> markHalves = FiniteHalvesMarker();
+        foreach (LayerWeights layer in _layers) layer.MapMatrices(markHalves);
+        _outputHead = markHalves(_outputHead);
 
         int maxColumns = Math.Max(Math.Max(_hidden, _qDim), _ffn);
         _workspace = new MatmulWorkspace(MaxRows, maxColumns, _pool.ThreadCount);
@@ -397,6 +400,20 @@ public sealed unsafe class Transformer : ILanguageModel
         // The matmul reads only the packed copy; the embedding lookup still reads token_embd's rows.
         if (name != TensorNames.TokenEmbedding) _source.Evict(t);
         return packed;
+    }
+
+    /// <summary>
+    /// What sets <see cref="LinearWeight.FiniteHalves"/> on the F16 matrices without Inf or NaN, which the matmul then reads
+    /// as raw bits (<see cref="HalfBits"/>); finding out reads every F16 weight once, over the pool.
+    /// </summary>
+    Func<LinearWeight, LinearWeight> FiniteHalvesMarker()
+    {
+        LinearWeight[] halves = _layers.SelectMany(l => l.Matrices).Append(_outputHead)
+            .Where(w => w.Type == GgmlType.F16).DistinctBy(w => (nint)w.Data).ToArray();
+        bool[] finite = halves.Length == 0 ? [] : HalfBits.AllFinite(_pool, halves);
+        var byData = new Dictionary<nint, bool>();
+        for (int i = 0; i < halves.Length; i++) byData[(nint)halves[i].Data] = finite[i];
+        return w => w.Type == GgmlType.F16 ? w with { FiniteHalves = byData[(nint)w.Data] } : w;
     }
 
     /// <summary>A 1-D tensor of n elements, converted to f32 in native memory.</summary>

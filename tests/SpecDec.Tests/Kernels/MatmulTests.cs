@@ -233,7 +233,7 @@ public unsafe class MatmulTests : IDisposable
 
         public TestWeight(GgmlType type, NativeBuffer<byte> data, int rows, int columns, bool packed)
         {
-            Weight = new LinearWeight(type, data.Pointer, rows, columns);
+            Weight = new LinearWeight(type, data.Pointer, rows, columns).WithFiniteHalvesChecked(); // as the model loader does
             if (packed) (Weight, _packed) = PackedWeights.Pack(Weight);
         }
 

@@ -12,6 +12,12 @@ public unsafe struct Activations
     /// <summary>[T × K]</summary>
     public float* F32;
 
+    /// <summary>
+    /// [T × K] the activations times 2^112, which F16 weights are read against as raw bits (<see cref="HalfBits"/>); null
+    /// when no F16 weight with only finite values is in the call, or when scaling would overflow.
+    /// </summary>
+    public float* F32Scaled;
+
     /// <summary>[T × K] int8 quants in blocks of 32 (null when no weight of the call needs them).</summary>
     public sbyte* Q8;
 

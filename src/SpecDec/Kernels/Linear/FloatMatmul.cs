@@ -8,7 +8,8 @@ namespace SpecDec.Kernels.Linear;
 /// place, f16/bf16 rows are converted into the thread's L1 scratch; then rows are dotted in pairs with all T
 /// activation rows, four at a time: a 2 × 4 register tile, so six loads feed eight FMAs. For a single
 /// activation row (decode) there is nothing to amortize the conversion over: rows go in fours, each
-/// converted in registers as it is read (<see cref="IWeightRowReader{TVec}"/>), four FMA chains in flight.
+/// converted in registers as it is read (<see cref="IWeightRowReader{TVec}"/>), four FMA chains in flight;
+/// F16 rows are then read as raw bits against the activation scaled by 2^112 (<see cref="HalfBits"/>).
 /// Both paths sum every output in the same order, so a row's bits do not depend on T.
 /// </summary>
 internal static unsafe class FloatMatmul
@@ -17,27 +18,32 @@ internal static unsafe class FloatMatmul
     /// <param name="scratch">Two rows of Columns floats of this thread's scratch.</param>
     public static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, float* scratch, SimdLevel level)
     {
+        // F16 weights as raw bits against the scaled activations: the same bits as converting them (HalfBits).
+        bool bits = w.Type == GgmlType.F16 && w.FiniteHalves && x.F32Scaled != null && level != SimdLevel.Scalar;
+        float* xf = bits ? x.F32Scaled : x.F32;
         if (x.T == 1 && level != SimdLevel.Scalar)
         {
             switch (w.Type, level)
             {
-                case (GgmlType.F32, SimdLevel.V512): Streamed<Float512, F32Reader512>(w, x, y, row0, row1); return;
-                case (GgmlType.F16, SimdLevel.V512): Streamed<Float512, F16Reader512>(w, x, y, row0, row1); return;
-                case (GgmlType.BF16, SimdLevel.V512): Streamed<Float512, BF16Reader512>(w, x, y, row0, row1); return;
-                case (GgmlType.F32, _): Streamed<Float256, F32Reader256>(w, x, y, row0, row1); return;
-                case (GgmlType.F16, _): Streamed<Float256, F16Reader256>(w, x, y, row0, row1); return;
-                case (GgmlType.BF16, _): Streamed<Float256, BF16Reader256>(w, x, y, row0, row1); return;
+                case (GgmlType.F32, SimdLevel.V512): Streamed<Float512, F32Reader512>(w, x.F32, x.K, y, row0, row1); return;
+                case (GgmlType.F16, SimdLevel.V512) when bits: Streamed<Float512, F16BitsReader512>(w, xf, x.K, y, row0, row1); return;
+                case (GgmlType.F16, _) when bits: Streamed<Float256, F16BitsReader256>(w, xf, x.K, y, row0, row1); return;
+                case (GgmlType.F16, SimdLevel.V512): Streamed<Float512, F16Reader512>(w, x.F32, x.K, y, row0, row1); return;
+                case (GgmlType.BF16, SimdLevel.V512): Streamed<Float512, BF16Reader512>(w, x.F32, x.K, y, row0, row1); return;
+                case (GgmlType.F32, _): Streamed<Float256, F32Reader256>(w, x.F32, x.K, y, row0, row1); return;
+                case (GgmlType.F16, _): Streamed<Float256, F16Reader256>(w, x.F32, x.K, y, row0, row1); return;
+                case (GgmlType.BF16, _): Streamed<Float256, BF16Reader256>(w, x.F32, x.K, y, row0, row1); return;
             }
         }
         int n = row0;
         // Rows in pairs: each activation load then feeds two FMAs.
         for (; n + 2 <= row1; n += 2)
         {
-            float* a = RowF32(w, n, scratch, level), b = RowF32(w, n + 1, scratch + w.Columns, level);
+            float* a = RowF32(w, n, scratch, level, bits), b = RowF32(w, n + 1, scratch + w.Columns, level, bits);
             switch (level)
             {
-                case SimdLevel.V512: DotPair<Float512>(a, b, x.F32, x.K, x.T, y + n, w.Rows); break;
-                case SimdLevel.V256: DotPair<Float256>(a, b, x.F32, x.K, x.T, y + n, w.Rows); break;
+                case SimdLevel.V512: DotPair<Float512>(a, b, xf, x.K, x.T, y + n, w.Rows); break;
+                case SimdLevel.V256: DotPair<Float256>(a, b, xf, x.K, x.T, y + n, w.Rows); break;
                 default:
                     DotScalar(a, x.F32, x.K, x.T, y + n, w.Rows);
                     DotScalar(b, x.F32, x.K, x.T, y + n + 1, w.Rows);
@@ -46,66 +52,62 @@ internal static unsafe class FloatMatmul
         }
         if (n < row1)
         {
-            float* a = RowF32(w, n, scratch, level);
+            float* a = RowF32(w, n, scratch, level, bits);
             switch (level)
             {
-                case SimdLevel.V512: Dot<Float512>(a, x.F32, x.K, x.T, y + n, w.Rows); break;
-                case SimdLevel.V256: Dot<Float256>(a, x.F32, x.K, x.T, y + n, w.Rows); break;
+                case SimdLevel.V512: Dot<Float512>(a, xf, x.K, x.T, y + n, w.Rows); break;
+                case SimdLevel.V256: Dot<Float256>(a, xf, x.K, x.T, y + n, w.Rows); break;
                 default: DotScalar(a, x.F32, x.K, x.T, y + n, w.Rows); break;
             }
         }
     }
 
     /// <summary>
-    /// Rows [row0, row1) in fours (a short last group repeats its first row) against the activation row,
+    /// Rows [row0, row1) in fours (a short last group repeats its first row) against the single activation row x[0..k),
     /// weights converted in registers: one accumulator per output, then the scalar tail, the order
     /// <see cref="Dot{TVec}"/> and <see cref="DotPair{TVec}"/> sum in. (Used for T = 1 only: at T = 2 and 3,
     /// converting each row once into scratch measured faster than converting it again per activation row.)
     /// </summary>
-    static void Streamed<TVec, TRow>(in LinearWeight w, in Activations x, float* y, int row0, int row1)
+    static void Streamed<TVec, TRow>(in LinearWeight w, float* x, int k, float* y, int row0, int row1)
         where TVec : unmanaged, IFloatVector<TVec> where TRow : IWeightRowReader<TVec>
     {
-        int width = TVec.Width, k = x.K, kv = k - k % width;
+        int width = TVec.Width, kv = k - k % width;
         for (int n = row0; n < row1; n += 4)
         {
             int count = Math.Min(4, row1 - n);
             byte* r0 = w.Row(n), r1 = count > 1 ? w.Row(n + 1) : r0, r2 = count > 2 ? w.Row(n + 2) : r0, r3 = count > 3 ? w.Row(n + 3) : r0;
             Prefetch.Range(r0, count * w.RowBytes);
-            for (int c = 0; c < x.T; c++)
+            TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
+            for (int i = 0; i < kv; i += width)
             {
-                float* xc = x.F32 + (long)c * k;
-                TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
-                for (int i = 0; i < kv; i += width)
-                {
-                    TVec v = TVec.Load(xc + i);
-                    a0 = TVec.MulAdd(TRow.Load(r0, i), v, a0);
-                    a1 = TVec.MulAdd(TRow.Load(r1, i), v, a1);
-                    a2 = TVec.MulAdd(TRow.Load(r2, i), v, a2);
-                    a3 = TVec.MulAdd(TRow.Load(r3, i), v, a3);
-                }
-                float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
-                for (int i = kv; i < k; i++)
-                {
-                    s0 += TRow.At(r0, i) * xc[i];
-                    s1 += TRow.At(r1, i) * xc[i];
-                    s2 += TRow.At(r2, i) * xc[i];
-                    s3 += TRow.At(r3, i) * xc[i];
-                }
-                float* yc = y + (long)c * w.Rows + n;
-                yc[0] = s0;
-                if (count > 1) yc[1] = s1;
-                if (count > 2) yc[2] = s2;
-                if (count > 3) yc[3] = s3;
+                TVec v = TVec.Load(x + i);
+                a0 = TVec.MulAdd(TRow.Load(r0, i), v, a0);
+                a1 = TVec.MulAdd(TRow.Load(r1, i), v, a1);
+                a2 = TVec.MulAdd(TRow.Load(r2, i), v, a2);
+                a3 = TVec.MulAdd(TRow.Load(r3, i), v, a3);
             }
+            float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
+            for (int i = kv; i < k; i++)
+            {
+                s0 += TRow.At(r0, i) * x[i];
+                s1 += TRow.At(r1, i) * x[i];
+                s2 += TRow.At(r2, i) * x[i];
+                s3 += TRow.At(r3, i) * x[i];
+            }
+            y[n] = s0;
+            if (count > 1) y[n + 1] = s1;
+            if (count > 2) y[n + 2] = s2;
+            if (count > 3) y[n + 3] = s3;
         }
     }
 
-    /// <summary>Row n as f32: in place for F32 weights, else converted into <paramref name="scratch"/>.</summary>
-    static float* RowF32(in LinearWeight w, int n, float* scratch, SimdLevel level)
+    /// <summary>Row n as f32: in place for F32 weights, else converted into <paramref name="scratch"/> (F16 as raw <paramref name="bits"/> if asked).</summary>
+    static float* RowF32(in LinearWeight w, int n, float* scratch, SimdLevel level, bool bits)
     {
         Prefetch.Range(w.Row(n), w.RowBytes);
         if (w.Type == GgmlType.F32) return (float*)w.Row(n);
-        Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
+        if (bits) HalfBits.Row(w.Row(n), scratch, w.Columns, level);
+        else Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
         return scratch;
     }
 

@@ -35,6 +35,13 @@ public readonly unsafe struct LinearWeight
     public int Columns { get; }
     public long RowBytes { get; }
 
+    /// <summary>F16 only: no weight is Inf or NaN (<see cref="HalfBits.AllFinite(ushort*, long)"/>), so the matmul may read the raw bits.</summary>
+    public bool FiniteHalves { get; init; }
+
+    /// <summary>This F16 weight with <see cref="FiniteHalves"/> found by reading every value; other types as they are.</summary>
+    public LinearWeight WithFiniteHalvesChecked() =>
+        Type == GgmlType.F16 ? this with { FiniteHalves = HalfBits.AllFinite((ushort*)Data, (long)Rows * Columns) } : this;
+
     /// <summary>The weight in <see cref="Q8_0Packed"/> layout, or null.</summary>
     public byte* Packed { get; init; }
 

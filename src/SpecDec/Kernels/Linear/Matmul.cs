@@ -30,7 +30,7 @@ public static unsafe class Matmul
 
         var job = new Job { Level = level, Workspace = workspace.RowScratch(0), ScratchStride = workspace.RowScratchStride };
         job.X = new Activations { T = t, K = k, F32 = x };
-        bool needQ8 = false, needQ8K = false;
+        bool needQ8 = false, needQ8K = false, needScaled = false;
         int items = 0;
         long work = 0;
         int targetItems = pool.ThreadCount * 8;
@@ -42,6 +42,7 @@ public static unsafe class Matmul
             if (form == ActivationForm.None) throw new NotSupportedException($"no matmul kernel for {w.Type} weights yet");
             needQ8 |= form == ActivationForm.Q8;
             needQ8K |= form == ActivationForm.Q8K;
+            needScaled |= w.FiniteHalves && level != SimdLevel.Scalar;
             // Chunks of whole 8-row groups (packed Q8_0 and Q4_K compute 8 rows at once), about 8 per thread over the
             // whole call, so a slow core delays little.
             const int group = Q8_0Packed.GroupRows;
@@ -74,6 +75,7 @@ public static unsafe class Matmul
                 ActivationQ8K.Quantize(x + (long)r * k, k, job.X.Q8K + (long)r * k, job.X.Q8KScale + (long)r * (k / ActivationQ8K.Block),
                     job.X.Q8KSums + (long)r * (k / ActivationQ8K.SumGroup), level);
         }
+        if (needScaled && HalfBits.ScaleActivations(x, t * k, workspace.F32Scaled)) job.X.F32Scaled = workspace.F32Scaled;
         pool.For(items, job, work);
     }
 

@@ -4,7 +4,7 @@ namespace SpecDec.Kernels.Linear;
 
 /// <summary>
 /// Buffers one matmul call needs, allocated once for the largest call (up to MaxRows activation rows of up to
-/// MaxColumns): the quantized activations and two rows of f32 scratch per thread (where f16/bf16 weight rows
+/// MaxColumns): the quantized activations, the activations scaled for F16 weights, and two rows of f32 scratch per thread (where f16/bf16 weight rows
 /// are converted before being applied to all T rows).
 /// </summary>
 public sealed unsafe class MatmulWorkspace : IDisposable
@@ -16,6 +16,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     readonly NativeBuffer<float> _q8kScale;  // [MaxRows × MaxColumns/256]
     readonly NativeBuffer<short> _q8kSums;   // [MaxRows × MaxColumns/16]
     readonly NativeBuffer<float> _rowScratch; // [threads × RowScratchStride]
+    readonly NativeBuffer<float> _f32Scaled;  // [MaxRows × MaxColumns]
 
     public MatmulWorkspace(int maxRows, int maxColumns, int threads)
     {
@@ -29,6 +30,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
         _q8kScale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8K.Block + 1));
         _q8kSums = new NativeBuffer<short>((long)maxRows * (maxColumns / ActivationQ8K.SumGroup + 1));
         _rowScratch = new NativeBuffer<float>((long)threads * RowScratchStride);
+        _f32Scaled = new NativeBuffer<float>((long)maxRows * maxColumns);
         Threads = threads;
     }
 
@@ -42,6 +44,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     internal sbyte* Q8K => _q8k.Pointer;
     internal float* Q8KScale => _q8kScale.Pointer;
     internal short* Q8KSums => _q8kSums.Pointer;
+    internal float* F32Scaled => _f32Scaled.Pointer;
     internal float* RowScratch(int thread) => _rowScratch.Pointer + (long)thread * RowScratchStride;
 
     public void Dispose()
@@ -53,5 +56,6 @@ public sealed unsafe class MatmulWorkspace : IDisposable
         _q8kScale.Dispose();
         _q8kSums.Dispose();
         _rowScratch.Dispose();
+        _f32Scaled.Dispose();
     }
 }

@@ -48,6 +48,23 @@ internal unsafe struct F16Reader256 : IWeightRowReader<Float256>
     public static float At(byte* row, int i) => (float)BitConverter.UInt16BitsToHalf(((ushort*)row)[i]);
 }
 
+/// <summary>F16 bits as <see cref="HalfBits.Scaled(short)"/> reads them: the weights times 2^−112, for activations scaled by 2^112.</summary>
+internal unsafe struct F16BitsReader512 : IWeightRowReader<Float512>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Float512 Load(byte* row, int i) => new(HalfBits.Scaled(Avx512F.ConvertToVector512Int32(Vector256.Load((short*)row + i))));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float At(byte* row, int i) => HalfBits.Scaled(((short*)row)[i]);
+}
+
+internal unsafe struct F16BitsReader256 : IWeightRowReader<Float256>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Float256 Load(byte* row, int i) => new(HalfBits.Scaled(Avx2.ConvertToVector256Int32(Vector128.Load((short*)row + i))));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float At(byte* row, int i) => HalfBits.Scaled(((short*)row)[i]);
+}
+
 internal unsafe struct BF16Reader512 : IWeightRowReader<Float512>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

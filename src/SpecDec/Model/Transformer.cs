@@ -79,7 +79,8 @@ public sealed unsafe class Transformer : ILanguageModel
         _outputHead = markHalves(_outputHead);
 
         int maxColumns = Math.Max(Math.Max(_hidden, _qDim), _ffn);
-        _workspace = new MatmulWorkspace(MaxRows, maxColumns, _pool.ThreadCount);
+        bool rawHalves = _outputHead.FiniteHalves || _layers.Any(l => l.Matrices.Any(w => w.FiniteHalves));
+        _workspace = new MatmulWorkspace(MaxRows, maxColumns, _pool.ThreadCount, scaledActivations: rawHalves);
         _buffers.Add(_workspace);
         _x = Floats(MaxRows * _hidden);
         _xn = Floats(MaxRows * _hidden);

@@ -139,6 +139,25 @@ public unsafe class HalfBitsTests : IDisposable
     }
 
     [Fact]
+    public void A_workspace_without_room_for_scaled_activations_reads_F16_exactly_with_the_same_bits()
+    {
+        var rng = new Random(13);
+        const int k = 160, n = 12;
+        using NativeBuffer<byte> data = HardHalves(rng, n, k);
+        LinearWeight weight = new LinearWeight(GgmlType.F16, data.Pointer, n, k).WithFiniteHalvesChecked();
+        using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, 2 * k, 1f));
+        using var small = new MatmulWorkspace(2, k, 2, scaledActivations: false);
+        using var y = new NativeBuffer<float>(2 * n);
+        foreach (SimdLevel level in Simd.Supported())
+            foreach (int t in new[] { 1, 2 })
+            {
+                Matmul.Run(_pool, small, x.Pointer, t, level, new MatmulPart(weight, y.Pointer));
+                float[] exact = Run(new LinearWeight(GgmlType.F16, data.Pointer, n, k), x.Span[..(t * k)].ToArray(), t, level);
+                Assert.Equal(exact, y.Span[..(t * n)].ToArray());
+            }
+    }
+
+    [Fact]
     public void A_weight_holding_Inf_is_read_exactly_so_its_outputs_stay_non_finite()
     {
         var rng = new Random(4);

@@ -75,7 +75,8 @@ public static unsafe class Matmul
                 ActivationQ8K.Quantize(x + (long)r * k, k, job.X.Q8K + (long)r * k, job.X.Q8KScale + (long)r * (k / ActivationQ8K.Block),
                     job.X.Q8KSums + (long)r * (k / ActivationQ8K.SumGroup), level);
         }
-        if (needScaled && HalfBits.ScaleActivations(x, t * k, workspace.F32Scaled)) job.X.F32Scaled = workspace.F32Scaled;
+        if (needScaled && workspace.F32Scaled != null && HalfBits.ScaleActivations(x, t * k, workspace.F32Scaled))
+            job.X.F32Scaled = workspace.F32Scaled;
         pool.For(items, job, work);
     }
 

@@ -16,9 +16,11 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     readonly NativeBuffer<float> _q8kScale;  // [MaxRows × MaxColumns/256]
     readonly NativeBuffer<short> _q8kSums;   // [MaxRows × MaxColumns/16]
     readonly NativeBuffer<float> _rowScratch; // [threads × RowScratchStride]
-    readonly NativeBuffer<float> _f32Scaled;  // [MaxRows × MaxColumns]
+    readonly NativeBuffer<float>? _f32Scaled; // [MaxRows × MaxColumns], or null
 
-    public MatmulWorkspace(int maxRows, int maxColumns, int threads)
+    /// <param name="scaledActivations">Whether calls may hold F16 weights read as raw bits, which need the activations
+    /// scaled (<see cref="HalfBits"/>); without, those weights are converted exactly and MaxRows × MaxColumns floats are saved.</param>
+    public MatmulWorkspace(int maxRows, int maxColumns, int threads, bool scaledActivations = true)
     {
         MaxRows = maxRows;
         MaxColumns = maxColumns;
@@ -30,7 +32,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
         _q8kScale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8K.Block + 1));
         _q8kSums = new NativeBuffer<short>((long)maxRows * (maxColumns / ActivationQ8K.SumGroup + 1));
         _rowScratch = new NativeBuffer<float>((long)threads * RowScratchStride);
-        _f32Scaled = new NativeBuffer<float>((long)maxRows * maxColumns);
+        if (scaledActivations) _f32Scaled = new NativeBuffer<float>((long)maxRows * maxColumns);
         Threads = threads;
     }
 
@@ -44,7 +46,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     internal sbyte* Q8K => _q8k.Pointer;
     internal float* Q8KScale => _q8kScale.Pointer;
     internal short* Q8KSums => _q8kSums.Pointer;
-    internal float* F32Scaled => _f32Scaled.Pointer;
+    internal float* F32Scaled => _f32Scaled is null ? null : _f32Scaled.Pointer;
     internal float* RowScratch(int thread) => _rowScratch.Pointer + (long)thread * RowScratchStride;
 
     public void Dispose()
@@ -56,6 +58,6 @@ public sealed unsafe class MatmulWorkspace : IDisposable
         _q8kScale.Dispose();
         _q8kSums.Dispose();
         _rowScratch.Dispose();
-        _f32Scaled.Dispose();
+        _f32Scaled?.Dispose();
     }
 }

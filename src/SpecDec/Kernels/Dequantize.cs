@@ -9,8 +9,8 @@ using SpecDec.Kernels.Linear;
 namespace SpecDec.Kernels;
 
 /// <summary>
-/// Weight rows of any supported type to f32: embedding lookup, small vectors (norms, biases) at load, and
-/// the f16/bf16 matmul, which converts one weight row into L1 scratch and reuses it for all T activation rows.
+/// Weight rows of any supported type to f32: embedding lookup, small vectors (norms, biases) at load, and the
+/// float matmul's scalar path.
 /// New weight types add a case here and in <see cref="Linear.Matmul"/>.
 /// </summary>
 public static unsafe class Dequantize

@@ -4,198 +4,142 @@ using SpecDec.Formats;
 namespace SpecDec.Kernels.Linear;
 
 /// <summary>
-/// Matmul rows for F32, F16 and BF16 weights. Each weight row is read from memory once: f32 rows are used in
-/// place, f16/bf16 rows are converted into the thread's L1 scratch; then rows are dotted in pairs with all T
-/// activation rows, four at a time: a 2 × 4 register tile, so six loads feed eight FMAs. For a single
-/// activation row (decode) there is nothing to amortize the conversion over: rows go in fours, each
-/// converted in registers as it is read (<see cref="IWeightRowReader{TVec}"/>), four FMA chains in flight;
-/// F16 rows are then read as raw bits against the activation scaled by 2^112 (<see cref="HalfBits"/>).
-/// Both paths sum every output in the same order, so a row's bits do not depend on T.
+/// Matmul rows for F32, F16 and BF16 weights. Weight rows go in fours, each read from memory once and converted in
+/// registers as it is read (<see cref="IWeightRowReader{TVec}"/>); every converted vector is applied there to up to
+/// 6 activation rows (2 with AVX2), and more activation rows go in further passes over the four rows, which are
+/// then in cache. F16 rows are read as raw bits against activations scaled by 2^112 (<see cref="HalfBits"/>).
+/// Each output is one FMA chain over the columns, summed, plus the scalar tail, whatever the pass, so a row's
+/// bits do not depend on T. (Converting each row into scratch once and applying it in 2 × 4 register tiles, as
+/// this kernel did for T ≥ 2, measured slower at every T: 1B-shape BF16 forwards T = 5 224 against 147 ms, T = 16
+/// 427 against 244 ms, T = 64 1389 against 843 ms; the tiles read each row back from scratch once per 4
+/// activation rows, and the activation rows from L2.)
 /// </summary>
 internal static unsafe class FloatMatmul
 {
     /// <summary>Y[t, n] for rows n in [row0, row1) of <paramref name="w"/> and every t.</summary>
-    /// <param name="scratch">Two rows of Columns floats of this thread's scratch.</param>
+    /// <param name="scratch">Columns floats of this thread's scratch, where the scalar path converts a row.</param>
     public static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, float* scratch, SimdLevel level)
     {
+        if (level == SimdLevel.Scalar)
+        {
+            for (int n = row0; n < row1; n++)
+            {
+                float* row = w.Type == GgmlType.F32 ? (float*)w.Row(n) : scratch;
+                if (w.Type != GgmlType.F32) Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
+                DotScalar(row, x.F32, x.K, x.T, y + n, w.Rows);
+            }
+            return;
+        }
         // F16 weights as raw bits against the scaled activations: the same bits as converting them (HalfBits).
-        bool bits = w.Type == GgmlType.F16 && w.FiniteHalves && x.F32Scaled != null && level != SimdLevel.Scalar;
-        float* xf = bits ? x.F32Scaled : x.F32;
-        if (x.T == 1 && level != SimdLevel.Scalar)
+        bool bits = w.Type == GgmlType.F16 && w.FiniteHalves && x.F32Scaled != null;
+        switch (w.Type, level)
         {
-            switch (w.Type, level)
-            {
-                case (GgmlType.F32, SimdLevel.V512): Streamed<Float512, F32Reader512>(w, x.F32, x.K, y, row0, row1); return;
-                case (GgmlType.F16, SimdLevel.V512) when bits: Streamed<Float512, F16BitsReader512>(w, xf, x.K, y, row0, row1); return;
-                case (GgmlType.F16, _) when bits: Streamed<Float256, F16BitsReader256>(w, xf, x.K, y, row0, row1); return;
-                case (GgmlType.F16, SimdLevel.V512): Streamed<Float512, F16Reader512>(w, x.F32, x.K, y, row0, row1); return;
-                case (GgmlType.BF16, SimdLevel.V512): Streamed<Float512, BF16Reader512>(w, x.F32, x.K, y, row0, row1); return;
-                case (GgmlType.F32, _): Streamed<Float256, F32Reader256>(w, x.F32, x.K, y, row0, row1); return;
-                case (GgmlType.F16, _): Streamed<Float256, F16Reader256>(w, x.F32, x.K, y, row0, row1); return;
-                case (GgmlType.BF16, _): Streamed<Float256, BF16Reader256>(w, x.F32, x.K, y, row0, row1); return;
-            }
-        }
-        int n = row0;
-        // Rows in pairs: each activation load then feeds two FMAs.
-        for (; n + 2 <= row1; n += 2)
-        {
-            float* a = RowF32(w, n, scratch, level, bits), b = RowF32(w, n + 1, scratch + w.Columns, level, bits);
-            switch (level)
-            {
-                case SimdLevel.V512: DotPair<Float512>(a, b, xf, x.K, x.T, y + n, w.Rows); break;
-                case SimdLevel.V256: DotPair<Float256>(a, b, xf, x.K, x.T, y + n, w.Rows); break;
-                default:
-                    DotScalar(a, x.F32, x.K, x.T, y + n, w.Rows);
-                    DotScalar(b, x.F32, x.K, x.T, y + n + 1, w.Rows);
-                    break;
-            }
-        }
-        if (n < row1)
-        {
-            float* a = RowF32(w, n, scratch, level, bits);
-            switch (level)
-            {
-                case SimdLevel.V512: Dot<Float512>(a, xf, x.K, x.T, y + n, w.Rows); break;
-                case SimdLevel.V256: Dot<Float256>(a, xf, x.K, x.T, y + n, w.Rows); break;
-                default: DotScalar(a, x.F32, x.K, x.T, y + n, w.Rows); break;
-            }
+            case (GgmlType.F32, SimdLevel.V512): Streamed<Float512, F32Reader512>(w, x.F32, x.K, x.T, y, row0, row1); return;
+            case (GgmlType.F16, SimdLevel.V512) when bits: Streamed<Float512, F16BitsReader512>(w, x.F32Scaled, x.K, x.T, y, row0, row1); return;
+            case (GgmlType.F16, SimdLevel.V512): Streamed<Float512, F16Reader512>(w, x.F32, x.K, x.T, y, row0, row1); return;
+            case (GgmlType.BF16, SimdLevel.V512): Streamed<Float512, BF16Reader512>(w, x.F32, x.K, x.T, y, row0, row1); return;
+            case (GgmlType.F32, _): Streamed<Float256, F32Reader256>(w, x.F32, x.K, x.T, y, row0, row1); return;
+            case (GgmlType.F16, _) when bits: Streamed<Float256, F16BitsReader256>(w, x.F32Scaled, x.K, x.T, y, row0, row1); return;
+            case (GgmlType.F16, _): Streamed<Float256, F16Reader256>(w, x.F32, x.K, x.T, y, row0, row1); return;
+            case (GgmlType.BF16, _): Streamed<Float256, BF16Reader256>(w, x.F32, x.K, x.T, y, row0, row1); return;
+            default: throw new NotSupportedException($"{w.Type} is not a float weight type");
         }
     }
 
+    /// <summary>Most activation rows <see cref="Streamed{TVec, TRow}"/> takes: 4 × 6 accumulators and the 4 weight vectors fill the 32 registers AVX-512 names, 4 × 2 the 16 of AVX2.</summary>
+    static int MaxStreamedRows<TVec>() where TVec : unmanaged, IFloatVector<TVec> => TVec.Width == 16 ? 6 : 2;
+
     /// <summary>
-    /// Rows [row0, row1) in fours (a short last group repeats its first row) against the single activation row x[0..k),
-    /// weights converted in registers: one accumulator per output, then the scalar tail, the order
-    /// <see cref="Dot{TVec}"/> and <see cref="DotPair{TVec}"/> sum in. (Used for T = 1 only: at T = 2 and 3,
-    /// converting each row once into scratch measured faster than converting it again per activation row.)
+    /// Rows [row0, row1) in fours (a short last group repeats its first row) against activation rows x[0..t) of k floats,
+    /// weights converted in registers as they are read and applied to every activation row there: one accumulator
+    /// per output, then the scalar tail. More than <see cref="MaxStreamedRows{TVec}"/> activation rows go in passes
+    /// over the group, as even as possible, whose rows are then in cache.
     /// </summary>
-    static void Streamed<TVec, TRow>(in LinearWeight w, float* x, int k, float* y, int row0, int row1)
+    static void Streamed<TVec, TRow>(in LinearWeight w, float* x, int k, int t, float* y, int row0, int row1)
         where TVec : unmanaged, IFloatVector<TVec> where TRow : IWeightRowReader<TVec>
     {
-        int width = TVec.Width, kv = k - k % width;
+        int max = MaxStreamedRows<TVec>(), passes = (t + max - 1) / max;
         for (int n = row0; n < row1; n += 4)
         {
             int count = Math.Min(4, row1 - n);
             byte* r0 = w.Row(n), r1 = count > 1 ? w.Row(n + 1) : r0, r2 = count > 2 ? w.Row(n + 2) : r0, r3 = count > 3 ? w.Row(n + 3) : r0;
             Prefetch.Range(r0, count * w.RowBytes);
-            TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
-            for (int i = 0; i < kv; i += width)
+            for (int p = 0, c = 0; p < passes; p++)
             {
-                TVec v = TVec.Load(x + i);
-                a0 = TVec.MulAdd(TRow.Load(r0, i), v, a0);
-                a1 = TVec.MulAdd(TRow.Load(r1, i), v, a1);
-                a2 = TVec.MulAdd(TRow.Load(r2, i), v, a2);
-                a3 = TVec.MulAdd(TRow.Load(r3, i), v, a3);
+                int rows = t / passes + (p < t % passes ? 1 : 0);
+                float* xc = x + (long)c * k, yc = y + (long)c * w.Rows + n;
+                switch (rows)
+                {
+                    case 1: Group<TVec, TRow, Rows1>(r0, r1, r2, r3, count, xc, k, yc, w.Rows); break;
+                    case 2: Group<TVec, TRow, Rows2>(r0, r1, r2, r3, count, xc, k, yc, w.Rows); break;
+                    case 3: Group<TVec, TRow, Rows3>(r0, r1, r2, r3, count, xc, k, yc, w.Rows); break;
+                    case 4: Group<TVec, TRow, Rows4>(r0, r1, r2, r3, count, xc, k, yc, w.Rows); break;
+                    case 5: Group<TVec, TRow, Rows5>(r0, r1, r2, r3, count, xc, k, yc, w.Rows); break;
+                    default: Group<TVec, TRow, Rows6>(r0, r1, r2, r3, count, xc, k, yc, w.Rows); break;
+                }
+                c += rows;
             }
-            float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
-            for (int i = kv; i < k; i++)
-            {
-                s0 += TRow.At(r0, i) * x[i];
-                s1 += TRow.At(r1, i) * x[i];
-                s2 += TRow.At(r2, i) * x[i];
-                s3 += TRow.At(r3, i) * x[i];
-            }
-            y[n] = s0;
-            if (count > 1) y[n + 1] = s1;
-            if (count > 2) y[n + 2] = s2;
-            if (count > 3) y[n + 3] = s3;
         }
     }
 
-    /// <summary>Row n as f32: in place for F32 weights, else converted into <paramref name="scratch"/> (F16 as raw <paramref name="bits"/> if asked).</summary>
-    static float* RowF32(in LinearWeight w, int n, float* scratch, SimdLevel level, bool bits)
-    {
-        Prefetch.Range(w.Row(n), w.RowBytes);
-        if (w.Type == GgmlType.F32) return (float*)w.Row(n);
-        if (bits) HalfBits.Row(w.Row(n), scratch, w.Columns, level);
-        else Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
-        return scratch;
-    }
-
-    /// <summary>
-    /// y[c·ldy] = a · x[c] and y[c·ldy + 1] = b · x[c]: 2 × 4 register tiles over (rows, activation rows), then one
-    /// tile as tall as the activation rows left, so every row count keeps at least two FMA chains per activation row in flight.
-    /// </summary>
-    static void DotPair<TVec>(float* a, float* b, float* x, int k, int cols, float* y, int ldy) where TVec : unmanaged, IFloatVector<TVec>
-    {
-        int c = 0;
-        for (; c + 4 <= cols; c += 4) PairTile<TVec, Rows4>(a, b, x, k, c, y, ldy);
-        switch (cols - c)
-        {
-            case 3: PairTile<TVec, Rows3>(a, b, x, k, c, y, ldy); break;
-            case 2: PairTile<TVec, Rows2>(a, b, x, k, c, y, ldy); break;
-            case 1: PairTile<TVec, Rows1>(a, b, x, k, c, y, ldy); break;
-        }
-    }
-
-    /// <summary>
-    /// Weight rows a and b against activation rows c .. c + TRows.Count − 1 (at most 4). Each output is one FMA chain
-    /// over the columns, summed, plus the scalar tail: the order <see cref="Streamed{TVec, TRow}"/> uses, so a
-    /// row's result does not depend on how many rows share the call.
-    /// </summary>
-    static void PairTile<TVec, TRows>(float* a, float* b, float* x, int k, int c, float* y, int ldy)
-        where TVec : unmanaged, IFloatVector<TVec> where TRows : struct, IPassRows
+    /// <summary>Weight rows r0..r3 (the first <paramref name="count"/> stored) against activation rows x[0..TRows.Count).</summary>
+    static void Group<TVec, TRow, TRows>(byte* r0, byte* r1, byte* r2, byte* r3, int count, float* x, int k, float* y, int ldy)
+        where TVec : unmanaged, IFloatVector<TVec> where TRow : IWeightRowReader<TVec> where TRows : struct, IPassRows
     {
         int rows = TRows.Count, width = TVec.Width, kv = k - k % width;
-        float* x0 = x + (long)c * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-        TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
-        TVec b0 = TVec.Zero, b1 = TVec.Zero, b2 = TVec.Zero, b3 = TVec.Zero;
+        float* x0 = x, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k, x4 = x3 + k, x5 = x4 + k;
+        TVec a00 = TVec.Zero, a01 = TVec.Zero, a02 = TVec.Zero, a03 = TVec.Zero, a10 = TVec.Zero, a11 = TVec.Zero, a12 = TVec.Zero, a13 = TVec.Zero;
+        TVec a20 = TVec.Zero, a21 = TVec.Zero, a22 = TVec.Zero, a23 = TVec.Zero, a30 = TVec.Zero, a31 = TVec.Zero, a32 = TVec.Zero, a33 = TVec.Zero;
+        TVec a40 = TVec.Zero, a41 = TVec.Zero, a42 = TVec.Zero, a43 = TVec.Zero, a50 = TVec.Zero, a51 = TVec.Zero, a52 = TVec.Zero, a53 = TVec.Zero;
         for (int i = 0; i < kv; i += width)
         {
-            TVec wa = TVec.Load(a + i), wb = TVec.Load(b + i);
-            TVec v = TVec.Load(x0 + i);
-            a0 = TVec.MulAdd(wa, v, a0);
-            b0 = TVec.MulAdd(wb, v, b0);
-            if (rows > 1)
-            {
-                v = TVec.Load(x1 + i);
-                a1 = TVec.MulAdd(wa, v, a1);
-                b1 = TVec.MulAdd(wb, v, b1);
-            }
-            if (rows > 2)
-            {
-                v = TVec.Load(x2 + i);
-                a2 = TVec.MulAdd(wa, v, a2);
-                b2 = TVec.MulAdd(wb, v, b2);
-            }
-            if (rows > 3)
-            {
-                v = TVec.Load(x3 + i);
-                a3 = TVec.MulAdd(wa, v, a3);
-                b3 = TVec.MulAdd(wb, v, b3);
-            }
+            TVec w0 = TRow.Load(r0, i), w1 = TRow.Load(r1, i), w2 = TRow.Load(r2, i), w3 = TRow.Load(r3, i);
+            Apply(w0, w1, w2, w3, TVec.Load(x0 + i), ref a00, ref a01, ref a02, ref a03);
+            if (rows > 1) Apply(w0, w1, w2, w3, TVec.Load(x1 + i), ref a10, ref a11, ref a12, ref a13);
+            if (rows > 2) Apply(w0, w1, w2, w3, TVec.Load(x2 + i), ref a20, ref a21, ref a22, ref a23);
+            if (rows > 3) Apply(w0, w1, w2, w3, TVec.Load(x3 + i), ref a30, ref a31, ref a32, ref a33);
+            if (rows > 4) Apply(w0, w1, w2, w3, TVec.Load(x4 + i), ref a40, ref a41, ref a42, ref a43);
+            if (rows > 5) Apply(w0, w1, w2, w3, TVec.Load(x5 + i), ref a50, ref a51, ref a52, ref a53);
         }
-        // Reduce every accumulator before anything else, so none stays live across the tails.
-        float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
-        float t0 = TVec.Sum(b0), t1 = TVec.Sum(b1), t2 = TVec.Sum(b2), t3 = TVec.Sum(b3);
-        float* yc = y + (long)c * ldy;
-        Finish(a, x0, k, kv, s0, yc);
-        Finish(b, x0, k, kv, t0, yc + 1);
-        if (rows > 1)
-        {
-            Finish(a, x1, k, kv, s1, yc + ldy);
-            Finish(b, x1, k, kv, t1, yc + ldy + 1);
-        }
-        if (rows > 2)
-        {
-            Finish(a, x2, k, kv, s2, yc + 2 * ldy);
-            Finish(b, x2, k, kv, t2, yc + 2 * ldy + 1);
-        }
-        if (rows > 3)
-        {
-            Finish(a, x3, k, kv, s3, yc + 3 * ldy);
-            Finish(b, x3, k, kv, t3, yc + 3 * ldy + 1);
-        }
+        Finish<TVec, TRow>(r0, r1, r2, r3, count, x0, k, kv, a00, a01, a02, a03, y);
+        if (rows > 1) Finish<TVec, TRow>(r0, r1, r2, r3, count, x1, k, kv, a10, a11, a12, a13, y + ldy);
+        if (rows > 2) Finish<TVec, TRow>(r0, r1, r2, r3, count, x2, k, kv, a20, a21, a22, a23, y + 2 * ldy);
+        if (rows > 3) Finish<TVec, TRow>(r0, r1, r2, r3, count, x3, k, kv, a30, a31, a32, a33, y + 3 * ldy);
+        if (rows > 4) Finish<TVec, TRow>(r0, r1, r2, r3, count, x4, k, kv, a40, a41, a42, a43, y + 4 * ldy);
+        if (rows > 5) Finish<TVec, TRow>(r0, r1, r2, r3, count, x5, k, kv, a50, a51, a52, a53, y + 5 * ldy);
     }
 
-    /// <summary>*y = sum + the scalar tail w[kv..k) · x[kv..k).</summary>
+    /// <summary>a_j += w_j · v for the four weight rows.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Finish(float* w, float* x, int k, int kv, float sum, float* y)
+    static void Apply<TVec>(TVec w0, TVec w1, TVec w2, TVec w3, TVec v, ref TVec a0, ref TVec a1, ref TVec a2, ref TVec a3)
+        where TVec : unmanaged, IFloatVector<TVec>
     {
-        for (int i = kv; i < k; i++) sum += w[i] * x[i];
-        *y = sum;
+        a0 = TVec.MulAdd(w0, v, a0);
+        a1 = TVec.MulAdd(w1, v, a1);
+        a2 = TVec.MulAdd(w2, v, a2);
+        a3 = TVec.MulAdd(w3, v, a3);
     }
 
-    /// <summary>y[c·ldy] = w · x[c] for c in [0, cols); x rows of k floats.</summary>
+    /// <summary>y[j] = Σ a_j + the scalar tail of weight row j against x, for the <paramref name="count"/> stored rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Finish<TVec, TRow>(byte* r0, byte* r1, byte* r2, byte* r3, int count, float* x, int k, int kv, TVec a0, TVec a1, TVec a2, TVec a3, float* y)
+        where TVec : unmanaged, IFloatVector<TVec> where TRow : IWeightRowReader<TVec>
+    {
+        float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
+        for (int i = kv; i < k; i++)
+        {
+            s0 += TRow.At(r0, i) * x[i];
+            s1 += TRow.At(r1, i) * x[i];
+            s2 += TRow.At(r2, i) * x[i];
+            s3 += TRow.At(r3, i) * x[i];
+        }
+        y[0] = s0;
+        if (count > 1) y[1] = s1;
+        if (count > 2) y[2] = s2;
+        if (count > 3) y[3] = s3;
+    }
+
+    /// <summary>y[c·ldy] = w · x[c] for c in [0, cols); x rows of k floats: the scalar reference.</summary>
     static void DotScalar(float* w, float* x, int k, int cols, float* y, int ldy)
     {
         for (int c = 0; c < cols; c++)
@@ -204,49 +148,6 @@ internal static unsafe class FloatMatmul
             float sum = 0;
             for (int i = 0; i < k; i++) sum += w[i] * xc[i];
             y[(long)c * ldy] = sum;
-        }
-    }
-
-    static void Dot<TVec>(float* w, float* x, int k, int cols, float* y, int ldy) where TVec : unmanaged, IFloatVector<TVec>
-    {
-        int width = TVec.Width;
-        int kv = k - k % width;
-        int c = 0;
-        for (; c + 4 <= cols; c += 4)
-        {
-            float* x0 = x + (long)c * k, x1 = x0 + k, x2 = x1 + k, x3 = x2 + k;
-            TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero;
-            for (int i = 0; i < kv; i += width)
-            {
-                TVec wv = TVec.Load(w + i);
-                a0 = TVec.MulAdd(wv, TVec.Load(x0 + i), a0);
-                a1 = TVec.MulAdd(wv, TVec.Load(x1 + i), a1);
-                a2 = TVec.MulAdd(wv, TVec.Load(x2 + i), a2);
-                a3 = TVec.MulAdd(wv, TVec.Load(x3 + i), a3);
-            }
-            float s0 = TVec.Sum(a0), s1 = TVec.Sum(a1), s2 = TVec.Sum(a2), s3 = TVec.Sum(a3);
-            for (int i = kv; i < k; i++)
-            {
-                s0 += w[i] * x0[i];
-                s1 += w[i] * x1[i];
-                s2 += w[i] * x2[i];
-                s3 += w[i] * x3[i];
-            }
-            y[(long)c * ldy] = s0;
-            y[(long)(c + 1) * ldy] = s1;
-            y[(long)(c + 2) * ldy] = s2;
-            y[(long)(c + 3) * ldy] = s3;
-        }
-        for (; c < cols; c++)
-        {
-            float* xc = x + (long)c * k;
-            // One accumulator, as in the four-row loop: a row's result must not depend on how many rows share
-            // the call, or verifying k drafts would not reproduce single-token decoding bit for bit.
-            TVec a0 = TVec.Zero;
-            for (int i = 0; i < kv; i += width) a0 = TVec.MulAdd(TVec.Load(w + i), TVec.Load(xc + i), a0);
-            float s = TVec.Sum(a0);
-            for (int i = kv; i < k; i++) s += w[i] * xc[i];
-            y[(long)c * ldy] = s;
         }
     }
 }

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace SpecDec.Kernels.Linear;
 
@@ -32,18 +31,6 @@ public static unsafe class HalfBits
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static Vector256<float> Scaled(Vector256<int> bits) => (bits << 13 & Vector256.Create(unchecked((int)0x8fffffff))).AsSingle();
-
-    /// <summary>dst[0..k) = the halves at src times 2^−112, for a kernel that applies one row to several activation rows.</summary>
-    public static void Row(byte* src, float* dst, int k, SimdLevel level)
-    {
-        short* h = (short*)src;
-        int i = 0;
-        if (level == SimdLevel.V512)
-            for (; i + 16 <= k; i += 16) Scaled(Avx512F.ConvertToVector512Int32(Vector256.Load(h + i))).Store(dst + i);
-        else if (level == SimdLevel.V256)
-            for (; i + 8 <= k; i += 8) Scaled(Avx2.ConvertToVector256Int32(Vector128.Load(h + i))).Store(dst + i);
-        for (; i < k; i++) dst[i] = Scaled(h[i]);
-    }
 
     /// <summary>Whether none of the <paramref name="count"/> halves at <paramref name="p"/> is Inf or NaN (exponent bits all set).</summary>
     public static bool AllFinite(ushort* p, long count)

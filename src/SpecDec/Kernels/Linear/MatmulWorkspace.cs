@@ -4,8 +4,8 @@ namespace SpecDec.Kernels.Linear;
 
 /// <summary>
 /// Buffers one matmul call needs, allocated once for the largest call (up to MaxRows activation rows of up to
-/// MaxColumns): the quantized activations, the activations scaled for F16 weights, and two rows of f32 scratch per thread (where f16/bf16 weight rows
-/// are converted before being applied to all T rows).
+/// MaxColumns): the quantized activations, the activations scaled for F16 weights, and a row of f32 scratch per thread (where the scalar path converts
+/// an f16/bf16 weight row).
 /// </summary>
 public sealed unsafe class MatmulWorkspace : IDisposable
 {
@@ -24,7 +24,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     {
         MaxRows = maxRows;
         MaxColumns = maxColumns;
-        RowScratchStride = 2 * ((maxColumns + 15) & ~15); // two weight rows
+        RowScratchStride = (maxColumns + 15) & ~15; // one weight row
         _q8 = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8Scale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));
         _q8Bias = new NativeBuffer<int>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));

@@ -75,18 +75,21 @@ public unsafe class HalfBitsTests : IDisposable
     }
 
     [Fact]
-    public void Activations_that_would_overflow_when_scaled_are_refused()
+    public void Activations_that_would_overflow_when_scaled_are_refused_in_the_vector_body_and_the_tail()
     {
-        float* dst = stackalloc float[3];
-        float* x = stackalloc float[] { 1f, 0f, 2f };
+        const int n = 21; // two 8-float vectors and a tail of 5
+        float* x = stackalloc float[n], dst = stackalloc float[n];
         foreach (float bad in new[] { 65536f, -65536f, float.PositiveInfinity, float.NaN, 1e30f })
-        {
-            x[1] = bad;
-            Assert.False(HalfBits.ScaleActivations(x, 3, dst), $"{bad}");
-        }
-        float* ok = stackalloc float[] { 65535.996f, -1e-40f, 0f };
-        Assert.True(HalfBits.ScaleActivations(ok, 3, dst));
-        for (int i = 0; i < 3; i++) Assert.Equal(ok[i], dst[i] / TwoTo112);
+            foreach (int at in new[] { 0, 9, 20 })
+            {
+                for (int i = 0; i < n; i++) x[i] = i - 10;
+                x[at] = bad;
+                Assert.False(HalfBits.ScaleActivations(x, n, dst), $"{bad} at {at}");
+            }
+        for (int i = 0; i < n; i++) x[i] = i % 3 == 0 ? 65535.996f : i % 3 == 1 ? -1e-40f : -0f;
+        Assert.True(HalfBits.ScaleActivations(x, n, dst));
+        for (int i = 0; i < n; i++)
+            Assert.Equal(BitConverter.SingleToInt32Bits(x[i]), BitConverter.SingleToInt32Bits(dst[i] / TwoTo112));
     }
 
     /// <summary>Rows of F16 weights full of what breaks fast conversions: zeros of both signs, subnormals, the largest half.</summary>

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace SpecDec.Kernels.Linear;
 
 /// <summary>
-/// F16 weights read as raw bits, for the decode path of <see cref="FloatMatmul"/>. A half's bits shifted left by 13
+/// F16 weights read as raw bits, for <see cref="FloatMatmul"/>. A half's bits shifted left by 13
 /// (sign-extended, the three sign copies cleared) are a float whose value is the half's times 2^−112, exactly, for
 /// every finite half: normals, subnormals and zeros alike. Multiplied by an activation scaled by 2^112, each
 /// product is then the same real number as half × activation, so every fused multiply-add rounds the same and the
@@ -91,10 +91,17 @@ public static unsafe class HalfBits
     /// </summary>
     public static bool ScaleActivations(float* x, int n, float* dst)
     {
-        for (int i = 0; i < n; i++)
+        Vector256<float> limit = Vector256.Create(ActivationLimit), scale = Vector256.Create(Scale);
+        int i = 0;
+        for (; i + 8 <= n; i += 8)
         {
-            float a = MathF.Abs(x[i]);
-            if (!(a < ActivationLimit)) return false;
+            Vector256<float> v = Vector256.Load(x + i);
+            if (!Vector256.LessThanAll(Vector256.Abs(v), limit)) return false; // NaN compares false too
+            (v * scale).Store(dst + i);
+        }
+        for (; i < n; i++)
+        {
+            if (!(MathF.Abs(x[i]) < ActivationLimit)) return false;
             dst[i] = x[i] * Scale;
         }
         return true;

@@ -14,7 +14,8 @@ public unsafe struct Activations
 
     /// <summary>
     /// [T × K] the activations times 2^112, which F16 weights are read against as raw bits (<see cref="HalfBits"/>); null
-    /// when no F16 weight with only finite values is in the call, or when scaling would overflow.
+    /// when no F16 weight with only finite values is in the call, when the workspace has no room for them, or when
+    /// scaling would overflow.
     /// </summary>
     public float* F32Scaled;
 

@@ -24,8 +24,12 @@ internal static unsafe class FloatMatmul
         {
             for (int n = row0; n < row1; n++)
             {
-                float* row = w.Type == GgmlType.F32 ? (float*)w.Row(n) : scratch;
-                if (w.Type != GgmlType.F32) Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
+                float* row = (float*)w.Row(n);
+                if (w.Type != GgmlType.F32)
+                {
+                    Dequantize.Row(w.Type, w.Row(n), scratch, w.Columns, level);
+                    row = scratch;
+                }
                 DotScalar(row, x.F32, x.K, x.T, y + n, w.Rows);
             }
             return;

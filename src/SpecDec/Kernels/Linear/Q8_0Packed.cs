@@ -91,7 +91,8 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     /// From this many rows on, each row's sum is one chain of multiply-adds; below it, two. A vpdpbusd waits 4 cycles on
     /// its chain's previous one and two issue per cycle, so about 8 chains keep the units busy; two chains a row at 8 rows
     /// left the accumulators no room and spilled them (hot kernel at T = 8: 114 against 101 GMAC/s per core for two
-    /// passes of 4; at T = 5 two chains measured 4 % faster, at 6 and 7 level).
+    /// passes of 4; at T = 5 two chains measured 4 % faster, at 6 and 7 level). The two-chain loop in
+    /// <see cref="IPackedGroupKernel.Pass{TRows}"/> is written for the rows below it, up to 5.
     /// </summary>
     const int OneChainRows = 6;
 

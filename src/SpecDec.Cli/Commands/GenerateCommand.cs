@@ -34,8 +34,13 @@ public static class GenerateCommand
         var seed = new Option<ulong?>("--seed") { Description = "Seed of the sampler (default: random)" };
         var threads = new Option<int>("--threads") { Description = "Worker threads; 0 = one per processor", DefaultValueFactory = _ => 0 };
         var cacheType = CacheTypeOption.Create();
-        var spec = new Option<string>("--spec") { Description = "Speculation: none, draft (a draft model) or pld (prompt lookup)", DefaultValueFactory = _ => "none" };
-        spec.AcceptOnlyFromAmong("none", "draft", "pld");
+        var methods = SpeculationMethods.All;
+        var spec = new Option<string>("--spec")
+        {
+            Description = "Speculation: " + string.Join("; ", methods.Select(m => $"{m.Name} ({m.Description})")),
+            DefaultValueFactory = _ => SpeculationMethods.None,
+        };
+        spec.AcceptOnlyFromAmong(methods.Select(m => m.Name).ToArray());
         var draftModel = new Option<string?>("--draft-model") { Description = $"Draft model for --spec draft (default: {BundledFiles.Draft})" };
         var draftMax = new Option<int?>("--draft-max") { Description = "Most draft tokens per round (default: 8 for draft, 4 for pld)" };
         var draftMin = new Option<int?>("--draft-min") { Description = "Least draft length the adaptation may choose; = --draft-max fixes the length (default: 1 for draft, 4 for pld)" };
@@ -43,22 +48,19 @@ public static class GenerateCommand
         var draftContext = new Option<int>("--draft-context") { Description = "The draft model reads the first 4 and the latest N context tokens; 0 = all", DefaultValueFactory = _ => speculation.DraftContext };
         var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMin };
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMax };
+        var draftTree = new Option<bool>("--draft-tree") { Description = "Draft a tree where the method can (pld: a branch per distinct continuation of its matches), --draft-max deep" };
+        var treeNodes = new Option<int>("--tree-nodes") { Description = "Most nodes of a draft tree (the target verifies one row more)", DefaultValueFactory = _ => speculation.TreeNodes };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
         var stats = new Option<bool>("--stats") { Description = "Print every statistic, with the acceptance at each draft position" };
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
         {
-            var method = parse.GetValue(spec) switch
-            {
-                "draft" => SpeculationMethod.DraftModel,
-                "pld" => SpeculationMethod.PromptLookup,
-                _ => SpeculationMethod.None,
-            };
+            var method = SpeculationMethods.Get(parse.GetValue(spec)!);
             var options = new GenerationOptions
             {
                 MaxTokens = parse.GetValue(maxTokens),
@@ -72,12 +74,14 @@ public static class GenerateCommand
                     RepetitionPenalty = parse.GetValue(repeatPenalty),
                     Seed = parse.GetValue(seed),
                 },
-                Speculation = SpeculationOptions.For(method, parse.GetValue(draftMax), parse.GetValue(draftMin)) with
+                Speculation = SpeculationOptions.For(method.Name, parse.GetValue(draftMax), parse.GetValue(draftMin)) with
                 {
                     DraftPMin = parse.GetValue(draftPMin),
                     DraftContext = parse.GetValue(draftContext),
                     NgramMin = parse.GetValue(ngramMin),
                     NgramMax = parse.GetValue(ngramMax),
+                    Tree = parse.GetValue(draftTree),
+                    TreeNodes = parse.GetValue(treeNodes),
                 },
             };
             options.Validate();
@@ -88,7 +92,7 @@ public static class GenerateCommand
             using var pool = new WorkerPool(threadCount); // shared: target and draft take turns on the cores
             KvCacheType cache = CacheTypeOption.Parse(parse.GetValue(cacheType));
             using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), pool, cache);
-            using var draft = method == SpeculationMethod.DraftModel
+            using var draft = method.NeedsDraftModel
                 ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), pool, cache)
                 : null;
             var generator = new Generator(target, draft);

@@ -8,7 +8,7 @@ namespace SpecDec.Benchmarking;
 /// </summary>
 public sealed record BenchMethod(string Name, string Description, SpeculationOptions Speculation)
 {
-    public bool IsBaseline => Speculation.Method == SpeculationMethod.None;
+    public bool IsBaseline => Speculation.IsNone;
 
-    public bool NeedsDraftModel => Speculation.Method == SpeculationMethod.DraftModel;
+    public bool NeedsDraftModel => SpeculationMethods.Get(Speculation.Method).NeedsDraftModel;
 }

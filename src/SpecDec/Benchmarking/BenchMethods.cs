@@ -4,9 +4,9 @@ using SpecDec.Speculation;
 namespace SpecDec.Benchmarking;
 
 /// <summary>
-/// The methods the benchmark knows, by name. A method is a name plus how to build its
-/// <see cref="SpeculationOptions"/> from an optional length k, written <c>name:k</c> on the command line
-/// (<c>draft:6</c>, <c>pld-fixed:3</c>). Adding a proposer to the engine means adding one line here.
+/// The methods the benchmark knows, by name: variants of the engine's registered methods
+/// (<see cref="SpeculationMethods"/>). A method is a name plus how to build its <see cref="SpeculationOptions"/>
+/// from an optional length k, written <c>name:k</c> on the command line (<c>draft:6</c>, <c>pld-fixed:3</c>).
 /// </summary>
 public static class BenchMethods
 {
@@ -27,13 +27,15 @@ public static class BenchMethods
     [
         new(Baseline, _ => "plain autoregressive decoding (the baseline)", _ => SpeculationOptions.None),
         new("draft", k => $"{DraftReads}; length adapts in 1..{k ?? Defaults.DraftMax}, stops below p-min {Defaults.DraftPMin}",
-            k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
+            k => new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
         new("draft-fixed", k => $"{DraftReads}; always {k ?? 4} tokens, no confidence cut-off",
-            k => new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = k ?? 4, DraftMax = k ?? 4, DraftPMin = 0 }),
+            k => new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = k ?? 4, DraftMax = k ?? 4, DraftPMin = 0 }),
         new("pld", k => $"{Ngrams}; length adapts in 1..{k ?? Defaults.DraftMax}",
-            k => new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
+            k => new SpeculationOptions { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
         new("pld-fixed", k => $"{Ngrams}; up to {k ?? 4} tokens every round" + (k is null ? " (`--spec pld`'s default)" : ""),
-            k => SpeculationOptions.For(SpeculationMethod.PromptLookup, k, k)),
+            k => SpeculationOptions.For(SpeculationMethods.PromptLookup, k, k)),
+        new("pld-tree", k => $"{Ngrams} as a tree: a branch per distinct continuation of the 8 latest matches, {k ?? 4} deep, at most {Defaults.TreeNodes} nodes (`--spec pld --draft-tree`)",
+            k => SpeculationOptions.For(SpeculationMethods.PromptLookup, k, k) with { Tree = true }),
     ];
 
     /// <summary>Every known method name, baseline first.</summary>

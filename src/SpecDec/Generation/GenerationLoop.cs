@@ -12,11 +12,11 @@ namespace SpecDec.Generation;
 /// <code>
 /// prefill: run prompt[0 .. N−1) through the target in chunks (the last prompt token is "pending"), and let
 ///          the proposer read the prompt (a draft model prefills its own cache)
-/// round:   propose k drafts after the committed tokens (k = 0 without a proposer)
-///          one target forward over [pending, d₁ … d_k] → k + 1 logit rows
-///          the verifier keeps d₁ … d_a and adds one token (correction or bonus)
-///          roll the target cache back to the committed tokens minus the new pending one;
-///          the proposer rolls back its own state
+/// round:   propose a tree of k drafts after the committed tokens (a chain is a tree; k = 0 without a proposer)
+///          one target forward over [pending, d₁ … d_k], each row seeing the cache and its ancestors → k + 1 logit rows
+///          the verifier accepts a path d_i₁ … d_iₐ from the root and adds one token (correction or bonus)
+///          keep the root and the path in the target cache, moved down to follow the committed tokens
+///          (KeepRows); hand the proposer the path and, when it asked, the target's hidden states of its rows
 ///          commit the new tokens one by one, stopping at a stop token (a chat prompt's turn markers included),
 ///          stop string, max tokens or full context
 /// </code>
@@ -37,11 +37,20 @@ internal sealed class GenerationLoop
     private readonly int _vocab;
     private readonly int _limit;              // most committed tokens: prompt + max new tokens, ≤ context
     private readonly FinishReason _atLimit;   // MaxTokens, or ContextFull when no maximum was asked for
-    private readonly int[] _tokens;           // [limit] committed tokens, then this round's drafts
+    private readonly SpeculationOptions _speculation;
+    private readonly DraftTree? _tree;        // this round's draft, sized for the most nodes a round may draft
+    private readonly int[] _tokens;           // [limit] committed tokens, then the accepted path and the next token
+    private readonly int[] _rowTokens;        // [nodes + 1] a verification forward's tokens: the root, then the tree's
+    private readonly int[] _parents;          // [nodes + 1] its rows' parents (-1 for the root)
     private readonly int[] _positions;        // [rows] RoPE positions of a forward
     private readonly int[] _rowIndex;         // [rows] 0, 1, 2, …: every row's logits are wanted when verifying
-    private readonly float[] _logits;         // [(draft max + 1) × V] target logits of a verification forward
-    private readonly float[] _q;              // [draft max × V] draft distributions
+    private readonly int[] _path;             // [draft max] accepted nodes of a round
+    private readonly int[] _keptRows;         // [draft max] their target cache rows
+    private readonly int[] _hiddenRows;       // [draft max + 1] forward rows of the root and the path
+    private readonly float[] _logits;         // [(nodes + 1) × V] target logits of a verification forward
+    private readonly int[] _hiddenLayers;     // the proposer's TargetLayers (empty: no hidden states are computed)
+    private readonly float[] _hidden;         // [layers × rows × H] hidden states of a forward
+    private readonly float[] _pathHidden;     // [layers × (draft max + 1) × H] those of the root and the accepted path
     private readonly StreamingDecoder _text;
     private readonly StopStringMatcher _stops;
     private readonly StringBuilder _roundText = new();
@@ -62,17 +71,31 @@ internal sealed class GenerationLoop
         _atLimit = options.MaxTokens is null ? Generation.FinishReason.ContextFull : Generation.FinishReason.MaxTokens;
         _rng = new Xoshiro256StarStar(options.Sampling.Seed ?? (ulong)Random.Shared.NextInt64());
 
-        int draftMax = proposer is null ? 0 : options.Speculation.DraftMax;
-        if (proposer is not null) _draftLength = new DraftLengthController(options.Speculation.DraftMin, draftMax);
+        _speculation = options.Speculation;
+        int draftMax = proposer is null ? 0 : _speculation.DraftMax;
+        int nodes = proposer is null ? 0 : _speculation.MaxNodes;
+        if (proposer is not null)
+        {
+            _draftLength = new DraftLengthController(_speculation.DraftMin, draftMax);
+            _tree = new DraftTree(nodes, _vocab);
+        }
         _tokens = new int[_limit];
         prompt.CopyTo(_tokens);
         _committed = prompt.Length;
-        int rows = Math.Max(PrefillChunk, draftMax + 1);
+        int rows = Math.Max(PrefillChunk, nodes + 1);
+        _rowTokens = new int[nodes + 1];
+        _parents = new int[nodes + 1];
         _positions = new int[rows];
         _rowIndex = new int[rows];
         for (int i = 0; i < rows; i++) _rowIndex[i] = i;
-        _logits = new float[(draftMax + 1) * _vocab];
-        _q = new float[draftMax * _vocab];
+        _path = new int[draftMax];
+        _keptRows = new int[draftMax];
+        _hiddenRows = new int[draftMax + 1];
+        _logits = new float[(long)(nodes + 1) * _vocab];
+        _hiddenLayers = proposer is null ? [] : proposer.TargetLayers.ToArray();
+        int hiddenSize = target.Config.HiddenSize;
+        _hidden = new float[(long)_hiddenLayers.Length * rows * hiddenSize];
+        _pathHidden = new float[(long)_hiddenLayers.Length * (draftMax + 1) * hiddenSize];
         // A continuation: its first space is real text. Control tokens (BOS, chat markers) are not shown.
         _text = new StreamingDecoder(target.Tokenizer, skipSpecial: true, atTextStart: false);
         _stops = new StopStringMatcher(options.StopStrings);
@@ -80,7 +103,7 @@ internal sealed class GenerationLoop
 
         Stats = new GenerationStats { PromptTokens = prompt.Length };
         Stats.Begin(draftMax);
-        proposer?.Reset(options.Sampling, _limit);
+        proposer?.Reset(new ProposalRequest(options.Sampling, _speculation, _limit));
     }
 
     public GenerationStats Stats { get; }
@@ -118,7 +141,12 @@ internal sealed class GenerationLoop
             int rows = Math.Min(PrefillChunk, _committed - 1 - at);
             for (int i = 0; i < rows; i++) _positions[i] = at + i;
             // Only the last row's logits come back, and they are not needed: the first round recomputes them.
-            _target.Forward(ForwardBatch.Causal(_tokens.AsSpan(at, rows), _positions.AsSpan(0, rows)), _cache, _logits);
+            _target.Forward(new ForwardBatch
+            {
+                Tokens = _tokens.AsSpan(at, rows), Positions = _positions.AsSpan(0, rows),
+                HiddenLayers = _hiddenLayers, Hidden = _hidden,
+            }, _cache, _logits);
+            if (_hiddenLayers.Length > 0) _proposer!.TargetHidden(at, rows, Gather(_hidden, rows, _rowIndex.AsSpan(0, rows)));
         }
         _proposer?.Prefill(_tokens.AsSpan(0, _committed));
         Stats.PrefillMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -132,42 +160,65 @@ internal sealed class GenerationLoop
         int n = _committed;
         int pending = n - 1;
 
-        // Propose: at most what may still be committed, minus the token the verifier always adds.
+        // Propose: at most as deep as what may still be committed, minus the token the verifier always adds;
+        // every node takes a cache row, so the tree fits in what is left of the cache too.
         int room = _limit - n - 1;
-        var proposal = DraftProposal.Empty;
+        var tree = _tree;
+        tree?.Clear(0);
         if (_proposer is not null && room > 0)
         {
-            int k = Math.Min(_draftLength!.Current, room);
-            proposal = _proposer.Propose(_tokens.AsSpan(0, n), _tokens.AsSpan(n, k), _q, _rng);
+            int depth = Math.Min(_draftLength!.Current, room);
+            int budget = _speculation.Tree ? Math.Min(_speculation.TreeNodes, room) : depth;
+            tree!.Clear(budget, depth);
+            _proposer.Propose(_tokens.AsSpan(0, n), tree, _rng);
         }
-        int drafted = proposal.Count;
+        int drafted = tree?.Count ?? 0;
         long verifyStart = Stopwatch.GetTimestamp();
         Stats.DraftMs += Stopwatch.GetElapsedTime(roundStart, verifyStart).TotalMilliseconds;
 
-        // Verify every draft in one target forward: rows [pending, d₁ … d_k] at positions n−1 … n−1+k.
+        // Verify every node in one target forward: row 0 the pending token at position n − 1, row i + 1 node i at
+        // n − 1 + its depth, seeing the cache and its ancestors.
         int rows = drafted + 1;
-        for (int i = 0; i < rows; i++) _positions[i] = pending + i;
+        _rowTokens[0] = _tokens[pending];
+        if (drafted > 0)
+        {
+            tree!.Tokens.CopyTo(_rowTokens.AsSpan(1));
+            tree.ForwardRows(pending, _parents, _positions);
+        }
+        else _positions[0] = pending;
         var batch = new ForwardBatch
         {
-            Tokens = _tokens.AsSpan(pending, rows),
+            Tokens = _rowTokens.AsSpan(0, rows),
             Positions = _positions.AsSpan(0, rows),
+            Parents = drafted > 0 && !tree!.IsChain ? _parents.AsSpan(0, rows) : default,
             LogitRows = _rowIndex.AsSpan(0, rows),
+            HiddenLayers = _hiddenLayers,
+            Hidden = _hidden,
         };
         _target.Forward(batch, _cache, _logits);
-        var verdict = _verifier.Verify(_logits, _tokens.AsSpan(0, n + drafted), n, drafted, proposal.HasDistributions, _q, _rng);
-        Stats.RecordRound(drafted, verdict);
+        var verdict = _verifier.Verify(_logits, tree ?? EmptyTree, _tokens, n, _path, _rng);
+        Stats.RecordRound(drafted, tree?.Depth ?? 0, verdict);
 
-        // Accept: d₁ … d_a are already in place; the correction or bonus follows them. The target has seen
-        // every committed token but the new pending one.
-        _tokens[n + verdict.Accepted] = verdict.Token;
-        _cache.Rollback(n + verdict.Accepted);
+        // Accept: the verifier wrote the path's tokens and the correction or bonus after the committed ones. The
+        // target cache keeps the root (row n − 1) and the path's rows; it has seen every committed token but the
+        // new pending one.
+        var path = _path.AsSpan(0, verdict.Accepted);
+        for (int j = 0; j < path.Length; j++) _keptRows[j] = n + path[j];
+        _cache.KeepRows(n, _keptRows.AsSpan(0, path.Length));
         long verifyEnd = Stopwatch.GetTimestamp();
         Stats.VerifyMs += Stopwatch.GetElapsedTime(verifyStart, verifyEnd).TotalMilliseconds;
 
         if (_proposer is not null)
         {
-            _proposer.Accepted(verdict.Accepted);
-            _draftLength!.Observe(drafted, verdict.Accepted);
+            if (_hiddenLayers.Length > 0)
+            {
+                // Rows of the root (0) and of the path's nodes (node + 1), in the order they are committed.
+                _hiddenRows[0] = 0;
+                for (int j = 0; j < path.Length; j++) _hiddenRows[j + 1] = path[j] + 1;
+                _proposer.TargetHidden(pending, path.Length + 1, Gather(_hidden, rows, _hiddenRows.AsSpan(0, path.Length + 1)));
+            }
+            _proposer.Accepted(path);
+            _draftLength!.Observe(tree!.Depth, verdict.Accepted);
             Stats.DraftMs += Stopwatch.GetElapsedTime(verifyEnd).TotalMilliseconds;
         }
 
@@ -180,6 +231,26 @@ internal sealed class GenerationLoop
         }
         Stats.DecodeMs += Stopwatch.GetElapsedTime(roundStart).TotalMilliseconds;
         return _roundText.Length == 0 ? "" : _roundText.ToString();
+    }
+
+    /// <summary>A tree with no nodes, verified in rounds without a proposer: the verifier then draws the bonus token.</summary>
+    private static readonly DraftTree EmptyTree = new(1, 1);
+
+    /// <summary>
+    /// The hidden states of the forward's <paramref name="rows"/> [layers × forwardRows × H] restricted to
+    /// <paramref name="keep"/>, in that order: [layers × keep.Length × H] in <see cref="_pathHidden"/> (or
+    /// <see cref="_hidden"/> itself when every row is kept in order, as in the prefill).
+    /// </summary>
+    private ReadOnlySpan<float> Gather(float[] hidden, int forwardRows, ReadOnlySpan<int> keep)
+    {
+        int h = _target.Config.HiddenSize;
+        int layers = _hiddenLayers.Length;
+        if (keep.Length == forwardRows && keep.SequenceEqual(_rowIndex.AsSpan(0, forwardRows)))
+            return hidden.AsSpan(0, layers * forwardRows * h);
+        for (int l = 0; l < layers; l++)
+            for (int j = 0; j < keep.Length; j++)
+                hidden.AsSpan((l * forwardRows + keep[j]) * h, h).CopyTo(_pathHidden.AsSpan((l * keep.Length + j) * h));
+        return _pathHidden.AsSpan(0, layers * keep.Length * h);
     }
 
     /// <summary>Makes <paramref name="token"/> part of the output, or ends generation on it.</summary>

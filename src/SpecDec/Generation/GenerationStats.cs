@@ -39,13 +39,13 @@ public sealed class GenerationStats
     /// <summary>Time spent in the target's verification forwards and the verifier.</summary>
     public double VerifyMs { get; internal set; }
 
-    /// <summary>Draft tokens proposed at each draft position (0 = first after the committed text).</summary>
+    /// <summary>Rounds that drafted at each draft position (0 = first after the committed text; for a chain, its tokens there).</summary>
     public IReadOnlyList<long> DraftedAtPosition => _draftedAt;
 
     /// <summary>Draft tokens accepted at each draft position.</summary>
     public IReadOnlyList<long> AcceptedAtPosition => _acceptedAt;
 
-    /// <summary>α: the fraction of draft tokens accepted.</summary>
+    /// <summary>α: the fraction of draft tokens accepted (of a tree's nodes, at most one path can stand).</summary>
     public double Alpha => Drafted == 0 ? 0 : (double)Accepted / Drafted;
 
     /// <summary>τ: tokens produced per target forward (accepted + correction + bonus, per round).</summary>
@@ -65,14 +65,15 @@ public sealed class GenerationStats
         _acceptedAt = new long[maxDraft];
     }
 
-    internal void RecordRound(int drafted, Verdict verdict)
+    /// <summary>A round that drafted <paramref name="drafted"/> nodes, <paramref name="depth"/> deep (a chain: as deep as long).</summary>
+    internal void RecordRound(int drafted, int depth, Verdict verdict)
     {
         Rounds++;
         Drafted += drafted;
         Accepted += verdict.Accepted;
         if (verdict.IsBonus) BonusTokens++;
         else CorrectionTokens++;
-        for (int i = 0; i < drafted; i++) _draftedAt[i]++;
+        for (int i = 0; i < depth; i++) _draftedAt[i]++;
         for (int i = 0; i < verdict.Accepted; i++) _acceptedAt[i]++;
     }
 

@@ -7,17 +7,17 @@ using SpecDec.Speculation;
 namespace SpecDec.Generation;
 
 /// <summary>
-/// Generates continuations from a target model, speculating when the options ask for it: with a draft
-/// model given here, or with prompt lookup. Speculation changes the speed, never the output distribution
-/// (greedy output is identical token for token). One request at a time per instance; caches and proposers
-/// are reused across requests.
+/// Generates continuations from a target model, speculating when the options ask for it with any method of
+/// <see cref="SpeculationMethods"/> (a draft model is given here). Speculation changes the speed, never the
+/// output distribution (greedy output is identical token for token). One request at a time per instance;
+/// caches and proposers are reused across requests, and every setting of a request travels with it.
+/// Several generators may share one loaded target (each has its own cache).
 /// </summary>
 public sealed class Generator
 {
     private readonly ILanguageModel _target;
-    private readonly DraftModelProposer? _draftProposer;
-    private PromptLookupProposer? _lookup;
-    private (int Min, int Max) _lookupSizes;
+    private readonly ProposerContext _context;
+    private readonly Dictionary<string, IDraftProposer> _proposers = []; // by method name, built on first use
     private IKvCache? _cache;
     private int _busy;
 
@@ -28,7 +28,8 @@ public sealed class Generator
     public Generator(ILanguageModel target, ILanguageModel? draftModel = null)
     {
         _target = target;
-        if (draftModel is not null) _draftProposer = new DraftModelProposer(draftModel, target);
+        if (draftModel is not null) DraftModelProposer.EnsureCompatible(target, draftModel);
+        _context = new ProposerContext(target, draftModel);
     }
 
     /// <summary>Forwards of 1 … this many rows are run by <see cref="WarmUp"/>: every pass length of the packed matmul kernels.</summary>
@@ -46,7 +47,7 @@ public sealed class Generator
     {
         options.Validate();
         Touch(_target, WarmUpRows);
-        if (options.Speculation.Method == SpeculationMethod.DraftModel && _draftProposer is not null) Touch(_draftProposer.Model, 2);
+        if (options.Speculation.Method == SpeculationMethods.DraftModel && _context.DraftModel is not null) Touch(_context.DraftModel, 2);
 
         var prompt = new int[16];
         for (int i = 0; i < prompt.Length; i++) prompt[i] = (3 + i % 4) % _target.Config.VocabSize;
@@ -175,28 +176,14 @@ public sealed class Generator
         return new GenerationLoop(_target, _cache, Proposer(options.Speculation), prompt, options, CreateVerifier(sampler), sampler);
     }
 
+    /// <summary>The request's proposer from the registry, built once per method and reused.</summary>
     private IDraftProposer? Proposer(SpeculationOptions speculation)
     {
-        switch (speculation.Method)
-        {
-            case SpeculationMethod.None:
-                return null;
-            case SpeculationMethod.DraftModel:
-                if (_draftProposer is null)
-                    throw new SpecDecException("speculation with a draft model needs a draft model (--draft-model)");
-                _draftProposer.PMin = speculation.DraftPMin;
-                _draftProposer.Window = speculation.DraftContext;
-                return _draftProposer;
-            case SpeculationMethod.PromptLookup:
-                if (_lookup is null || _lookupSizes != (speculation.NgramMin, speculation.NgramMax))
-                {
-                    _lookup = new PromptLookupProposer(speculation.NgramMin, speculation.NgramMax);
-                    _lookupSizes = (speculation.NgramMin, speculation.NgramMax);
-                }
-                return _lookup;
-            default:
-                throw new SpecDecException($"unknown speculation method {speculation.Method}");
-        }
+        var method = SpeculationMethods.Get(speculation.Method);
+        if (method.Create is null) return null;
+        if (!_proposers.TryGetValue(method.Name, out var proposer))
+            _proposers[method.Name] = proposer = method.Create(_context);
+        return proposer;
     }
 
     private void Enter()

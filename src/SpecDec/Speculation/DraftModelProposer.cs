@@ -6,7 +6,7 @@ namespace SpecDec.Speculation;
 
 /// <summary>
 /// Drafts with an independent smaller model that shares the target's tokenizer. Its own KV cache always
-/// holds a prefix of the committed context (with a <see cref="Window"/>, its first tokens and the latest
+/// holds a prefix of the committed context (with a window, its first tokens and the latest
 /// ones, each at its own position): <see cref="Prefill"/> feeds the prompt but its last token, after a round
 /// the cache is rolled back to the accepted tokens, and each round first feeds what it has not seen (the
 /// correction or bonus token; in the first round the last prompt token) in the same forward that yields the
@@ -29,7 +29,7 @@ public sealed class DraftModelProposer : IDraftProposer
     private Sampler? _sampler;
     private IKvCache? _cache;
     private int _proposedAt;             // context length of the last proposal
-    private int _skip;                   // context tokens left out of the draft's cache (see Window)
+    private int _skip;                   // context tokens left out of the draft's cache (see _window)
 
     /// <summary>Checks that <paramref name="draft"/> can draft for <paramref name="target"/> (see
     /// <see cref="EnsureCompatible"/>).</summary>
@@ -67,30 +67,32 @@ public sealed class DraftModelProposer : IDraftProposer
         }
     }
 
-    /// <summary>The draft model.</summary>
-    internal ILanguageModel Model => _draft;
-
-    /// <summary>Stop drafting when the draft's top probability (softmax at T = 1) falls below this; 0 never stops.</summary>
-    public float PMin { get; set; }
+    /// <summary>Stop drafting when the draft's top probability (softmax at T = 1) falls below this; 0 never stops.
+    /// The request's <see cref="SpeculationOptions.DraftPMin"/>.</summary>
+    private float _pMin;
 
     /// <summary>
     /// The most recent context tokens the draft reads, besides the first <see cref="SinkTokens"/>; 0 reads the
-    /// whole context. A long prompt then costs the draft a prefill of Window tokens instead of all of them, and
-    /// each draft step attends over that many. Which tokens the draft sees changes only what it proposes: the
-    /// target verifies as before.
+    /// whole context (the request's <see cref="SpeculationOptions.DraftContext"/>). A long prompt then costs the
+    /// draft a prefill of this many tokens instead of all of them, and each draft step attends over that many.
+    /// Which tokens the draft sees changes only what it proposes: the target verifies as before.
     /// </summary>
-    public int Window { get; set; }
+    private int _window;
 
     /// <summary>
-    /// Context tokens from the start that stay visible with a <see cref="Window"/>: models park attention on the
+    /// Context tokens from the start that stay visible with a window: models park attention on the
     /// first tokens (BOS above all), and lose quality without them (Xiao et al. 2023, "attention sinks").
     /// </summary>
     public const int SinkTokens = 4;
 
     private static string Show(int? id) => id?.ToString() ?? "none";
 
-    public void Reset(SamplingOptions sampling, int capacity)
+    public void Reset(in ProposalRequest request)
     {
+        SamplingOptions sampling = request.Sampling;
+        int capacity = request.Capacity;
+        _pMin = request.Speculation.DraftPMin;
+        _window = request.Speculation.DraftContext;
         _sampler = _sampler is not null && _sampler.Options == sampling ? _sampler : new Sampler(sampling, _sharedVocab);
         capacity = Math.Min(capacity, _draft.Config.ContextLength);
         if (_cache is null || _cache.Capacity < capacity) _cache = _draft.CreateCache(capacity);
@@ -101,15 +103,17 @@ public sealed class DraftModelProposer : IDraftProposer
         _skip = 0;
     }
 
-    public DraftProposal Propose(ReadOnlySpan<int> context, Span<int> draft, Span<float> q, Xoshiro256StarStar rng)
+    /// <summary>Drafts a chain, each token drawn from its own q (with replacement, one child per node).</summary>
+    public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
         if (_cache is null || _sampler is null) throw new InvalidOperationException("Reset must be called before Propose");
         int n = context.Length;
         _proposedAt = n;
         if (_cache.Length == 0) StartWindow(n);
         // The cache will hold the context plus all drafts but the last.
-        int count = Math.Min(draft.Length, _cache.Capacity - RowOf(n) + 1);
-        if (count <= 0) return DraftProposal.Empty;
+        int count = Math.Min(tree.Budget, _cache.Capacity - RowOf(n) + 1);
+        if (count <= 0) return;
+        tree.Draws = SiblingDraws.WithReplacement;
 
         ReadOnlySpan<float> row = CatchUp(context);
 
@@ -119,21 +123,20 @@ public sealed class DraftModelProposer : IDraftProposer
         int produced = 0;
         while (true)
         {
-            if (PMin > 0 && TopProbability(row) < PMin) break;
-            Span<float> qRow = q.Slice(produced * _targetVocab, _targetVocab);
+            if (_pMin > 0 && TopProbability(row) < _pMin) break;
+            int qIndex = tree.NewQRow(out Span<float> qRow);
             int best = _sampler.Distribution(row, _history.AsSpan(0, window + produced), qRow);
             qRow[_sharedVocab..].Clear();
             int token = _sampler.Options.IsGreedy ? best : Sampler.Sample(qRow[.._sharedVocab], rng);
-            draft[produced] = token;
+            tree.Add(produced - 1, token, qIndex);
             _history[window + produced] = token;
             produced++;
             if (produced == count) break;
 
             _positions[0] = n + produced - 1;
-            _draft.Forward(ForwardBatch.Causal(draft.Slice(produced - 1, 1), _positions.AsSpan(0, 1)), _cache, _logits);
+            _draft.Forward(ForwardBatch.Causal(tree.Tokens.Slice(produced - 1, 1), _positions.AsSpan(0, 1)), _cache, _logits);
             row = _logits.AsSpan(0, _sharedVocab);
         }
-        return new DraftProposal(produced, HasDistributions: true);
     }
 
     public void Prefill(ReadOnlySpan<int> prompt)
@@ -145,13 +148,14 @@ public sealed class DraftModelProposer : IDraftProposer
     }
 
     /// <summary>Which context tokens the draft skips, fixed when its cache starts on a context of <paramref name="n"/> tokens.</summary>
-    private void StartWindow(int n) => _skip = Window > 0 && n - SinkTokens > Window ? n - SinkTokens - Window : 0;
+    private void StartWindow(int n) => _skip = _window > 0 && n - SinkTokens > _window ? n - SinkTokens - _window : 0;
 
-    public void Accepted(int accepted)
+    /// <summary>The proposal was a chain, so the accepted path is its first path.Length nodes.</summary>
+    public void Accepted(ReadOnlySpan<int> path)
     {
         if (_cache is null) return;
         // The cache holds the proposal's context and the drafts fed back; keep the accepted ones.
-        _cache.Rollback(Math.Min(_cache.Length, RowOf(_proposedAt + accepted)));
+        _cache.Rollback(Math.Min(_cache.Length, RowOf(_proposedAt + path.Length)));
     }
 
     /// <summary>The cache row that holds context position <paramref name="position"/> (or would hold it next).</summary>

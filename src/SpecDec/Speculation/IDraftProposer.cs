@@ -3,15 +3,23 @@ using SpecDec.Sampling;
 namespace SpecDec.Speculation;
 
 /// <summary>
-/// Proposes a chain of candidate tokens that the target then verifies in one forward. A proposer keeps
-/// whatever state it needs (its own KV cache, an n-gram index) in step with the committed context, and never
-/// touches the target's cache. Call order per sequence: Reset, Prefill, then (Propose, Accepted)*.
+/// Proposes a tree of candidate tokens (a chain is the special case) that the target then verifies in one
+/// forward. A proposer keeps whatever state it needs (its own KV cache, an n-gram index) in step with the
+/// committed context, and never touches the target's cache. Call order per sequence: Reset, Prefill, then
+/// (Propose, Accepted)*; <see cref="TargetHidden"/> reports the target's hidden states as they are computed.
+/// One instance serves one sequence at a time; everything a request sets arrives in <see cref="Reset"/>.
 /// </summary>
 public interface IDraftProposer
 {
-    /// <summary>Starts a new sequence of at most <paramref name="capacity"/> tokens; forgets the previous one.</summary>
-    /// <param name="sampling">The sampling the verifier applies; a proposer with distributions drafts under it.</param>
-    void Reset(SamplingOptions sampling, int capacity);
+    /// <summary>
+    /// Layers of the target whose hidden states this proposer reads (0..L−1: the residual stream after that
+    /// block; L: the final-normed state the output head reads). Empty (the default): none, and the target
+    /// computes none for it.
+    /// </summary>
+    ReadOnlySpan<int> TargetLayers => default;
+
+    /// <summary>Starts a new sequence; forgets the previous one.</summary>
+    void Reset(in ProposalRequest request);
 
     /// <summary>
     /// Reads the prompt (all of it but the last token, as the target's prefill does) before the first round,
@@ -21,16 +29,23 @@ public interface IDraftProposer
     void Prefill(ReadOnlySpan<int> prompt);
 
     /// <summary>
-    /// Drafts up to <paramref name="draft"/>.Length tokens that may follow <paramref name="context"/> (every
-    /// committed token: the prompt and what was generated; the target has not yet seen the last one). Writes
-    /// them to <paramref name="draft"/> and, when it has them, the distributions q they were drawn from to
-    /// <paramref name="q"/> [Count × the target's vocabulary].
+    /// Drafts into <paramref name="tree"/> (cleared, with its budget set) tokens that may follow
+    /// <paramref name="context"/> (every committed token: the prompt and what was generated; the target has not
+    /// yet seen the last one, the tree's root). Adding nothing skips speculation for the round.
     /// </summary>
-    DraftProposal Propose(ReadOnlySpan<int> context, Span<int> draft, Span<float> q, Xoshiro256StarStar rng);
+    void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng);
 
     /// <summary>
-    /// The verifier kept the first <paramref name="accepted"/> tokens of the last proposal; they, and the
-    /// token after them, become committed and arrive in the next <see cref="Propose"/>'s context.
+    /// The verifier kept the nodes <paramref name="path"/> (root's child first) of the last proposal; their
+    /// tokens, and the token after them, become committed and arrive in the next <see cref="Propose"/>'s context.
     /// </summary>
-    void Accepted(int accepted);
+    void Accepted(ReadOnlySpan<int> path);
+
+    /// <summary>
+    /// The target computed the hidden states of committed positions [<paramref name="start"/>, start +
+    /// <paramref name="rows"/>): <paramref name="hidden"/> is [TargetLayers.Length × rows × hidden size]. Called
+    /// during the prefill for every chunk, and after each round for the root and the accepted path, before
+    /// <see cref="Accepted"/>; so every position arrives once, in order. Only when <see cref="TargetLayers"/> is not empty.
+    /// </summary>
+    void TargetHidden(int start, int rows, ReadOnlySpan<float> hidden) { }
 }

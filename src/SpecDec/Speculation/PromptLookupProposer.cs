@@ -17,6 +17,12 @@ namespace SpecDec.Speculation;
 /// <see cref="MaxExtension"/>), never a scan of the context.
 /// </para>
 /// Example (n = 2): context "a b c d a b", last bigram "a b" last occurred at 0–1 → propose "c d a b".
+/// <para>
+/// As a tree (<see cref="SpeculationOptions.Tree"/>), every compared occurrence contributes its continuation,
+/// best reach first, merged into a trie: where earlier matches disagree the tree branches, one branch per
+/// distinct continuation, until the node budget is spent. Context "x a b c … y a b d … a b": branches "c …"
+/// and "d …" below the root.
+/// </para>
 /// </summary>
 public sealed class PromptLookupProposer : IDraftProposer
 {
@@ -26,24 +32,30 @@ public sealed class PromptLookupProposer : IDraftProposer
     /// <summary>Tokens before the n-gram a match is followed back, at most.</summary>
     public const int MaxExtension = 64;
 
-    private readonly int _ngramMin;
-    private readonly int _ngramMax;
-    private readonly Dictionary<ulong, int>[] _lastEnd; // [size − min]: n-gram hash → end index of its latest occurrence
+    private int _ngramMin;
+    private int _ngramMax;
+    private bool _tree;
+    private Dictionary<ulong, int>[] _lastEnd = [];     // [size − min]: n-gram hash → end index of its latest occurrence
     private int[][] _previousEnd = [];                  // [size − min][end]: the end of the previous n-gram with that hash, or −1
     private int _indexedUpTo;                           // n-grams ending before this index are indexed
+    private readonly (int End, int Reach)[] _matches = new (int, int)[Candidates]; // compared occurrences of a round
 
-    public PromptLookupProposer(int ngramMin, int ngramMax)
+    /// <summary>Takes the request's n-gram sizes (an index per size, rebuilt when they change) and tree setting.</summary>
+    public void Reset(in ProposalRequest request)
     {
-        if (ngramMin < 1 || ngramMax < ngramMin)
-            throw new ArgumentOutOfRangeException(nameof(ngramMin), $"need 1 ≤ ngram-min ≤ ngram-max (got {ngramMin}, {ngramMax})");
-        _ngramMin = ngramMin;
-        _ngramMax = ngramMax;
-        _lastEnd = new Dictionary<ulong, int>[ngramMax - ngramMin + 1];
-        for (int i = 0; i < _lastEnd.Length; i++) _lastEnd[i] = [];
-    }
-
-    public void Reset(SamplingOptions sampling, int capacity)
-    {
+        var options = request.Speculation;
+        int capacity = request.Capacity;
+        if (options.NgramMin < 1 || options.NgramMax < options.NgramMin)
+            throw new ArgumentOutOfRangeException(nameof(request), $"need 1 ≤ ngram-min ≤ ngram-max (got {options.NgramMin}, {options.NgramMax})");
+        _tree = options.Tree;
+        if ((_ngramMin, _ngramMax) != (options.NgramMin, options.NgramMax) || _lastEnd.Length == 0)
+        {
+            _ngramMin = options.NgramMin;
+            _ngramMax = options.NgramMax;
+            _lastEnd = new Dictionary<ulong, int>[_ngramMax - _ngramMin + 1];
+            for (int i = 0; i < _lastEnd.Length; i++) _lastEnd[i] = [];
+            _previousEnd = [];
+        }
         foreach (var index in _lastEnd)
         {
             index.Clear();
@@ -55,7 +67,7 @@ public sealed class PromptLookupProposer : IDraftProposer
 
     public void Prefill(ReadOnlySpan<int> prompt) => Index(prompt);
 
-    public DraftProposal Propose(ReadOnlySpan<int> context, Span<int> draft, Span<float> q, Xoshiro256StarStar rng)
+    public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
         int n = context.Length;
         Index(context);
@@ -64,21 +76,52 @@ public sealed class PromptLookupProposer : IDraftProposer
             ReadOnlySpan<int> tail = context[(n - size)..];
             if (!_lastEnd[size - _ngramMin].TryGetValue(Hash(tail), out int end)) continue;
             int[] previous = _previousEnd[size - _ngramMin];
-            int best = -1, bestReach = -1;
-            for (int seen = 0; end >= 0 && seen < Candidates; end = previous[end])
+            int found = 0;
+            for (; end >= 0 && found < Candidates; end = previous[end])
             {
                 if (!context.Slice(end - size + 1, size).SequenceEqual(tail)) continue; // hash collision
-                seen++;
-                int reach = Reach(context, end - size, n - 1 - size);
-                if (reach > bestReach) (best, bestReach) = (end, reach);
+                _matches[found++] = (end, Reach(context, end - size, n - 1 - size));
             }
-            if (best < 0) continue;
-            int start = best + 1;
-            int count = Math.Min(draft.Length, n - start);
-            context.Slice(start, count).CopyTo(draft);
-            return new DraftProposal(count, HasDistributions: false);
+            if (found == 0) continue;
+            // Furthest reach first; equal reach keeps the more recent (found earlier, and the sort is stable).
+            var matches = _matches.AsSpan(0, found);
+            InsertionSortByReach(matches);
+            foreach (var (matchEnd, _) in _tree ? matches : matches[..1])
+            {
+                AddBranch(tree, context, matchEnd + 1);
+                if (tree.IsFull) break;
+            }
+            return;
         }
-        return DraftProposal.Empty;
+    }
+
+    /// <summary>Adds the continuation from context index <paramref name="start"/> as a root-to-leaf branch, sharing the nodes it agrees with.</summary>
+    private static void AddBranch(DraftTree tree, ReadOnlySpan<int> context, int start)
+    {
+        int count = Math.Min(tree.MaxDepth, context.Length - start);
+        int node = -1;
+        for (int i = 0; i < count; i++)
+        {
+            int child = tree.Child(node, context[start + i]);
+            if (child < 0)
+            {
+                if (tree.IsFull) return;
+                child = tree.Add(node, context[start + i]);
+            }
+            node = child;
+        }
+    }
+
+    /// <summary>At most <see cref="Candidates"/> entries: a stable insertion sort, allocation-free.</summary>
+    private static void InsertionSortByReach(Span<(int End, int Reach)> matches)
+    {
+        for (int i = 1; i < matches.Length; i++)
+        {
+            var m = matches[i];
+            int j = i - 1;
+            for (; j >= 0 && matches[j].Reach < m.Reach; j--) matches[j + 1] = matches[j];
+            matches[j + 1] = m;
+        }
     }
 
     /// <summary>How many tokens back from <paramref name="a"/> and <paramref name="b"/> (a &lt; b) the context agrees, up to <see cref="MaxExtension"/>.</summary>
@@ -89,7 +132,7 @@ public sealed class PromptLookupProposer : IDraftProposer
         return length;
     }
 
-    public void Accepted(int accepted) { } // the index grows from the committed context alone
+    public void Accepted(ReadOnlySpan<int> path) { } // the index grows from the committed context alone
 
     /// <summary>Indexes the n-grams of <paramref name="context"/> that gained a continuation: those ending at n − 2 and before.</summary>
     private void Index(ReadOnlySpan<int> context)

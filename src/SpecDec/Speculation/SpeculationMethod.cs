@@ -1,14 +1,14 @@
 namespace SpecDec.Speculation;
 
-/// <summary>Where draft tokens come from.</summary>
-public enum SpeculationMethod
-{
-    /// <summary>Plain autoregressive decoding: one target forward per token.</summary>
-    None,
-
-    /// <summary>A smaller model with the same tokenizer drafts, with its own distributions q.</summary>
-    DraftModel,
-
-    /// <summary>Prompt lookup decoding: copy what followed an earlier occurrence of the last n-gram (<see cref="PromptLookupProposer"/>).</summary>
-    PromptLookup,
-}
+/// <summary>
+/// One way of drafting, as the registry (<see cref="SpeculationMethods"/>) knows it: the name users type, what
+/// it does, its own default options, and the factory of its proposer (null for plain decoding). A proposer is
+/// built once per generator and reused across requests; per-request settings reach it in
+/// <see cref="IDraftProposer.Reset"/>.
+/// </summary>
+public sealed record SpeculationMethod(
+    string Name,
+    string Description,
+    bool NeedsDraftModel,
+    SpeculationOptions Defaults,
+    Func<ProposerContext, IDraftProposer>? Create);

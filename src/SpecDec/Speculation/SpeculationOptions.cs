@@ -7,7 +7,11 @@ namespace SpecDec.Speculation;
 /// </summary>
 public sealed record SpeculationOptions
 {
-    public SpeculationMethod Method { get; init; } = SpeculationMethod.None;
+    /// <summary>A name in <see cref="SpeculationMethods"/>.</summary>
+    public string Method { get; init; } = SpeculationMethods.None;
+
+    /// <summary>True for plain decoding.</summary>
+    public bool IsNone => Method == SpeculationMethods.None;
 
     /// <summary>Most draft tokens per round; the target verifies DraftMax + 1 rows at most.</summary>
     public int DraftMax { get; init; } = 8;
@@ -33,22 +37,30 @@ public sealed record SpeculationOptions
     /// <summary>Shortest n-gram prompt lookup accepts as a match.</summary>
     public int NgramMin { get; init; } = 2;
 
+    /// <summary>
+    /// Draft a tree where the method can (prompt lookup: a branch per distinct continuation of the n-gram's
+    /// earlier matches), each branch at most DraftMax deep, at most <see cref="TreeNodes"/> nodes in all.
+    /// </summary>
+    public bool Tree { get; init; }
+
+    /// <summary>Most nodes of a draft tree: the target verifies TreeNodes + 1 rows at most.</summary>
+    public int TreeNodes { get; init; } = 8;
+
+    /// <summary>Most nodes a round may draft: the chain length, or the tree budget.</summary>
+    public int MaxNodes => Tree ? Math.Max(TreeNodes, DraftMax) : DraftMax;
+
     /// <summary>Rows a verification forward may hold: the pending token plus the drafts.</summary>
     public const int MaxVerifyRows = 64;
 
     public static SpeculationOptions None { get; } = new();
 
     /// <summary>
-    /// The options of <paramref name="method"/> with its own default lengths where none is given: the draft model
-    /// adapts its length in 1..8 and stops below p-min; prompt lookup drafts 4 tokens in every round that finds a
-    /// match. A lookup draft is either a copy that goes on or wrong from its first token, and each rejected token
-    /// costs a verified row: over the whole benchmark (`specdec bench --limit 0`, 812 items, bundled target, three
-    /// runs) a fixed 4 gave a decode speedup of 1.23–1.26× greedy and 1.10–1.18× at T = 0.7, lengths adapting in
-    /// 1..8 1.14–1.19× and 1.03–1.11×. A length given for one bound only moves the other as far as it must.
+    /// The options of <paramref name="method"/> with its own defaults (<see cref="SpeculationMethod.Defaults"/>)
+    /// where no length is given. A length given for one bound only moves the other as far as it must.
     /// </summary>
-    public static SpeculationOptions For(SpeculationMethod method, int? draftMax = null, int? draftMin = null)
+    public static SpeculationOptions For(string method, int? draftMax = null, int? draftMin = null)
     {
-        var defaults = method == SpeculationMethod.PromptLookup ? new SpeculationOptions { DraftMin = 4, DraftMax = 4 } : new SpeculationOptions();
+        var defaults = SpeculationMethods.Get(method).Defaults;
         int max = draftMax ?? Math.Max(defaults.DraftMax, draftMin ?? 0);
         return defaults with { Method = method, DraftMax = max, DraftMin = draftMin ?? Math.Min(defaults.DraftMin, max) };
     }
@@ -56,7 +68,8 @@ public sealed record SpeculationOptions
     /// <summary>Throws a <see cref="SpecDecException"/> naming the first option out of range.</summary>
     public void Validate()
     {
-        if (Method == SpeculationMethod.None) return;
+        SpeculationMethods.Get(Method);
+        if (IsNone) return;
         if (DraftMax < 1 || DraftMax >= MaxVerifyRows)
             throw new SpecDecException($"draft-max must be in [1, {MaxVerifyRows - 1}] (got {DraftMax})");
         if (DraftMin < 1 || DraftMin > DraftMax)
@@ -65,5 +78,7 @@ public sealed record SpeculationOptions
         if (DraftContext < 0) throw new SpecDecException($"draft-context must be ≥ 0 (got {DraftContext})");
         if (NgramMin < 1 || NgramMax < NgramMin || NgramMax > 16)
             throw new SpecDecException($"n-gram sizes must satisfy 1 ≤ ngram-min ≤ ngram-max ≤ 16 (got {NgramMin}..{NgramMax})");
+        if (Tree && (TreeNodes < 1 || TreeNodes >= MaxVerifyRows))
+            throw new SpecDecException($"tree-nodes must be in [1, {MaxVerifyRows - 1}] (got {TreeNodes})");
     }
 }

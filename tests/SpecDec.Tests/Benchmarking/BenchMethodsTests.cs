@@ -18,13 +18,13 @@ public class BenchMethodsTests
     {
         var methods = BenchMethods.Parse("draft,draft-fixed,draft-fixed:3,pld:6", hasDraftModel: true);
         var adaptive = methods[1].Speculation;
-        Assert.Equal((SpeculationMethod.DraftModel, 1, 8), (adaptive.Method, adaptive.DraftMin, adaptive.DraftMax));
+        Assert.Equal((SpeculationMethods.DraftModel, 1, 8), (adaptive.Method, adaptive.DraftMin, adaptive.DraftMax));
         Assert.True(adaptive.DraftPMin > 0);
         var fixedDefault = methods[2].Speculation;
         Assert.Equal((4, 4, 0f), (fixedDefault.DraftMin, fixedDefault.DraftMax, fixedDefault.DraftPMin));
         Assert.Equal("draft-fixed:3", methods[3].Name);
         Assert.Equal((3, 3), (methods[3].Speculation.DraftMin, methods[3].Speculation.DraftMax));
-        Assert.Equal((SpeculationMethod.PromptLookup, 6), (methods[4].Speculation.Method, methods[4].Speculation.DraftMax));
+        Assert.Equal((SpeculationMethods.PromptLookup, 6), (methods[4].Speculation.Method, methods[4].Speculation.DraftMax));
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public class BenchMethodsTests
     [Fact]
     public void AvailableLeavesOutDraftMethodsWithoutADraftModel()
     {
-        Assert.Equal(["ar", "pld", "pld-fixed"], BenchMethods.Available(false).Select(m => m.Name));
+        Assert.Equal(["ar", "pld", "pld-fixed", "pld-tree"], BenchMethods.Available(false).Select(m => m.Name));
         Assert.Equal(BenchMethods.Names, BenchMethods.Available(true).Select(m => m.Name));
     }
 }

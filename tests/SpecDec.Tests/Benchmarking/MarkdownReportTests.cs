@@ -16,7 +16,7 @@ public class MarkdownReportTests
         BenchMethod[] methods =
         [
             new("ar", "plain", SpeculationOptions.None),
-            new("spec", "speculative", new SpeculationOptions { Method = SpeculationMethod.PromptLookup }),
+            new("spec", "speculative", new SpeculationOptions { Method = SpeculationMethods.PromptLookup }),
         ];
         var model = new ModelInfo("target", "models/t.gguf", 3 * 1024 * 1024, "GGUF v3", "llama", 4, 256, 8192, 25_000_000);
         return BenchSummary.From(run, MachineInfo.Current(), [model], methods, ["x", "y"], BenchMetricsTests.Records);

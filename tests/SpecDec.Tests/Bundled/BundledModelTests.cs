@@ -76,9 +76,9 @@ public sealed class BundledModelTests
         var plain = Run(SpeculationOptions.None);
         foreach (var speculation in new SpeculationOptions[]
         {
-            new() { Method = SpeculationMethod.DraftModel },
-            new() { Method = SpeculationMethod.DraftModel, DraftMin = 6, DraftMax = 6, DraftPMin = 0 },
-            new() { Method = SpeculationMethod.PromptLookup },
+            new() { Method = SpeculationMethods.DraftModel },
+            new() { Method = SpeculationMethods.DraftModel, DraftMin = 6, DraftMax = 6, DraftPMin = 0 },
+            new() { Method = SpeculationMethods.PromptLookup },
         })
         {
             var spec = Run(speculation);
@@ -95,16 +95,16 @@ public sealed class BundledModelTests
         using var target = Transformer.Load(ModelSource.Open(Repo("models/target-q8_0.gguf")), pool);
         using var draft = Transformer.Load(ModelSource.Open(Repo("models/draft-small-q8_0.gguf")), pool);
         var generator = new Generator(target, draft);
-        GenerationResult Run(SpeculationMethod method) => generator.Generate(prompt, new GenerationOptions
+        GenerationResult Run(string method) => generator.Generate(prompt, new GenerationOptions
         {
             MaxTokens = 96, Sampling = SamplingOptions.Greedy, Speculation = new() { Method = method },
         });
 
-        var plain = Run(SpeculationMethod.None);
+        var plain = Run(SpeculationMethods.None);
         Assert.Equal(FinishReason.StopToken, plain.FinishReason);
         Assert.Equal("\"western redbud\" (noun):", plain.Text[..24]);
         Assert.DoesNotContain('\n', plain.Text.TrimEnd());
-        foreach (var method in new[] { SpeculationMethod.DraftModel, SpeculationMethod.PromptLookup })
+        foreach (var method in new[] { SpeculationMethods.DraftModel, SpeculationMethods.PromptLookup })
         {
             var spec = Run(method);
             Assert.Equal(FinishReason.StopToken, spec.FinishReason);

@@ -22,8 +22,8 @@ public class ChatTurnStopsTests
     private static readonly SpeculationOptions[] Methods =
     [
         SpeculationOptions.None,
-        new() { Method = SpeculationMethod.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 },
-        new() { Method = SpeculationMethod.PromptLookup, NgramMin = 1, NgramMax = 3 },
+        new() { Method = SpeculationMethods.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 },
+        new() { Method = SpeculationMethods.PromptLookup, NgramMin = 1, NgramMax = 3 },
     ];
 
     private static GenerationResult Run(TestTokenizer tokenizer, int[] prompt, SpeculationOptions speculation)

@@ -41,7 +41,7 @@ public class FixtureLosslessTests
         foreach (var (min, max) in new[] { (1, 1), (3, 3), (8, 8), (1, 8) })
         {
             var spec = Run(generator, prompt, greedy.Length,
-                new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = min, DraftMax = max, DraftPMin = 0 });
+                new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = min, DraftMax = max, DraftPMin = 0 });
             Assert.Equal(greedy, spec.Tokens);
             drafted += spec.Stats.Drafted;
             accepted += spec.Stats.Accepted;
@@ -63,7 +63,7 @@ public class FixtureLosslessTests
         var generator = new Generator(model);
         var plain = Run(generator, copyPrompt, 40, SpeculationOptions.None);
         var spec = Run(generator, copyPrompt, 40,
-            new SpeculationOptions { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 });
+            new SpeculationOptions { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 });
         Assert.Equal(plain.Tokens, spec.Tokens);
         Assert.Equal(plain.Text, spec.Text);
         Assert.True(spec.Stats.Accepted > 0, $"{name}: nothing accepted of {spec.Stats.Drafted}");

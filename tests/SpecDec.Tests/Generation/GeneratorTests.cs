@@ -10,7 +10,7 @@ public class GeneratorTests
 
     private static GenerationOptions Greedy(int? maxTokens = 40) => new() { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy };
 
-    private static readonly SpeculationOptions Lookup = new() { Method = SpeculationMethod.PromptLookup, NgramMin = 1, NgramMax = 3 };
+    private static readonly SpeculationOptions Lookup = new() { Method = SpeculationMethods.PromptLookup, NgramMin = 1, NgramMax = 3 };
 
     [Fact]
     public void TheContinuationIsTheTextOfTheGeneratedTokens()
@@ -87,7 +87,7 @@ public class GeneratorTests
     public void DraftModelSpeculationWithoutADraftModelIsRefused()
     {
         var model = new NGramTestModel(new TestTokenizer(V), seed: 3);
-        var options = Greedy() with { Speculation = new SpeculationOptions { Method = SpeculationMethod.DraftModel } };
+        var options = Greedy() with { Speculation = new SpeculationOptions { Method = SpeculationMethods.DraftModel } };
         Assert.Contains("draft model", Assert.Throws<SpecDecException>(() => new Generator(model).Generate("abc", options)).Message);
     }
 
@@ -99,7 +99,7 @@ public class GeneratorTests
         {
             MaxTokens = 30,
             Sampling = new SamplingOptions { Seed = 5 },
-            Speculation = new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftPMin = 0 },
+            Speculation = new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftPMin = 0 },
         };
         var sync = new Generator(new NGramTestModel(tokenizer, seed: 3), new NGramTestModel(tokenizer, seed: 4)).Generate("abc", options);
         var chunks = new List<GenerationChunk>();
@@ -144,10 +144,10 @@ public class GeneratorTests
     }
 
     [Theory]
-    [InlineData(SpeculationMethod.None)]
-    [InlineData(SpeculationMethod.DraftModel)]
-    [InlineData(SpeculationMethod.PromptLookup)]
-    public void ARoundAllocatesNothingButItsText(SpeculationMethod method)
+    [InlineData(SpeculationMethods.None)]
+    [InlineData(SpeculationMethods.DraftModel)]
+    [InlineData(SpeculationMethods.PromptLookup)]
+    public void ARoundAllocatesNothingButItsText(string method)
     {
         var tokenizer = new TestTokenizer(V);
         var generator = new Generator(new NGramTestModel(tokenizer, seed: 3), new NGramTestModel(tokenizer, seed: 3, noiseSeed: 1, noiseScale: 1f));

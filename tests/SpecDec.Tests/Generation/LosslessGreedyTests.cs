@@ -41,7 +41,7 @@ public class LosslessGreedyTests
         {
             foreach (float pMin in new[] { 0f, 0.6f })
             {
-                var speculation = new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = min, DraftMax = max, DraftPMin = pMin };
+                var speculation = new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = min, DraftMax = max, DraftPMin = pMin };
                 var spec = Run(new Generator(Target(), Draft()), prompt, speculation);
                 Assert.Equal(plain.Tokens, spec.Tokens);
                 Assert.Equal(plain.Text, spec.Text);
@@ -66,7 +66,7 @@ public class LosslessGreedyTests
             {
                 var speculation = new SpeculationOptions
                 {
-                    Method = SpeculationMethod.PromptLookup, DraftMin = min, DraftMax = max, NgramMin = ngramMin, NgramMax = ngramMax,
+                    Method = SpeculationMethods.PromptLookup, DraftMin = min, DraftMax = max, NgramMin = ngramMin, NgramMax = ngramMax,
                 };
                 var spec = Run(new Generator(Target()), prompt, speculation);
                 Assert.Equal(plain.Tokens, spec.Tokens);
@@ -85,7 +85,7 @@ public class LosslessGreedyTests
         Run(new Generator(plainTarget), "abcabcabcabcab", SpeculationOptions.None);
         var specTarget = Target();
         var spec = Run(new Generator(specTarget, Target()), "abcabcabcabcab",
-            new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 });
+            new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 });
         // A draft identical to the target is always right: 5 tokens per verification forward.
         Assert.Equal(1.0, spec.Stats.Alpha);
         Assert.Equal(5.0, spec.Stats.Tau);

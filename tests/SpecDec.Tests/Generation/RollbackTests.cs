@@ -23,7 +23,7 @@ public class RollbackTests
         {
             MaxTokens = 80,
             Sampling = new SamplingOptions { Temperature = temperature, TopK = 0, TopP = 1f, MinP = 0f, Seed = 17 },
-            Speculation = new SpeculationOptions { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 6, DraftPMin = 0 },
+            Speculation = new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = 1, DraftMax = 6, DraftPMin = 0 },
         };
         var loop = generator.Start(prompt, options);
         loop.Prefill();

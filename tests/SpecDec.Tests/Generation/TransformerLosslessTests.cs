@@ -58,12 +58,12 @@ public sealed class TransformerLosslessTests : IDisposable
         long drafted = 0, accepted = 0;
         SpeculationOptions[] methods =
         [
-            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 1, DraftPMin = 0 },
-            new() { Method = SpeculationMethod.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 },
-            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 12 },
-            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 6, DraftContext = 8 },
-            new() { Method = SpeculationMethod.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 },
-            new() { Method = SpeculationMethod.PromptLookup, DraftMin = 5, DraftMax = 5, NgramMin = 2, NgramMax = 2 },
+            new() { Method = SpeculationMethods.DraftModel, DraftMin = 1, DraftMax = 1, DraftPMin = 0 },
+            new() { Method = SpeculationMethods.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 },
+            new() { Method = SpeculationMethods.DraftModel, DraftMin = 1, DraftMax = 12 },
+            new() { Method = SpeculationMethods.DraftModel, DraftMin = 1, DraftMax = 6, DraftContext = 8 },
+            new() { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 },
+            new() { Method = SpeculationMethods.PromptLookup, DraftMin = 5, DraftMax = 5, NgramMin = 2, NgramMax = 2 },
         ];
         foreach (var speculation in methods)
         {
@@ -83,8 +83,8 @@ public sealed class TransformerLosslessTests : IDisposable
         SpeculationOptions[] methods =
         [
             SpeculationOptions.None,
-            new() { Method = SpeculationMethod.DraftModel, DraftMin = 1, DraftMax = 6 },
-            new() { Method = SpeculationMethod.PromptLookup, NgramMin = 1, NgramMax = 3 },
+            new() { Method = SpeculationMethods.DraftModel, DraftMin = 1, DraftMax = 6 },
+            new() { Method = SpeculationMethods.PromptLookup, NgramMin = 1, NgramMax = 3 },
         ];
         foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions { Temperature = 0.8f, Seed = 7 } })
             foreach (var speculation in methods)
@@ -105,15 +105,15 @@ public sealed class TransformerLosslessTests : IDisposable
     {
         const int window = 8, drafts = 3, vocab = 40;
         int[] context = Enumerable.Range(0, 30).Select(i => (i * 7 + 3) % vocab).ToArray();
-        var proposer = new DraftModelProposer(_draft, _target) { Window = window };
+        var proposer = new DraftModelProposer(_draft, _target);
+        var request = Speculation.Proposals.Request(SamplingOptions.Greedy, 64, new SpeculationOptions { DraftContext = window, DraftPMin = 0 });
         // Proposed straight away, and after the proposer read the prompt in its own prefill: the same view.
         var proposals = new List<int[]>();
         foreach (bool prefill in new[] { false, true })
         {
-            proposer.Reset(SamplingOptions.Greedy, 64);
+            proposer.Reset(request);
             if (prefill) proposer.Prefill(context);
-            var proposed = new int[drafts];
-            proposer.Propose(context, proposed, new float[drafts * vocab], new Xoshiro256StarStar(1));
+            int[] proposed = Speculation.Proposals.Chain(Speculation.Proposals.Propose(proposer, context, drafts, vocab, new Xoshiro256StarStar(1)));
             proposals.Add(proposed);
         }
 

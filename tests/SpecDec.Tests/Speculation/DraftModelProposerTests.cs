@@ -44,13 +44,13 @@ public class DraftModelProposerTests
         var tokenizer = new TestTokenizer(V);
         var draft = Model(tokenizer, seed: 5);
         var proposer = new DraftModelProposer(draft, Model(tokenizer));
-        proposer.Reset(SamplingOptions.Greedy, 64);
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64));
         int[] context = [3, 1, 4, 1, 5];
-        var tokens = new int[4];
-        var q = new float[4 * V];
-        var proposal = proposer.Propose(context, tokens, q, new Xoshiro256StarStar(0));
+        var tree = Proposals.Propose(proposer, context, 4, V);
+        int[] tokens = Proposals.Chain(tree);
 
-        Assert.Equal(new DraftProposal(4, HasDistributions: true), proposal);
+        Assert.Equal(4, tokens.Length);
+        Assert.Equal(SiblingDraws.WithReplacement, tree.Draws);
         var expected = new List<int>(context);
         var logits = new float[V];
         for (int i = 0; i < 4; i++)
@@ -58,8 +58,8 @@ public class DraftModelProposerTests
             draft.Logits(expected[^2], expected[^1], expected.Count, logits);
             int argmax = Sampler.ArgMax(logits);
             Assert.Equal(argmax, tokens[i]);
-            Assert.Equal(1f, q[i * V + argmax]);
-            Assert.Equal(1f, q.AsSpan(i * V, V).ToArray().Sum());
+            Assert.Equal(1f, tree.Q(i)[argmax]);
+            Assert.Equal(1f, tree.Q(i).ToArray().Sum());
             expected.Add(argmax);
         }
         // The cache holds the context and every draft but the last (which was never fed).
@@ -72,18 +72,16 @@ public class DraftModelProposerTests
         var tokenizer = new TestTokenizer(V);
         var draft = Model(tokenizer, seed: 5);
         var proposer = new DraftModelProposer(draft, Model(tokenizer));
-        proposer.Reset(SamplingOptions.Greedy, 64);
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64));
         int[] context = [3, 1, 4];
-        var tokens = new int[3];
-        var q = new float[3 * V];
-        proposer.Propose(context, tokens, q, new Xoshiro256StarStar(0));
-        proposer.Accepted(1);
+        int[] tokens = Proposals.Chain(Proposals.Propose(proposer, context, 3, V));
+        proposer.Accepted([0]);
         Assert.Equal([.. context, tokens[0]], draft.Caches[0].Tokens.ToArray());
 
         // Next round: the accepted token plus a correction 9 arrive; the draft feeds only the correction.
         int forwards = draft.Forwards;
         int[] next = [.. context, tokens[0], 9];
-        proposer.Propose(next, tokens.AsSpan(0, 1), q, new Xoshiro256StarStar(0));
+        Proposals.Propose(proposer, next, 1, V);
         Assert.Equal(forwards + 1, draft.Forwards);
         Assert.Equal(next, draft.Caches[0].Tokens.ToArray());
     }
@@ -93,21 +91,19 @@ public class DraftModelProposerTests
     {
         var tokenizer = new TestTokenizer(V);
         int[] context = [3, 1, 4, 1, 5, 9, 2];
-        var unprefilled = new int[4];
         var direct = new DraftModelProposer(Model(tokenizer, seed: 5), Model(tokenizer));
-        direct.Reset(SamplingOptions.Greedy, 64);
-        direct.Propose(context, unprefilled, new float[4 * V], new Xoshiro256StarStar(0));
+        direct.Reset(Proposals.Request(SamplingOptions.Greedy, 64));
+        int[] unprefilled = Proposals.Chain(Proposals.Propose(direct, context, 4, V));
 
         var draft = Model(tokenizer, seed: 5);
         var proposer = new DraftModelProposer(draft, Model(tokenizer));
-        proposer.Reset(SamplingOptions.Greedy, 64);
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64));
         proposer.Prefill(context);
         Assert.Equal(context[..^1], draft.Caches[0].Tokens.ToArray());
 
         // The first round feeds only the last prompt token, in the forward that yields the first draft.
         int forwards = draft.Forwards;
-        var tokens = new int[4];
-        proposer.Propose(context, tokens, new float[4 * V], new Xoshiro256StarStar(0));
+        int[] tokens = Proposals.Chain(Proposals.Propose(proposer, context, 4, V));
         Assert.Equal(forwards + 4, draft.Forwards);
         Assert.Equal(unprefilled, tokens);
     }
@@ -117,14 +113,13 @@ public class DraftModelProposerTests
     {
         var tokenizer = new TestTokenizer(V);
         // A flat draft (small logit spread): its top probability is well under 0.5.
-        var proposer = new DraftModelProposer(Model(tokenizer, scale: 0.1f), Model(tokenizer)) { PMin = 0.5f };
-        proposer.Reset(SamplingOptions.Greedy, 64);
-        var proposal = proposer.Propose([1, 2, 3], new int[4], new float[4 * V], new Xoshiro256StarStar(0));
-        Assert.Equal(0, proposal.Count);
+        var proposer = new DraftModelProposer(Model(tokenizer, scale: 0.1f), Model(tokenizer));
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64, new SpeculationOptions { DraftPMin = 0.5f, DraftContext = 0 }));
+        Assert.Equal(0, Proposals.Propose(proposer, [1, 2, 3], 4, V).Count);
 
-        proposer.PMin = 0f;
-        proposer.Reset(SamplingOptions.Greedy, 64);
-        Assert.Equal(4, proposer.Propose([1, 2, 3], new int[4], new float[4 * V], new Xoshiro256StarStar(0)).Count);
+        // The next request's setting replaces it: settings travel with requests.
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64, new SpeculationOptions { DraftPMin = 0f, DraftContext = 0 }));
+        Assert.Equal(4, Proposals.Propose(proposer, [1, 2, 3], 4, V).Count);
     }
 
     [Fact]
@@ -134,10 +129,9 @@ public class DraftModelProposerTests
         var draft = Model(tokenizer, seed: 5, scale: 1f);
         var proposer = new DraftModelProposer(draft, Model(tokenizer));
         var options = new SamplingOptions { Temperature = 0.8f, TopK = 5, TopP = 1f, MinP = 0f };
-        proposer.Reset(options, 64);
-        var tokens = new int[3];
-        var q = new float[3 * V];
-        proposer.Propose([1, 2], tokens, q, new Xoshiro256StarStar(11));
+        proposer.Reset(Proposals.Request(options, 64));
+        var tree = Proposals.Propose(proposer, [1, 2], 3, V, new Xoshiro256StarStar(11));
+        int[] tokens = Proposals.Chain(tree);
 
         var expected = new float[V];
         var logits = new float[V];
@@ -147,7 +141,7 @@ public class DraftModelProposerTests
         {
             draft.Logits(sequence[i], sequence[i + 1], i + 2, logits);
             sampler.Distribution(logits, sequence.AsSpan(0, i + 2), expected);
-            Assert.Equal(expected, q.AsSpan(i * V, V).ToArray());
+            Assert.Equal(expected, tree.Q(i).ToArray());
             Assert.True(expected[tokens[i]] > 0);
         }
     }

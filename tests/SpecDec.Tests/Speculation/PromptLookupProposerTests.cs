@@ -5,21 +5,23 @@ namespace SpecDec.Tests.Speculation;
 
 public class PromptLookupProposerTests
 {
+    private static ProposalRequest Sizes(int min, int max, bool tree = false) =>
+        Proposals.Request(SamplingOptions.Greedy, 256, new SpeculationOptions { NgramMin = min, NgramMax = max, Tree = tree });
+
     private static int[] Propose(PromptLookupProposer proposer, int[] context, int max)
     {
-        var draft = new int[max];
-        var proposal = proposer.Propose(context, draft, [], new Xoshiro256StarStar(0));
-        Assert.False(proposal.HasDistributions);
-        return draft[..proposal.Count];
+        var tree = Proposals.Propose(proposer, context, max, 16);
+        Assert.Equal(SiblingDraws.PointMass, tree.Draws);
+        return Proposals.Chain(tree);
     }
 
     /// <summary>A new proposer's first proposal; the same whether or not it read the context in a prefill first.</summary>
     private static int[] ProposeFresh(int min, int max, int[] context, int k)
     {
-        var proposer = new PromptLookupProposer(min, max);
-        proposer.Reset(SamplingOptions.Greedy, 256);
+        var proposer = new PromptLookupProposer();
+        proposer.Reset(Sizes(min, max));
         int[] direct = Propose(proposer, context, k);
-        proposer.Reset(SamplingOptions.Greedy, 256);
+        proposer.Reset(Sizes(min, max));
         proposer.Prefill(context);
         Assert.Equal(direct, Propose(proposer, context, k));
         return direct;
@@ -91,8 +93,8 @@ public class PromptLookupProposerTests
     {
         var random = new Random(3);
         int[] sequence = Enumerable.Range(0, 400).Select(_ => random.Next(4)).ToArray();
-        var proposer = new PromptLookupProposer(1, 3);
-        proposer.Reset(SamplingOptions.Greedy, 64); // less than the context reaches: the index must grow
+        var proposer = new PromptLookupProposer();
+        proposer.Reset(Sizes(1, 3) with { Capacity = 64 }); // less than the context reaches: the index must grow
         for (int n = 1; n <= sequence.Length; n += 1 + random.Next(3))
         {
             int[] context = sequence[..n];
@@ -128,10 +130,10 @@ public class PromptLookupProposerTests
     [Fact]
     public void ResetForgetsThePreviousSequence()
     {
-        var proposer = new PromptLookupProposer(2, 2);
-        proposer.Reset(SamplingOptions.Greedy, 64);
+        var proposer = new PromptLookupProposer();
+        proposer.Reset(Sizes(2, 2));
         Assert.Equal([3], Propose(proposer, [1, 2, 3, 1, 2], 1));
-        proposer.Reset(SamplingOptions.Greedy, 64);
+        proposer.Reset(Sizes(2, 2));
         Assert.Equal([8], Propose(proposer, [1, 2, 8, 1, 2], 1));
     }
 }

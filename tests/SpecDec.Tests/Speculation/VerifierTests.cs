@@ -23,8 +23,31 @@ public class VerifierTests
     {
         int v = logits.Length / (draft.Length + 1);
         var verifier = new Verifier(new Sampler(options, v));
-        int[] sequence = [.. committed, .. draft];
-        return verifier.Verify(logits, sequence, committed.Length, draft.Length, q is not null, q ?? [], rng);
+        var tree = Chain(draft, q, v);
+        int[] sequence = [.. committed, .. new int[draft.Length + 1]];
+        var verdict = verifier.Verify(logits, tree, sequence, committed.Length, new int[draft.Length], rng);
+        // The verifier writes the accepted drafts, then the correction or bonus, after the committed tokens.
+        Assert.Equal([.. committed, .. draft[..verdict.Accepted], verdict.Token], sequence[..(committed.Length + verdict.Accepted + 1)]);
+        return verdict;
+    }
+
+    /// <summary>A chain of drafts, each drawn from its row of <paramref name="q"/> [drafts × V], or point masses.</summary>
+    private static DraftTree Chain(int[] draft, float[]? q, int v)
+    {
+        var tree = new DraftTree(Math.Max(1, draft.Length), v);
+        tree.Clear(draft.Length);
+        if (q is not null) tree.Draws = SiblingDraws.WithReplacement;
+        for (int i = 0; i < draft.Length; i++)
+        {
+            int row = -1;
+            if (q is not null)
+            {
+                row = tree.NewQRow(out Span<float> qRow);
+                q.AsSpan(i * v, v).CopyTo(qRow);
+            }
+            tree.Add(i - 1, draft[i], row);
+        }
+        return tree;
     }
 
     /// <summary>Counts the outcomes of many independent verifications of the same draft.</summary>

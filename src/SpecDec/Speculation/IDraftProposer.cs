@@ -45,7 +45,8 @@ public interface IDraftProposer
     /// The target computed the hidden states of committed positions [<paramref name="start"/>, start +
     /// <paramref name="rows"/>): <paramref name="hidden"/> is [TargetLayers.Length × rows × hidden size]. Called
     /// during the prefill for every chunk, and after each round for the root and the accepted path, before
-    /// <see cref="Accepted"/>; so every position arrives once, in order. Only when <see cref="TargetLayers"/> is not empty.
+    /// <see cref="Accepted"/>; so every position arrives once, in order (the round that ends generation reports its
+    /// whole accepted path, also past a stop token). Only when <see cref="TargetLayers"/> is not empty.
     /// </summary>
     void TargetHidden(int start, int rows, ReadOnlySpan<float> hidden) { }
 }

@@ -78,7 +78,8 @@ public sealed class BundledModelTests
         {
             new() { Method = SpeculationMethods.DraftModel },
             new() { Method = SpeculationMethods.DraftModel, DraftMin = 6, DraftMax = 6, DraftPMin = 0 },
-            new() { Method = SpeculationMethods.PromptLookup },
+            SpeculationOptions.For(SpeculationMethods.PromptLookup),
+            SpeculationOptions.For(SpeculationMethods.PromptLookup) with { Tree = true, TreeNodes = 12 },
         })
         {
             var spec = Run(speculation);

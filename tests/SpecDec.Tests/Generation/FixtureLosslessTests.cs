@@ -62,10 +62,13 @@ public class FixtureLosslessTests
         using var model = Load(name);
         var generator = new Generator(model);
         var plain = Run(generator, copyPrompt, 40, SpeculationOptions.None);
-        var spec = Run(generator, copyPrompt, 40,
-            new SpeculationOptions { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 });
-        Assert.Equal(plain.Tokens, spec.Tokens);
-        Assert.Equal(plain.Text, spec.Text);
-        Assert.True(spec.Stats.Accepted > 0, $"{name}: nothing accepted of {spec.Stats.Drafted}");
+        var chain = new SpeculationOptions { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 };
+        foreach (var speculation in new[] { chain, chain with { DraftMin = 4, DraftMax = 4, Tree = true, TreeNodes = 12 } })
+        {
+            var spec = Run(generator, copyPrompt, 40, speculation);
+            Assert.Equal(plain.Tokens, spec.Tokens);
+            Assert.Equal(plain.Text, spec.Text);
+            Assert.True(spec.Stats.Accepted > 0, $"{name}: nothing accepted of {spec.Stats.Drafted}");
+        }
     }
 }

@@ -56,6 +56,30 @@ public class LosslessGreedyTests
 
     [Theory]
     [MemberData(nameof(Prompts))]
+    public void PromptLookupTreesEqualPlainDecoding(string prompt)
+    {
+        var plain = Run(new Generator(Target()), prompt, SpeculationOptions.None);
+        long nodes = 0, depths = 0, accepted = 0;
+        foreach (var (depth, budget) in new[] { (1, 3), (3, 5), (4, 16), (8, 63) })
+        {
+            var speculation = new SpeculationOptions
+            {
+                Method = SpeculationMethods.PromptLookup, DraftMin = depth, DraftMax = depth, NgramMin = 1, NgramMax = 2,
+                Tree = true, TreeNodes = budget,
+            };
+            var spec = Run(new Generator(Target()), prompt, speculation);
+            Assert.Equal(plain.Tokens, spec.Tokens);
+            Assert.Equal(plain.Text, spec.Text);
+            nodes += spec.Stats.Drafted;
+            depths += spec.Stats.DraftedAtPosition.Sum();
+            accepted += spec.Stats.Accepted;
+        }
+        Assert.True(nodes > depths, "no draft tree branched"); // more nodes than the rounds' depths add up to
+        Assert.InRange(accepted, 1, nodes - 1);
+    }
+
+    [Theory]
+    [MemberData(nameof(Prompts))]
     public void PromptLookupSpeculationEqualsPlainDecoding(string prompt)
     {
         var plain = Run(new Generator(Target()), prompt, SpeculationOptions.None);

@@ -64,6 +64,7 @@ public sealed class TransformerLosslessTests : IDisposable
             new() { Method = SpeculationMethods.DraftModel, DraftMin = 1, DraftMax = 6, DraftContext = 8 },
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 },
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 5, DraftMax = 5, NgramMin = 2, NgramMax = 2 },
+            new() { Method = SpeculationMethods.PromptLookup, DraftMin = 3, DraftMax = 3, NgramMin = 1, NgramMax = 2, Tree = true, TreeNodes = 10 },
         ];
         foreach (var speculation in methods)
         {
@@ -132,5 +133,64 @@ public sealed class TransformerLosslessTests : IDisposable
         }
         Assert.Equal(expected, proposals[0]);
         Assert.Equal(expected, proposals[1]);
+    }
+
+    [Fact]
+    public void A_proposer_that_asks_receives_the_targets_hidden_states_of_every_committed_position_once_in_order()
+    {
+        int[] prompt = [5, 6, 7, 5, 6, 7, 5, 6, 1, 2, 3, 5, 6];
+        var recorder = new HiddenRecorder([_target.Config.LayerCount, 0], _target.Config.HiddenSize);
+        SpeculationMethods.Register(new SpeculationMethod("hidden-recorder-test", "test", false,
+            new SpeculationOptions { Method = "hidden-recorder-test", DraftMin = 3, DraftMax = 3, NgramMin = 1, NgramMax = 2, Tree = true, TreeNodes = 8 },
+            _ => recorder));
+        var options = new GenerationOptions
+        {
+            MaxTokens = 60, Sampling = SamplingOptions.Greedy, Speculation = SpeculationOptions.For("hidden-recorder-test"),
+        };
+        var result = new Generator(_target).Generate(prompt, options);
+        Assert.Equal(new Generator(_target).Generate(prompt, options with { Speculation = SpeculationOptions.None }).Tokens, result.Tokens);
+        Assert.True(result.Stats.Accepted > 0);
+
+        // The reference: one plain forward over every committed token but the last, which no forward has seen yet.
+        int[] committed = [.. prompt, .. result.Tokens];
+        int n = committed.Length - 1, h = _target.Config.HiddenSize;
+        // The round that ends generation reports its whole path, also past a stop token or the token limit.
+        Assert.InRange(recorder.Rows.Count, n, n + 3);
+        Assert.Equal(Enumerable.Range(0, recorder.Rows.Count), recorder.Rows.Select(r => r.Position));
+        var expected = new float[2 * n * h];
+        using var cache = (KvCache)_target.CreateCache(n);
+        _target.Forward(new ForwardBatch
+        {
+            Tokens = committed[..n], Positions = Enumerable.Range(0, n).ToArray(), HiddenLayers = recorder.Layers, Hidden = expected,
+        }, cache, new float[_target.Config.VocabSize]);
+        for (int t = 0; t < n; t++)
+            for (int l = 0; l < 2; l++)
+                Model.TinyModels.AssertClose(expected.AsSpan((l * n + t) * h, h), recorder.Rows[t].States[l], 1e-4f, $"position {t}, layer {recorder.Layers[l]}");
+    }
+
+    /// <summary>Prompt lookup as a tree that also records the target's hidden states it is handed.</summary>
+    private sealed class HiddenRecorder(int[] layers, int hidden) : IDraftProposer
+    {
+        private readonly PromptLookupProposer _lookup = new();
+
+        public int[] Layers => layers;
+        public List<(int Position, float[][] States)> Rows { get; } = [];
+
+        public ReadOnlySpan<int> TargetLayers => layers;
+        public void Reset(in ProposalRequest request) => _lookup.Reset(request);
+        public void Prefill(ReadOnlySpan<int> prompt) => _lookup.Prefill(prompt);
+        public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng) => _lookup.Propose(context, tree, rng);
+        public void Accepted(ReadOnlySpan<int> path) => _lookup.Accepted(path);
+
+        public void TargetHidden(int start, int rows, ReadOnlySpan<float> states)
+        {
+            Assert.Equal(layers.Length * rows * hidden, states.Length);
+            for (int r = 0; r < rows; r++)
+            {
+                var perLayer = new float[layers.Length][];
+                for (int l = 0; l < layers.Length; l++) perLayer[l] = states.Slice((l * rows + r) * hidden, hidden).ToArray();
+                Rows.Add((start + r, perLayer));
+            }
+        }
     }
 }

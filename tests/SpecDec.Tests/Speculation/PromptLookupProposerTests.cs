@@ -136,4 +136,44 @@ public class PromptLookupProposerTests
         proposer.Reset(Sizes(2, 2));
         Assert.Equal([8], Propose(proposer, [1, 2, 8, 1, 2], 1));
     }
+
+    private static void AssertTree(int[] tokens, int[] parents, (int[] Tokens, int[] Parents) tree)
+    {
+        Assert.Equal(tokens, tree.Tokens);
+        Assert.Equal(parents, tree.Parents);
+    }
+
+    /// <summary>A tree proposal: its tokens and parents.</summary>
+    private static (int[] Tokens, int[] Parents) ProposeTree(int[] context, int budget, int depth, int min = 2, int max = 2)
+    {
+        var proposer = new PromptLookupProposer();
+        proposer.Reset(Sizes(min, max, tree: true));
+        var tree = Proposals.Propose(proposer, context, budget, 16, depth: depth);
+        Assert.Equal(SiblingDraws.PointMass, tree.Draws);
+        return (tree.Tokens.ToArray(), tree.Parents.ToArray());
+    }
+
+    [Fact]
+    public void AsATreeEveryDistinctContinuationIsABranchBestReachFirst()
+    {
+        // 1 2 occurs ending at 1 (→ 3 4 9 1) and at 6 (→ 5 6 9 1); the later one also matches the 9 before the
+        // final 1 2, so it reaches further back and comes first.
+        int[] context = [1, 2, 3, 4, 9, 1, 2, 5, 6, 9, 1, 2];
+        AssertTree([5, 6, 9, 1, 3, 4, 9, 1], [-1, 0, 1, 2, -1, 4, 5, 6], ProposeTree(context, 8, 4));
+        // The budget cuts the second branch; the depth cuts both.
+        AssertTree([5, 6, 9, 1, 3, 4], [-1, 0, 1, 2, -1, 4], ProposeTree(context, 6, 4));
+        AssertTree([5, 6, 3, 4], [-1, 0, -1, 2], ProposeTree(context, 8, 2));
+        // The chain is the tree's first branch.
+        var chain = new PromptLookupProposer();
+        chain.Reset(Sizes(2, 2));
+        Assert.Equal([5, 6, 9, 1], Propose(chain, context, 4));
+    }
+
+    [Fact]
+    public void ContinuationsThatAgreeShareTheirNodes()
+    {
+        // Both continuations start with 3, then part: 3 → {5 0 1, 4 0 1}. Identical continuations add nothing.
+        AssertTree([3, 5, 0, 1, 4, 0, 1], [-1, 0, 1, 2, 0, 4, 5], ProposeTree([1, 2, 3, 4, 0, 1, 2, 3, 5, 0, 1, 2], 8, 4));
+        AssertTree([3, 4], [-1, 0], ProposeTree([1, 2, 3, 4, 1, 2, 3, 4, 1, 2], 8, 2));
+    }
 }

@@ -71,7 +71,11 @@ public sealed class GenerateCommandTests : IDisposable
     public void An_f16_cache_runs_every_method_losslessly_against_plain_decoding_on_the_same_cache()
     {
         string expected = Expected("abcabcab", 20, KvCacheType.F16);
-        foreach (string[] spec in new[] { ["--spec", "none"], ["--spec", "pld", "--ngram-min", "1"], new[] { "--spec", "draft", "--draft-model", _model } })
+        foreach (string[] spec in new[]
+                 {
+                     ["--spec", "none"], ["--spec", "pld", "--ngram-min", "1"], ["--spec", "pld", "--ngram-min", "1", "--draft-tree", "--tree-nodes", "12"],
+                     new[] { "--spec", "draft", "--draft-model", _model },
+                 })
         {
             var (code, output, _) = Run(["generate", "--model", _model, "--prompt", "abcabcab", "--max-tokens", "20",
                 "--temperature", "0", "--threads", "1", "--cache-type", "f16", .. spec]);
@@ -102,6 +106,8 @@ public sealed class GenerateCommandTests : IDisposable
         Assert.Contains("draft-min", Assert.Throws<SpecDecException>(() =>
             Run("generate", "--model", _model, "--prompt", "ab", "--spec", "pld", "--draft-max", "3", "--draft-min", "5")).Message);
         Assert.Contains("top-p", Assert.Throws<SpecDecException>(() => Run("generate", "--model", _model, "--prompt", "ab", "--top-p", "2")).Message);
+        Assert.Contains("tree-nodes", Assert.Throws<SpecDecException>(() =>
+            Run("generate", "--model", _model, "--prompt", "ab", "--spec", "pld", "--draft-tree", "--tree-nodes", "64")).Message);
         Assert.Contains("draft-context", Assert.Throws<SpecDecException>(() =>
             Run("generate", "--model", _model, "--prompt", "ab", "--spec", "draft", "--draft-model", _model, "--draft-context", "-1")).Message);
     }

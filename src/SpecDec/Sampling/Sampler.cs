@@ -54,6 +54,9 @@ public sealed class Sampler
         ApplyRepetitionPenalty(work, context);
 
         int best = ArgMax(work);
+        // The argmax of logits with a NaN is a NaN: one check covers NaN, +∞ and rows with no finite logit.
+        if (!float.IsFinite(work[best]))
+            throw new SpecDecException($"the model produced a logit of {work[best]} (token {best}): its weights or activations are not finite, so there is nothing to sample from");
         if (Options.IsGreedy)
         {
             probs.Clear();

@@ -235,4 +235,21 @@ public class SamplerTests
         var options = new SamplingOptions { Temperature = temperature, TopK = topK, TopP = topP, MinP = minP, RepetitionPenalty = penalty };
         Assert.Throws<SpecDecException>(() => new Sampler(options, 4));
     }
+
+    [Theory]
+    [InlineData(float.NaN, 0f)]
+    [InlineData(0f, float.NaN)]
+    [InlineData(float.PositiveInfinity, 0f)]
+    [InlineData(float.NegativeInfinity, float.NegativeInfinity)]
+    public void NonFiniteLogitsAreOneClearErrorGreedyOrNot(float a, float b)
+    {
+        // NaN weights reach the logits as NaN: sampling had no mass and greedy silently picked a token.
+        float[] logits = [1f, a, 2f, b];
+        foreach (var options in new[] { SamplingOptions.Greedy, new SamplingOptions { Temperature = 0.8f } })
+        {
+            float[] all = a == float.NegativeInfinity ? [a, a, a, b] : logits;
+            var error = Assert.Throws<SpecDecException>(() => new Sampler(options, 4).Distribution(all, [], new float[4]));
+            Assert.Contains("not finite", error.Message);
+        }
+    }
 }

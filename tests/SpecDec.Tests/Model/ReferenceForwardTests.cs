@@ -1,5 +1,6 @@
-using SpecDec.Formats;
+using SpecDec.Backends.Cpu;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tests.Kernels;
 using static SpecDec.Tests.Model.TinyModels;
 

@@ -1,5 +1,7 @@
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 using static SpecDec.Tests.Model.TinyModels;
 

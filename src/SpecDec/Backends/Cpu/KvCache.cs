@@ -1,6 +1,8 @@
 using SpecDec.Kernels;
+using SpecDec.Model;
+using SpecDec.Tensors;
 
-namespace SpecDec.Model;
+namespace SpecDec.Backends.Cpu;
 
 /// <summary>
 /// Keys and values of one sequence in f32 or f16 (<see cref="Type"/>), preallocated for Capacity positions,

@@ -1,6 +1,6 @@
 using SpecDec.Kernels.Linear;
 
-namespace SpecDec.Model;
+namespace SpecDec.Backends.Cpu;
 
 /// <summary>
 /// One decoder block: matrices stay in the mapped file; the small vectors (norms, biases) are f32 copies in

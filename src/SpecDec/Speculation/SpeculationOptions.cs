@@ -1,3 +1,5 @@
+using SpecDec.Model;
+
 namespace SpecDec.Speculation;
 
 /// <summary>
@@ -34,7 +36,7 @@ public sealed record SpeculationOptions
     public int NgramMin { get; init; } = 2;
 
     /// <summary>Rows a verification forward may hold: the pending token plus the drafts.</summary>
-    public const int MaxVerifyRows = 64;
+    public const int MaxVerifyRows = ForwardBatch.MaxRows;
 
     public static SpeculationOptions None { get; } = new();
 

@@ -42,7 +42,8 @@ public readonly ref struct ForwardBatch
 
     /// <summary>
     /// Layers whose output hidden states are wanted: 0..LayerCount-1 is the residual stream after that block,
-    /// LayerCount is the final-normed state the output head reads. Empty means none.
+    /// LayerCount is the final-normed state the output head reads. Empty means none. With a layer range, only
+    /// the range's layers (and LayerCount, the range's normed output) are written.
     /// </summary>
     public ReadOnlySpan<int> HiddenLayers { get; init; }
 

@@ -8,15 +8,15 @@ namespace SpecDec.Backends.Cpu;
 /// <summary>
 /// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3) on the CPU, over <see cref="ModelWeights"/> loaded
 /// once. Per-sequence state is the <see cref="KvCache"/> each sequence creates; the activation buffers are
-/// allocated at load for one chunk of <see cref="MaxRows"/> rows, so Forward allocates nothing, and longer
+/// allocated at load for one chunk of <see cref="ForwardBatch.MaxRows"/> rows, so Forward allocates nothing, and longer
 /// causal batches (prompts) run in chunks. Thread-safe: forwards from several threads (several sequences on
 /// one loaded model) take turns on the worker pool, which runs one job at a time anyway; a forward holds the
 /// pool's <see cref="WorkerPool.Gate"/> throughout, which also keeps models that share a pool apart.
 /// </summary>
 public sealed unsafe class Transformer : ILanguageModel
 {
-    /// <summary>Rows one pass computes at once: <see cref="ForwardBatch.MaxRows"/>.</summary>
-    public const int MaxRows = ForwardBatch.MaxRows;
+    /// <summary>Rows one pass computes at once.</summary>
+    const int MaxRows = ForwardBatch.MaxRows;
 
     readonly ModelWeights _model;
     readonly CpuWeights _weights;

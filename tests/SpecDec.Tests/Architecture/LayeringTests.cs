@@ -15,6 +15,7 @@ public class LayeringTests
         ("Kernels", "Model"), ("Kernels", "Formats"), ("Kernels", "Backends"), ("Kernels", "Tokenization"),
         ("Backends", "Formats"),                // a backend gets everything it computes from from ModelWeights
         ("Model", "Backends"),                  // nothing above the backends knows one
+        // ("Model", "Kernels") joins once SyntheticModelSource (which quantizes its weights) leaves the engine.
         ("Sampling", "Backends"), ("Sampling", "Kernels"),
         ("Speculation", "Backends"), ("Speculation", "Kernels"),
         ("Generation", "Backends"), ("Generation", "Kernels"),

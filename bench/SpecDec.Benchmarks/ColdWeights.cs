@@ -2,6 +2,7 @@ using SpecDec.Formats;
 using SpecDec.Kernels;
 using SpecDec.Kernels.Linear;
 using SpecDec.Kernels.Quant;
+using SpecDec.Tensors;
 
 namespace SpecDec.Benchmarks;
 

@@ -2,6 +2,7 @@ using BenchmarkDotNet.Attributes;
 using SpecDec.Formats;
 using SpecDec.Kernels;
 using SpecDec.Kernels.Linear;
+using SpecDec.Tensors;
 
 namespace SpecDec.Benchmarks;
 

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Benchmarks;
 

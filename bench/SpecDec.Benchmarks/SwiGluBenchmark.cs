@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using SpecDec.Kernels;
+using SpecDec.Tensors;
 
 namespace SpecDec.Benchmarks;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
+using SpecDec.Backends.Cpu;
 using SpecDec.Benchmarking;
 using SpecDec.Formats;
 using SpecDec.Generation;

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
+using SpecDec.Tensors;
 
 namespace SpecDec.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using SpecDec.Backends.Cpu;
 using SpecDec.Benchmarking;
 using SpecDec.Formats.Gguf;
 using SpecDec.Kernels;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using SpecDec.Kernels;
+using SpecDec.Tensors;
 
 namespace SpecDec.Benchmarking;
 

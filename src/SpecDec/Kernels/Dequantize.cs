@@ -1,23 +1,21 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-using SpecDec.Formats;
 using SpecDec.Kernels.Quant;
 
 using SpecDec.Kernels.Linear;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels;
 
 /// <summary>
 /// Weight rows of any supported type to f32: embedding lookup, small vectors (norms, biases) at load, and the
-/// float matmul's scalar path.
+/// float matmul's scalar path. Covers every type of <see cref="RunnableTypes"/> (a test checks each).
 /// New weight types add a case here and in <see cref="Linear.Matmul"/>.
 /// </summary>
 public static unsafe class Dequantize
 {
-    /// <summary>Whether <paramref name="type"/> can be read as weights.</summary>
-    public static bool Supports(GgmlType type) =>
-        type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 or GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_K or GgmlType.Q6_K;
+    /// <summary>Whether <paramref name="type"/> can be read as weights: the one list, <see cref="RunnableTypes"/>.</summary>
+    public static bool Supports(GgmlType type) => RunnableTypes.Contains(type);
 
     /// <summary>dst[0..k) = row src of <paramref name="type"/> (k a multiple of the type's block size).</summary>
     public static void Row(GgmlType type, byte* src, float* dst, int k, SimdLevel level)

@@ -1,4 +1,4 @@
-using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels;
 
@@ -26,43 +26,6 @@ public sealed unsafe class Rope
     public int HeadDim { get; }
     public RopeStyle Style { get; }
     public ReadOnlySpan<float> InverseFrequencies => _inverseFrequencies;
-
-    /// <summary>
-    /// f_j = theta^(−2j/d), in f32 as transformers computes it; then llama3 scaling when the config has it,
-    /// or division by llama.cpp's per-frequency factors (rope_freqs.weight) when given.
-    /// </summary>
-    public static float[] Frequencies(ModelConfig config, ReadOnlySpan<float> freqFactors = default)
-    {
-        int d = config.HeadDim;
-        var f = new float[d / 2];
-        for (int j = 0; j < f.Length; j++) f[j] = 1f / MathF.Pow(config.RopeTheta, 2 * j / (float)d);
-        if (!freqFactors.IsEmpty)
-        {
-            if (freqFactors.Length != f.Length)
-                throw new ArgumentException($"{freqFactors.Length} rope frequency factors for head dimension {d}");
-            for (int j = 0; j < f.Length; j++) f[j] /= freqFactors[j];
-        }
-        else if (config.RopeScaling is { } s) ApplyLlama3(f, s);
-        return f;
-    }
-
-    /// <summary>transformers' _compute_llama3_parameters, operation for operation in f32.</summary>
-    public static void ApplyLlama3(Span<float> f, RopeScaling s)
-    {
-        float lowFreqWavelen = s.OriginalContextLength / s.LowFreqFactor;
-        float highFreqWavelen = s.OriginalContextLength / s.HighFreqFactor;
-        for (int j = 0; j < f.Length; j++)
-        {
-            float wavelen = (float)(2 * Math.PI) / f[j];
-            float scaled = wavelen > lowFreqWavelen ? f[j] / s.Factor : f[j];
-            if (!(wavelen < highFreqWavelen) && !(wavelen > lowFreqWavelen))
-            {
-                float smooth = (s.OriginalContextLength / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
-                scaled = (1 - smooth) * scaled / s.Factor + smooth * scaled;
-            }
-            f[j] = scaled;
-        }
-    }
 
     /// <summary>C and S rows [positions.Length × d] for the given positions.</summary>
     public void Tables(ReadOnlySpan<int> positions, float* cos, float* sin)

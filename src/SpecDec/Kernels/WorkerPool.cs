@@ -60,6 +60,12 @@ public sealed unsafe class WorkerPool : IDisposable
     /// <summary>Threads that work on each dispatch, the caller included.</summary>
     public int ThreadCount { get; }
 
+    /// <summary>
+    /// Held by a caller for the whole of a multi-dispatch task (a model's forward pass): the pool runs one
+    /// dispatch at a time, and the caller's scratch is shared across its dispatches, so such tasks take turns.
+    /// </summary>
+    public Lock Gate { get; } = new();
+
     /// <summary>Most items one dispatch hands out.</summary>
     public const int MaxItems = 0xFFFF;
 

@@ -1,3 +1,5 @@
+using SpecDec.Tensors;
+
 namespace SpecDec.Model;
 
 /// <summary>

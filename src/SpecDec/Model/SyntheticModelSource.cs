@@ -1,6 +1,6 @@
-using SpecDec.Formats;
 using SpecDec.Kernels;
 using SpecDec.Kernels.Quant;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Model;
@@ -19,7 +19,7 @@ public sealed unsafe class SyntheticModelSource : IModelSource
 
     public SyntheticModelSource(ModelConfig config, GgmlType matrixType, int seed = 1, bool ropeFreqs = false)
     {
-        if (!Dequantize.Supports(matrixType)) throw new NotSupportedException($"cannot synthesise {matrixType} weights");
+        if (!RunnableTypes.Contains(matrixType)) throw new NotSupportedException($"cannot synthesise {matrixType} weights");
         Config = config;
         Path = $"synthetic:{config.Architecture}-h{config.HiddenSize}-l{config.LayerCount}-{matrixType}";
         int h = config.HiddenSize, q = config.HeadCount * config.HeadDim, kv = config.KvHeadCount * config.HeadDim;

@@ -1,5 +1,6 @@
 using SpecDec.Formats;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Quantization;
 

@@ -1,5 +1,6 @@
 using SpecDec.Formats;
 using SpecDec.Kernels.Quant;
+using SpecDec.Tensors;
 
 namespace SpecDec.Quantization;
 

@@ -1,6 +1,7 @@
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Quantization;
 

@@ -1,3 +1,5 @@
+using SpecDec.Model;
+
 namespace SpecDec.Speculation;
 
 /// <summary>
@@ -50,7 +52,7 @@ public sealed record SpeculationOptions
     public int MaxNodes => Tree ? Math.Max(TreeNodes, DraftMax) : DraftMax;
 
     /// <summary>Rows a verification forward may hold: the pending token plus the drafts.</summary>
-    public const int MaxVerifyRows = 64;
+    public const int MaxVerifyRows = ForwardBatch.MaxRows;
 
     public static SpeculationOptions None { get; } = new();
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Kernels;

@@ -2,6 +2,7 @@ using SpecDec.Cli;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats;
 

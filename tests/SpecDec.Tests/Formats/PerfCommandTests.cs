@@ -3,6 +3,7 @@ using SpecDec.Cli.Commands;
 using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats;
 

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats;
 

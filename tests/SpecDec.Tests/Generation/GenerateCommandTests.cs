@@ -1,3 +1,4 @@
+using SpecDec.Backends.Cpu;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
 using SpecDec.Generation;

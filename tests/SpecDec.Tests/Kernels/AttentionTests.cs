@@ -1,4 +1,5 @@
 using SpecDec.Kernels;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Kernels;
 

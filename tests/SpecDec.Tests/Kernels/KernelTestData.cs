@@ -1,6 +1,6 @@
-using SpecDec.Formats;
 using SpecDec.Kernels;
 using SpecDec.Kernels.Quant;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Kernels;
 

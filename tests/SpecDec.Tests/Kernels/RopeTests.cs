@@ -1,5 +1,6 @@
 using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Kernels;
 
@@ -14,7 +15,7 @@ public unsafe class RopeTests
     [Fact]
     public void Frequencies_are_theta_to_the_minus_2j_over_d()
     {
-        float[] f = Rope.Frequencies(Config(64, 500000f));
+        float[] f = RopeFrequencies.Of(Config(64, 500000f));
         for (int j = 0; j < 32; j++)
         {
             double expected = Math.Pow(500000.0, -2.0 * j / 64);
@@ -47,7 +48,7 @@ public unsafe class RopeTests
     [InlineData(16, 10000f, 8f, 1f, 4f, 64)]     // the tiny test models: all three bands
     public void Llama3_scaling_matches_the_transformers_formula(int headDim, float theta, float factor, float low, float high, int original)
     {
-        float[] f = Rope.Frequencies(Config(headDim, theta, new RopeScaling(factor, low, high, original)));
+        float[] f = RopeFrequencies.Of(Config(headDim, theta, new RopeScaling(factor, low, high, original)));
         double[] expected = Llama3Reference(headDim, theta, factor, low, high, original);
         for (int j = 0; j < f.Length; j++)
             Assert.True(Math.Abs(f[j] - expected[j]) <= 2e-6 * expected[j], $"f[{j}] = {f[j]}, expected {expected[j]}");
@@ -60,8 +61,8 @@ public unsafe class RopeTests
     public void Rope_freqs_factors_divide_the_frequencies()
     {
         float[] factors = [1f, 2f, 4f, 8f];
-        float[] f = Rope.Frequencies(Config(8), factors);
-        float[] plain = Rope.Frequencies(Config(8));
+        float[] f = RopeFrequencies.Of(Config(8), factors);
+        float[] plain = RopeFrequencies.Of(Config(8));
         for (int j = 0; j < 4; j++) Assert.Equal(plain[j] / factors[j], f[j]);
     }
 
@@ -71,7 +72,7 @@ public unsafe class RopeTests
     public void Rotation_matches_the_closed_form(RopeStyle style)
     {
         const int d = 8;
-        float[] f = Rope.Frequencies(Config(d));
+        float[] f = RopeFrequencies.Of(Config(d));
         var rope = new Rope(d, style, f);
         int[] positions = [0, 1, 7, 300];
         float[] x = [0.5f, -1f, 2f, 0.25f, -0.75f, 1.5f, 3f, -2f];
@@ -101,7 +102,7 @@ public unsafe class RopeTests
     [InlineData(RopeStyle.Neox, 6)]
     public void Simd_rotation_matches_the_scalar_twin(RopeStyle style, int d)
     {
-        var rope = new Rope(d, style, Rope.Frequencies(Config(d, 1e6f, new RopeScaling(8, 1, 4, 64))));
+        var rope = new Rope(d, style, RopeFrequencies.Of(Config(d, 1e6f, new RopeScaling(8, 1, 4, 64))));
         float[] x = KernelTestData.Random(new Random(d), 3 * d, 2f);
         float[] expected = (float[])x.Clone();
         Rotate(rope, 1234, expected, 3, SimdLevel.Scalar);

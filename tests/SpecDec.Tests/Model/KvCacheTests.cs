@@ -1,3 +1,4 @@
+using SpecDec.Backends.Cpu;
 using SpecDec.Kernels;
 using SpecDec.Model;
 

@@ -1,5 +1,6 @@
-using SpecDec.Formats;
+using SpecDec.Backends.Cpu;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tests.Kernels;
 using static SpecDec.Tests.Model.TinyModels;
 
@@ -31,8 +32,36 @@ public class ReferenceForwardTests
             AssertClose(expected[r].Select(v => (float)v).ToArray(), actual.AsSpan(r * c.VocabSize, c.VocabSize), 1e-4f, $"{arch} row {r}");
     }
 
-    static double[][] Reference(IModelSource s, int[] tokens)
+    /// <summary>
+    /// An explicit mask that is no tree (row 2 sees row 1 but not row 0, which row 1 sees; row 4 skips 3), at
+    /// positions that repeat as a lookahead window's do: each row attends to exactly the rows its mask names.
+    /// </summary>
+    [Theory]
+    [InlineData("llama")]
+    [InlineData("qwen2")]
+    [InlineData("qwen3")]
+    public void An_explicit_mask_matches_the_reference(string arch)
     {
+        ModelConfig c = Config(arch);
+        int[] tokens = [3, 50, 7, 91, 12, 40];
+        int[] positions = [0, 1, 1, 2, 2, 3];
+        ulong[] mask = [0b1, 0b11, 0b110, 0b1011, 0b10101, 0b101101];
+        double[][] expected;
+        using (var source = new SyntheticModelSource(c, GgmlType.F32, seed: 4))
+            expected = Reference(source, tokens, positions, (i, j) => (mask[i] >> j & 1) != 0);
+        using Transformer model = Transformer.Load(new SyntheticModelSource(c, GgmlType.F32, seed: 4), threads: 2);
+        var actual = new float[tokens.Length * c.VocabSize];
+        model.Forward(new ForwardBatch { Tokens = tokens, Positions = positions, Mask = mask, LogitRows = Range(0, tokens.Length) },
+            model.CreateCache(16), actual);
+        for (int r = 0; r < tokens.Length; r++)
+            AssertClose(expected[r].Select(v => (float)v).ToArray(), actual.AsSpan(r * c.VocabSize, c.VocabSize), 1e-4f, $"{arch} row {r}");
+    }
+
+    /// <summary>Logits of every row; row i at <paramref name="positions"/>[i] attends to the rows j ≤ i that <paramref name="sees"/> (default: all).</summary>
+    static double[][] Reference(IModelSource s, int[] tokens, int[]? positions = null, Func<int, int, bool>? sees = null)
+    {
+        positions ??= Range(0, tokens.Length);
+        sees ??= (_, _) => true;
         ModelConfig c = s.Config;
         int n = tokens.Length, h = c.HiddenSize, d = c.HeadDim, heads = c.HeadCount, kvHeads = c.KvHeadCount;
         double[][] x = tokens.Select(t => Row(s, TensorNames.TokenEmbedding, t)).ToArray();
@@ -57,8 +86,8 @@ public class ReferenceForwardTests
                 }
             for (int i = 0; i < n; i++)
             {
-                for (int hh = 0; hh < heads; hh++) HeadTransform(q[i], hh, d, i, inv, c, c.QkNorm ? Vec(s, TensorNames.AttnQNorm(l)) : null);
-                for (int hh = 0; hh < kvHeads; hh++) HeadTransform(k[i], hh, d, i, inv, c, c.QkNorm ? Vec(s, TensorNames.AttnKNorm(l)) : null);
+                for (int hh = 0; hh < heads; hh++) HeadTransform(q[i], hh, d, positions[i], inv, c, c.QkNorm ? Vec(s, TensorNames.AttnQNorm(l)) : null);
+                for (int hh = 0; hh < kvHeads; hh++) HeadTransform(k[i], hh, d, positions[i], inv, c, c.QkNorm ? Vec(s, TensorNames.AttnKNorm(l)) : null);
             }
             var att = new double[n][];
             for (int i = 0; i < n; i++)
@@ -67,15 +96,11 @@ public class ReferenceForwardTests
                 for (int hh = 0; hh < heads; hh++)
                 {
                     int g = hh / (heads / kvHeads);
-                    var scores = new double[i + 1];
-                    for (int t = 0; t <= i; t++)
-                    {
-                        for (int e = 0; e < d; e++) scores[t] += q[i][hh * d + e] * k[t][g * d + e];
-                        scores[t] /= Math.Sqrt(d);
-                    }
+                    int[] seen = Enumerable.Range(0, i + 1).Where(t => sees(i, t)).ToArray();
+                    double[] scores = seen.Select(t => Enumerable.Range(0, d).Sum(e => q[i][hh * d + e] * k[t][g * d + e]) / Math.Sqrt(d)).ToArray();
                     double max = scores.Max(), sum = scores.Sum(v => Math.Exp(v - max));
-                    for (int t = 0; t <= i; t++)
-                        for (int e = 0; e < d; e++) att[i][hh * d + e] += Math.Exp(scores[t] - max) / sum * vv[t][g * d + e];
+                    for (int u = 0; u < seen.Length; u++)
+                        for (int e = 0; e < d; e++) att[i][hh * d + e] += Math.Exp(scores[u] - max) / sum * vv[seen[u]][g * d + e];
                 }
             }
             for (int i = 0; i < n; i++) AddInPlace(x[i], MatVec(s, TensorNames.AttnOutput(l), att[i]));

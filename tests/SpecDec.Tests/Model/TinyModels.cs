@@ -1,5 +1,6 @@
-using SpecDec.Formats;
+using SpecDec.Backends.Cpu;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Model;
 

@@ -1,5 +1,7 @@
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 using static SpecDec.Tests.Model.TinyModels;
 
@@ -15,8 +17,14 @@ public unsafe class TransformerContractTests
         IKvCache cache = model.CreateCache(64);
         var logits = new float[4 * model.Config.VocabSize];
         int[] tokens = [1, 2, 3, 4], positions = [0, 1, 1, 2], parents = [-1, 0, 0, 2], rows = [0, 1, 2, 3];
+        ulong[] mask = [0b1, 0b11, 0b101, 0b1101];
+        var embeddings = new float[4 * model.Config.HiddenSize];
         var batch = new ForwardBatch { Tokens = tokens, Positions = positions, Parents = parents, LogitRows = rows };
+        // The other inputs: a mask, embedding rows, a layer range.
+        var other = new ForwardBatch { Embeddings = embeddings, Positions = positions, Mask = mask, LogitRows = rows, FirstLayer = 1 };
         model.Forward(batch, cache, logits); // warm up
+        cache.Rollback(0);
+        model.Forward(other, cache, logits);
         long before = GC.GetAllocatedBytesForCurrentThread();
         for (int i = 0; i < 10; i++)
         {
@@ -24,6 +32,8 @@ public unsafe class TransformerContractTests
             model.Forward(batch, cache, logits);
             cache.KeepRows(1, [2]);
             model.Forward(ForwardBatch.Causal(tokens.AsSpan(0, 1), positions.AsSpan(3, 1)), cache, logits);
+            cache.Rollback(0);
+            model.Forward(other, cache, logits);
         }
         Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
     }

@@ -1,7 +1,9 @@
 using System.Text.Json;
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tests.Formats;
 
 namespace SpecDec.Tests.Model;

@@ -1,6 +1,7 @@
 using SpecDec.Formats;
 using SpecDec.Model;
 using SpecDec.Quantization;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Quantization;
 

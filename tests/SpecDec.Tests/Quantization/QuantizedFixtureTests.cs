@@ -1,9 +1,11 @@
 using System.Text.Json;
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
 using SpecDec.Quantization;
+using SpecDec.Tensors;
 using SpecDec.Tests.Formats;
 
 namespace SpecDec.Tests.Quantization;

@@ -1,3 +1,4 @@
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
 using SpecDec.Quantization;

@@ -3,6 +3,7 @@ using SpecDec.Formats.Gguf;
 using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Quantization;
+using SpecDec.Tensors;
 using SpecDec.Tests.Formats;
 
 namespace SpecDec.Tests.Quantization;

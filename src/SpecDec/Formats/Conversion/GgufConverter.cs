@@ -1,6 +1,7 @@
 using SpecDec.Formats.Gguf;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Formats.Conversion;
 

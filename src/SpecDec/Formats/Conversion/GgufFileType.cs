@@ -1,3 +1,5 @@
+using SpecDec.Tensors;
+
 namespace SpecDec.Formats.Conversion;
 
 /// <summary>general.file_type values (llama.cpp's enum llama_ftype) for the types convert writes.</summary>

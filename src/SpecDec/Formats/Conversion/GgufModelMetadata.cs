@@ -1,5 +1,6 @@
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Formats.Conversion;
 

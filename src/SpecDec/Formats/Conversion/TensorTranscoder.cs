@@ -1,6 +1,7 @@
 using SpecDec.Kernels;
 using SpecDec.Kernels.Quant;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Formats.Conversion;
 

@@ -1,4 +1,5 @@
 using SpecDec.Model;
+using SpecDec.Tensors;
 using static SpecDec.Formats.Gguf.GgufMetadata;
 
 namespace SpecDec.Formats.Gguf;

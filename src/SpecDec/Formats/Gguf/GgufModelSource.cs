@@ -1,4 +1,5 @@
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Formats.Gguf;
@@ -38,7 +39,7 @@ public sealed class GgufModelSource : IModelSource
         try
         {
             ModelConfig config = ReadConfig(file.Header, path);
-            RunnableTypes.Check(file.Tensors, path);
+            RunnableTypeCheck.Check(file.Tensors, path);
             return new GgufModelSource(file, config);
         }
         catch

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Formats.HuggingFace;
 

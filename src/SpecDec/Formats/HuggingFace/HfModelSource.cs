@@ -66,7 +66,7 @@ public sealed class HfModelSource : IModelSource
             List<WeightTensor> tensors = Canonicalize(files, weightMap, config, folder);
             var dims = tensors.ToDictionary(t => t.Name, t => t.Dims);
             ExpectedTensors.Check(config, dims.GetValueOrDefault, folder, HfTensorNames.ToHf, torchOrder: true);
-            RunnableTypes.Check(tensors, folder);
+            RunnableTypeCheck.Check(tensors, folder);
             return new HfModelSource(folder, config, metadata, files, tensors);
         }
         catch

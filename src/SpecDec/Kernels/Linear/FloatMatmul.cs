@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using SpecDec.Formats;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels.Linear;
 

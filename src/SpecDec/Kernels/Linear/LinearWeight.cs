@@ -1,5 +1,4 @@
-using SpecDec.Formats;
-using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels.Linear;
 
@@ -12,7 +11,7 @@ public readonly unsafe struct LinearWeight
 {
     public LinearWeight(GgmlType type, byte* data, int rows, int columns)
     {
-        if (!Matmul.Supports(type)) throw new NotSupportedException($"no matmul kernel for {type} weights yet");
+        if (!RunnableTypes.Contains(type)) throw new NotSupportedException($"no matmul kernel for {type} weights yet");
         if (columns % GgmlTypeInfo.BlockSize(type) != 0)
             throw new ArgumentException($"{columns} columns are not a whole number of {type} blocks");
         Type = type;
@@ -20,13 +19,6 @@ public readonly unsafe struct LinearWeight
         Rows = rows;
         Columns = columns;
         RowBytes = GgmlTypeInfo.ByteCount(type, columns);
-    }
-
-    /// <summary>A 2-D tensor [Dims[0] = Columns, Dims[1] = Rows] (GGUF order).</summary>
-    public static LinearWeight From(WeightTensor tensor)
-    {
-        if (tensor.Dims.Length != 2) throw new ArgumentException($"{tensor.Name} is not a matrix: dims [{string.Join(", ", tensor.Dims)}]");
-        return new LinearWeight(tensor.Type, (byte*)tensor.Data, checked((int)tensor.Dims[1]), checked((int)tensor.Dims[0]));
     }
 
     public GgmlType Type { get; }

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using SpecDec.Formats;
 using SpecDec.Kernels.Quant;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels.Linear;
 
@@ -14,8 +14,6 @@ namespace SpecDec.Kernels.Linear;
 public static unsafe class Matmul
 {
     public const int MaxParts = 4;
-
-    public static bool Supports(GgmlType type) => FormOf(type) != ActivationForm.None;
 
     /// <summary>Runs every part on X[t × K] (all parts share K = X's row length).</summary>
     public static void Run(WorkerPool pool, MatmulWorkspace workspace, float* x, int t, SimdLevel level,

@@ -1,4 +1,5 @@
 using SpecDec.Kernels.Quant;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels.Linear;
 

@@ -1,3 +1,5 @@
+using SpecDec.Tensors;
+
 using System.Runtime.Intrinsics.X86;
 
 namespace SpecDec.Kernels.Linear;

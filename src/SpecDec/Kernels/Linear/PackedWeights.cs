@@ -1,4 +1,4 @@
-using SpecDec.Formats;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels.Linear;
 

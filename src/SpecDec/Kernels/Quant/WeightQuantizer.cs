@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using SpecDec.Formats;
+using SpecDec.Tensors;
 
 namespace SpecDec.Kernels.Quant;
 

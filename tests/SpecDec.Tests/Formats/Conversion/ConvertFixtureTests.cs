@@ -2,6 +2,7 @@ using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
 using SpecDec.Formats.Gguf;
 using SpecDec.Formats.HuggingFace;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.Conversion;
 

@@ -1,9 +1,11 @@
 using System.Text.Json.Nodes;
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
 using SpecDec.Formats.Gguf;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.Conversion;
 

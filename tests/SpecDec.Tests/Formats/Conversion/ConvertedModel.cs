@@ -3,6 +3,7 @@ using SpecDec.Formats.Conversion;
 using SpecDec.Formats.Gguf;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.Conversion;
 

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using SpecDec.Formats;
 using SpecDec.Formats.Conversion;
 using SpecDec.Formats.Gguf;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Tests.Formats.Conversion;

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.Gguf;
 

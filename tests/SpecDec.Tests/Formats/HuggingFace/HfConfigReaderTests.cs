@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using SpecDec.Formats;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.HuggingFace;
 

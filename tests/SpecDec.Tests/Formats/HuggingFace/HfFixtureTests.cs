@@ -1,6 +1,7 @@
 using SpecDec.Formats;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.HuggingFace;
 

@@ -2,6 +2,7 @@ using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.HuggingFace;
 

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using SpecDec.Formats;
 using SpecDec.Formats.Safetensors;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Formats.HuggingFace;
 

@@ -1,10 +1,11 @@
 using SpecDec.Kernels.Linear;
 
-namespace SpecDec.Model;
+namespace SpecDec.Backends.Cpu;
 
 /// <summary>
-/// One decoder block: matrices stay in the mapped file; the small vectors (norms, biases) are f32 copies in
-/// native memory made at load (null where the architecture has none).
+/// One decoder block as the CPU kernels read it (<see cref="CpuWeights"/>): matrices over the mapped file or a
+/// repacked copy; the small vectors (norms, biases) are f32 copies in native memory made at load (null where
+/// the architecture has none).
 /// </summary>
 internal sealed unsafe class LayerWeights
 {

@@ -1,9 +1,11 @@
 using SpecDec.Kernels;
+using SpecDec.Model;
+using SpecDec.Tensors;
 
-namespace SpecDec.Model;
+namespace SpecDec.Backends.Cpu;
 
 /// <summary>
-/// Keys and values of one sequence in f32 or f16 (<see cref="Type"/>), preallocated for Capacity positions,
+/// The CPU backend's <see cref="IKvCache"/>: keys and values of one sequence in f32 or f16 (<see cref="Type"/>), preallocated for Capacity positions,
 /// laid out [layer][kvHead][…] with <see cref="HeadStride"/> elements per head: values one row of HeadDim per
 /// position, keys in the transposed blocks attention scores from (<see cref="Attention.KeyIndex"/>). Position p
 /// holds the (rotated) key and the value of the token at cache index p; a forward writes its rows at Length..

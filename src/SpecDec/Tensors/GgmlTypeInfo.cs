@@ -1,4 +1,4 @@
-namespace SpecDec.Formats;
+namespace SpecDec.Tensors;
 
 /// <summary>
 /// Block geometry of each <see cref="GgmlType"/>: a row of n elements takes n / BlockSize blocks of

@@ -1,4 +1,4 @@
-namespace SpecDec.Formats;
+namespace SpecDec.Tensors;
 
 /// <summary>Tensor element types with the numeric ids the GGUF format stores (ggml.h, enum ggml_type).</summary>
 public enum GgmlType : uint

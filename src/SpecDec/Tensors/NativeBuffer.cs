@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace SpecDec.Kernels;
+namespace SpecDec.Tensors;
 
 /// <summary>
 /// A zeroed, 64-byte-aligned block of native memory (off the managed heap, so the GC never scans or moves

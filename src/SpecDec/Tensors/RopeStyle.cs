@@ -1,4 +1,4 @@
-namespace SpecDec.Model;
+namespace SpecDec.Tensors;
 
 /// <summary>How rotary embeddings pair the dimensions of a head.</summary>
 public enum RopeStyle

@@ -1,0 +1,65 @@
+using SpecDec.Kernels;
+using SpecDec.Kernels.Linear;
+using SpecDec.Model;
+using SpecDec.Tensors;
+
+namespace SpecDec.Backends.Cpu;
+
+/// <summary>
+/// The scratch one forward pass writes, for up to <see cref="ForwardBatch.MaxRows"/> rows of one chunk,
+/// allocated once so a forward allocates nothing. One set serves one forward at a time.
+/// </summary>
+internal sealed unsafe class ActivationBuffers : IDisposable
+{
+    const int Rows = ForwardBatch.MaxRows;
+    readonly List<IDisposable> _buffers = [];
+
+    public ActivationBuffers(ModelConfig c, int threads, bool scaledActivations)
+    {
+        int hidden = c.HiddenSize, qDim = c.HeadCount * c.HeadDim, kvDim = c.KvHeadCount * c.HeadDim, ffn = c.IntermediateSize;
+        Workspace = new MatmulWorkspace(Rows, Math.Max(Math.Max(hidden, qDim), ffn), threads, scaledActivations);
+        _buffers.Add(Workspace);
+        X = Floats(Rows * hidden);
+        Xn = Floats(Rows * hidden);
+        Q = Floats(Rows * qDim);
+        K = Floats(Rows * kvDim);
+        V = Floats(Rows * kvDim);
+        Att = Floats(Rows * qDim);
+        Gate = Floats((long)Rows * ffn);
+        Up = Floats((long)Rows * ffn);
+        Cos = Floats(Rows * c.HeadDim);
+        Sin = Floats(Rows * c.HeadDim);
+        HeadIn = Floats(Rows * hidden);
+        var visible = new NativeBuffer<ulong>(Rows);
+        _buffers.Add(visible);
+        Visible = visible.Pointer;
+        AttentionScratch = Floats((long)threads * Attention.ScratchFloats(c.HeadDim));
+    }
+
+    public MatmulWorkspace Workspace { get; }
+    public float* X { get; }        // [Rows × hidden] residual stream
+    public float* Xn { get; }       // [Rows × hidden] normed input / projection output
+    public float* Q { get; }        // [Rows × heads·headDim]
+    public float* K { get; }        // [Rows × kvHeads·headDim]
+    public float* V { get; }        // [Rows × kvHeads·headDim]
+    public float* Att { get; }      // [Rows × heads·headDim] attention output
+    public float* Gate { get; }     // [Rows × ffn]
+    public float* Up { get; }       // [Rows × ffn]
+    public float* Cos { get; }      // [Rows × headDim] RoPE tables
+    public float* Sin { get; }      // [Rows × headDim]
+    public float* HeadIn { get; }   // [Rows × hidden] final-normed rows whose logits are wanted
+    public ulong* Visible { get; }  // [Rows] attention mask bits over the chunk
+    public float* AttentionScratch { get; } // [threads × Attention.ScratchFloats]
+
+    float* Floats(long n)
+    {
+        var b = new NativeBuffer<float>(n);
+        _buffers.Add(b);
+        return b.Pointer;
+    }
+
+    public void Dispose()
+    {
+        foreach (IDisposable b in _buffers) b.Dispose();
+    }
+}

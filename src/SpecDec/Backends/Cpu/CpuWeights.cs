@@ -1,0 +1,112 @@
+using SpecDec.Kernels;
+using SpecDec.Kernels.Linear;
+using SpecDec.Model;
+using SpecDec.Tensors;
+
+namespace SpecDec.Backends.Cpu;
+
+/// <summary>
+/// <see cref="ModelWeights"/> as the CPU kernels read them: matrices as <see cref="LinearWeight"/>s over the
+/// mapped file, or over a copy repacked for this CPU (<see cref="PackedWeights"/>); the small vectors (norms,
+/// biases) as f32 copies in native memory; the RoPE tables' frequencies. Read-only after load, so any number of
+/// forwards may read it at once.
+/// </summary>
+internal sealed unsafe class CpuWeights : IDisposable
+{
+    readonly ModelWeights _model;
+    readonly SimdLevel _level;
+    readonly List<IDisposable> _buffers = [];
+
+    public CpuWeights(ModelWeights model, SimdLevel level)
+    {
+        _model = model;
+        _level = level;
+        ModelConfig c = model.Config;
+        int group = c.HeadCount / c.KvHeadCount;
+        if (group > Attention.MaxQueries)
+            throw new NotSupportedException($"{model.Source.Path}: {group} query heads per KV head; the CPU attention kernel takes at most {Attention.MaxQueries}");
+        try
+        {
+            Embedding = model.Embedding;
+            OutputHead = Matrix(model.OutputHead);
+            OutputNorm = Vector(model.OutputNorm);
+            Layers = model.Layers.Select(Layer).ToArray();
+            float[] frequencies = model.RopeFactors is { } factors
+                ? RopeFrequencies.Of(c, new ReadOnlySpan<float>(Vector(factors), c.HeadDim / 2))
+                : RopeFrequencies.Of(c);
+            Rope = new Rope(c.HeadDim, c.RopeStyle, frequencies);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>token_embd, still mapped: the embedding lookup dequantizes one row per token.</summary>
+    public WeightTensor Embedding { get; }
+    public LinearWeight OutputHead { get; private set; }
+
+    /// <summary>[hidden] final RMSNorm weights.</summary>
+    public float* OutputNorm { get; }
+    public LayerWeights[] Layers { get; }
+    public Rope Rope { get; }
+
+    /// <summary>Whether some F16 matrix is read as raw bits, so the matmul needs scaled activations.</summary>
+    public bool RawHalves => OutputHead.FiniteHalves || Layers.Any(l => l.Matrices.Any(w => w.FiniteHalves));
+
+    /// <summary>
+    /// Sets <see cref="LinearWeight.FiniteHalves"/> on the F16 matrices without Inf or NaN, which the matmul then
+    /// reads as raw bits (<see cref="HalfBits"/>); finding out reads every F16 weight once, over the pool.
+    /// </summary>
+    public void MarkFiniteHalves(WorkerPool pool)
+    {
+        LinearWeight[] halves = Layers.SelectMany(l => l.Matrices).Append(OutputHead)
+            .Where(w => w.Type == GgmlType.F16).DistinctBy(w => (nint)w.Data).ToArray();
+        bool[] finite = halves.Length == 0 ? [] : HalfBits.AllFinite(pool, halves);
+        var byData = new Dictionary<nint, bool>();
+        for (int i = 0; i < halves.Length; i++) byData[(nint)halves[i].Data] = finite[i];
+        LinearWeight Mark(LinearWeight w) => w.Type == GgmlType.F16 ? w with { FiniteHalves = byData[(nint)w.Data] } : w;
+        foreach (LayerWeights layer in Layers) layer.MapMatrices(Mark);
+        OutputHead = Mark(OutputHead);
+    }
+
+    LayerWeights Layer(LayerTensors t) => new()
+    {
+        Q = Matrix(t.Q), K = Matrix(t.K), V = Matrix(t.V), Output = Matrix(t.Output),
+        Gate = Matrix(t.Gate), Up = Matrix(t.Up), Down = Matrix(t.Down),
+        AttentionNorm = Vector(t.AttentionNorm), FfnNorm = Vector(t.FfnNorm),
+        QBias = OptionalVector(t.QBias), KBias = OptionalVector(t.KBias), VBias = OptionalVector(t.VBias),
+        QNorm = OptionalVector(t.QNorm), KNorm = OptionalVector(t.KNorm),
+    };
+
+    /// <summary>A validated matrix [Dims[0] = columns, Dims[1] = rows], repacked when this CPU has a layout for its type.</summary>
+    LinearWeight Matrix(WeightTensor t)
+    {
+        var weight = new LinearWeight(t.Type, (byte*)t.Data, checked((int)t.Dims[1]), checked((int)t.Dims[0]));
+        if (!PackedWeights.Applies(t.Type, _level)) return weight;
+        var (packed, buffer) = PackedWeights.Pack(weight);
+        _buffers.Add(buffer);
+        // The matmul reads only the packed copy; the embedding lookup still reads token_embd's rows.
+        if (t.Name != TensorNames.TokenEmbedding) _model.Source.Evict(t);
+        return packed;
+    }
+
+    /// <summary>A validated 1-D tensor, converted to f32 in native memory.</summary>
+    float* Vector(WeightTensor t)
+    {
+        int n = checked((int)t.ElementCount);
+        var buffer = new NativeBuffer<float>(n);
+        _buffers.Add(buffer);
+        Dequantize.Row(t.Type, (byte*)t.Data, buffer.Pointer, n, SimdLevel.Scalar);
+        return buffer.Pointer;
+    }
+
+    float* OptionalVector(WeightTensor? t) => t is null ? null : Vector(t);
+
+    public void Dispose()
+    {
+        foreach (IDisposable b in _buffers) b.Dispose();
+        _buffers.Clear();
+    }
+}

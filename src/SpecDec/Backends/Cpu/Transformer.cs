@@ -1,0 +1,322 @@
+using SpecDec.Kernels;
+using SpecDec.Kernels.Linear;
+using SpecDec.Model;
+using SpecDec.Tokenization;
+
+namespace SpecDec.Backends.Cpu;
+
+/// <summary>
+/// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3) on the CPU, over <see cref="ModelWeights"/> loaded
+/// once. Per-sequence state is the <see cref="KvCache"/> each sequence creates; the activation buffers are
+/// allocated at load for one chunk of <see cref="ForwardBatch.MaxRows"/> rows, so Forward allocates nothing, and longer
+/// causal batches (prompts) run in chunks. Thread-safe: forwards from several threads (several sequences on
+/// one loaded model) take turns on the worker pool, which runs one job at a time anyway; a forward holds the
+/// pool's <see cref="WorkerPool.Gate"/> throughout, which also keeps models that share a pool apart.
+/// </summary>
+public sealed unsafe class Transformer : ILanguageModel
+{
+    /// <summary>Rows one pass computes at once.</summary>
+    const int MaxRows = ForwardBatch.MaxRows;
+
+    readonly ModelWeights _model;
+    readonly CpuWeights _weights;
+    readonly WorkerPool _pool;
+    readonly bool _ownsPool;
+    readonly SimdLevel _level;
+    readonly ActivationBuffers _buffers;
+    readonly int _hidden, _qDim, _kvDim, _ffn, _headDim;
+    bool _disposed;
+
+    Transformer(ModelWeights model, WorkerPool? pool, int threads)
+    {
+        _model = model;
+        ModelConfig c = Config;
+        _level = Simd.Best;
+        _hidden = c.HiddenSize;
+        _headDim = c.HeadDim;
+        _qDim = c.HeadCount * c.HeadDim;
+        _kvDim = c.KvHeadCount * c.HeadDim;
+        _ffn = c.IntermediateSize;
+        _weights = new CpuWeights(model, _level);
+
+        // Everything that can fail on a bad file is checked above; threads start only now.
+        _ownsPool = pool is null;
+        _pool = pool ?? new WorkerPool(threads);
+        _weights.MarkFiniteHalves(_pool);
+        _buffers = new ActivationBuffers(c, _pool.ThreadCount, scaledActivations: _weights.RawHalves);
+    }
+
+    /// <summary>
+    /// Builds the model over <paramref name="source"/>, which it then owns (disposing the model disposes
+    /// it, also when loading fails), with its own pool of <paramref name="threads"/> threads (0: one per processor).
+    /// </summary>
+    public static Transformer Load(IModelSource source, int threads = 0) => Load(source, null, threads);
+
+    /// <summary>
+    /// Builds the model over <paramref name="source"/> (which it then owns) on a pool the caller owns and may
+    /// share with other models: a target and its draft on one pool keep the cores for whichever is running,
+    /// where two pools' idle workers would spin against each other.
+    /// </summary>
+    public static Transformer Load(IModelSource source, WorkerPool pool)
+    {
+        ArgumentNullException.ThrowIfNull(pool);
+        return Load(source, pool, pool.ThreadCount);
+    }
+
+    static Transformer Load(IModelSource source, WorkerPool? pool, int threads)
+    {
+        ModelWeights model = ModelWeights.Load(source);
+        try
+        {
+            return new Transformer(model, pool, threads);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public ModelConfig Config => _model.Config;
+    public ITokenizer Tokenizer => _model.Tokenizer;
+
+    /// <summary>The validated, mapped weights this model computes from.</summary>
+    public ModelWeights Weights => _model;
+
+    /// <summary>Threads each forward pass runs on.</summary>
+    public int ThreadCount => _pool.ThreadCount;
+
+    /// <summary>Element type of the caches <see cref="CreateCache"/> makes from now on (F32 unless set).</summary>
+    public KvCacheType CacheType { get; set; }
+
+    public IKvCache CreateCache(int capacity)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new KvCache(Config.LayerCount, Config.KvHeadCount, _headDim, capacity, this, CacheType);
+    }
+
+    public void Forward(in ForwardBatch batch, IKvCache cache, Span<float> logits)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (cache is not KvCache kv || kv.Owner != this)
+            throw new ArgumentException("the KV cache was not created by this model", nameof(cache));
+        int n = batch.Count;
+        int logitRows = Validate(batch, kv, logits);
+        int vocab = Config.VocabSize;
+        int first = batch.FirstLayer, end = batch.Layers == 0 ? Config.LayerCount : first + batch.Layers;
+
+        lock (_pool.Gate)
+        {
+            fixed (float* logitsPtr = logits)
+            fixed (float* hiddenPtr = batch.Hidden)
+            {
+                for (int c0 = 0; c0 < n; c0 += MaxRows)
+                {
+                    int rows = Math.Min(MaxRows, n - c0);
+                    RunChunk(batch, c0, rows, first, end, kv);
+                    if (batch.HiddenLayers.Length > 0) CaptureFinal(batch, c0, rows, hiddenPtr);
+                    ComputeLogits(batch, c0, rows, logitRows, logitsPtr, vocab);
+                    kv.Advance(rows);
+                }
+            }
+        }
+    }
+
+    /// <summary>Checks the request before anything is written; returns the number of logit rows.</summary>
+    int Validate(in ForwardBatch batch, KvCache kv, Span<float> logits)
+    {
+        int n = batch.Count;
+        if (n == 0) throw new ArgumentException("the batch has no rows");
+        if (batch.Tokens.IsEmpty == batch.Embeddings.IsEmpty)
+            throw new ArgumentException("a batch holds either tokens or embeddings");
+        if (!batch.Tokens.IsEmpty && batch.Tokens.Length != n)
+            throw new ArgumentException($"{n} positions for {batch.Tokens.Length} tokens");
+        if (!batch.Embeddings.IsEmpty && batch.Embeddings.Length != (long)n * _hidden)
+            throw new ArgumentException($"embeddings hold {batch.Embeddings.Length} floats; {n} rows × {_hidden} are needed");
+        if (kv.Length + n > kv.Capacity)
+            throw new ArgumentException($"the KV cache holds {kv.Length} of {kv.Capacity} rows: no room for {n} more");
+        for (int i = 0; i < batch.Tokens.Length; i++)
+            if ((uint)batch.Tokens[i] >= (uint)Config.VocabSize)
+                throw new ArgumentOutOfRangeException(nameof(batch), batch.Tokens[i], $"token {i} is outside the vocabulary of {Config.VocabSize}");
+        for (int i = 0; i < n; i++)
+            if (batch.Positions[i] < 0)
+                throw new ArgumentOutOfRangeException(nameof(batch), batch.Positions[i], $"position {i} is negative");
+        if (!batch.Parents.IsEmpty)
+        {
+            if (!batch.Mask.IsEmpty) throw new ArgumentException("a batch has parents or a mask, not both");
+            if (batch.Parents.Length != n) throw new ArgumentException($"{batch.Parents.Length} parents for {n} tokens");
+            if (n > MaxRows) throw new ArgumentException($"a tree batch holds at most {MaxRows} tokens, not {n}");
+            for (int i = 0; i < n; i++)
+                if (batch.Parents[i] < -1 || batch.Parents[i] >= i)
+                    throw new ArgumentException($"parent {batch.Parents[i]} of row {i} is not an earlier row or -1");
+        }
+        if (!batch.Mask.IsEmpty)
+        {
+            if (batch.Mask.Length != n) throw new ArgumentException($"{batch.Mask.Length} mask rows for {n} rows");
+            if (n > MaxRows) throw new ArgumentException($"a masked batch holds at most {MaxRows} rows, not {n}");
+            for (int i = 0; i < n; i++)
+                if ((batch.Mask[i] >> i) != 1)
+                    throw new ArgumentException($"mask row {i} must see itself and only earlier rows");
+        }
+        int layers = Config.LayerCount;
+        if (batch.FirstLayer < 0 || batch.Layers < 0 || batch.FirstLayer + Math.Max(batch.Layers, 1) > layers)
+            throw new ArgumentOutOfRangeException(nameof(batch), $"layers {batch.FirstLayer} + {batch.Layers} are outside the model's {layers}");
+        foreach (int r in batch.LogitRows)
+            if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), r, $"logit row outside the batch of {n}");
+        int logitRows = batch.LogitRows.IsEmpty ? 1 : batch.LogitRows.Length;
+        if (logits.Length < (long)logitRows * Config.VocabSize)
+            throw new ArgumentException($"logits hold {logits.Length} floats; {logitRows} rows × {Config.VocabSize} are needed", nameof(logits));
+        foreach (int l in batch.HiddenLayers)
+            if ((uint)l > (uint)layers)
+                throw new ArgumentOutOfRangeException(nameof(batch), l, $"hidden layer outside 0..{layers}");
+        if (batch.Hidden.Length < (long)batch.HiddenLayers.Length * n * _hidden)
+            throw new ArgumentException($"Hidden holds {batch.Hidden.Length} floats; {batch.HiddenLayers.Length} layers × {n} rows × {_hidden} are needed");
+        return logitRows;
+    }
+
+    /// <summary>Blocks [first, end) over batch rows [c0, c0 + rows), whose keys and values land at kv.Length.</summary>
+    void RunChunk(in ForwardBatch batch, int c0, int rows, int first, int end, KvCache kv)
+    {
+        ModelConfig c = Config;
+        ActivationBuffers b = _buffers;
+        float* x = b.X, xn = b.Xn, qs = b.Q, ks = b.K, vs = b.V, att = b.Att, gate = b.Gate, up = b.Up, cos = b.Cos, sin = b.Sin;
+        ulong* visible = b.Visible;
+        if (batch.Tokens.IsEmpty)
+            batch.Embeddings.Slice(c0 * _hidden, rows * _hidden).CopyTo(new Span<float>(x, rows * _hidden));
+        else
+        {
+            WeightTensor e = _weights.Embedding;
+            for (int i = 0; i < rows; i++)
+                Dequantize.Row(e.Type, (byte*)e.Data + batch.Tokens[c0 + i] * e.RowBytes, x + (long)i * _hidden, _hidden, _level);
+        }
+        _weights.Rope.Tables(batch.Positions.Slice(c0, rows), cos, sin);
+        for (int i = 0; i < rows; i++)
+        {
+            if (!batch.Mask.IsEmpty)
+            {
+                visible[i] = batch.Mask[i];
+                continue;
+            }
+            int parent = batch.Parents.IsEmpty ? i - 1 : batch.Parents[c0 + i];
+            visible[i] = (1UL << i) | (parent >= 0 ? visible[parent] : 0);
+        }
+
+        var attention = new Attention.Problem
+        {
+            Q = qs, Output = att, HeadStride = kv.HeadStride, T = rows, Heads = c.HeadCount, KvHeads = c.KvHeadCount,
+            HeadDim = _headDim, Past = kv.Length, Visible = visible, Scale = 1f / MathF.Sqrt(_headDim),
+            Half = kv.Type == KvCacheType.F16,
+        };
+        MatmulWorkspace workspace = b.Workspace;
+        for (int l = first; l < end; l++)
+        {
+            LayerWeights w = _weights.Layers[l];
+            NormRows(x, w.AttentionNorm, xn, rows);
+            Matmul.Run(_pool, workspace, xn, rows, _level,
+                new MatmulPart(w.Q, qs), new MatmulPart(w.K, ks), new MatmulPart(w.V, vs));
+            for (int i = 0; i < rows; i++)
+            {
+                float* q = qs + (long)i * _qDim, k = ks + (long)i * _kvDim, v = vs + (long)i * _kvDim;
+                if (w.QBias != null)
+                {
+                    Add(q, w.QBias, _qDim);
+                    Add(k, w.KBias, _kvDim);
+                    Add(v, w.VBias, _kvDim);
+                }
+                if (w.QNorm != null)
+                {
+                    for (int h = 0; h < c.HeadCount; h++) RmsNorm.Apply(q + h * _headDim, w.QNorm, q + h * _headDim, _headDim, c.RmsNormEps, _level);
+                    for (int h = 0; h < c.KvHeadCount; h++) RmsNorm.Apply(k + h * _headDim, w.KNorm, k + h * _headDim, _headDim, c.RmsNormEps, _level);
+                }
+                _weights.Rope.Apply(q, c.HeadCount, cos + (long)i * _headDim, sin + (long)i * _headDim, _level);
+                _weights.Rope.Apply(k, c.KvHeadCount, cos + (long)i * _headDim, sin + (long)i * _headDim, _level);
+                StoreKv(kv, l, kv.Length + i, k, v);
+            }
+            attention.K = kv.Keys(l);
+            attention.V = kv.Values(l);
+            Attention.Run(_pool, attention, b.AttentionScratch, _level);
+            Matmul.Run(_pool, workspace, att, rows, _level, new MatmulPart(w.Output, xn));
+            Add(x, xn, rows * _hidden);
+
+            NormRows(x, w.FfnNorm, xn, rows);
+            Matmul.Run(_pool, workspace, xn, rows, _level, new MatmulPart(w.Gate, gate), new MatmulPart(w.Up, up));
+            SwiGlu.Apply(gate, up, rows * _ffn, _level);
+            Matmul.Run(_pool, workspace, up, rows, _level, new MatmulPart(w.Down, xn));
+            Add(x, xn, rows * _hidden);
+
+            CaptureHidden(batch, l, c0, rows);
+        }
+    }
+
+    void StoreKv(KvCache kv, int layer, int position, float* k, float* v)
+    {
+        for (int h = 0; h < Config.KvHeadCount; h++)
+            kv.Write(layer, h, position, k + h * _headDim, v + h * _headDim);
+    }
+
+    /// <summary>Copies the residual stream after layer <paramref name="layer"/> where HiddenLayers asks for it.</summary>
+    void CaptureHidden(in ForwardBatch batch, int layer, int c0, int rows)
+    {
+        int n = batch.Count;
+        for (int j = 0; j < batch.HiddenLayers.Length; j++)
+            if (batch.HiddenLayers[j] == layer)
+                new ReadOnlySpan<float>(_buffers.X, rows * _hidden).CopyTo(batch.Hidden.Slice((j * n + c0) * _hidden));
+    }
+
+    /// <summary>The final-normed state (HiddenLayers entry LayerCount) of every row of the chunk.</summary>
+    void CaptureFinal(in ForwardBatch batch, int c0, int rows, float* hidden)
+    {
+        int n = batch.Count;
+        for (int j = 0; j < batch.HiddenLayers.Length; j++)
+            if (batch.HiddenLayers[j] == Config.LayerCount)
+                NormRows(_buffers.X, _weights.OutputNorm, hidden + ((long)j * n + c0) * _hidden, rows);
+    }
+
+    /// <summary>
+    /// Output head over only the rows whose logits were asked for: each maximal run of consecutive output
+    /// slots whose rows lie in this chunk is gathered and multiplied straight into the caller's logits.
+    /// </summary>
+    void ComputeLogits(in ForwardBatch batch, int c0, int rows, int logitRows, float* logits, int vocab)
+    {
+        int n = batch.Count;
+        int o = 0;
+        while (o < logitRows)
+        {
+            int row = batch.LogitRows.IsEmpty ? n - 1 : batch.LogitRows[o];
+            if (row < c0 || row >= c0 + rows)
+            {
+                o++;
+                continue;
+            }
+            int first = o, m = 0;
+            while (o < logitRows && m < MaxRows)
+            {
+                row = batch.LogitRows.IsEmpty ? n - 1 : batch.LogitRows[o];
+                if (row < c0 || row >= c0 + rows) break;
+                RmsNorm.Apply(_buffers.X + (long)(row - c0) * _hidden, _weights.OutputNorm, _buffers.HeadIn + (long)m * _hidden, _hidden, Config.RmsNormEps, _level);
+                m++;
+                o++;
+            }
+            Matmul.Run(_pool, _buffers.Workspace, _buffers.HeadIn, m, _level, new MatmulPart(_weights.OutputHead, logits + (long)first * vocab));
+        }
+    }
+
+    void NormRows(float* x, float* weight, float* y, int rows)
+    {
+        for (int i = 0; i < rows; i++)
+            RmsNorm.Apply(x + (long)i * _hidden, weight, y + (long)i * _hidden, _hidden, Config.RmsNormEps, _level);
+    }
+
+    static void Add(float* x, float* y, int n) =>
+        System.Numerics.Tensors.TensorPrimitives.Add(new ReadOnlySpan<float>(x, n), new ReadOnlySpan<float>(y, n), new Span<float>(x, n));
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        if (_ownsPool) _pool.Dispose();
+        _buffers.Dispose();
+        _weights.Dispose();
+        _model.Dispose();
+    }
+}

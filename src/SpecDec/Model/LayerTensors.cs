@@ -1,0 +1,22 @@
+namespace SpecDec.Model;
+
+/// <summary>One decoder block's tensors, validated and still memory-mapped (null where the architecture has none).</summary>
+public sealed class LayerTensors
+{
+    /// <summary>Matrices W[out × in]: Q [heads·headDim × hidden], K and V [kvHeads·headDim × hidden], Output [hidden × heads·headDim].</summary>
+    public required WeightTensor Q, K, V, Output;
+
+    /// <summary>Gate and Up [ffn × hidden], Down [hidden × ffn].</summary>
+    public required WeightTensor Gate, Up, Down;
+
+    /// <summary>[hidden] RMSNorm weights before attention and before the feed-forward.</summary>
+    public required WeightTensor AttentionNorm, FfnNorm;
+
+    /// <summary>Qwen2: [heads·headDim] and [kvHeads·headDim].</summary>
+    public WeightTensor? QBias, KBias, VBias;
+
+    /// <summary>Qwen3: [headDim] RMSNorm weights applied per head.</summary>
+    public WeightTensor? QNorm, KNorm;
+
+    public IEnumerable<WeightTensor> Matrices => [Q, K, V, Output, Gate, Up, Down];
+}

@@ -1,0 +1,118 @@
+using SpecDec.Formats;
+using SpecDec.Tensors;
+using SpecDec.Tokenization;
+
+namespace SpecDec.Model;
+
+/// <summary>
+/// A decoder's weights, loaded and validated once and shared by every backend and sequence: the config's
+/// sizes checked, every tensor found by its canonical name with the shape the config implies, of a runnable
+/// type and long enough. Tensors stay memory-mapped in <see cref="Source"/>, which this object owns.
+/// </summary>
+public sealed class ModelWeights : IDisposable
+{
+    ModelWeights(IModelSource source)
+    {
+        Source = source;
+        ModelConfig c = source.Config;
+        ValidateConfig(c);
+        int hidden = c.HiddenSize, qDim = c.HeadCount * c.HeadDim, kvDim = c.KvHeadCount * c.HeadDim, ffn = c.IntermediateSize;
+
+        Embedding = Tensor(TensorNames.TokenEmbedding, [hidden, c.VocabSize]);
+        OutputHead = c.TiedEmbeddings ? Matrix(TensorNames.TokenEmbedding, c.VocabSize, hidden)
+                                      : Matrix(TensorNames.Output, c.VocabSize, hidden);
+        OutputNorm = Tensor(TensorNames.OutputNorm, [hidden]);
+        RopeFactors = source.Find(TensorNames.RopeFreqs) is null ? null : Tensor(TensorNames.RopeFreqs, [c.HeadDim / 2]);
+        var layers = new LayerTensors[c.LayerCount];
+        for (int l = 0; l < layers.Length; l++)
+        {
+            layers[l] = new LayerTensors
+            {
+                Q = Matrix(TensorNames.AttnQ(l), qDim, hidden),
+                K = Matrix(TensorNames.AttnK(l), kvDim, hidden),
+                V = Matrix(TensorNames.AttnV(l), kvDim, hidden),
+                Output = Matrix(TensorNames.AttnOutput(l), hidden, qDim),
+                Gate = Matrix(TensorNames.FfnGate(l), ffn, hidden),
+                Up = Matrix(TensorNames.FfnUp(l), ffn, hidden),
+                Down = Matrix(TensorNames.FfnDown(l), hidden, ffn),
+                AttentionNorm = Tensor(TensorNames.AttnNorm(l), [hidden]),
+                FfnNorm = Tensor(TensorNames.FfnNorm(l), [hidden]),
+                QBias = c.AttentionBias ? Tensor(TensorNames.AttnQBias(l), [qDim]) : null,
+                KBias = c.AttentionBias ? Tensor(TensorNames.AttnKBias(l), [kvDim]) : null,
+                VBias = c.AttentionBias ? Tensor(TensorNames.AttnVBias(l), [kvDim]) : null,
+                QNorm = c.QkNorm ? Tensor(TensorNames.AttnQNorm(l), [c.HeadDim]) : null,
+                KNorm = c.QkNorm ? Tensor(TensorNames.AttnKNorm(l), [c.HeadDim]) : null,
+            };
+        }
+        Layers = layers;
+    }
+
+    /// <summary>Validates <paramref name="source"/>'s weights, then owns it (disposing it also when validation fails).</summary>
+    public static ModelWeights Load(IModelSource source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        try
+        {
+            return new ModelWeights(source);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+    }
+
+    public IModelSource Source { get; }
+    public ModelConfig Config => Source.Config;
+    public ITokenizer Tokenizer => Source.Tokenizer;
+
+    /// <summary>token_embd [vocab rows × hidden]: the rows a token lookup reads.</summary>
+    public WeightTensor Embedding { get; }
+
+    /// <summary>[vocab × hidden]: output.weight, or token_embd when the embeddings are tied.</summary>
+    public WeightTensor OutputHead { get; }
+
+    /// <summary>[hidden] final RMSNorm weights.</summary>
+    public WeightTensor OutputNorm { get; }
+
+    /// <summary>[headDim/2] llama.cpp's rope_freqs divisors, or null (<see cref="RopeFrequencies.Of"/>).</summary>
+    public WeightTensor? RopeFactors { get; }
+
+    /// <summary>[LayerCount] decoder blocks.</summary>
+    public IReadOnlyList<LayerTensors> Layers { get; }
+
+    void ValidateConfig(ModelConfig c)
+    {
+        Check(c.VocabSize > 0 && c.HiddenSize > 0 && c.IntermediateSize > 0 && c.LayerCount > 0, "vocabulary, hidden, feed-forward and layer sizes must be positive");
+        Check(c.HeadCount > 0 && c.KvHeadCount > 0 && c.HeadCount % c.KvHeadCount == 0,
+            $"{c.HeadCount} attention heads cannot be grouped over {c.KvHeadCount} KV heads");
+        Check(c.HeadDim > 0 && c.HeadDim % 2 == 0, $"head dimension {c.HeadDim} must be positive and even");
+        Check(c.RmsNormEps > 0, "rms_norm_eps must be positive");
+    }
+
+    void Check(bool ok, string problem)
+    {
+        if (!ok) throw new ModelFormatException(Source.Path, problem);
+    }
+
+    /// <summary>The tensor <paramref name="name"/>, which must have GGUF dims <paramref name="dims"/> and be runnable.</summary>
+    WeightTensor Tensor(string name, long[] dims)
+    {
+        WeightTensor t = Source.Find(name) ?? throw new ModelFormatException(Source.Path, $"tensor {name} is missing");
+        Check(t.Dims.AsSpan().SequenceEqual(dims),
+            $"tensor {t.Name} has shape [{string.Join(", ", t.Dims)}]; the config implies [{string.Join(", ", dims)}]");
+        Check(RunnableTypes.Contains(t.Type), $"tensor {t.Name} is {t.Type}, which this build cannot compute with yet");
+        Check(t.ByteLength >= GgmlTypeInfo.ByteCount(t.Type, t.ElementCount), $"tensor {t.Name} holds {t.ByteLength} bytes, fewer than its shape needs");
+        return t;
+    }
+
+    /// <summary>W[rows × columns]: GGUF dims [columns, rows], rows of whole blocks.</summary>
+    WeightTensor Matrix(string name, int rows, int columns)
+    {
+        WeightTensor t = Tensor(name, [columns, rows]);
+        Check(columns % GgmlTypeInfo.BlockSize(t.Type) == 0, $"tensor {name}: rows of {columns} are not whole {t.Type} blocks");
+        return t;
+    }
+
+    public void Dispose() => Source.Dispose();
+}

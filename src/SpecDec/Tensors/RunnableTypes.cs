@@ -1,0 +1,13 @@
+namespace SpecDec.Tensors;
+
+/// <summary>
+/// The tensor types this build's kernels can run. The one list to widen when a kernel lands: model sources
+/// check their tensors against it on open (so an unsupported file fails at once and by name), and the
+/// kernels' dispatch answers "supported" from it.
+/// </summary>
+public static class RunnableTypes
+{
+    public static IReadOnlySet<GgmlType> Types { get; } = new HashSet<GgmlType> { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K };
+
+    public static bool Contains(GgmlType type) => Types.Contains(type);
+}

@@ -57,10 +57,7 @@ public sealed class MlTokenizer
         var specials = added.ToDictionary();
         var pre = new RegexPreTokenizer(new Regex(regex, RegexOptions.Compiled), specials);
         if (kind == "bpe")
-        {
-            foreach (var (text, id) in added) vocab[text] = id;
             return new MlTokenizer(BpeTokenizer.Create(new BpeOptions(vocab) { Merges = merges, ByteLevel = true, PreTokenizer = pre, SpecialTokens = specials }), bos);
-        }
         if (kind != "tiktoken") throw new ArgumentOutOfRangeException(nameof(kind));
 
         // Tiktoken's file: base64 of each token's bytes and its rank. Added tokens are specials, not ranks.

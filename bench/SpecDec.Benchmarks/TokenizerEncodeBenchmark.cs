@@ -8,8 +8,8 @@ namespace SpecDec.Benchmarks;
 /// Encoding every prompt of bench/tasks (812 prompts, 646 k characters) with BOS, by our tokenizer and by the
 /// Microsoft.ML.Tokenizers one built from the same tokenizer.json (<see cref="MlTokenizer"/>): the three parity
 /// fixtures and the demo models' 8192-token tokenizer. Both keep a cache of encoded words, so after the first
-/// pass this times encoding with warm caches, as a long benchmark run does. Setup prints how many prompts the
-/// two encode differently.
+/// pass this times encoding with warm caches, as a long benchmark run does. Setup prints how many fixture cases
+/// theirs gets right and how many prompts the two encode differently.
 /// </summary>
 public class TokenizerEncodeBenchmark
 {
@@ -47,8 +47,25 @@ public class TokenizerEncodeBenchmark
         }
         var theirs = MlTokenizer.FromTokenizerJson(json, parts[1]["ml-".Length..]);
         _encode = text => theirs.Encode(text);
+        if (parts[0] != "demo") Console.WriteLine($"// {Case}: {FixtureMatches(root, parts[0], theirs)} fixture cases give Hugging Face's ids");
         int differ = _prompts.Count(p => !theirs.Encode(p).AsSpan().SequenceEqual(ours.Encode(p)));
         Console.WriteLine($"// {Case}: {differ} of {_prompts.Length} prompts encode differently from ours");
+    }
+
+    /// <summary>"n of m": the fixture strings (tests/fixtures/tokenizers/cases.json) encoded with and without BOS as recorded.</summary>
+    static string FixtureMatches(string root, string name, MlTokenizer tokenizer)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(root, "tests", "fixtures", "tokenizers", "cases.json")));
+        string[] strings = [.. doc.RootElement.GetProperty("strings").EnumerateArray().Select(s => s.GetString()!)];
+        var expected = doc.RootElement.GetProperty("results").GetProperty(name);
+        int matches = 0;
+        foreach (var (key, addSpecial) in new[] { ("ids", true), ("ids_no_special", false) })
+        {
+            int i = 0;
+            foreach (var ids in expected.GetProperty(key).EnumerateArray())
+                if (ids.EnumerateArray().Select(id => id.GetInt32()).SequenceEqual(tokenizer.Encode(strings[i++], addSpecial))) matches++;
+        }
+        return $"{matches} of {2 * strings.Length}";
     }
 
     [Benchmark]

@@ -1,3 +1,4 @@
+using CsCheck;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Tests.Tokenization;
@@ -6,7 +7,7 @@ namespace SpecDec.Tests.Tokenization;
 /// The heap-based merge loops against the textbook algorithms they implement (the reference twins): BPE merges
 /// the adjacent pair of lowest merge rank, leftmost first; SentencePiece merges the adjacent pair whose
 /// concatenation is the highest-scoring token, leftmost first. Random merge tables over a small alphabet make
-/// long chains, repeated pairs and ties.
+/// long chains, repeated pairs and ties; the words come from CsCheck, so a failing one shrinks.
 /// </summary>
 public sealed class BpeModelTests
 {
@@ -21,16 +22,15 @@ public sealed class BpeModelTests
             var (tokens, merges) = RandomMerges(rng, 60);
             var model = new BpeMergeModel(new TokenVocabulary(tokens), merges, byteLevel: false, byteFallback: false,
                 unkId: -1, fuseUnk: false, ignoreMerges: false, "test", "merges");
-            for (int w = 0; w < 100; w++)
+            PropertyCheck.ForAll(Words(200), word => // past the stack buffer sometimes
             {
-                string word = RandomWord(rng, rng.Next(1, 200)); // past the stack buffer sometimes
                 var ids = new List<int>();
                 model.Encode(word, ids);
                 Assert.Equal(ReferenceBpe(word, merges), ids.Select(id => tokens[id]).ToList());
                 ids.Clear();
                 model.Encode(word, ids); // from the cache this time
                 Assert.Equal(ReferenceBpe(word, merges), ids.Select(id => tokens[id]).ToList());
-            }
+            }, seed: (ulong)trial, cases: 100);
         }
     }
 
@@ -45,13 +45,12 @@ public sealed class BpeModelTests
             float[] scores = [.. tokens.Select(_ => (float)rng.Next(-20, 0))];
             var model = new SpmScoreModel(new TokenVocabulary(tokens), scores, unkId: -1);
             var byText = tokens.Select((t, id) => (t, id)).ToDictionary(p => p.t, p => p.id);
-            for (int w = 0; w < 100; w++)
+            PropertyCheck.ForAll(Words(300), word =>
             {
-                string word = RandomWord(rng, rng.Next(1, 300));
                 var ids = new List<int>();
                 model.Encode(word, ids);
                 Assert.Equal(ReferenceSpm(word, byText, scores), ids.Select(id => tokens[id]).ToList());
-            }
+            }, seed: (ulong)trial, cases: 100);
         }
     }
 
@@ -82,8 +81,8 @@ public sealed class BpeModelTests
         return ([.. tokens], merges);
     }
 
-    private static string RandomWord(Random rng, int length) =>
-        new([.. Enumerable.Range(0, length).Select(_ => Alphabet[rng.Next(Alphabet.Length)])]);
+    /// <summary>Words of 1 to <paramref name="maxLength"/> letters; a failing word shrinks to a short one.</summary>
+    private static Gen<string> Words(int maxLength) => Gen.String[Gen.Char[Alphabet], 1, maxLength];
 
     private static List<string> ReferenceBpe(string word, List<(string, string)> merges)
     {

@@ -25,7 +25,7 @@ namespace SpecDec.Generation;
 /// </summary>
 internal sealed class GenerationLoop
 {
-    private const int PrefillChunk = 64;
+    private const int PrefillChunk = ForwardBatch.MaxRows;
 
     private readonly ILanguageModel _target;
     private readonly IKvCache _cache;
@@ -130,7 +130,7 @@ internal sealed class GenerationLoop
     }
 
     /// <summary>
-    /// Runs all prompt tokens but the last through the target, in chunks of at most 64 rows, then lets the
+    /// Runs all prompt tokens but the last through the target, in chunks of at most <see cref="ForwardBatch.MaxRows"/> rows, then lets the
     /// proposer read the prompt too (a draft model's own prefill), so both count as prompt processing.
     /// </summary>
     public void Prefill()

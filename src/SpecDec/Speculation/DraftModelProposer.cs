@@ -17,7 +17,7 @@ namespace SpecDec.Speculation;
 /// </summary>
 public sealed class DraftModelProposer : IDraftProposer
 {
-    private const int MaxChunk = 64;
+    private const int MaxChunk = ForwardBatch.MaxRows;
 
     private readonly ILanguageModel _draft;
     private readonly int _targetVocab;   // width of q rows

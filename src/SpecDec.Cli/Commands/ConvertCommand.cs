@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using SpecDec.Formats;
-using SpecDec.Formats.Conversion;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
-using SpecDec.Quantization;
+using SpecDec.Tools.Quantization;
+using SpecDec.Tools.Synthetic;
 
 namespace SpecDec.Cli.Commands;
 

@@ -1,8 +1,8 @@
 using System.Diagnostics;
-using SpecDec.Benchmarking;
 using SpecDec.Formats.Gguf;
 using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Tools.Benchmarking;
 
 namespace SpecDec.Cli.Perf;
 

@@ -1,7 +1,7 @@
 using SpecDec.Cli;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
-using SpecDec.Formats.Conversion;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Tests.Formats;
 

@@ -1,5 +1,6 @@
 using SpecDec.Formats;
 using SpecDec.Model;
+using SpecDec.Tools.Synthetic;
 
 namespace SpecDec.Tests.Model;
 

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using SpecDec.Formats;
-using SpecDec.Formats.Conversion;
 using SpecDec.Model;
 using SpecDec.Tests.Formats;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Tests.Model;
 

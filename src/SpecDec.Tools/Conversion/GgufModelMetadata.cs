@@ -1,0 +1,32 @@
+using SpecDec.Formats;
+using SpecDec.Formats.Gguf;
+using SpecDec.Model;
+
+namespace SpecDec.Tools.Conversion;
+
+/// <summary>The general.* and &lt;arch&gt;.* keys llama.cpp's converter writes for a llama/qwen2/qwen3 model, in its order.</summary>
+internal static class GgufModelMetadata
+{
+    public static void Add(GgufWriter w, ModelConfig c, string name, GgmlType mostly)
+    {
+        string arch = c.Architecture;
+        w.Add(GgufKeys.Architecture, arch);
+        w.Add("general.type", "model");
+        w.Add(GgufKeys.Name, name);
+        w.Add(GgufKeys.Alignment, (uint)GgufParser.DefaultAlignment);
+        w.Add(GgufKeys.BlockCount(arch), (uint)c.LayerCount);
+        w.Add(GgufKeys.ContextLength(arch), (uint)c.ContextLength);
+        w.Add(GgufKeys.EmbeddingLength(arch), (uint)c.HiddenSize);
+        w.Add(GgufKeys.FeedForwardLength(arch), (uint)c.IntermediateSize);
+        w.Add(GgufKeys.HeadCount(arch), (uint)c.HeadCount);
+        w.Add(GgufKeys.HeadCountKv(arch), (uint)c.KvHeadCount);
+        w.Add(GgufKeys.RopeFreqBase(arch), c.RopeTheta);
+        w.Add(GgufKeys.RmsEpsilon(arch), c.RmsNormEps);
+        w.Add(GgufKeys.KeyLength(arch), (uint)c.HeadDim);
+        w.Add(GgufKeys.ValueLength(arch), (uint)c.HeadDim);
+        w.Add(GgufKeys.FileType, GgufFileType.Of(mostly));
+        w.Add(GgufKeys.VocabSize(arch), (uint)c.VocabSize);
+        w.Add(GgufKeys.RopeDimensionCount(arch), (uint)c.HeadDim);
+        w.Add(GgufKeys.QuantizationVersion, 2u);
+    }
+}

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using SpecDec.Formats;
 
 namespace SpecDec.Tokenization;
 

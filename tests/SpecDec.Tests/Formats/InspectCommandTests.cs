@@ -1,6 +1,7 @@
 using SpecDec.Cli;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
+using SpecDec.Model;
 using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Tests.Formats;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
+using SpecDec.Model;
 
 namespace SpecDec.Tests.Formats.Gguf;
 

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
+using SpecDec.Model;
 using SpecDec.Tests.Formats;
 using SpecDec.Tokenization;
 using SpecDec.Tools.Conversion;

@@ -1,9 +1,10 @@
 using System.Text.Json;
+using SpecDec.Formats;
+using SpecDec.Formats.HuggingFace;
 using SpecDec.Formats.Safetensors;
-using SpecDec.Model;
 using SpecDec.Tokenization;
 
-namespace SpecDec.Formats.HuggingFace;
+namespace SpecDec.Model;
 
 /// <summary>
 /// A Hugging Face folder (config.json, model.safetensors or sharded, tokenizer.json) as an

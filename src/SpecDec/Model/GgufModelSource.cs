@@ -1,7 +1,8 @@
-using SpecDec.Model;
+using SpecDec.Formats;
+using SpecDec.Formats.Gguf;
 using SpecDec.Tokenization;
 
-namespace SpecDec.Formats.Gguf;
+namespace SpecDec.Model;
 
 /// <summary>
 /// A GGUF file as an <see cref="IModelSource"/>: config from the `&lt;arch&gt;.*` keys, tensors checked

@@ -1,8 +1,4 @@
-using SpecDec.Formats.Gguf;
-using SpecDec.Formats.HuggingFace;
-using SpecDec.Model;
-
-namespace SpecDec.Formats;
+namespace SpecDec.Model;
 
 /// <summary>Opens whatever a user points at: a .gguf file, a Hugging Face folder, or that folder's config.json.</summary>
 public static class ModelSource

@@ -1,26 +1,32 @@
 using System.Text.Json;
 
-namespace SpecDec.Tokenization;
+namespace SpecDec.Formats;
 
 /// <summary>
-/// Typed reads from a parsed json file that fail with a <see cref="ModelFormatException"/> naming the file and
-/// the field path (e.g. "model.merges[12]"), so a bad tokenizer file is never a bare KeyNotFound or cast error.
+/// Typed reads from a parsed json file (config.json, tokenizer.json and its siblings) that fail with a
+/// <see cref="ModelFormatException"/> naming the file and the field path (e.g. "model.merges[12]"), so a bad
+/// file is never a bare KeyNotFound or cast error.
 /// </summary>
 internal readonly struct JsonFields(string filePath)
 {
     public string FilePath { get; } = filePath;
 
+    /// <summary>The file as a json object (every file we read is one).</summary>
     public static JsonDocument Parse(string filePath)
     {
-        byte[] bytes = File.ReadAllBytes(filePath);
+        if (!File.Exists(filePath)) throw new FileNotFoundException($"{filePath}: no such file", filePath);
+        JsonDocument doc;
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
+            doc = JsonDocument.Parse(File.ReadAllBytes(filePath), new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException(filePath, $"not valid json ({e.Message})", e);
+            throw new ModelFormatException(filePath, $"is not valid JSON ({e.Message})", e);
         }
+        if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc;
+        doc.Dispose();
+        throw new ModelFormatException(filePath, "is not a JSON object");
     }
 
     public ModelFormatException Error(string field, string problem) => new(FilePath, $"field '{field}' {problem}");
@@ -49,6 +55,17 @@ internal readonly struct JsonFields(string filePath)
             ? i
             : throw Error(field, $"must be a 32-bit integer, not {Describe(value)}");
 
+    /// <summary>A count or size: some exporters write integral floats (e.g. 2048.0).</summary>
+    public int PositiveInt(JsonElement value, string field) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double x) && x == Math.Floor(x) && x is > 0 and <= int.MaxValue
+            ? (int)x
+            : throw Error(field, $"must be a positive integer, not {Describe(value)}");
+
+    public double Number(JsonElement value, string field) =>
+        value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out double x) && double.IsFinite(x)
+            ? x
+            : throw Error(field, $"must be a number, not {Describe(value)}");
+
     public bool Bool(JsonElement value, string field) => value.ValueKind switch
     {
         JsonValueKind.True => true,
@@ -64,6 +81,16 @@ internal readonly struct JsonFields(string filePath)
 
     public int OptionalInt(JsonElement obj, string name, string field, int fallback) =>
         Optional(obj, name) is { } v ? Int(v, field) : fallback;
+
+    public int? OptionalPositiveInt(JsonElement obj, string name, string field) =>
+        Optional(obj, name) is { } v ? PositiveInt(v, field) : null;
+
+    public double? OptionalNumber(JsonElement obj, string name, string field) =>
+        Optional(obj, name) is { } v ? Number(v, field) : null;
+
+    /// <summary>A nested object, or null when absent or json null.</summary>
+    public JsonElement? OptionalObject(JsonElement obj, string name, string field) =>
+        Optional(obj, name) is { } v ? Object(v, field) : null;
 
     /// <summary>A token given either as a plain string or as an AddedToken object {"content": ...}.</summary>
     public string? OptionalTokenContent(JsonElement obj, string name, string field)

@@ -23,7 +23,7 @@ public static class GgufConverter
         using HfModelSource model = HfModelSource.Open(source);
         ModelConfig c = model.Config;
         var writer = new GgufWriter();
-        GgufModelMetadata.Add(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Path))), weightType);
+        GgufModelMetadata.Add(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Path))), GgufFileType.Of(weightType));
         GgufTokenizerMetadata.Add(writer, model.Path, c.VocabSize);
 
         if (c.Architecture == "llama" && c.RopeScaling is RopeScaling scaling)

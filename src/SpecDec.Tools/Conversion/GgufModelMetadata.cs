@@ -1,13 +1,15 @@
-using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
 
 namespace SpecDec.Tools.Conversion;
 
-/// <summary>The general.* and &lt;arch&gt;.* keys llama.cpp's converter writes for a llama/qwen2/qwen3 model, in its order.</summary>
+/// <summary>
+/// The general.* and &lt;arch&gt;.* keys llama.cpp's converter writes for a llama/qwen2/qwen3 model, in its order:
+/// the one writer of <see cref="ModelConfig"/> as GGUF keys (convert and synth), the inverse of the engine's GgufConfigReader.
+/// </summary>
 internal static class GgufModelMetadata
 {
-    public static void Add(GgufWriter w, ModelConfig c, string name, GgmlType mostly)
+    public static void Add(GgufWriter w, ModelConfig c, string name, uint fileType)
     {
         string arch = c.Architecture;
         w.Add(GgufKeys.Architecture, arch);
@@ -24,7 +26,7 @@ internal static class GgufModelMetadata
         w.Add(GgufKeys.RmsEpsilon(arch), c.RmsNormEps);
         w.Add(GgufKeys.KeyLength(arch), (uint)c.HeadDim);
         w.Add(GgufKeys.ValueLength(arch), (uint)c.HeadDim);
-        w.Add(GgufKeys.FileType, GgufFileType.Of(mostly));
+        w.Add(GgufKeys.FileType, fileType);
         w.Add(GgufKeys.VocabSize(arch), (uint)c.VocabSize);
         w.Add(GgufKeys.RopeDimensionCount(arch), (uint)c.HeadDim);
         w.Add(GgufKeys.QuantizationVersion, 2u);

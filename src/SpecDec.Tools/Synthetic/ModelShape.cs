@@ -10,21 +10,8 @@ public sealed record ModelShape
 {
     public required string Name { get; init; }
 
-    /// <summary>GGUF architecture: "llama" or "qwen2".</summary>
-    public required string Architecture { get; init; }
-    public required int HiddenSize { get; init; }
-    public required int LayerCount { get; init; }
-    public required int HeadCount { get; init; }
-    public required int KvHeadCount { get; init; }
-    public required int HeadDim { get; init; }
-    public required int IntermediateSize { get; init; }
-    public required int VocabSize { get; init; }
-    public required int ContextLength { get; init; }
-    public required float RopeTheta { get; init; }
-    public required float RmsNormEps { get; init; }
-    public required bool TiedEmbeddings { get; init; }
-    public bool AttentionBias { get; init; }
-    public RopeScaling? RopeScaling { get; init; }
+    /// <summary>The hyper-parameters, written as GGUF keys by the converter's writer (architecture "llama" or "qwen2").</summary>
+    public required ModelConfig Config { get; init; }
 
     /// <summary>tokenizer.ggml.pre: the pre-tokenizer (split regex) llama.cpp applies.</summary>
     public required string TokenizerPre { get; init; }
@@ -43,10 +30,11 @@ public sealed record ModelShape
     {
         get
         {
-            long kv = (long)KvHeadCount * HeadDim, q = (long)HeadCount * HeadDim;
-            long perLayer = HiddenSize * (q + 2 * kv) + q * HiddenSize + 3L * HiddenSize * IntermediateSize + 2L * HiddenSize
-                            + (AttentionBias ? q + 2 * kv : 0);
-            return (long)VocabSize * HiddenSize * (TiedEmbeddings ? 1 : 2) + LayerCount * perLayer + HiddenSize;
+            ModelConfig c = Config;
+            long kv = (long)c.KvHeadCount * c.HeadDim, q = (long)c.HeadCount * c.HeadDim;
+            long perLayer = c.HiddenSize * (q + 2 * kv) + q * c.HiddenSize + 3L * c.HiddenSize * c.IntermediateSize + 2L * c.HiddenSize
+                            + (c.AttentionBias ? q + 2 * kv : 0);
+            return (long)c.VocabSize * c.HiddenSize * (c.TiedEmbeddings ? 1 : 2) + c.LayerCount * perLayer + c.HiddenSize;
         }
     }
 }

@@ -1,6 +1,7 @@
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
+using SpecDec.Tools.Conversion;
 using SpecDec.Tools.Quantization;
 
 namespace SpecDec.Tools.Synthetic;
@@ -17,12 +18,14 @@ public static class SyntheticModel
 
     public static void Write(ModelShape shape, QuantScheme scheme, string path, ulong seed = 1)
     {
+        ModelConfig c = shape.Config;
         var writer = new GgufWriter();
-        AddMetadata(writer, shape, scheme);
+        GgufModelMetadata.Add(writer, c, $"synthetic {shape.Name} ({scheme}, random weights)", QuantPlan.FileType(scheme));
+        AddTokenizer(writer, shape);
         int tensorIndex = 0;
         void Matrix(string name, int rows, int columns)
         {
-            GgmlType type = QuantPlan.TypeFor(scheme, name, [columns, rows], shape.LayerCount, shape.TiedEmbeddings);
+            GgmlType type = QuantPlan.TypeFor(scheme, name, [columns, rows], c.LayerCount, c.TiedEmbeddings);
             ulong tensorSeed = seed * 1_000_003 + (ulong)tensorIndex++;
             writer.AddTensor(name, type, [columns, rows], stream =>
                 RowWriter.Write(stream, type, columns, rows, (row, values) => Normal(tensorSeed, row, values, WeightStd)));
@@ -39,57 +42,39 @@ public static class SyntheticModel
                 }));
         }
 
-        int q = shape.HeadCount * shape.HeadDim, kv = shape.KvHeadCount * shape.HeadDim;
-        Matrix(TensorNames.TokenEmbedding, shape.VocabSize, shape.HiddenSize);
-        if (shape.RopeScaling is { } scaling)
+        int q = c.HeadCount * c.HeadDim, kv = c.KvHeadCount * c.HeadDim;
+        Matrix(TensorNames.TokenEmbedding, c.VocabSize, c.HiddenSize);
+        if (c.RopeScaling is { } scaling)
         {
-            float[] factors = RopeFactors(shape, scaling);
+            float[] factors = Llama3RopeFactors.Compute(c.HeadDim, c.RopeTheta, scaling);
             writer.AddTensor(TensorNames.RopeFreqs, GgmlType.F32, [factors.Length],
                 stream => RowWriter.Write(stream, GgmlType.F32, factors.Length, 1, (_, values) => factors.CopyTo(values)));
         }
-        for (int l = 0; l < shape.LayerCount; l++)
+        for (int l = 0; l < c.LayerCount; l++)
         {
-            Vector(TensorNames.AttnNorm(l), shape.HiddenSize, random: false);
-            Matrix(TensorNames.AttnQ(l), q, shape.HiddenSize);
-            Matrix(TensorNames.AttnK(l), kv, shape.HiddenSize);
-            Matrix(TensorNames.AttnV(l), kv, shape.HiddenSize);
-            if (shape.AttentionBias)
+            Vector(TensorNames.AttnNorm(l), c.HiddenSize, random: false);
+            Matrix(TensorNames.AttnQ(l), q, c.HiddenSize);
+            Matrix(TensorNames.AttnK(l), kv, c.HiddenSize);
+            Matrix(TensorNames.AttnV(l), kv, c.HiddenSize);
+            if (c.AttentionBias)
             {
                 Vector(TensorNames.AttnQBias(l), q, random: true);
                 Vector(TensorNames.AttnKBias(l), kv, random: true);
                 Vector(TensorNames.AttnVBias(l), kv, random: true);
             }
-            Matrix(TensorNames.AttnOutput(l), shape.HiddenSize, q);
-            Vector(TensorNames.FfnNorm(l), shape.HiddenSize, random: false);
-            Matrix(TensorNames.FfnGate(l), shape.IntermediateSize, shape.HiddenSize);
-            Matrix(TensorNames.FfnUp(l), shape.IntermediateSize, shape.HiddenSize);
-            Matrix(TensorNames.FfnDown(l), shape.HiddenSize, shape.IntermediateSize);
+            Matrix(TensorNames.AttnOutput(l), c.HiddenSize, q);
+            Vector(TensorNames.FfnNorm(l), c.HiddenSize, random: false);
+            Matrix(TensorNames.FfnGate(l), c.IntermediateSize, c.HiddenSize);
+            Matrix(TensorNames.FfnUp(l), c.IntermediateSize, c.HiddenSize);
+            Matrix(TensorNames.FfnDown(l), c.HiddenSize, c.IntermediateSize);
         }
-        Vector(TensorNames.OutputNorm, shape.HiddenSize, random: false);
-        if (!shape.TiedEmbeddings) Matrix(TensorNames.Output, shape.VocabSize, shape.HiddenSize);
+        Vector(TensorNames.OutputNorm, c.HiddenSize, random: false);
+        if (!c.TiedEmbeddings) Matrix(TensorNames.Output, c.VocabSize, c.HiddenSize);
         writer.Write(path);
     }
 
-    static void AddMetadata(GgufWriter w, ModelShape shape, QuantScheme scheme)
+    static void AddTokenizer(GgufWriter w, ModelShape shape)
     {
-        string arch = shape.Architecture;
-        w.Add(GgufKeys.Architecture, arch);
-        w.Add(GgufKeys.Name, $"synthetic {shape.Name} ({scheme}, random weights)");
-        w.Add(GgufKeys.FileType, QuantPlan.FileType(scheme));
-        w.Add(GgufKeys.QuantizationVersion, 2u);
-        w.Add(GgufKeys.ContextLength(arch), (uint)shape.ContextLength);
-        w.Add(GgufKeys.EmbeddingLength(arch), (uint)shape.HiddenSize);
-        w.Add(GgufKeys.BlockCount(arch), (uint)shape.LayerCount);
-        w.Add(GgufKeys.FeedForwardLength(arch), (uint)shape.IntermediateSize);
-        w.Add(GgufKeys.HeadCount(arch), (uint)shape.HeadCount);
-        w.Add(GgufKeys.HeadCountKv(arch), (uint)shape.KvHeadCount);
-        w.Add(GgufKeys.RopeFreqBase(arch), shape.RopeTheta);
-        w.Add(GgufKeys.RmsEpsilon(arch), shape.RmsNormEps);
-        w.Add(GgufKeys.KeyLength(arch), (uint)shape.HeadDim);
-        w.Add(GgufKeys.ValueLength(arch), (uint)shape.HeadDim);
-        w.Add(GgufKeys.RopeDimensionCount(arch), (uint)shape.HeadDim);
-        w.Add(GgufKeys.VocabSize(arch), (uint)shape.VocabSize);
-
         SyntheticVocabulary vocab = SyntheticVocabulary.Build(shape);
         w.Add(GgufKeys.TokenizerModel, "gpt2");
         w.Add(GgufKeys.TokenizerPre, shape.TokenizerPre);
@@ -99,29 +84,6 @@ public static class SyntheticModel
         w.Add(GgufKeys.BosTokenId, (uint)shape.BosTokenId);
         w.Add(GgufKeys.EosTokenId, (uint)shape.EosTokenId);
         w.Add(GgufKeys.AddBosToken, shape.AddBos);
-    }
-
-    /// <summary>
-    /// llama.cpp's rope_freqs for llama3 scaling (its converter's generate_extra_tensors): per frequency pair,
-    /// the divisor 1 for short wavelengths, Factor for long ones, and a smooth blend between.
-    /// </summary>
-    static float[] RopeFactors(ModelShape shape, RopeScaling s)
-    {
-        var factors = new float[shape.HeadDim / 2];
-        double lowWavelength = s.OriginalContextLength / s.LowFreqFactor, highWavelength = s.OriginalContextLength / s.HighFreqFactor;
-        for (int i = 0; i < factors.Length; i++)
-        {
-            double freq = 1.0 / Math.Pow(shape.RopeTheta, 2.0 * i / shape.HeadDim);
-            double wavelength = 2 * Math.PI / freq;
-            if (wavelength < highWavelength) factors[i] = 1f;
-            else if (wavelength > lowWavelength) factors[i] = s.Factor;
-            else
-            {
-                double smooth = (s.OriginalContextLength / wavelength - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
-                factors[i] = (float)(1 / ((1 - smooth) / s.Factor + smooth));
-            }
-        }
-        return factors;
     }
 
     /// <summary>Row <paramref name="row"/> of a tensor: N(0, std²) from a counter-based generator, so rows can be made in any order.</summary>

@@ -17,7 +17,7 @@ public sealed class SyntheticVocabulary
 
     public static SyntheticVocabulary Build(ModelShape shape)
     {
-        int size = shape.VocabSize;
+        int size = shape.Config.VocabSize;
         var tokens = new string[size];
         var types = new int[size];
         var merges = new List<string>();
@@ -56,7 +56,7 @@ public sealed class SyntheticVocabulary
                 tokens[id] = special;
                 types[id] = Control;
             }
-            else if (shape.Architecture == "llama")
+            else if (shape.Config.Architecture == "llama")
             {
                 tokens[id] = $"<|reserved_special_token_{id - shape.FirstSpecialId}|>";
                 types[id] = Control;

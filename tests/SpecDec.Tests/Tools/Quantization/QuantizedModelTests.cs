@@ -77,7 +77,7 @@ public class QuantizedModelTests(QuantizedModelTests.F32Model f32) : IClassFixtu
 
         double rms = Math.Sqrt(reference.Average(v => (double)v * v));
         double rmse = Math.Sqrt(reference.Zip(y, (a, b) => (double)(a - b) * (a - b)).Average());
-        double bound = Math.Sqrt(7 * TinyShapes.Llama.LayerCount + 1) * weightError;
+        double bound = Math.Sqrt(7 * TinyShapes.Llama.Config.LayerCount + 1) * weightError;
         Assert.True(rmse / rms <= bound, $"{scheme}: relative logit RMSE {rmse / rms:F4} > {bound:F4}");
         Assert.True(rmse / rms >= bound / 8, $"{scheme}: relative logit RMSE {rmse / rms:F4} is implausibly small: did it quantize?");
 

@@ -24,7 +24,7 @@ public static class GgufConverter
         ModelConfig c = model.Config;
         var writer = new GgufWriter();
         GgufModelMetadata.Add(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Path))), GgufFileType.Of(weightType));
-        GgufTokenizerMetadata.Add(writer, model.Path, c.VocabSize);
+        GgufTokenizerMetadata.Add(writer, model.Path, model.Metadata, c.VocabSize);
 
         if (c.Architecture == "llama" && c.RopeScaling is RopeScaling scaling)
         {

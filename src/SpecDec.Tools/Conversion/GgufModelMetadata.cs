@@ -15,7 +15,7 @@ internal static class GgufModelMetadata
         w.Add(GgufKeys.Architecture, arch);
         w.Add("general.type", "model");
         w.Add(GgufKeys.Name, name);
-        w.Add(GgufKeys.Alignment, (uint)GgufParser.DefaultAlignment);
+        w.Add(GgufKeys.Alignment, (uint)GgufKeys.DefaultAlignment);
         w.Add(GgufKeys.BlockCount(arch), (uint)c.LayerCount);
         w.Add(GgufKeys.ContextLength(arch), (uint)c.ContextLength);
         w.Add(GgufKeys.EmbeddingLength(arch), (uint)c.HiddenSize);

@@ -1,5 +1,5 @@
-using System.Text.Json;
 using SpecDec.Formats.Gguf;
+using SpecDec.Model;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Tools.Conversion;
@@ -12,7 +12,8 @@ namespace SpecDec.Tools.Conversion;
 /// </summary>
 internal static class GgufTokenizerMetadata
 {
-    public static void Add(GgufWriter w, string folder, int embeddingRows)
+    /// <param name="modelConfig">config.json's top-level fields (<see cref="HfModelSource.Metadata"/>).</param>
+    public static void Add(GgufWriter w, string folder, IReadOnlyDictionary<string, object> modelConfig, int embeddingRows)
     {
         string jsonPath = Path.Combine(folder, "tokenizer.json");
         if (!File.Exists(jsonPath)) throw new ModelFormatException(folder, "no tokenizer.json: the GGUF needs the tokenizer");
@@ -42,8 +43,8 @@ internal static class GgufTokenizerMetadata
         w.Add(GgufKeys.TokenType, types);
         if (style.Model == "gpt2") w.Add(GgufKeys.Merges, json.Merges.Select(m => $"{m.Left} {m.Right}").ToArray());
 
-        int? bos = IdOf(config?.BosToken, tokens) ?? generation?.BosTokenId ?? ConfigId(folder, "bos_token_id");
-        int? eos = IdOf(config?.EosToken, tokens) ?? (generation?.EosTokenIds.Count > 0 ? generation.EosTokenIds[0] : ConfigId(folder, "eos_token_id"));
+        int? bos = IdOf(config?.BosToken, tokens) ?? generation?.BosTokenId ?? ConfigId(modelConfig, "bos_token_id");
+        int? eos = IdOf(config?.EosToken, tokens) ?? (generation?.EosTokenIds.Count > 0 ? generation.EosTokenIds[0] : ConfigId(modelConfig, "eos_token_id"));
         int? unk = IdOf(config?.UnkToken ?? json.UnkToken, tokens);
         int? pad = IdOf(config?.PadToken, tokens);
         foreach ((string key, int? id) in new[] { (GgufKeys.BosTokenId, bos), (GgufKeys.EosTokenId, eos), (GgufKeys.UnknownTokenId, unk), (GgufKeys.PaddingTokenId, pad) })
@@ -94,11 +95,8 @@ internal static class GgufTokenizerMetadata
         return File.Exists(jinja) ? File.ReadAllText(jinja) : null;
     }
 
-    private static int? ConfigId(string folder, string key)
-    {
-        using JsonDocument doc = Formats.HuggingFace.HfConfigReader.ParseFile(Path.Combine(folder, "config.json"));
-        return doc.RootElement.TryGetProperty(key, out JsonElement v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int id) ? id : null;
-    }
+    private static int? ConfigId(IReadOnlyDictionary<string, object> modelConfig, string key) =>
+        modelConfig.TryGetValue(key, out object? v) && v is long id && id is >= int.MinValue and <= int.MaxValue ? (int)id : null;
 
     private static T? LoadIfPresent<T>(string folder, string name, Func<string, T> load) where T : class
     {

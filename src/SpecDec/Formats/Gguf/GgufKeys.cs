@@ -7,6 +7,10 @@ public static class GgufKeys
     public const string Name = "general.name";
     public const string FileType = "general.file_type";
     public const string Alignment = "general.alignment";
+
+    /// <summary>The alignment of tensor data when <see cref="Alignment"/> is absent.</summary>
+    public const int DefaultAlignment = 32;
+
     public const string QuantizationVersion = "general.quantization_version";
 
     public static string ContextLength(string arch) => $"{arch}.context_length";

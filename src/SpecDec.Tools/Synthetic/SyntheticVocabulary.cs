@@ -1,3 +1,5 @@
+using SpecDec.Tokenization;
+
 namespace SpecDec.Tools.Synthetic;
 
 /// <summary>
@@ -8,10 +10,9 @@ namespace SpecDec.Tools.Synthetic;
 /// </summary>
 public sealed class SyntheticVocabulary
 {
-    /// <summary>llama.cpp's token types: 1 normal, 3 control, 5 unused.</summary>
-    public const int Normal = 1, Control = 3, Unused = 5;
-
     public required string[] Tokens { get; init; }
+
+    /// <summary><see cref="TokenType"/> codes, as GGUF stores them.</summary>
     public required int[] TokenTypes { get; init; }
     public required string[] Merges { get; init; }
 
@@ -23,11 +24,11 @@ public sealed class SyntheticVocabulary
         var merges = new List<string>();
         var seen = new HashSet<string>();
 
-        string[] byteChars = ByteLevelAlphabet();
+        string[] byteChars = [.. ByteLevelAlphabet.ByteToChar.Select(c => c.ToString())];
         for (int b = 0; b < 256; b++)
         {
             tokens[b] = byteChars[b];
-            types[b] = Normal;
+            types[b] = (int)TokenType.Normal;
             seen.Add(byteChars[b]);
         }
         // Grow words breadth-first: 'Ġ' (the byte-level space) and the letters, then each new token, get every
@@ -43,7 +44,7 @@ public sealed class SyntheticVocabulary
                 string merged = p + c;
                 if (!seen.Add(merged)) continue;
                 tokens[next] = merged;
-                types[next] = Normal;
+                types[next] = (int)TokenType.Normal;
                 merges.Add($"{p} {c}");
                 parents.Enqueue(merged);
                 next++;
@@ -54,32 +55,19 @@ public sealed class SyntheticVocabulary
             if (shape.SpecialTokens.TryGetValue(id, out string? special))
             {
                 tokens[id] = special;
-                types[id] = Control;
+                types[id] = (int)TokenType.Control;
             }
             else if (shape.Config.Architecture == "llama")
             {
                 tokens[id] = $"<|reserved_special_token_{id - shape.FirstSpecialId}|>";
-                types[id] = Control;
+                types[id] = (int)TokenType.Control;
             }
             else
             {
                 tokens[id] = $"[PAD{id}]";
-                types[id] = Unused;
+                types[id] = (int)TokenType.Unused;
             }
         }
         return new SyntheticVocabulary { Tokens = tokens, TokenTypes = types, Merges = merges.ToArray() };
-    }
-
-    /// <summary>GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest map to U+0100 onwards.</summary>
-    public static string[] ByteLevelAlphabet()
-    {
-        var chars = new string[256];
-        int shifted = 0;
-        for (int b = 0; b < 256; b++)
-        {
-            bool printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
-            chars[b] = printable ? ((char)b).ToString() : ((char)(256 + shifted++)).ToString();
-        }
-        return chars;
     }
 }

@@ -3,6 +3,7 @@ using SpecDec.Formats.Gguf;
 using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Tests.Formats;
+using SpecDec.Tokenization;
 using SpecDec.Tools.Quantization;
 using SpecDec.Tools.Synthetic;
 
@@ -107,8 +108,8 @@ public unsafe class SyntheticModelTests
         }
         Assert.Equal(700 - 256, v.Merges.Length);
         Assert.Equal("<|im_end|>", v.Tokens[702]);
-        Assert.Equal(SyntheticVocabulary.Control, v.TokenTypes[702]);
-        Assert.Equal(SyntheticVocabulary.Unused, v.TokenTypes[799]);
+        Assert.Equal((int)TokenType.Control, v.TokenTypes[702]);
+        Assert.Equal((int)TokenType.Unused, v.TokenTypes[799]);
         // GPT-2's byte alphabet: 'A' is itself, the space byte is 'Ġ' (U+0120).
         Assert.Equal("A", v.Tokens['A']);
         Assert.Equal("\u0120", v.Tokens[' ']);

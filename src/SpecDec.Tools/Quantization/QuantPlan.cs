@@ -1,5 +1,6 @@
 using SpecDec.Formats;
 using SpecDec.Model;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Tools.Quantization;
 
@@ -35,18 +36,8 @@ public static class QuantPlan
     public const string Names = "f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, q4_k_m";
 
     /// <summary>llama.cpp's general.file_type (enum llama_ftype) for the scheme; Q4_K is reported as Q4_K_S.</summary>
-    public static uint FileType(QuantScheme scheme) => scheme switch
-    {
-        QuantScheme.F32 => 0,
-        QuantScheme.F16 => 1,
-        QuantScheme.Q4_0 => 2,
-        QuantScheme.Q8_0 => 7,
-        QuantScheme.Q4_K => 14,
-        QuantScheme.Q4_K_M => 15,
-        QuantScheme.Q6_K => 18,
-        QuantScheme.BF16 => 32,
-        _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
-    };
+    public static uint FileType(QuantScheme scheme) =>
+        scheme == QuantScheme.Q4_K_M ? GgufFileType.Q4_K_M : GgufFileType.Of(SingleType(scheme));
 
     /// <summary>The type for tensor <paramref name="name"/> with GGUF dims (dims[0] = row length).</summary>
     /// <param name="layerCount">Transformer blocks in the model (for Q4_K_M's per-layer choices).</param>
@@ -55,20 +46,22 @@ public static class QuantPlan
     {
         if (CountDims(dims) < 2 || !name.EndsWith(".weight", StringComparison.Ordinal) || name.Contains("_norm.", StringComparison.Ordinal))
             return GgmlType.F32;
-        GgmlType type = scheme switch
-        {
-            QuantScheme.F32 => GgmlType.F32,
-            QuantScheme.F16 => GgmlType.F16,
-            QuantScheme.BF16 => GgmlType.BF16,
-            QuantScheme.Q8_0 => GgmlType.Q8_0,
-            QuantScheme.Q4_0 => GgmlType.Q4_0,
-            QuantScheme.Q4_K => GgmlType.Q4_K,
-            QuantScheme.Q6_K => GgmlType.Q6_K,
-            QuantScheme.Q4_K_M => Q4KMType(name, dims[0], layerCount, tiedEmbeddings),
-            _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
-        };
+        GgmlType type = scheme == QuantScheme.Q4_K_M ? Q4KMType(name, dims[0], layerCount, tiedEmbeddings) : SingleType(scheme);
         return Fallback(type, dims[0]);
     }
+
+    /// <summary>The one type every matrix gets under a single-type scheme.</summary>
+    static GgmlType SingleType(QuantScheme scheme) => scheme switch
+    {
+        QuantScheme.F32 => GgmlType.F32,
+        QuantScheme.F16 => GgmlType.F16,
+        QuantScheme.BF16 => GgmlType.BF16,
+        QuantScheme.Q8_0 => GgmlType.Q8_0,
+        QuantScheme.Q4_0 => GgmlType.Q4_0,
+        QuantScheme.Q4_K => GgmlType.Q4_K,
+        QuantScheme.Q6_K => GgmlType.Q6_K,
+        _ => throw new ArgumentOutOfRangeException(nameof(scheme)),
+    };
 
     static GgmlType Q4KMType(string name, long rowLength, int layerCount, bool tiedEmbeddings)
     {

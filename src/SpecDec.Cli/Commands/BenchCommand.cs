@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Kernels;
 using SpecDec.Model;

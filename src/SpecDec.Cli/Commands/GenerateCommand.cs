@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Kernels;
 using SpecDec.Model;

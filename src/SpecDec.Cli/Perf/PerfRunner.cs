@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using SpecDec.Formats.Gguf;
 using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Tools.Benchmarking;

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
-using SpecDec.Kernels;
 
 namespace SpecDec.Tools.Benchmarking;
 

@@ -1,6 +1,5 @@
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
-using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
 
 namespace SpecDec.Tools.Conversion;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Kernels;
 using SpecDec.Model;

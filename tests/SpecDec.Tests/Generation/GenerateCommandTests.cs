@@ -1,5 +1,4 @@
 using SpecDec.Cli.Commands;
-using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Model;
 using SpecDec.Sampling;

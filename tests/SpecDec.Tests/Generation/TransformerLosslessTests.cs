@@ -1,4 +1,3 @@
-using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Model;
 using SpecDec.Sampling;

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
 

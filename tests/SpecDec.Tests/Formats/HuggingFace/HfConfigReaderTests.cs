@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SpecDec.Formats;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
 

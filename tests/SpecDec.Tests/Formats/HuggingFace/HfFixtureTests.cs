@@ -1,5 +1,4 @@
 using SpecDec.Formats;
-using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
 
 namespace SpecDec.Tests.Formats.HuggingFace;

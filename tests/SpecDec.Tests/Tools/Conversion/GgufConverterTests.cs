@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
-using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
 using SpecDec.Tests.Formats;
 using SpecDec.Tools.Conversion;

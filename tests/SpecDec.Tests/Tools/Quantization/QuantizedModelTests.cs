@@ -1,4 +1,3 @@
-using SpecDec.Formats.Gguf;
 using SpecDec.Model;
 using SpecDec.Tests.Formats;
 using SpecDec.Tests.Tools.Synthetic;

@@ -1,6 +1,5 @@
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
-using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Tests.Formats;
 using SpecDec.Tokenization;

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using SpecDec.Benchmarking;
 using SpecDec.Kernels;
+using SpecDec.Tools.Benchmarking;
 
 namespace SpecDec.Benchmarks;
 

@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
-using Spectre.Console;
 using SpecDec.Backends.Cpu;
-using SpecDec.Benchmarking;
 using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Tools.Benchmarking;
+using Spectre.Console;
 
 namespace SpecDec.Cli.Commands;
 

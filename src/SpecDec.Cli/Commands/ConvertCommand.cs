@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using SpecDec.Formats;
-using SpecDec.Formats.Conversion;
 using SpecDec.Tensors;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Cli.Commands;
 

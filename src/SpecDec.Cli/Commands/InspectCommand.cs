@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
 using SpecDec.Tokenization;

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
-using SpecDec.Quantization;
+using SpecDec.Tools.Quantization;
 
 namespace SpecDec.Cli.Commands;
 

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
-using SpecDec.Quantization;
+using SpecDec.Model;
+using SpecDec.Tools.Quantization;
+using SpecDec.Tools.Synthetic;
 
 namespace SpecDec.Cli.Commands;
 
@@ -27,8 +29,9 @@ public static class SynthCommand
             ModelShape s = ModelShapes.Get(parse.GetValue(shape)!);
             QuantScheme scheme = QuantPlan.Parse(parse.GetValue(type)!);
             FileInfo to = parse.GetValue(output)!;
-            Console.Error.WriteLine($"{s.Name}: {s.ParameterCount / 1e9:F2} B parameters, {s.LayerCount} layers, hidden {s.HiddenSize}, " +
-                                    $"heads {s.HeadCount}/{s.KvHeadCount}, ffn {s.IntermediateSize}, vocab {s.VocabSize} → {scheme}");
+            ModelConfig c = s.Config;
+            Console.Error.WriteLine($"{s.Name}: {s.ParameterCount / 1e9:F2} B parameters, {c.LayerCount} layers, hidden {c.HiddenSize}, " +
+                                    $"heads {c.HeadCount}/{c.KvHeadCount}, ffn {c.IntermediateSize}, vocab {c.VocabSize} → {scheme}");
             var clock = Stopwatch.StartNew();
             SyntheticModel.Write(s, scheme, to.FullName, parse.GetValue(seed));
             Console.Error.WriteLine($"wrote {to.FullName} ({new FileInfo(to.FullName).Length / 1e9:F2} GB) in {clock.Elapsed.TotalSeconds:F1} s");

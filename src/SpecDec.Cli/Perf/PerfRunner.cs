@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using SpecDec.Backends.Cpu;
-using SpecDec.Benchmarking;
 using SpecDec.Formats.Gguf;
 using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Tools.Benchmarking;
 
 namespace SpecDec.Cli.Perf;
 

@@ -2,7 +2,6 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using SpecDec.Formats;
 
 namespace SpecDec.Tokenization;
 

@@ -1,3 +1,5 @@
+using SpecDec.Formats;
+
 namespace SpecDec.Tokenization;
 
 /// <summary>The token ids of generation_config.json: bos_token_id and eos_token_id (an int or a list).</summary>

@@ -1,5 +1,3 @@
-using SpecDec.Formats;
-
 namespace SpecDec.Tokenization;
 
 /// <summary>

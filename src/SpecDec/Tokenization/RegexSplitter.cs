@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using SpecDec.Formats;
 
 namespace SpecDec.Tokenization;
 

@@ -1,5 +1,4 @@
 using System.Text;
-using SpecDec.Formats;
 
 namespace SpecDec.Tokenization;
 

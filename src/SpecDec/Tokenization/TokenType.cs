@@ -1,7 +1,7 @@
 namespace SpecDec.Tokenization;
 
 /// <summary>What a vocabulary entry is; the values are GGUF's tokenizer.ggml.token_type codes.</summary>
-internal enum TokenType
+public enum TokenType
 {
     Normal = 1,
     /// <summary>The unk token.</summary>

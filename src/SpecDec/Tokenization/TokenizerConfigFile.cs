@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SpecDec.Formats;
 
 namespace SpecDec.Tokenization;
 

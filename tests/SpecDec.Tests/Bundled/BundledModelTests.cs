@@ -6,7 +6,7 @@ using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
-using SpecDec.Tests.Benchmarking;
+using SpecDec.Tests.Tools.Benchmarking;
 
 namespace SpecDec.Tests.Bundled;
 

@@ -1,8 +1,9 @@
 using SpecDec.Cli;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
-using SpecDec.Formats.Conversion;
+using SpecDec.Model;
 using SpecDec.Tensors;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Tests.Formats;
 

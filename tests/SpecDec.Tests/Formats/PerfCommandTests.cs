@@ -1,9 +1,9 @@
 using System.Text.Json;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
-using SpecDec.Formats.Conversion;
 using SpecDec.Model;
 using SpecDec.Tensors;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Tests.Formats;
 

@@ -1,6 +1,5 @@
 using SpecDec.Backends.Cpu;
 using SpecDec.Cli.Commands;
-using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Model;
 using SpecDec.Sampling;

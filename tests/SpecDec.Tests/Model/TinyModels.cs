@@ -1,6 +1,7 @@
 using SpecDec.Backends.Cpu;
 using SpecDec.Model;
 using SpecDec.Tensors;
+using SpecDec.Tools.Synthetic;
 
 namespace SpecDec.Tests.Model;
 

@@ -3,6 +3,7 @@ using SpecDec.Formats;
 using SpecDec.Model;
 using SpecDec.Tensors;
 using SpecDec.Tokenization;
+using SpecDec.Tools.Synthetic;
 using static SpecDec.Tests.Model.TinyModels;
 
 namespace SpecDec.Tests.Model;

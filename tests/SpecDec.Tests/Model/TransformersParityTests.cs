@@ -1,10 +1,10 @@
 using System.Text.Json;
 using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
-using SpecDec.Formats.Conversion;
 using SpecDec.Model;
 using SpecDec.Tensors;
 using SpecDec.Tests.Formats;
+using SpecDec.Tools.Conversion;
 
 namespace SpecDec.Tests.Model;
 

@@ -1,4 +1,3 @@
-using SpecDec.Formats;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Tests.Tokenization;

@@ -1,4 +1,3 @@
-using SpecDec.Formats;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Tests.Tokenization;
@@ -79,7 +78,7 @@ public sealed class TokenizerFileTests : IDisposable
     }
 
     [Theory]
-    [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}", "not valid json")]
+    [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}", "not valid JSON")]
     [InlineData("{\"model\": {\"type\": \"BPE\"}}", "field 'model.vocab' is missing")]
     [InlineData("{\"model\": {\"type\": \"WordPiece\", \"vocab\": {}}}", "field 'model.type' is 'WordPiece'")]
     [InlineData("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"zero\"}}}", "field 'model.vocab[\"a\"]' must be a 32-bit integer")]

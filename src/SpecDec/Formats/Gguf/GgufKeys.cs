@@ -7,6 +7,10 @@ public static class GgufKeys
     public const string Name = "general.name";
     public const string FileType = "general.file_type";
     public const string Alignment = "general.alignment";
+
+    /// <summary>The alignment of tensor data when <see cref="Alignment"/> is absent.</summary>
+    public const int DefaultAlignment = 32;
+
     public const string QuantizationVersion = "general.quantization_version";
 
     public static string ContextLength(string arch) => $"{arch}.context_length";
@@ -31,6 +35,8 @@ public static class GgufKeys
     public const string BosTokenId = "tokenizer.ggml.bos_token_id";
     public const string EosTokenId = "tokenizer.ggml.eos_token_id";
     public const string UnknownTokenId = "tokenizer.ggml.unknown_token_id";
+    public const string EotTokenId = "tokenizer.ggml.eot_token_id";
+    public const string EomTokenId = "tokenizer.ggml.eom_token_id";
     public const string PaddingTokenId = "tokenizer.ggml.padding_token_id";
     public const string AddBosToken = "tokenizer.ggml.add_bos_token";
     public const string AddEosToken = "tokenizer.ggml.add_eos_token";

@@ -1,48 +1,78 @@
 namespace SpecDec.Formats.Gguf;
 
 /// <summary>
-/// Typed reads of GGUF metadata with errors that name the file and key. Integer keys accept any GGUF
-/// integer type (writers differ: llama.cpp writes uint32, others int32 or uint64).
+/// Typed reads of GGUF metadata (scalars, typed .NET arrays) that fail with a <see cref="ModelFormatException"/>
+/// naming the file and the key. Integer keys accept any GGUF integer type (writers differ: llama.cpp writes
+/// uint32, others int32 or uint64).
 /// </summary>
-internal static class GgufMetadata
+internal readonly struct GgufMetadata(IReadOnlyDictionary<string, object> values, string source)
 {
-    public static string RequireString(IReadOnlyDictionary<string, object> m, string key, string path) =>
-        m.TryGetValue(key, out object? v)
-            ? v as string ?? throw WrongType(path, key, v, "a string")
-            : throw Missing(path, key);
+    public ModelFormatException Error(string key, string problem) => new(source, $"metadata key '{key}' {problem}");
 
-    public static int RequirePositiveInt(IReadOnlyDictionary<string, object> m, string key, string path) =>
-        OptionalPositiveInt(m, key, path) ?? throw Missing(path, key);
+    private object Required(string key) =>
+        values.TryGetValue(key, out var v) ? v : throw Error(key, "is missing");
 
-    public static int? OptionalPositiveInt(IReadOnlyDictionary<string, object> m, string key, string path)
+    public string String(string key) => Required(key) as string ?? throw Error(key, $"must be a string, not {TypeOf(Required(key))}");
+
+    public string? OptionalString(string key) =>
+        values.TryGetValue(key, out var v) ? v as string ?? throw Error(key, $"must be a string, not {TypeOf(v)}") : null;
+
+    public bool? OptionalBool(string key) =>
+        values.TryGetValue(key, out var v) ? v as bool? ?? throw Error(key, $"must be a bool, not {TypeOf(v)}") : null;
+
+    /// <summary>An integer of any width; a uint64 beyond long's range reads as long.MaxValue, outside every range checked.</summary>
+    public long? OptionalInteger(string key) => values.TryGetValue(key, out var v) ? v switch
     {
-        if (!m.TryGetValue(key, out object? v)) return null;
-        long? value = v switch
-        {
-            byte x => x, sbyte x => x, ushort x => x, short x => x, uint x => x, int x => x, long x => x,
-            ulong x => x <= long.MaxValue ? (long)x : long.MaxValue,
-            _ => null,
-        };
-        if (value is null) throw WrongType(path, key, v, "an integer");
-        if (value is <= 0 or > int.MaxValue) throw new ModelFormatException(path, $"{key} = {value} is out of range");
-        return (int)value;
-    }
+        sbyte or byte or short or ushort or int or uint or long => Convert.ToInt64(v),
+        ulong u => u <= long.MaxValue ? (long)u : long.MaxValue,
+        _ => throw Error(key, $"must be an integer, not {TypeOf(v)}"),
+    } : null;
 
-    public static float? OptionalFloat(IReadOnlyDictionary<string, object> m, string key, string path)
+    /// <summary>A count or size: an integer in 1..int.MaxValue.</summary>
+    public int PositiveInt(string key) => OptionalPositiveInt(key) ?? throw Error(key, "is missing");
+
+    public int? OptionalPositiveInt(string key) => OptionalInteger(key) switch
     {
-        if (!m.TryGetValue(key, out object? v)) return null;
+        null => null,
+        > 0 and <= int.MaxValue and long v => (int)v,
+        long v => throw Error(key, $"is {v}, out of range"),
+    };
+
+    public float Float(string key) => OptionalFloat(key) ?? throw Error(key, "is missing");
+
+    public float? OptionalFloat(string key)
+    {
+        if (!values.TryGetValue(key, out var v)) return null;
         float value = v switch
         {
-            float x => x,
-            double x => (float)x,
-            _ => throw WrongType(path, key, v, "a float"),
+            float f => f,
+            double d => (float)d,
+            _ => throw Error(key, $"must be a float, not {TypeOf(v)}"),
         };
-        if (!float.IsFinite(value)) throw new ModelFormatException(path, $"{key} = {value} is not finite");
-        return value;
+        return float.IsFinite(value) ? value : throw Error(key, $"is {value}, not finite");
     }
 
-    private static ModelFormatException Missing(string path, string key) => new(path, $"missing metadata key {key}");
+    public string[] StringArray(string key) =>
+        Required(key) as string[] ?? throw Error(key, $"must be an array of strings, not {TypeOf(Required(key))}");
 
-    private static ModelFormatException WrongType(string path, string key, object value, string expected) =>
-        new(path, $"metadata {key} should be {expected}, found {value.GetType().Name}");
+    public float[] FloatArray(string key) => Required(key) switch
+    {
+        float[] f => f,
+        double[] d => [.. d.Select(x => (float)x)],
+        var v => throw Error(key, $"must be an array of floats, not {TypeOf(v)}"),
+    };
+
+    public int[]? OptionalIntArray(string key) => !values.TryGetValue(key, out var v) ? null : v switch
+    {
+        int[] i => i,
+        uint[] u => [.. u.Select(x => x > int.MaxValue ? -1 : (int)x)],
+        long[] l => [.. l.Select(x => x is < int.MinValue or > int.MaxValue ? -1 : (int)x)],
+        short[] s => [.. s.Select(x => (int)x)],
+        ushort[] s => [.. s.Select(x => (int)x)],
+        sbyte[] s => [.. s.Select(x => (int)x)],
+        byte[] b => [.. b.Select(x => (int)x)],
+        _ => throw Error(key, $"must be an array of integers, not {TypeOf(v)}"),
+    };
+
+    private static string TypeOf(object v) => v.GetType().Name;
 }

@@ -10,8 +10,6 @@ namespace SpecDec.Formats.Gguf;
 /// </summary>
 internal static class GgufParser
 {
-    public const int DefaultAlignment = 32;
-
     /// <summary>GGML_MAX_DIMS.</summary>
     public const int MaxDims = 4;
 
@@ -81,7 +79,7 @@ internal static class GgufParser
 
     private static int ReadAlignment(OrderedDictionary<string, object> metadata, string path)
     {
-        if (!metadata.TryGetValue(GgufKeys.Alignment, out object? value)) return DefaultAlignment;
+        if (!metadata.TryGetValue(GgufKeys.Alignment, out object? value)) return GgufKeys.DefaultAlignment;
         if (value is not uint alignment)
             throw new ModelFormatException(path, $"{GgufKeys.Alignment} must be a uint32, found {value.GetType().Name}");
         if (alignment == 0 || alignment > 1u << 30 || (alignment & (alignment - 1)) != 0)

@@ -65,7 +65,7 @@ public sealed class GgufWriter
     public void Write(Stream stream)
     {
         long start = stream.Position;
-        int alignment = _metadata.TryGetValue(GgufKeys.Alignment, out object? a) ? (int)(uint)a : GgufParser.DefaultAlignment;
+        int alignment = _metadata.TryGetValue(GgufKeys.Alignment, out object? a) ? (int)(uint)a : GgufKeys.DefaultAlignment;
         using var w = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
         w.Write("GGUF"u8);
         w.Write(3u);

@@ -28,66 +28,59 @@ public static class HfConfigReader
         return Read(doc.RootElement, configPath);
     }
 
+    /// <summary>A config-sized json file (config.json, the shard index) as an object.</summary>
     internal static JsonDocument ParseFile(string path)
     {
         var info = new FileInfo(path);
-        if (!info.Exists) throw new FileNotFoundException($"{path}: no such file", path);
-        if (info.Length > MaxConfigBytes) throw new ModelFormatException(path, $"{info.Length} bytes is far too large for a JSON config");
-        try
-        {
-            JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
-            if (doc.RootElement.ValueKind == JsonValueKind.Object) return doc;
-            doc.Dispose();
-            throw new ModelFormatException(path, "is not a JSON object");
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException(path, $"is not valid JSON: {e.Message}", e);
-        }
+        if (info.Exists && info.Length > MaxConfigBytes) throw new ModelFormatException(path, $"{info.Length} bytes is far too large for a JSON config");
+        return JsonFields.Parse(path);
     }
 
     public static ModelConfig Read(JsonElement root, string path)
     {
-        var f = new ConfigFields(root, path);
+        var f = new JsonFields(path);
+        int Require(string name) => f.PositiveInt(f.Required(root, name, name), name);
+        int? Optional(string name) => f.OptionalPositiveInt(root, name, name);
+        bool Flag(string name) => f.OptionalBool(root, name, name, fallback: false);
         string hfArch = HfArchitecture(root, path);
         string arch = Architectures.TryGetValue(hfArch, out string? a)
             ? a
             : throw new ModelFormatException(path, $"architectures [{hfArch}] is not supported (supported: {string.Join(", ", Architectures.Keys)})");
 
-        string? act = f.OptionalString("hidden_act");
+        string? act = f.OptionalString(root, "hidden_act", "hidden_act");
         if (act is not null and not "silu") throw new ModelFormatException(path, $"hidden_act '{act}' is not supported (silu is)");
         // Llama/Qwen3 attention_bias also puts a bias on o_proj, and mlp_bias on the MLP: neither is in our model.
-        if (arch != "qwen2" && f.OptionalBool("attention_bias") == true) throw new ModelFormatException(path, "attention_bias = true is not supported");
-        if (f.OptionalBool("mlp_bias") == true) throw new ModelFormatException(path, "mlp_bias = true is not supported");
-        if (f.OptionalBool("use_sliding_window") == true) throw new ModelFormatException(path, "use_sliding_window = true is not supported");
+        if (arch != "qwen2" && Flag("attention_bias")) throw new ModelFormatException(path, "attention_bias = true is not supported");
+        if (Flag("mlp_bias")) throw new ModelFormatException(path, "mlp_bias = true is not supported");
+        if (Flag("use_sliding_window")) throw new ModelFormatException(path, "use_sliding_window = true is not supported");
 
-        int hidden = f.RequireInt("hidden_size");
-        int heads = f.RequireInt("num_attention_heads");
-        int kvHeads = f.OptionalInt("num_key_value_heads") ?? heads;
+        int hidden = Require("hidden_size");
+        int heads = Require("num_attention_heads");
+        int kvHeads = Optional("num_key_value_heads") ?? heads;
         if (heads % kvHeads != 0)
             throw new ModelFormatException(path, $"num_attention_heads {heads} is not a multiple of num_key_value_heads {kvHeads}");
-        int headDim = f.OptionalInt("head_dim") ?? (hidden % heads == 0
+        int headDim = Optional("head_dim") ?? (hidden % heads == 0
             ? hidden / heads
             : throw new ModelFormatException(path, $"hidden_size {hidden} is not a multiple of num_attention_heads {heads} and head_dim is missing"));
         if (headDim % 2 != 0) throw new ModelFormatException(path, $"head_dim {headDim} is odd; RoPE needs pairs");
-        (double theta, RopeScaling? scaling) = ReadRope(f, path);
+        (double theta, RopeScaling? scaling) = ReadRope(f, root, path);
 
         return new ModelConfig
         {
             Architecture = arch,
-            VocabSize = f.RequireInt("vocab_size"),
+            VocabSize = Require("vocab_size"),
             HiddenSize = hidden,
-            IntermediateSize = f.RequireInt("intermediate_size"),
-            LayerCount = f.RequireInt("num_hidden_layers"),
+            IntermediateSize = Require("intermediate_size"),
+            LayerCount = Require("num_hidden_layers"),
             HeadCount = heads,
             KvHeadCount = kvHeads,
             HeadDim = headDim,
-            ContextLength = f.RequireInt("max_position_embeddings"),
-            RmsNormEps = (float)(f.OptionalNumber("rms_norm_eps") ?? 1e-6),
+            ContextLength = Require("max_position_embeddings"),
+            RmsNormEps = (float)(f.OptionalNumber(root, "rms_norm_eps", "rms_norm_eps") ?? 1e-6),
             RopeTheta = (float)theta,
             RopeStyle = RopeStyle.Neox, // HF keeps q/k rows in rotate_half order
             RopeScaling = scaling,
-            TiedEmbeddings = f.OptionalBool("tie_word_embeddings") ?? false,
+            TiedEmbeddings = Flag("tie_word_embeddings"),
             AttentionBias = arch == "qwen2",
             QkNorm = arch == "qwen3",
         };
@@ -103,24 +96,26 @@ public static class HfConfigReader
         return list[0].GetString()!;
     }
 
-    private static (double Theta, RopeScaling? Scaling) ReadRope(ConfigFields f, string path)
+    private static (double Theta, RopeScaling? Scaling) ReadRope(JsonFields f, JsonElement root, string path)
     {
+        double? RootTheta() => f.OptionalNumber(root, "rope_theta", "rope_theta");
         // transformers v5 moves rope_theta and the scaling into rope_parameters.
-        if (f.OptionalObject("rope_parameters") is ConfigFields p)
-            return (p.OptionalNumber("rope_theta") ?? f.OptionalNumber("rope_theta") ?? 10000, ReadScaling(p, path));
-        return (f.OptionalNumber("rope_theta") ?? 10000, f.OptionalObject("rope_scaling") is ConfigFields s ? ReadScaling(s, path) : null);
+        if (f.OptionalObject(root, "rope_parameters", "rope_parameters") is JsonElement p)
+            return (f.OptionalNumber(p, "rope_theta", "rope_parameters.rope_theta") ?? RootTheta() ?? 10000, ReadScaling(f, p, "rope_parameters", path));
+        return (RootTheta() ?? 10000, f.OptionalObject(root, "rope_scaling", "rope_scaling") is JsonElement s ? ReadScaling(f, s, "rope_scaling", path) : null);
     }
 
-    private static RopeScaling? ReadScaling(ConfigFields s, string path)
+    private static RopeScaling? ReadScaling(JsonFields f, JsonElement s, string field, string path)
     {
-        string type = s.OptionalString("rope_type") ?? s.OptionalString("type") ?? "default";
+        string type = f.OptionalString(s, "rope_type", $"{field}.rope_type") ?? f.OptionalString(s, "type", $"{field}.type") ?? "default";
         if (type == "default") return null;
         if (type != "llama3") throw new ModelFormatException(path, $"rope scaling type '{type}' is not supported (default and llama3 are)");
+        float Number(string name) => (float)f.Number(f.Required(s, name, $"{field}.{name}"), $"{field}.{name}");
         var scaling = new RopeScaling(
-            (float)s.RequireNumber("factor"),
-            (float)s.RequireNumber("low_freq_factor"),
-            (float)s.RequireNumber("high_freq_factor"),
-            s.RequireInt("original_max_position_embeddings"));
+            Number("factor"),
+            Number("low_freq_factor"),
+            Number("high_freq_factor"),
+            f.PositiveInt(f.Required(s, "original_max_position_embeddings", $"{field}.original_max_position_embeddings"), $"{field}.original_max_position_embeddings"));
         if (scaling.Factor <= 0 || scaling.LowFreqFactor <= 0 || scaling.HighFreqFactor <= scaling.LowFreqFactor)
             throw new ModelFormatException(path, $"llama3 rope scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor, found {scaling}");
         return scaling;

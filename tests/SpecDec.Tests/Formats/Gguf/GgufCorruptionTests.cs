@@ -1,4 +1,3 @@
-using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 
 namespace SpecDec.Tests.Formats.Gguf;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
+using SpecDec.Model;
 
 namespace SpecDec.Tests.Formats.Gguf;
 

@@ -72,9 +72,9 @@ public sealed class GgufModelSourceTests
     public static TheoryData<string, TinyGguf, string> Refusals() => new()
     {
         { "arch", new TinyGguf { EditMetadata = m => m[GgufKeys.Architecture] = "gpt2" }, "architecture 'gpt2' is not supported (supported: llama, qwen2, qwen3)" },
-        { "missing key", new TinyGguf { EditMetadata = m => m.Remove("llama.block_count") }, "missing metadata key llama.block_count" },
-        { "string for int", new TinyGguf { EditMetadata = m => m["llama.block_count"] = "2" }, "metadata llama.block_count should be an integer, found String" },
-        { "zero", new TinyGguf { EditMetadata = m => m["llama.attention.head_count"] = 0u }, "llama.attention.head_count = 0 is out of range" },
+        { "missing key", new TinyGguf { EditMetadata = m => m.Remove("llama.block_count") }, "metadata key 'llama.block_count' is missing" },
+        { "string for int", new TinyGguf { EditMetadata = m => m["llama.block_count"] = "2" }, "metadata key 'llama.block_count' must be an integer, not String" },
+        { "zero", new TinyGguf { EditMetadata = m => m["llama.attention.head_count"] = 0u }, "metadata key 'llama.attention.head_count' is 0, out of range" },
         { "gqa", new TinyGguf { EditMetadata = m => m["llama.attention.head_count_kv"] = 3u }, "head_count 4 is not a multiple of llama.attention.head_count_kv 3" },
         { "partial rope", new TinyGguf { EditMetadata = m => m["llama.rope.dimension_count"] = 8u }, "partial rotary embeddings are not supported" },
         { "yarn", new TinyGguf { EditMetadata = m => m["llama.rope.scaling.type"] = "yarn" }, "llama.rope.scaling.type = yarn is not supported" },

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SpecDec.Formats;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
 using SpecDec.Tensors;
@@ -108,9 +107,9 @@ public sealed class HfConfigReaderTests
         { "arch", j => j["architectures"] = new JsonArray("GPT2LMHeadModel"), "architectures [GPT2LMHeadModel] is not supported (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM)" },
         { "no arch", j => j.Remove("architectures"), "has no \"architectures\" list" },
         { "yarn", j => j["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["factor"] = 4.0 }, "rope scaling type 'yarn' is not supported" },
-        { "llama3 incomplete", j => j["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0 }, "missing rope_scaling.low_freq_factor" },
-        { "missing", j => j.Remove("hidden_size"), "missing hidden_size" },
-        { "wrong type", j => j["num_hidden_layers"] = "2", "num_hidden_layers should be a positive integer, found \"2\"" },
+        { "llama3 incomplete", j => j["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0 }, "field 'rope_scaling.low_freq_factor' is missing" },
+        { "missing", j => j.Remove("hidden_size"), "field 'hidden_size' is missing" },
+        { "wrong type", j => j["num_hidden_layers"] = "2", "field 'num_hidden_layers' must be a positive integer, not \"2\"" },
         { "act", j => j["hidden_act"] = "gelu", "hidden_act 'gelu' is not supported" },
         { "bias", j => j["attention_bias"] = true, "attention_bias = true is not supported" },
         { "gqa", j => j["num_key_value_heads"] = 3, "num_attention_heads 4 is not a multiple of num_key_value_heads 3" },

@@ -1,5 +1,4 @@
 using SpecDec.Formats;
-using SpecDec.Formats.Gguf;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Model;
 using SpecDec.Tensors;

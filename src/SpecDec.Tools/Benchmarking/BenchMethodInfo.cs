@@ -1,0 +1,11 @@
+namespace SpecDec.Tools.Benchmarking;
+
+/// <summary>A method as a summary records it: its name, what it is, and its exact speculation settings.</summary>
+/// <param name="DraftContext">The draft model's context window (0: all); absent, and so 0, in summaries of older runs.</param>
+public sealed record BenchMethodInfo(string Name, string Description, string Speculation, int DraftMin, int DraftMax,
+    float DraftPMin, int NgramMin, int NgramMax, int DraftContext = 0)
+{
+    public static BenchMethodInfo From(BenchMethod m) => new(m.Name, m.Description, m.Speculation.Method.ToString(),
+        m.Speculation.DraftMin, m.Speculation.DraftMax, m.Speculation.DraftPMin, m.Speculation.NgramMin, m.Speculation.NgramMax,
+        m.Speculation.DraftContext);
+}

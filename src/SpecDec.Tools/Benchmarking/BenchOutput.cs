@@ -1,0 +1,75 @@
+using System.Text;
+using System.Text.Json;
+
+namespace SpecDec.Tools.Benchmarking;
+
+/// <summary>
+/// The files of a benchmark run: records.jsonl (one raw record per item × method × run), summary.json,
+/// report.md and speedup.svg, all in one folder.
+/// </summary>
+public static class BenchOutput
+{
+    public const string RecordsFile = "records.jsonl";
+    public const string SummaryFile = "summary.json";
+    public const string ReportFile = "report.md";
+    public const string ChartFile = "speedup.svg";
+
+    private static readonly UTF8Encoding Utf8 = new(false);
+
+    /// <summary>Writes the four files into <paramref name="directory"/> (created if needed).</summary>
+    public static void Write(string directory, IReadOnlyList<BenchRecord> records, BenchSummary summary)
+    {
+        Directory.CreateDirectory(directory);
+        using (var stream = File.Create(Path.Combine(directory, RecordsFile)))
+        {
+            foreach (var record in records)
+            {
+                JsonSerializer.Serialize(stream, record, BenchJsonContext.Default.BenchRecord);
+                stream.WriteByte((byte)'\n');
+            }
+        }
+        using (var stream = File.Create(Path.Combine(directory, SummaryFile)))
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+            JsonSerializer.Serialize(writer, summary, BenchJsonContext.Default.BenchSummary);
+        File.WriteAllText(Path.Combine(directory, ReportFile), MarkdownReport.Render(summary, ChartFile), Utf8);
+        File.WriteAllText(Path.Combine(directory, ChartFile), SpeedupChart.Render(summary), Utf8);
+    }
+
+    /// <summary>Reads a summary.json; throws a <see cref="SpecDecException"/> naming the file when it is not one.</summary>
+    public static BenchSummary ReadSummary(string path)
+    {
+        if (!File.Exists(path)) throw new SpecDecException($"{path}: no such summary file");
+        try
+        {
+            using var stream = File.OpenRead(path);
+            return JsonSerializer.Deserialize(stream, BenchJsonContext.Default.BenchSummary)
+                ?? throw new SpecDecException($"{path}: empty summary");
+        }
+        catch (JsonException e)
+        {
+            throw new SpecDecException($"{path}: not a benchmark summary.json ({e.Message})");
+        }
+    }
+
+    /// <summary>Reads a records.jsonl back; throws a <see cref="SpecDecException"/> naming the file and line of a bad record.</summary>
+    public static IReadOnlyList<BenchRecord> ReadRecords(string path)
+    {
+        var records = new List<BenchRecord>();
+        int line = 0;
+        foreach (string text in File.ReadLines(path))
+        {
+            line++;
+            if (string.IsNullOrWhiteSpace(text)) continue;
+            try
+            {
+                records.Add(JsonSerializer.Deserialize(text, BenchJsonContext.Default.BenchRecord)
+                    ?? throw new SpecDecException($"{path}:{line}: null record"));
+            }
+            catch (JsonException e)
+            {
+                throw new SpecDecException($"{path}:{line}: not a benchmark record ({e.Message})");
+            }
+        }
+        return records;
+    }
+}

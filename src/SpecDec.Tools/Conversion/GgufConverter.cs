@@ -1,0 +1,58 @@
+using SpecDec.Formats;
+using SpecDec.Formats.Gguf;
+using SpecDec.Model;
+using SpecDec.Tensors;
+
+namespace SpecDec.Tools.Conversion;
+
+/// <summary>
+/// Hugging Face folder → GGUF, as llama.cpp's convert_hf_to_gguf.py writes it: its keys, tensor names and
+/// types, llama Q/K rows permuted to adjacent RoPE pairs (Mistral included; qwen2/qwen3 stay neox), llama3
+/// rope scaling as the rope_freqs.weight tensor, and the tokenizer as tokenizer.ggml.* metadata.
+/// Tensors are streamed from the memory-mapped source one row at a time.
+/// </summary>
+public static class GgufConverter
+{
+    /// <summary>The --type choices: the type of the 2-D weights (1-D norms and biases stay F32).</summary>
+    public static IReadOnlyList<GgmlType> WeightTypes { get; } = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0];
+
+    /// <param name="log">Told one line per tensor written.</param>
+    public static void Convert(string source, string output, GgmlType weightType, Action<string>? log = null)
+    {
+        if (!WeightTypes.Contains(weightType)) throw new SpecDecException($"cannot convert to {weightType}: choose one of {string.Join(", ", WeightTypes)}");
+        using HfModelSource model = HfModelSource.Open(source);
+        ModelConfig c = model.Config;
+        var writer = new GgufWriter();
+        GgufModelMetadata.Add(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Path))), GgufFileType.Of(weightType));
+        GgufTokenizerMetadata.Add(writer, model.Path, model.Metadata, c.VocabSize);
+
+        if (c.Architecture == "llama" && c.RopeScaling is RopeScaling scaling)
+        {
+            float[] factors = Llama3RopeFactors.Compute(c.HeadDim, c.RopeTheta, scaling);
+            writer.AddTensor(TensorNames.RopeFreqs, GgmlType.F32, [factors.Length], s => s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(factors.AsSpan())));
+            log?.Invoke($"{TensorNames.RopeFreqs,-28} F32   [{factors.Length}] (llama3 rope scaling)");
+        }
+        foreach ((string name, _) in ExpectedTensors.For(c))
+        {
+            WeightTensor tensor = model.Find(name)!; // HfModelSource.Open checked every expected tensor
+            GgmlType type = OutputType(tensor, weightType);
+            int[]? order = c.Architecture == "llama" ? PermutationFor(name, tensor, c) : null;
+            writer.AddTensor(name, type, tensor.Dims, s => TensorTranscoder.Write(tensor, type, order, s));
+            log?.Invoke($"{name,-28} {type,-5} [{string.Join(", ", tensor.Dims)}]{(order is null ? "" : " (q/k rows permuted)")}");
+        }
+        writer.Write(output);
+    }
+
+    /// <summary>llama.cpp's choice: vectors stay F32; Q8_0 rows that are not whole blocks fall back to F16.</summary>
+    private static GgmlType OutputType(WeightTensor tensor, GgmlType weightType)
+    {
+        if (tensor.Dims.Length == 1) return GgmlType.F32;
+        if (weightType == GgmlType.Q8_0 && tensor.RowLength % GgmlTypeInfo.BlockSize(GgmlType.Q8_0) != 0) return GgmlType.F16;
+        return weightType;
+    }
+
+    private static int[]? PermutationFor(string name, WeightTensor tensor, ModelConfig c) =>
+        name.EndsWith(".attn_q.weight", StringComparison.Ordinal) ? QkPermutation.SourceRows((int)tensor.RowCount, c.HeadCount)
+        : name.EndsWith(".attn_k.weight", StringComparison.Ordinal) ? QkPermutation.SourceRows((int)tensor.RowCount, c.KvHeadCount)
+        : null;
+}

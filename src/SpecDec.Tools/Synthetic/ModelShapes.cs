@@ -1,0 +1,99 @@
+using SpecDec.Model;
+
+namespace SpecDec.Tools.Synthetic;
+
+/// <summary>
+/// Shapes of the models users run, from their Hugging Face config.json files (meta-llama/Llama-3.2-1B and -3B,
+/// Qwen/Qwen2.5-0.5B and -1.5B).
+/// </summary>
+public static class ModelShapes
+{
+    static readonly Dictionary<int, string> Llama3Specials = new()
+    {
+        [128000] = "<|begin_of_text|>",
+        [128001] = "<|end_of_text|>",
+        [128006] = "<|start_header_id|>",
+        [128007] = "<|end_header_id|>",
+        [128009] = "<|eot_id|>",
+    };
+
+    static readonly Dictionary<int, string> Qwen2Specials = new()
+    {
+        [151643] = "<|endoftext|>",
+        [151644] = "<|im_start|>",
+        [151645] = "<|im_end|>",
+    };
+
+    // Llama 3.1/3.2 rope_scaling: {"rope_type": "llama3", "factor": 32, "low_freq_factor": 1,
+    // "high_freq_factor": 4, "original_max_position_embeddings": 8192}.
+    static readonly RopeScaling Llama3Scaling = new(32f, 1f, 4f, 8192);
+
+    public static IReadOnlyList<ModelShape> All { get; } =
+    [
+        Llama("llama-3.2-1b", hidden: 2048, layers: 16, heads: 32, headDim: 64, ffn: 8192),
+        Llama("llama-3.2-3b", hidden: 3072, layers: 28, heads: 24, headDim: 128, ffn: 8192),
+        Qwen2("qwen2.5-0.5b", hidden: 896, layers: 24, heads: 14, ffn: 4864),
+        Qwen2("qwen2.5-1.5b", hidden: 1536, layers: 28, heads: 12, ffn: 8960),
+    ];
+
+    public static ModelShape Get(string name) =>
+        All.FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase))
+        ?? throw new SpecDecException($"unknown model shape '{name}' (known: {string.Join(", ", All.Select(s => s.Name))})");
+
+    static ModelShape Llama(string name, int hidden, int layers, int heads, int headDim, int ffn) => new()
+    {
+        Name = name,
+        Config = new ModelConfig
+        {
+            Architecture = "llama",
+            HiddenSize = hidden,
+            LayerCount = layers,
+            HeadCount = heads,
+            KvHeadCount = 8,
+            HeadDim = headDim,
+            IntermediateSize = ffn,
+            VocabSize = 128256,
+            ContextLength = 131072,
+            RopeTheta = 500000f,
+            RmsNormEps = 1e-5f,
+            // As the GGUF reads back: llama.cpp's converter permutes llama Q/K rows to adjacent pairs.
+            RopeStyle = RopeStyle.Normal,
+            TiedEmbeddings = true,
+            RopeScaling = Llama3Scaling,
+        },
+        TokenizerPre = "llama-bpe",
+        SpecialTokens = Llama3Specials,
+        FirstSpecialId = 128000,
+        BosTokenId = 128000,
+        EosTokenId = 128009,
+        AddBos = true,
+    };
+
+    static ModelShape Qwen2(string name, int hidden, int layers, int heads, int ffn) => new()
+    {
+        Name = name,
+        Config = new ModelConfig
+        {
+            Architecture = "qwen2",
+            HiddenSize = hidden,
+            LayerCount = layers,
+            HeadCount = heads,
+            KvHeadCount = 2,
+            HeadDim = hidden / heads,
+            IntermediateSize = ffn,
+            // The embedding has 151936 rows; the tokenizer names 151665, the rest is padding.
+            VocabSize = 151936,
+            ContextLength = 32768,
+            RopeTheta = 1000000f,
+            RmsNormEps = 1e-6f,
+            TiedEmbeddings = true,
+            AttentionBias = true,
+        },
+        TokenizerPre = "qwen2",
+        SpecialTokens = Qwen2Specials,
+        FirstSpecialId = 151643,
+        BosTokenId = 151643,
+        EosTokenId = 151645,
+        AddBos = false,
+    };
+}

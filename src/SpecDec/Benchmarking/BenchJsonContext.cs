@@ -1,9 +1,0 @@
-using System.Text.Json.Serialization;
-
-namespace SpecDec.Benchmarking;
-
-/// <summary>Source-generated (trim-safe) JSON for the benchmark's files, with snake_case names.</summary>
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
-[JsonSerializable(typeof(BenchRecord))]
-[JsonSerializable(typeof(BenchSummary))]
-internal sealed partial class BenchJsonContext : JsonSerializerContext;

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
+using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Cli.Commands;

@@ -1,8 +1,10 @@
 using System.Diagnostics;
 using SpecDec.Backends.Cpu;
+using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tools.Benchmarking;
 
 namespace SpecDec.Cli.Perf;

@@ -1,4 +1,5 @@
 using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tools.Synthetic;
 

@@ -1,3 +1,4 @@
+using SpecDec.Formats;
 using SpecDec.Kernels;
 using SpecDec.Kernels.Quant;
 using SpecDec.Model;

@@ -11,6 +11,17 @@ internal readonly struct JsonFields(string filePath)
 {
     public string FilePath { get; } = filePath;
 
+    /// <summary>Largest config-sized json file (config.json, a shard index) read: 16 MB.</summary>
+    private const int MaxConfigBytes = 16 << 20;
+
+    /// <summary>A config-sized json file (config.json, the shard index) as an object; a huge file is refused unread.</summary>
+    public static JsonDocument ParseConfig(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.Exists && info.Length > MaxConfigBytes) throw new ModelFormatException(path, $"{info.Length} bytes is far too large for a JSON config");
+        return Parse(path);
+    }
+
     /// <summary>The file as a json object (every file we read is one).</summary>
     public static JsonDocument Parse(string filePath)
     {

@@ -1,4 +1,3 @@
-using SpecDec.Model;
 using SpecDec.Tensors;
 
 namespace SpecDec.Formats;

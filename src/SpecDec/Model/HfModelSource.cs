@@ -2,6 +2,7 @@ using System.Text.Json;
 using SpecDec.Formats;
 using SpecDec.Formats.HuggingFace;
 using SpecDec.Formats.Safetensors;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Model;
@@ -53,7 +54,7 @@ public sealed class HfModelSource : IModelSource
 
         ModelConfig config;
         IReadOnlyDictionary<string, object> metadata;
-        using (JsonDocument doc = HfConfigReader.ParseFile(configPath))
+        using (JsonDocument doc = JsonFields.ParseConfig(configPath))
         {
             config = HfConfigReader.Read(doc.RootElement, configPath);
             metadata = Flatten(doc.RootElement);

@@ -1,3 +1,4 @@
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Model;

@@ -1,3 +1,5 @@
+using SpecDec.Tensors;
+
 namespace SpecDec.Model;
 
 /// <summary>One decoder block's tensors, validated and still memory-mapped (null where the architecture has none).</summary>

@@ -42,12 +42,6 @@ internal sealed partial class NamespaceGraph
 
     public IReadOnlySet<string> Targets(string from) => _edges.TryGetValue(from, out var t) ? t : new HashSet<string>();
 
-    /// <summary>This graph without the given edges.</summary>
-    public NamespaceGraph Without(IEnumerable<(string From, string To)> edges)
-    {
-        var removed = edges.ToHashSet();
-        return new NamespaceGraph(_edges.SelectMany(e => e.Value.Select(t => (e.Key, t))).Where(e => !removed.Contains(e)));
-    }
 
     /// <summary>Every cycle's members (strongly connected components of more than one namespace), each sorted.</summary>
     public IReadOnlyList<string[]> Cycles()

@@ -2,6 +2,7 @@ using System.Text.Json;
 using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Generation;
+using SpecDec.Model;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
 using SpecDec.Tests.Formats;

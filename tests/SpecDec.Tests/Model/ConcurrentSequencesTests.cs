@@ -3,7 +3,7 @@ using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Model;
 using SpecDec.Sampling;
-using SpecDec.Tests.Benchmarking;
+using SpecDec.Tests.Tools.Benchmarking;
 
 namespace SpecDec.Tests.Model;
 

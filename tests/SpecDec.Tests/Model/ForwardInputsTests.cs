@@ -2,6 +2,7 @@ using SpecDec.Backends.Cpu;
 using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Tensors;
+using SpecDec.Tools.Synthetic;
 using static SpecDec.Tests.Model.TinyModels;
 
 namespace SpecDec.Tests.Model;

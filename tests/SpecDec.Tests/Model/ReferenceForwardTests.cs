@@ -1,4 +1,5 @@
 using SpecDec.Backends.Cpu;
+using SpecDec.Formats;
 using SpecDec.Model;
 using SpecDec.Tensors;
 using SpecDec.Tests.Kernels;

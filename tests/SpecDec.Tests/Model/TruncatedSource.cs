@@ -1,4 +1,5 @@
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Tests.Model;

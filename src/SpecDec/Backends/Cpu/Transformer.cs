@@ -1,6 +1,7 @@
 using SpecDec.Kernels;
 using SpecDec.Kernels.Linear;
 using SpecDec.Model;
+using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
 namespace SpecDec.Backends.Cpu;

@@ -1,4 +1,4 @@
-using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Formats.Gguf;
 

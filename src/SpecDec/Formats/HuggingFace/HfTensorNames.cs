@@ -1,5 +1,5 @@
 using System.Text.RegularExpressions;
-using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Formats.HuggingFace;
 

@@ -26,7 +26,7 @@ internal static class HfWeightFiles
 
     private static (IReadOnlyList<string>, IReadOnlyDictionary<string, string>) ReadIndex(string folder, string index)
     {
-        using JsonDocument doc = HfConfigReader.ParseFile(index);
+        using JsonDocument doc = JsonFields.ParseConfig(index);
         if (!doc.RootElement.TryGetProperty("weight_map", out JsonElement map) || map.ValueKind != JsonValueKind.Object)
             throw new ModelFormatException(index, "has no weight_map object");
         var weightMap = new Dictionary<string, string>();

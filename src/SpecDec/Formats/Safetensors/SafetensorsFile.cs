@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
-using SpecDec.Model;
+using SpecDec.Tensors;
 
 namespace SpecDec.Formats.Safetensors;
 

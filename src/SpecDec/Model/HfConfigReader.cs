@@ -1,8 +1,9 @@
 using System.Text.Json;
-using SpecDec.Model;
+using SpecDec.Formats;
+using SpecDec.Formats.HuggingFace;
 using SpecDec.Tensors;
 
-namespace SpecDec.Formats.HuggingFace;
+namespace SpecDec.Model;
 
 /// <summary>
 /// <see cref="ModelConfig"/> from a Hugging Face config.json of LlamaForCausalLM, MistralForCausalLM,
@@ -20,20 +21,10 @@ public static class HfConfigReader
         ["Qwen3ForCausalLM"] = "qwen3",
     };
 
-    private const int MaxConfigBytes = 16 << 20;
-
     public static ModelConfig Read(string configPath)
     {
-        using JsonDocument doc = ParseFile(configPath);
+        using JsonDocument doc = JsonFields.ParseConfig(configPath);
         return Read(doc.RootElement, configPath);
-    }
-
-    /// <summary>A config-sized json file (config.json, the shard index) as an object.</summary>
-    internal static JsonDocument ParseFile(string path)
-    {
-        var info = new FileInfo(path);
-        if (info.Exists && info.Length > MaxConfigBytes) throw new ModelFormatException(path, $"{info.Length} bytes is far too large for a JSON config");
-        return JsonFields.Parse(path);
     }
 
     public static ModelConfig Read(JsonElement root, string path)

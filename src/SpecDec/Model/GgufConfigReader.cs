@@ -1,8 +1,9 @@
-using SpecDec.Model;
+using SpecDec.Formats;
+using SpecDec.Formats.Gguf;
 using SpecDec.Tensors;
 using static SpecDec.Formats.Gguf.GgufMetadata;
 
-namespace SpecDec.Formats.Gguf;
+namespace SpecDec.Model;
 
 /// <summary>
 /// <see cref="ModelConfig"/> from the `&lt;arch&gt;.*` keys llama.cpp's converter writes, plus what only the

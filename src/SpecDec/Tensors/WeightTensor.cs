@@ -1,11 +1,9 @@
-using SpecDec.Tensors;
-
-namespace SpecDec.Model;
+namespace SpecDec.Tensors;
 
 /// <summary>
 /// A tensor that lives in a memory-mapped model file. Dims are in GGUF order: Dims[0] is the contiguous
 /// dimension, so a linear layer W[out × in] (PyTorch layout) has Dims = [in, out] and rows of Dims[0]
-/// elements. Data stays valid while the <see cref="IModelSource"/> that produced it is alive.
+/// elements. Data stays valid while the model source (the mapped file) that produced it is alive.
 /// </summary>
 public sealed class WeightTensor
 {

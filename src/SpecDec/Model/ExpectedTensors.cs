@@ -1,6 +1,7 @@
-using SpecDec.Model;
+using SpecDec.Formats;
+using SpecDec.Tensors;
 
-namespace SpecDec.Formats;
+namespace SpecDec.Model;
 
 /// <summary>
 /// The tensors a <see cref="ModelConfig"/> implies, with their GGUF-order dims, and the check that a

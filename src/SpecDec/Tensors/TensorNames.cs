@@ -1,4 +1,4 @@
-namespace SpecDec.Model;
+namespace SpecDec.Tensors;
 
 /// <summary>
 /// Canonical tensor names: the GGUF names llama.cpp uses. Hugging Face checkpoints are mapped to these on

@@ -6,7 +6,8 @@ namespace SpecDec.Tools.Benchmarking;
 /// <summary>
 /// The methods the benchmark knows, by name: variants of the engine's registered methods
 /// (<see cref="SpeculationMethods"/>). A method is a name plus how to build its <see cref="SpeculationOptions"/>
-/// from an optional length k, written <c>name:k</c> on the command line (<c>draft:6</c>, <c>pld-fixed:3</c>).
+/// from an optional length k, written <c>name:k</c> on the command line (<c>draft:6</c>, <c>pld-fixed:3</c>; for
+/// <c>pld-tree</c>, k is the node budget).
 /// </summary>
 public static class BenchMethods
 {
@@ -34,8 +35,8 @@ public static class BenchMethods
             k => new SpeculationOptions { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = k ?? Defaults.DraftMax }),
         new("pld-fixed", k => $"{Ngrams}; up to {k ?? 4} tokens every round" + (k is null ? " (`--spec pld`'s default)" : ""),
             k => SpeculationOptions.For(SpeculationMethods.PromptLookup, k, k)),
-        new("pld-tree", k => $"{Ngrams} as a tree: a branch per distinct continuation of the 8 latest matches, {k ?? 4} deep, at most {Defaults.TreeNodes} nodes (`--spec pld --draft-tree`)",
-            k => SpeculationOptions.For(SpeculationMethods.PromptLookup, k, k) with { Tree = true }),
+        new("pld-tree", k => $"{Ngrams} as a tree: a branch per distinct continuation of the 8 latest matches, 4 deep, at most {k ?? Defaults.TreeNodes} nodes (`--spec pld --draft-tree --tree-nodes k`)",
+            k => SpeculationOptions.For(SpeculationMethods.PromptLookup) with { Tree = true, TreeNodes = k ?? Defaults.TreeNodes }),
     ];
 
     /// <summary>Every known method name, baseline first.</summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SpecDec.Generation;
+using SpecDec.Sampling;
 
 namespace SpecDec.Tools.Benchmarking;
 
@@ -139,10 +140,5 @@ public sealed class BenchRunner
     }
 
     /// <summary>FNV-1a of the item id, mixed with the turn: the same stream for every method and run.</summary>
-    private static ulong StreamSeed(string itemId, int turn)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (char c in itemId) h = (h ^ c) * 1099511628211UL;
-        return (h ^ (ulong)turn) * 1099511628211UL;
-    }
+    private static ulong StreamSeed(string itemId, int turn) => Fnv1a.Add(Fnv1a.Hash(itemId), (uint)turn);
 }

@@ -2,6 +2,7 @@ using SpecDec.Formats;
 using SpecDec.Kernels;
 using SpecDec.Kernels.Quant;
 using SpecDec.Model;
+using SpecDec.Sampling;
 using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
@@ -109,13 +110,6 @@ public sealed unsafe class SyntheticModelSource : IModelSource
         ulong _state = seed;
 
         /// <summary>Uniform on [−1, 1).</summary>
-        public float NextSigned()
-        {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            z ^= z >> 31;
-            return (z >> 40) * (2f / (1 << 24)) - 1f;
-        }
+        public float NextSigned() => (Xoshiro256StarStar.SplitMix64(ref _state) >> 40) * (2f / (1 << 24)) - 1f;
     }
 }

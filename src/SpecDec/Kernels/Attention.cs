@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
@@ -38,7 +39,7 @@ public static unsafe class Attention
     public const int MaxQueries = 16;
 
     /// <summary>Floats of per-thread scratch for head dimension <paramref name="headDim"/>.</summary>
-    public static int ScratchFloats(int headDim) => MaxQueries * (Tile + headDim + 2) + 2 * Tile * headDim;
+    public static int ScratchFloats(int headDim) => MaxQueries * (Tile + headDim + 2) + 4 * Tile * headDim;
 
     /// <summary>One layer's attention problem. Unmanaged so it can travel to the workers by address.</summary>
     public struct Problem
@@ -155,6 +156,8 @@ public static unsafe class Attention
         float* sum = max + MaxQueries;              // [queries]
         float* keyTile = sum + MaxQueries;          // [Tile × d] an f16 tile's keys, converted (KeyIndex order)
         float* valueTile = keyTile + Tile * d;      // [Tile × d] and its values
+        float* rowKeys = valueTile + Tile * d;      // [Tile × d] a tree row's keys laid out as its path's (KeyIndex order)
+        float* rowValues = rowKeys + Tile * d;      // [Tile × d] and their values
         long head = g * p.HeadStride;
         for (int j = 0; j < queries; j++)
         {
@@ -186,15 +189,28 @@ public static unsafe class Attention
                 // Keys past the row's own position are never visible; among the batch's rows, the mask decides.
                 int seen = Math.Clamp(p.Past + r + 1 - t0, 0, n);
                 int unmasked = Math.Clamp(p.Past - t0, 0, seen);
+                float* keys = tileKeys, values = tileValues;
+                ulong visible = p.Visible[r];
+                if (visible != Prefix(r + 1) && seen > unmasked)
+                {
+                    // A row that does not see every earlier row of the batch (a tree's) scores the rows it sees at the
+                    // positions its path would hold when run causally, so that the online softmax meets the same keys
+                    // in the same tiles: its bits then equal the path's, wherever the batch crosses a tile boundary.
+                    seen = Math.Clamp(p.Past + BitOperations.PopCount(visible) - t0, 0, n);
+                    LayOutPath(p, head, t0, unmasked, seen, visible, tileKeys, tileValues, rowKeys, rowValues);
+                    keys = rowKeys;
+                    values = rowValues;
+                    unmasked = seen;
+                }
                 for (int h = g * group; h < (g + 1) * group; h++, j++)
                 {
                     float* q = p.Q + ((long)r * p.Heads + h) * d;
                     float* s = scores + j * Tile;
-                    Scores<TVec>(q, tileKeys, seen, d, p.Scale, s);
+                    Scores<TVec>(q, keys, seen, d, p.Scale, s);
                     for (int t = unmasked; t < seen; t++)
                         if (!Sees(p, r, t0 + t)) s[t] = float.NegativeInfinity;
                     if (seen == 0 || !Softmax<TVec>(s, seen, ref max[j], ref sum[j], acc + (long)j * d, d)) continue;
-                    AddValues<TVec>(acc + (long)j * d, tileValues, s, seen, d, ref sum[j]);
+                    AddValues<TVec>(acc + (long)j * d, values, s, seen, d, ref sum[j]);
                 }
             }
         }
@@ -205,6 +221,43 @@ public static unsafe class Attention
             float inv = 1f / sum[j];
             float* a = acc + (long)j * d;
             for (int c = 0; c < d; c++) o[c] = a[c] * inv;
+        }
+    }
+
+    /// <summary>Bits 0 … count − 1: a row that sees every batch row up to itself.</summary>
+    static ulong Prefix(int count) => count >= 64 ? ulong.MaxValue : (1UL << count) - 1;
+
+    /// <summary>
+    /// The tile at <paramref name="t0"/> as a row that sees only the batch rows in <paramref name="visible"/> would
+    /// find it were those rows its causal path: slots before <paramref name="cached"/> are the cache's, slot
+    /// Past − t0 + k holds the k-th visible batch row. Writes slots [0, <paramref name="count"/>) of
+    /// <paramref name="keys"/> (KeyIndex order) and <paramref name="values"/> from the tile as read
+    /// (<paramref name="tileKeys"/>, f32) and, for visible rows outside this tile, from the cache itself.
+    /// </summary>
+    static void LayOutPath(in Problem p, long head, int t0, int cached, int count, ulong visible,
+        float* tileKeys, float* tileValues, float* keys, float* values)
+    {
+        int d = p.HeadDim;
+        long keyFloats = (long)(count + KeyBlock - 1) / KeyBlock * KeyBlock * d;
+        Buffer.MemoryCopy(tileKeys, keys, keyFloats * sizeof(float), keyFloats * sizeof(float));
+        Buffer.MemoryCopy(tileValues, values, (long)count * d * sizeof(float), (long)count * d * sizeof(float));
+        // The k-th visible row (k from 0) sits at Past + its index; on the path it sits at Past + k.
+        int k = 0;
+        for (ulong bits = visible; bits != 0; bits &= bits - 1, k++)
+        {
+            int slot = p.Past + k - t0, source = p.Past + BitOperations.TrailingZeroCount(bits);
+            if (slot < cached) continue;
+            if (slot >= count) break;
+            if (source == t0 + slot) continue; // already in place
+            for (int c = 0; c < d; c++)
+            {
+                keys[KeyIndex(slot, c, d)] = source - t0 < Tile
+                    ? tileKeys[KeyIndex(source - t0, c, d)]
+                    : Element(p, p.K, head + KeyIndex(source, c, d));
+                values[(long)slot * d + c] = source - t0 < Tile
+                    ? tileValues[(long)(source - t0) * d + c]
+                    : Element(p, p.V, head + (long)source * d + c);
+            }
         }
     }
 

@@ -44,7 +44,7 @@ public sealed class Xoshiro256StarStar
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
     /// <summary>One step of SplitMix64 (https://prng.di.unimi.it/splitmix64.c): advances x, returns the output.</summary>
-    internal static ulong SplitMix64(ref ulong x)
+    public static ulong SplitMix64(ref ulong x)
     {
         ulong z = x += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;

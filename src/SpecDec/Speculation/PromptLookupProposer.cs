@@ -163,11 +163,10 @@ public sealed class PromptLookupProposer : IDraftProposer
         }
     }
 
-    /// <summary>FNV-1a-style mixing of the ids, finished with SplitMix64's avalanche.</summary>
+    /// <summary>FNV-1a of the ids, finished with SplitMix64's avalanche.</summary>
     private static ulong Hash(ReadOnlySpan<int> gram)
     {
-        ulong h = 0xCBF29CE484222325UL;
-        foreach (int t in gram) h = (h ^ (uint)t) * 0x100000001B3UL;
+        ulong h = Fnv1a.Hash(gram);
         return Xoshiro256StarStar.SplitMix64(ref h);
     }
 }

@@ -82,21 +82,27 @@ public class TransformerConsistencyTests
     public void A_tree_batch_equals_each_root_to_leaf_path_run_causally(string arch, GgmlType type, KvCacheType cacheType)
     {
         using Transformer model = LoadWith(arch, type, cacheType);
-        int vocab = model.Config.VocabSize, n = TreeTokens.Length;
-        IKvCache cache = model.CreateCache(32);
-        Forward(model, cache, Prompt, Range(0, Prompt.Length));
-        int[] positions = Depths().Select(d => Prompt.Length + d).ToArray();
-        float[] tree = Forward(model, cache, TreeTokens, positions, TreeParents, Range(0, n));
-
-        foreach (int[] path in TreePaths)
+        // After 6 cached tokens the tree lies inside the first 64-key tile of attention; after 60 its rows run past
+        // position 64, where node 5 (depth 2, position 62 on its path) sits in the next tile: the online softmax
+        // must still see the path's keys as a causal run does.
+        foreach (int[] prompt in new[] { Prompt, Enumerable.Range(0, 60).Select(i => (i * 37 + 5) % 90).ToArray() })
         {
-            IKvCache fresh = model.CreateCache(32);
-            Forward(model, fresh, Prompt, Range(0, Prompt.Length));
-            float[] causal = Forward(model, fresh, path.Select(i => TreeTokens[i]).ToArray(),
-                Range(Prompt.Length, path.Length), logitRows: Range(0, path.Length));
-            for (int j = 0; j < path.Length; j++)
-                Assert.True(causal.AsSpan(j * vocab, vocab).SequenceEqual(tree.AsSpan(path[j] * vocab, vocab)),
-                    $"{arch} {type} {cacheType} cache tree row {path[j]} differs from its path run causally");
+            int vocab = model.Config.VocabSize, n = TreeTokens.Length;
+            IKvCache cache = model.CreateCache(80);
+            Forward(model, cache, prompt, Range(0, prompt.Length));
+            int[] positions = Depths().Select(d => prompt.Length + d).ToArray();
+            float[] tree = Forward(model, cache, TreeTokens, positions, TreeParents, Range(0, n));
+
+            foreach (int[] path in TreePaths)
+            {
+                IKvCache fresh = model.CreateCache(80);
+                Forward(model, fresh, prompt, Range(0, prompt.Length));
+                float[] causal = Forward(model, fresh, path.Select(i => TreeTokens[i]).ToArray(),
+                    Range(prompt.Length, path.Length), logitRows: Range(0, path.Length));
+                for (int j = 0; j < path.Length; j++)
+                    Assert.True(causal.AsSpan(j * vocab, vocab).SequenceEqual(tree.AsSpan(path[j] * vocab, vocab)),
+                        $"{arch} {type} {cacheType} cache, {prompt.Length} cached: tree row {path[j]} differs from its path run causally");
+            }
         }
     }
 

@@ -10,6 +10,9 @@ namespace SpecDec.Cli;
 /// </summary>
 public static partial class CliRunner
 {
+    /// <summary>Exit code of a command stopped by SIGINT or SIGTERM (see <see cref="SignalCancellation"/>), as shells report it.</summary>
+    public const int Cancelled = 130;
+
     public static int Run(RootCommand root, string[] args) => Run(root, args, Console.Out, Console.Error);
 
     public static int Run(RootCommand root, string[] args, TextWriter output, TextWriter error)
@@ -23,6 +26,11 @@ public static partial class CliRunner
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("error: cancelled; nothing was written");
+            return Cancelled;
         }
         catch (Exception e) when (IsUserError(e))
         {

@@ -122,6 +122,9 @@ public static class BenchCommand
             ?? throw new SpecDecException("no bench/tasks folder found above the current directory; pass --tasks");
         var taskSet = BenchTaskSet.Load(taskDir);
         var items = taskSet.Select(request.Categories, request.Limit);
+        string outDir = request.Out ?? Path.Combine("bench", "results",
+            started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        OutputFile.PrepareFolder(outDir, "--out"); // before the run, not after it
 
         string targetPath = request.Model ?? BundledFiles.Find(BundledFiles.Target)
             ?? throw new SpecDecException("no --model given and no bundled target model found in models/");
@@ -163,8 +166,6 @@ public static class BenchCommand
                 Items = items.Count,
             };
             var summary = BenchSummary.From(run, MachineInfo.Current(), models, methods, taskSet.Categories, records);
-            string outDir = request.Out ?? Path.Combine("bench", "results",
-                started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             BenchOutput.Write(outDir, records, summary);
 
             Console.Out.WriteLine(MarkdownReport.Verdict(summary.Lossless));

@@ -40,6 +40,26 @@ public static class OutputFile
         }
     }
 
+    /// <summary>
+    /// Creates <paramref name="folder"/> if needed and proves it writable by creating and deleting a file in it, so
+    /// a long run that writes its results at the end fails at the start instead of losing its work.
+    /// </summary>
+    public static void PrepareFolder(string folder, string option)
+    {
+        if (File.Exists(folder)) throw new SpecDecException($"{option} {folder}: is a file, not a folder");
+        try
+        {
+            Directory.CreateDirectory(folder);
+            string probe = Path.Combine(folder, $".specdec-write-test-{Environment.ProcessId}");
+            File.WriteAllBytes(probe, []);
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SpecDecException($"{option} {folder}: cannot write there ({e.Message})");
+        }
+    }
+
     private static string Resolved(string path)
     {
         var file = new FileInfo(Path.GetFullPath(path));

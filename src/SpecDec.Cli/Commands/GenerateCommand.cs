@@ -117,7 +117,7 @@ public static class GenerateCommand
     private static string ReadPrompt(string? prompt, FileInfo? file)
     {
         if ((prompt is null) == (file is null)) throw new SpecDecException("give exactly one of --prompt and --prompt-file");
-        return prompt ?? File.ReadAllText(file!.FullName, Encoding.UTF8);
+        return prompt ?? File.ReadAllText(InputFile.Require(file!.ToString(), "--prompt-file", "a UTF-8 text file"), Encoding.UTF8);
     }
 
     private static ILanguageModel Load(string path, WorkerPool pool, KvCacheType cache)

@@ -27,7 +27,7 @@ public static class PerfCommand
         {
             int n = ThreadsOption.Resolve(parse, threads);
             FileInfo file = parse.GetValue(model) ?? new FileInfo(BundledFiles.Require(BundledFiles.Target, "--model"));
-            if (!file.Exists) throw new FileNotFoundException($"{file.FullName}: no such file");
+            InputFile.Require(file.ToString(), "--model", "a .gguf file");
             int prompt = parse.GetValue(context);
             if (prompt < 1) throw new SpecDecException($"--context must be at least 1, not {prompt}");
             TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;

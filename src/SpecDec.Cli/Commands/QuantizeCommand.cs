@@ -24,7 +24,7 @@ public static class QuantizeCommand
         {
             QuantScheme scheme = QuantPlan.Parse(parse.GetValue(type)!);
             FileInfo from = parse.GetValue(input)!, to = parse.GetValue(output)!;
-            if (!from.Exists) throw new FileNotFoundException($"{from.FullName}: no such file");
+            InputFile.Require(from.ToString(), "input", "a .gguf file");
             var clock = Stopwatch.StartNew();
             using var signals = new SignalCancellation();
             GgufQuantizer.Quantize(from.FullName, to.FullName, scheme,

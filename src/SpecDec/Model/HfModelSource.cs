@@ -30,7 +30,8 @@ public sealed class HfModelSource : IModelSource
         _files = files;
         Tensors = tensors;
         _byName = tensors.ToDictionary(t => t.Name);
-        _tokenizer = new Lazy<ITokenizer>(() => TokenizerFactory.FromTokenizerJson(System.IO.Path.Combine(folder, TokenizerFile)));
+        string tokenizerPath = System.IO.Path.Combine(folder, TokenizerFile);
+        _tokenizer = new Lazy<ITokenizer>(() => TokenizerFit.Checked(TokenizerFactory.FromTokenizerJson(tokenizerPath), config, tokenizerPath));
     }
 
     public string Path { get; }

@@ -55,7 +55,7 @@ public sealed class GgufModelSource : IModelSource
     {
         ModelConfig config = GgufConfigReader.Read(header, path);
         var dims = header.Tensors.ToDictionary(t => t.Name, t => t.Dims);
-        ExpectedTensors.Check(config, dims.GetValueOrDefault, path);
+        ExpectedTensors.Check(config, dims, path);
         return config;
     }
 

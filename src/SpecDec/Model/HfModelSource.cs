@@ -68,7 +68,7 @@ public sealed class HfModelSource : IModelSource
             foreach (string p in paths) files.Add(SafetensorsFile.Open(p));
             List<WeightTensor> tensors = Canonicalize(files, weightMap, config, folder);
             var dims = tensors.ToDictionary(t => t.Name, t => t.Dims);
-            ExpectedTensors.Check(config, dims.GetValueOrDefault, folder, HfTensorNames.ToHf, torchOrder: true);
+            ExpectedTensors.Check(config, dims, folder, HfTensorNames.ToHf, torchOrder: true);
             RunnableTypeCheck.Check(tensors, folder);
             return new HfModelSource(folder, config, metadata, files, tensors);
         }

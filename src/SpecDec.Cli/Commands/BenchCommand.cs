@@ -106,7 +106,7 @@ public static class BenchCommand
         var updated = updates.Select(path => (path, text: MarkedSection.Replace(File.ReadAllText(path), table, path))).ToArray();
         foreach (var (path, text) in updated)
         {
-            File.WriteAllText(path, text);
+            BenchOutput.WriteText(path, text);
             Console.Error.WriteLine($"updated {path}");
         }
         return 0;

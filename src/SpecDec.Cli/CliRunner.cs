@@ -52,9 +52,9 @@ public static partial class CliRunner
             "SByte" or "Int16" or "Int32" or "Int64" => "a whole number",
             "Single" or "Double" or "Decimal" => "a number",
             "Boolean" => "true or false",
-            _ => "a path",
+            string other => $"a {other} value",
         });
 
-    [GeneratedRegex(@"expected type '(?:System\.Nullable`1\[)?System\.(?:IO\.)?(?<type>\w+)\]?'")]
+    [GeneratedRegex(@"expected type '(?:System\.Nullable`1\[)?(?:\w+\.)*(?<type>\w+)\]?'")]
     private static partial Regex TypeName();
 }

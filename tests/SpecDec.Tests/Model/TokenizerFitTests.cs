@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SpecDec.Cli.Commands;
 using SpecDec.Formats;
+using SpecDec.Formats.Gguf;
 using SpecDec.Model;
 using SpecDec.Tests.Formats;
 
@@ -36,6 +37,25 @@ public sealed class TokenizerFitTests : IDisposable
         Assert.Contains("tokenizer.json", e.Message);
         Assert.Contains("1501 tokens", e.Message);
         Assert.Contains("40 embedding rows", e.Message);
+    }
+
+    [Fact]
+    public void AGgufWithMoreTokensThanRowsIsRefused()
+    {
+        string path = _dir.File("model.gguf");
+        new TinyGguf
+        {
+            EditMetadata = m =>
+            {
+                m[GgufKeys.TokenizerModel] = "gpt2";
+                m[GgufKeys.Tokens] = Enumerable.Range(0, 41).Select(i => $"t{i}").ToArray(); // TinyGguf has 40 rows
+                m[GgufKeys.Merges] = Array.Empty<string>();
+            },
+        }.Write(path);
+        using var source = ModelSource.Open(path);
+        var e = Assert.Throws<ModelFormatException>(() => source.Tokenizer);
+        Assert.Contains(path, e.Message);
+        Assert.Contains("41 tokens", e.Message);
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public static class OutputFile
         foreach (string input in inputs)
         {
             if (string.Equals(Resolved(input), target, OperatingSystem.IsLinux() ? StringComparison.Ordinal : StringComparison.OrdinalIgnoreCase))
-                throw new SpecDecException($"{output}: is one of the inputs ({input}); write the output to another file");
+                throw new SpecDecException($"{output}: is one of the inputs; write the output to another file");
         }
     }
 

@@ -20,12 +20,15 @@ public static class BundledFiles
     public const string Draft = DraftTiny;
 
     /// <summary>
-    /// <paramref name="relative"/> under the current folder or the tool's folder, or one of their parents; null
-    /// when neither has it.
+    /// <paramref name="relative"/> under the current folder or the tool's own folder (where the installed tool's
+    /// package puts its models, see SpecDec.Cli.csproj), or one of their parents; null when neither has it.
     /// </summary>
-    public static string? Find(string relative)
+    public static string? Find(string relative) => Find(relative, [Environment.CurrentDirectory, AppContext.BaseDirectory]);
+
+    /// <summary><paramref name="relative"/> under the first of <paramref name="starts"/> (or a parent) that has it.</summary>
+    internal static string? Find(string relative, IEnumerable<string> starts)
     {
-        foreach (string start in new[] { Environment.CurrentDirectory, AppContext.BaseDirectory })
+        foreach (string start in starts)
         {
             for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
             {

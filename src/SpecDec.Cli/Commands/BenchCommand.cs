@@ -34,7 +34,7 @@ public static class BenchCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "most new tokens per turn", DefaultValueFactory = _ => 128 };
         var temperature = new Option<float>("--temperature") { Description = "0 is greedy and checks losslessness; above 0 samples", DefaultValueFactory = _ => 0f };
         var runs = new Option<int>("--runs") { Description = "timed runs after the warm-up", DefaultValueFactory = _ => 1 };
-        var threads = new Option<int>("--threads") { Description = "threads per forward; 0 is one per core", DefaultValueFactory = _ => 0 };
+        var threads = ThreadsOption.Create();
         var cacheType = CacheTypeOption.Create();
         var seed = new Option<ulong>("--seed") { Description = "sampling seed (for --temperature > 0)", DefaultValueFactory = _ => 42UL };
         var outDir = new Option<string?>("--out") { Description = "folder for records.jsonl, summary.json, report.md, speedup.svg (default: bench/results/<time>)" };
@@ -87,7 +87,7 @@ public static class BenchCommand
             if (limitValue < 0) throw new SpecDecException($"--limit must be ≥ 0 (got {limitValue})");
             return Run(new Request(
                 parse.GetValue(model), parse.GetValue(draftModel), parse.GetValue(methods), List(parse.GetValue(categories)),
-                limitValue == 0 ? null : limitValue, parse.GetValue(threads), CacheTypeOption.Parse(parse.GetValue(cacheType)),
+                limitValue == 0 ? null : limitValue, ThreadsOption.Resolve(parse, threads), CacheTypeOption.Parse(parse.GetValue(cacheType)),
                 parse.GetValue(outDir), parse.GetValue(tasks), settings));
         });
         return command;
@@ -106,7 +106,7 @@ public static class BenchCommand
         var updated = updates.Select(path => (path, text: MarkedSection.Replace(File.ReadAllText(path), table, path))).ToArray();
         foreach (var (path, text) in updated)
         {
-            File.WriteAllText(path, text);
+            BenchOutput.WriteText(path, text);
             Console.Error.WriteLine($"updated {path}");
         }
         return 0;
@@ -122,7 +122,9 @@ public static class BenchCommand
             ?? throw new SpecDecException("no bench/tasks folder found above the current directory; pass --tasks");
         var taskSet = BenchTaskSet.Load(taskDir);
         var items = taskSet.Select(request.Categories, request.Limit);
-        if (request.Threads < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {request.Threads})");
+        string outDir = request.Out ?? Path.Combine("bench", "results",
+            started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        OutputFile.PrepareFolder(outDir, "--out"); // before the run, not after it
 
         string targetPath = request.Model ?? BundledFiles.Find(BundledFiles.Target)
             ?? throw new SpecDecException("no --model given and no bundled target model found in models/");
@@ -164,8 +166,6 @@ public static class BenchCommand
                 Items = items.Count,
             };
             var summary = BenchSummary.From(run, MachineInfo.Current(), models, methods, taskSet.Categories, records);
-            string outDir = request.Out ?? Path.Combine("bench", "results",
-                started.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
             BenchOutput.Write(outDir, records, summary);
 
             Console.Out.WriteLine(MarkdownReport.Verdict(summary.Lossless));

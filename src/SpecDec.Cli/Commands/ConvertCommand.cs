@@ -27,7 +27,8 @@ public static class ConvertCommand
             GgmlType weights = ParseType(parse.GetValue(type)!);
             string to = parse.GetValue(output)!;
             var clock = Stopwatch.StartNew();
-            GgufConverter.Convert(parse.GetValue(source)!, to, weights, line => Console.Error.WriteLine(line));
+            using var signals = new SignalCancellation();
+            GgufConverter.Convert(parse.GetValue(source)!, to, weights, line => Console.Error.WriteLine(line), signals.Token);
             Console.Error.WriteLine($"wrote {to} ({new FileInfo(to).Length / (1024.0 * 1024.0):F2} MiB) in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         });

@@ -33,7 +33,7 @@ public static class GenerateCommand
         var minP = new Option<float>("--min-p") { Description = "Drop tokens below P × the top probability; 0 = off", DefaultValueFactory = _ => sampling.MinP };
         var repeatPenalty = new Option<float>("--repeat-penalty") { Description = "Penalty on the last 64 tokens; 1 = off", DefaultValueFactory = _ => sampling.RepetitionPenalty };
         var seed = new Option<ulong?>("--seed") { Description = "Seed of the sampler (default: random)" };
-        var threads = new Option<int>("--threads") { Description = "Worker threads; 0 = one per processor", DefaultValueFactory = _ => 0 };
+        var threads = ThreadsOption.Create();
         var cacheType = CacheTypeOption.Create();
         var methods = SpeculationMethods.All;
         var spec = new Option<string>("--spec")
@@ -87,8 +87,7 @@ public static class GenerateCommand
             };
             options.Validate();
             string text = ReadPrompt(parse.GetValue(prompt), parse.GetValue(promptFile));
-            int threadCount = parse.GetValue(threads);
-            if (threadCount < 0) throw new SpecDecException($"--threads must be ≥ 0 (got {threadCount})");
+            int threadCount = ThreadsOption.Resolve(parse, threads);
 
             using var pool = new WorkerPool(threadCount); // shared: target and draft take turns on the cores
             KvCacheType cache = CacheTypeOption.Parse(parse.GetValue(cacheType));
@@ -118,7 +117,7 @@ public static class GenerateCommand
     private static string ReadPrompt(string? prompt, FileInfo? file)
     {
         if ((prompt is null) == (file is null)) throw new SpecDecException("give exactly one of --prompt and --prompt-file");
-        return prompt ?? File.ReadAllText(file!.FullName, Encoding.UTF8);
+        return prompt ?? File.ReadAllText(InputFile.Require(file!.ToString(), "--prompt-file", "a UTF-8 text file"), Encoding.UTF8);
     }
 
     private static ILanguageModel Load(string path, WorkerPool pool, KvCacheType cache)

@@ -14,7 +14,7 @@ public static class PerfCommand
     {
         var model = new Option<FileInfo?>("--model") { Description = $"GGUF model file (default: {BundledFiles.Target})" };
         var json = new Option<bool>("--json") { Description = "print the results as JSON on stdout (progress still goes to stderr)" };
-        var threads = new Option<int>("--threads") { Description = "worker threads (0: one per processor)", DefaultValueFactory = _ => 0 };
+        var threads = ThreadsOption.Create();
         var context = new Option<int>("--context")
         {
             Description = "prompt tokens prefilled before the decode steps and c(k), i.e. the context they run at",
@@ -25,10 +25,9 @@ public static class PerfCommand
         foreach (Option option in new Option[] { model, json, threads, context, cacheType }) command.Options.Add(option);
         command.SetAction(parse =>
         {
+            int n = ThreadsOption.Resolve(parse, threads);
             FileInfo file = parse.GetValue(model) ?? new FileInfo(BundledFiles.Require(BundledFiles.Target, "--model"));
-            if (!file.Exists) throw new FileNotFoundException($"{file.FullName}: no such file");
-            int n = parse.GetValue(threads);
-            if (n < 0) throw new SpecDecException($"--threads must be 0 or more, not {n}");
+            InputFile.Require(file.ToString(), "--model", "a .gguf file");
             int prompt = parse.GetValue(context);
             if (prompt < 1) throw new SpecDecException($"--context must be at least 1, not {prompt}");
             TextWriter stdout = parse.InvocationConfiguration.Output, stderr = parse.InvocationConfiguration.Error;

@@ -24,10 +24,11 @@ public static class QuantizeCommand
         {
             QuantScheme scheme = QuantPlan.Parse(parse.GetValue(type)!);
             FileInfo from = parse.GetValue(input)!, to = parse.GetValue(output)!;
-            if (!from.Exists) throw new FileNotFoundException($"{from.FullName}: no such file");
+            InputFile.Require(from.ToString(), "input", "a .gguf file");
             var clock = Stopwatch.StartNew();
+            using var signals = new SignalCancellation();
             GgufQuantizer.Quantize(from.FullName, to.FullName, scheme,
-                (tensor, written) => Console.Error.WriteLine($"{tensor.Name,-28} {tensor.Type,-5} → {written,-5} [{string.Join(", ", tensor.Dims)}]"));
+                (tensor, written) => Console.Error.WriteLine($"{tensor.Name,-28} {tensor.Type,-5} → {written,-5} [{string.Join(", ", tensor.Dims)}]"), signals.Token);
             Console.Error.WriteLine($"wrote {to.FullName} ({new FileInfo(to.FullName).Length / 1e9:F2} GB) in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         });

@@ -33,7 +33,8 @@ public static class SynthCommand
             Console.Error.WriteLine($"{s.Name}: {s.ParameterCount / 1e9:F2} B parameters, {c.LayerCount} layers, hidden {c.HiddenSize}, " +
                                     $"heads {c.HeadCount}/{c.KvHeadCount}, ffn {c.IntermediateSize}, vocab {c.VocabSize} → {scheme}");
             var clock = Stopwatch.StartNew();
-            SyntheticModel.Write(s, scheme, to.FullName, parse.GetValue(seed));
+            using var signals = new SignalCancellation();
+            SyntheticModel.Write(s, scheme, to.FullName, parse.GetValue(seed), signals.Token);
             Console.Error.WriteLine($"wrote {to.FullName} ({new FileInfo(to.FullName).Length / 1e9:F2} GB) in {clock.Elapsed.TotalSeconds:F1} s");
             return 0;
         });

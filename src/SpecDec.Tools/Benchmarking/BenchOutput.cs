@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using SpecDec.Formats;
 
 namespace SpecDec.Tools.Benchmarking;
 
@@ -16,24 +17,30 @@ public static class BenchOutput
 
     private static readonly UTF8Encoding Utf8 = new(false);
 
-    /// <summary>Writes the four files into <paramref name="directory"/> (created if needed).</summary>
+    /// <summary>Writes the four files into <paramref name="directory"/> (created if needed), each complete or not at all.</summary>
     public static void Write(string directory, IReadOnlyList<BenchRecord> records, BenchSummary summary)
     {
         Directory.CreateDirectory(directory);
-        using (var stream = File.Create(Path.Combine(directory, RecordsFile)))
+        OutputFile.Write(Path.Combine(directory, RecordsFile), stream =>
         {
             foreach (var record in records)
             {
                 JsonSerializer.Serialize(stream, record, BenchJsonContext.Default.BenchRecord);
                 stream.WriteByte((byte)'\n');
             }
-        }
-        using (var stream = File.Create(Path.Combine(directory, SummaryFile)))
-        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        });
+        OutputFile.Write(Path.Combine(directory, SummaryFile), stream =>
+        {
+            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
             JsonSerializer.Serialize(writer, summary, BenchJsonContext.Default.BenchSummary);
-        File.WriteAllText(Path.Combine(directory, ReportFile), MarkdownReport.Render(summary, ChartFile), Utf8);
-        File.WriteAllText(Path.Combine(directory, ChartFile), SpeedupChart.Render(summary), Utf8);
+        });
+        WriteText(Path.Combine(directory, ReportFile), MarkdownReport.Render(summary, ChartFile));
+        WriteText(Path.Combine(directory, ChartFile), SpeedupChart.Render(summary));
     }
+
+    /// <summary>UTF-8 text without a byte-order mark, complete or not at all.</summary>
+    public static void WriteText(string path, string text) =>
+        OutputFile.Write(path, stream => stream.Write(Utf8.GetBytes(text)));
 
     /// <summary>Reads a summary.json; throws a <see cref="SpecDecException"/> naming the file when it is not one.</summary>
     public static BenchSummary ReadSummary(string path)

@@ -17,10 +17,12 @@ public static class GgufConverter
     public static IReadOnlyList<GgmlType> WeightTypes { get; } = [GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0];
 
     /// <param name="log">Told one line per tensor written.</param>
-    public static void Convert(string source, string output, GgmlType weightType, Action<string>? log = null)
+    public static void Convert(string source, string output, GgmlType weightType, Action<string>? log = null, CancellationToken cancel = default)
     {
         if (!WeightTypes.Contains(weightType)) throw new SpecDecException($"cannot convert to {weightType}: choose one of {string.Join(", ", WeightTypes)}");
         using HfModelSource model = HfModelSource.Open(source);
+        // Every file of the model folder counts as an input: its weights, config and tokenizer files are all read.
+        OutputFile.CheckNotInput(output, Directory.EnumerateFiles(model.Path));
         ModelConfig c = model.Config;
         var writer = new GgufWriter();
         GgufModelMetadata.Add(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Path))), GgufFileType.Of(weightType));
@@ -40,7 +42,7 @@ public static class GgufConverter
             writer.AddTensor(name, type, tensor.Dims, s => TensorTranscoder.Write(tensor, type, order, s));
             log?.Invoke($"{name,-28} {type,-5} [{string.Join(", ", tensor.Dims)}]{(order is null ? "" : " (q/k rows permuted)")}");
         }
-        writer.Write(output);
+        writer.Write(output, cancel);
     }
 
     /// <summary>llama.cpp's choice: vectors stay F32; Q8_0 rows that are not whole blocks fall back to F16.</summary>

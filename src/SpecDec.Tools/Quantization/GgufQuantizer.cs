@@ -16,10 +16,9 @@ public static unsafe class GgufQuantizer
     /// <summary>Called after each tensor with its name, source type and written type.</summary>
     public delegate void Progress(WeightTensor tensor, GgmlType written);
 
-    public static void Quantize(string input, string output, QuantScheme scheme, Progress? progress = null)
+    public static void Quantize(string input, string output, QuantScheme scheme, Progress? progress = null, CancellationToken cancel = default)
     {
-        if (Path.GetFullPath(input) == Path.GetFullPath(output))
-            throw new SpecDecException($"{output}: the output must be a different file from the input");
+        OutputFile.CheckNotInput(output, [input]);
         using GgufFile source = GgufFile.Open(input);
         var writer = new GgufWriter();
         foreach ((string key, object value) in source.Metadata)
@@ -49,7 +48,7 @@ public static unsafe class GgufQuantizer
                 progress?.Invoke(tensor, type);
             });
         }
-        writer.Write(output);
+        writer.Write(output, cancel);
     }
 
     static void CopyBytes(WeightTensor tensor, Stream stream)

@@ -17,7 +17,7 @@ public static class SyntheticModel
 {
     const float WeightStd = 0.02f;
 
-    public static void Write(ModelShape shape, QuantScheme scheme, string path, ulong seed = 1)
+    public static void Write(ModelShape shape, QuantScheme scheme, string path, ulong seed = 1, CancellationToken cancel = default)
     {
         ModelConfig c = shape.Config;
         var writer = new GgufWriter();
@@ -71,7 +71,7 @@ public static class SyntheticModel
         }
         Vector(TensorNames.OutputNorm, c.HiddenSize, random: false);
         if (!c.TiedEmbeddings) Matrix(TensorNames.Output, c.VocabSize, c.HiddenSize);
-        writer.Write(path);
+        writer.Write(path, cancel);
     }
 
     static void AddTokenizer(GgufWriter w, ModelShape shape)

@@ -42,23 +42,33 @@ public static class ExpectedTensors
         }
     }
 
-    /// <param name="dimsOf">The checkpoint's dims (GGUF order) for a canonical name, or null if it has no such tensor.</param>
+    /// <param name="dims">The checkpoint's tensors: dims (GGUF order) by canonical name.</param>
     /// <param name="fileName">The name the file uses for a canonical name (Hugging Face names differ).</param>
     /// <param name="torchOrder">Print shapes outermost first, as PyTorch and safetensors do.</param>
-    public static void Check(ModelConfig config, Func<string, long[]?> dimsOf, string path,
+    public static void Check(ModelConfig config, IReadOnlyDictionary<string, long[]> dims, string path,
         Func<string, string>? fileName = null, bool torchOrder = false)
     {
-        string Shape(long[] dims) => "[" + string.Join(", ", torchOrder ? dims.Reverse() : dims) + "]";
-        foreach ((string name, long[] dims) in For(config))
+        string Shape(long[] d) => "[" + string.Join(", ", torchOrder ? d.Reverse() : d) + "]";
+        string Shown(string name) => fileName?.Invoke(name) ?? name;
+        foreach ((string name, long[] expected) in For(config))
         {
-            string shown = fileName?.Invoke(name) ?? name;
-            long[] actual = dimsOf(name) ?? throw new ModelFormatException(path, $"missing tensor {shown}");
-            if (!actual.AsSpan().SequenceEqual(dims))
-                throw new ModelFormatException(path, $"tensor {shown} has shape {Shape(actual)}, but the config implies {Shape(dims)}");
+            long[] actual = dims.GetValueOrDefault(name) ?? throw new ModelFormatException(path, $"missing tensor {Shown(name)}");
+            if (!actual.AsSpan().SequenceEqual(expected))
+                throw new ModelFormatException(path, $"tensor {Shown(name)} has shape {Shape(actual)}, but the config implies {Shape(expected)}");
         }
         // llama.cpp's form of llama3 rope scaling: one divisor per rotated pair.
-        if (dimsOf(TensorNames.RopeFreqs) is long[] freqs && !(freqs.Length == 1 && freqs[0] == config.HeadDim / 2))
+        if (dims.GetValueOrDefault(TensorNames.RopeFreqs) is long[] freqs && !(freqs.Length == 1 && freqs[0] == config.HeadDim / 2))
             throw new ModelFormatException(path,
                 $"tensor {TensorNames.RopeFreqs} has shape {Shape(freqs)}, but the config implies [{config.HeadDim / 2}]");
+
+        // A tensor the config does not use means the config and the weights disagree (block_count 2 in a file
+        // of 3 layers would silently run 2 of them).
+        var used = For(config).Select(t => t.Name).Append(TensorNames.RopeFreqs).ToHashSet();
+        string[] unused = dims.Keys.Where(n => !used.Contains(n)).Order(StringComparer.Ordinal).ToArray();
+        if (unused.Length > 0)
+        {
+            string names = string.Join(", ", unused.Take(5).Select(Shown)) + (unused.Length > 5 ? $" and {unused.Length - 5} more" : "");
+            throw new ModelFormatException(path, $"tensors the config does not use ({config.LayerCount} layers): {names}");
+        }
     }
 }

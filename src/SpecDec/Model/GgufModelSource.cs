@@ -21,7 +21,7 @@ public sealed class GgufModelSource : IModelSource
         _file = file;
         Config = config;
         _byName = file.Tensors.ToDictionary(t => t.Name);
-        _tokenizer = new Lazy<ITokenizer>(() => TokenizerFactory.FromGgufMetadata(file.Metadata, file.Path));
+        _tokenizer = new Lazy<ITokenizer>(() => TokenizerFit.Checked(TokenizerFactory.FromGgufMetadata(file.Metadata, file.Path), config, file.Path));
     }
 
     public string Path => _file.Path;
@@ -55,7 +55,7 @@ public sealed class GgufModelSource : IModelSource
     {
         ModelConfig config = GgufConfigReader.Read(header, path);
         var dims = header.Tensors.ToDictionary(t => t.Name, t => t.Dims);
-        ExpectedTensors.Check(config, dims.GetValueOrDefault, path);
+        ExpectedTensors.Check(config, dims, path);
         return config;
     }
 

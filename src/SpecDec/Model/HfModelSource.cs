@@ -30,7 +30,8 @@ public sealed class HfModelSource : IModelSource
         _files = files;
         Tensors = tensors;
         _byName = tensors.ToDictionary(t => t.Name);
-        _tokenizer = new Lazy<ITokenizer>(() => TokenizerFactory.FromTokenizerJson(System.IO.Path.Combine(folder, TokenizerFile)));
+        string tokenizerPath = System.IO.Path.Combine(folder, TokenizerFile);
+        _tokenizer = new Lazy<ITokenizer>(() => TokenizerFit.Checked(TokenizerFactory.FromTokenizerJson(tokenizerPath), config, tokenizerPath));
     }
 
     public string Path { get; }
@@ -67,7 +68,7 @@ public sealed class HfModelSource : IModelSource
             foreach (string p in paths) files.Add(SafetensorsFile.Open(p));
             List<WeightTensor> tensors = Canonicalize(files, weightMap, config, folder);
             var dims = tensors.ToDictionary(t => t.Name, t => t.Dims);
-            ExpectedTensors.Check(config, dims.GetValueOrDefault, folder, HfTensorNames.ToHf, torchOrder: true);
+            ExpectedTensors.Check(config, dims, folder, HfTensorNames.ToHf, torchOrder: true);
             RunnableTypeCheck.Check(tensors, folder);
             return new HfModelSource(folder, config, metadata, files, tensors);
         }

@@ -44,25 +44,11 @@ public sealed class GgufWriter
         _tensors.Add(new PendingTensor(name, type, dims, GgmlTypeInfo.ByteCount(type, elements), data));
     }
 
-    /// <summary>Writes to a temporary file beside <paramref name="path"/> and renames it when complete.</summary>
-    public void Write(string path)
-    {
-        string temp = path + ".partial";
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-                Write(stream);
-            File.Move(temp, path, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
-    }
+    /// <summary>Writes the file through <see cref="OutputFile.Write"/>: complete, or not at all.</summary>
+    public void Write(string path, CancellationToken cancel = default) => OutputFile.Write(path, s => Write(s, cancel), cancel);
 
-    /// <summary>Writes the whole file to a seekable stream, starting at its current position.</summary>
-    public void Write(Stream stream)
+    /// <summary>Writes the whole file to a seekable stream, starting at its current position; <paramref name="cancel"/> is checked before each tensor.</summary>
+    public void Write(Stream stream, CancellationToken cancel = default)
     {
         long start = stream.Position;
         int alignment = _metadata.TryGetValue(GgufKeys.Alignment, out object? a) ? (int)(uint)a : GgufKeys.DefaultAlignment;
@@ -91,6 +77,7 @@ public sealed class GgufWriter
         Pad(w, start, alignment);
         foreach (PendingTensor t in _tensors)
         {
+            cancel.ThrowIfCancellationRequested();
             w.Flush();
             long before = stream.Position;
             t.Data(stream);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using SpecDec.Cli;
 using SpecDec.Cli.Commands;
 using SpecDec.Generation;
+using SpecDec.Tests.Formats;
 using SpecDec.Tests.Generation;
 using SpecDec.Tools.Benchmarking;
 
@@ -30,6 +31,22 @@ public class BenchCommandTests
     [InlineData("--temperature", "-1")]
     public void UserMistakesExitWithOne(string option, string value) =>
         Assert.Equal(1, Bench("--tasks", RepoPaths.Tasks, "--model", "/nonexistent/model.gguf", option, value));
+
+    [Fact]
+    public void AnUnusableOutFolderFailsBeforeTheModelIsLoaded()
+    {
+        using var dir = new TempDirectory();
+        string file = dir.File("results");
+        File.WriteAllText(file, "");
+        foreach ((string outDir, string message) in new[] { (file, "is a file"), (Path.Combine(file, "run"), "cannot write there") })
+        {
+            var (code, output, error) = CommandInvocation.RunCli(BenchCommand.Create(),
+                ["bench", "--tasks", RepoPaths.Tasks, "--model", "/nonexistent/model.gguf", "--out", outDir]);
+            Assert.Equal(1, code);
+            Assert.Equal("", output);
+            Assert.StartsWith($"error: --out {outDir}: {message}", error);
+        }
+    }
 
     [Fact]
     public void AMissingModelOrTaskFolderExitsWithOne()

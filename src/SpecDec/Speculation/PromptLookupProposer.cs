@@ -26,6 +26,12 @@ namespace SpecDec.Speculation;
 /// </summary>
 public sealed class PromptLookupProposer : IDraftProposer
 {
+    /// <summary>
+    /// Tokens the index is sized for up front; a longer sequence grows it (doubling), so a request for millions
+    /// of tokens does not reserve memory for all of them before its first token.
+    /// </summary>
+    private const int PreallocatedTokens = 1 << 16;
+
     /// <summary>Most recent occurrences of the matched n-gram compared.</summary>
     public const int Candidates = 8;
 
@@ -59,9 +65,9 @@ public sealed class PromptLookupProposer : IDraftProposer
         foreach (var index in _lastEnd)
         {
             index.Clear();
-            index.EnsureCapacity(capacity); // no rehashing (allocation) while generating
+            index.EnsureCapacity(Math.Min(capacity, PreallocatedTokens)); // no rehashing (allocation) while generating
         }
-        Reserve(capacity);
+        Reserve(Math.Min(capacity, PreallocatedTokens));
         _indexedUpTo = 0;
     }
 

@@ -98,4 +98,38 @@ public unsafe class KvCacheTests
         cache.Rollback(0);
         Assert.Equal(0, cache.Length);
     }
+
+    [Theory]
+    [InlineData(KvCacheType.F32)]
+    [InlineData(KvCacheType.F16)]
+    public void The_cache_grows_in_place_of_preallocating_and_keeps_every_row(KvCacheType type)
+    {
+        // Capacity for a million positions, memory for the first 256: what a request for a million tokens costs up front.
+        using var cache = new KvCache(layers: 2, kvHeads: 2, headDim: 4, capacity: 1_000_000, owner: new object(), type);
+        Assert.Equal(KvCache.InitialPositions, cache.Allocated);
+        Assert.Equal(2 * 2 * 2 * Attention.HeadFloats(KvCache.InitialPositions, 4) * type.ElementBytes(), cache.AllocatedBytes);
+
+        float* key = stackalloc float[4], value = stackalloc float[4];
+        for (int p = 0; p < 600; p++)
+        {
+            cache.Reserve(p + 1);
+            for (int l = 0; l < 2; l++)
+                for (int h = 0; h < 2; h++)
+                {
+                    for (int x = 0; x < 4; x++) value[x] = -(key[x] = Expected(p, l, h, x));
+                    cache.Write(l, h, p, key, value);
+                }
+            cache.Advance(1);
+        }
+        Assert.Equal(1024, cache.Allocated); // 256 → 512 → 1024
+        for (int l = 0; l < 2; l++)
+            for (int h = 0; h < 2; h++)
+                for (int p = 0; p < 600; p++)
+                    for (int x = 0; x < 4; x++)
+                    {
+                        Assert.Equal(Stored(Expected(p, l, h, x), type), Key(cache, l, h, p, x));
+                        Assert.Equal(Stored(-Expected(p, l, h, x), type), Value(cache, l, h, p, x));
+                    }
+        Assert.Throws<InvalidOperationException>(() => new KvCache(1, 1, 4, 300, new object()).Reserve(301));
+    }
 }

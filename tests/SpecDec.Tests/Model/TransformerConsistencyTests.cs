@@ -65,6 +65,24 @@ public class TransformerConsistencyTests
         Assert.Equal(batched.Length, stepped.Length);
     }
 
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void A_cache_that_grows_mid_sequence_gives_the_bits_of_one_that_did_not(string arch, GgmlType type, KvCacheType cacheType)
+    {
+        using Transformer model = LoadWith(arch, type, cacheType);
+        int vocab = model.Config.VocabSize, n = KvCache.InitialPositions + 40;
+        int[] tokens = Enumerable.Range(0, n).Select(i => (i * 37 + 5) % vocab).ToArray();
+        // One forward reserves all n positions before writing any; token by token, the cache grows past 256 with
+        // 256 rows in it, which must move to the new buffers unchanged.
+        IKvCache whole = model.CreateCache(n);
+        float[] batched = Forward(model, whole, tokens, Range(0, n), logitRows: [n - 1]);
+        IKvCache grown = model.CreateCache(100_000);
+        float[] last = [];
+        for (int i = 0; i < n; i++) last = Forward(model, grown, tokens[i..(i + 1)], [i]);
+        Assert.Equal(2 * KvCache.InitialPositions, ((KvCache)grown).Allocated);
+        Assert.True(batched.AsSpan().SequenceEqual(last), $"{arch} {type} {cacheType} cache: the last row differs after the cache grew");
+    }
+
     // A tree over 8 new rows: 0 → {1, 2}; 1 → {3, 4}; 2 → 5; 4 → 6; 6 → 7. Leaves 3, 5, 7.
     static readonly int[] TreeTokens = [11, 22, 23, 44, 45, 56, 67, 78];
     static readonly int[] TreeParents = [-1, 0, 0, 1, 1, 2, 4, 6];

@@ -5,16 +5,21 @@ using SpecDec.Tensors;
 namespace SpecDec.Backends.Cpu;
 
 /// <summary>
-/// The CPU backend's <see cref="IKvCache"/>: keys and values of one sequence in f32 or f16 (<see cref="Type"/>), preallocated for Capacity positions,
-/// laid out [layer][kvHead][…] with <see cref="HeadStride"/> elements per head: values one row of HeadDim per
+/// The CPU backend's <see cref="IKvCache"/>: keys and values of one sequence in f32 or f16 (<see cref="Type"/>), for
+/// up to Capacity positions but allocated for <see cref="Allocated"/> of them, growing (doubling, up to Capacity)
+/// as forwards need room: a request for a million tokens costs memory only for the tokens it reaches. Laid out
+/// [layer][kvHead][…] with <see cref="HeadStride"/> elements per head: values one row of HeadDim per
 /// position, keys in the transposed blocks attention scores from (<see cref="Attention.KeyIndex"/>). Position p
 /// holds the (rotated) key and the value of the token at cache index p; a forward writes its rows at Length..
 /// and then advances Length.
 /// </summary>
 public sealed unsafe class KvCache : IKvCache, IDisposable
 {
-    readonly NativeBuffer<byte> _k; // [Layers × KvHeads × HeadStride] elements of ElementBytes
-    readonly NativeBuffer<byte> _v; // same
+    /// <summary>Positions allocated at first (or Capacity, if fewer): a short request never grows.</summary>
+    public const int InitialPositions = 256;
+
+    NativeBuffer<byte> _k; // [Layers × KvHeads × HeadStride] elements of ElementBytes
+    NativeBuffer<byte> _v; // same
 
     public KvCache(int layers, int kvHeads, int headDim, int capacity, object owner, KvCacheType type = KvCacheType.F32)
     {
@@ -27,11 +32,45 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
         Owner = owner;
         Type = type;
         ElementBytes = type.ElementBytes();
-        HeadStride = Attention.HeadFloats(capacity, headDim);
-        long bytes = checked(layers * kvHeads * HeadStride * ElementBytes);
-        _k = new NativeBuffer<byte>(bytes);
-        _v = new NativeBuffer<byte>(bytes);
+        (_k, _v) = Allocate(Math.Min(capacity, InitialPositions));
     }
+
+    /// <summary>Buffers for <paramref name="positions"/> positions; sets Allocated and HeadStride to match.</summary>
+    (NativeBuffer<byte> K, NativeBuffer<byte> V) Allocate(int positions)
+    {
+        Allocated = positions;
+        HeadStride = Attention.HeadFloats(positions, HeadDim);
+        long bytes = checked(Layers * KvHeads * HeadStride * ElementBytes);
+        return (new NativeBuffer<byte>(bytes), new NativeBuffer<byte>(bytes));
+    }
+
+    /// <summary>
+    /// Makes room for <paramref name="positions"/> positions (at most Capacity), doubling the allocation. A head's
+    /// keys and values grow at their end (both layouts are position-major in whole tiles), so each head's old
+    /// region is copied to the start of its new one.
+    /// </summary>
+    internal void Reserve(int positions)
+    {
+        if (positions <= Allocated) return;
+        if (positions > Capacity) throw new InvalidOperationException($"the KV cache holds at most {Capacity} positions, not {positions}");
+        long oldStride = HeadStride;
+        var (oldK, oldV) = (_k, _v);
+        (_k, _v) = Allocate((int)Math.Min(Capacity, Math.Max(positions, 2L * Allocated)));
+        long bytes = oldStride * ElementBytes;
+        for (long head = 0; head < (long)Layers * KvHeads; head++)
+        {
+            Buffer.MemoryCopy(oldK.Pointer + head * bytes, _k.Pointer + head * HeadStride * ElementBytes, bytes, bytes);
+            Buffer.MemoryCopy(oldV.Pointer + head * bytes, _v.Pointer + head * HeadStride * ElementBytes, bytes, bytes);
+        }
+        oldK.Dispose();
+        oldV.Dispose();
+    }
+
+    /// <summary>Positions the buffers hold now (≤ Capacity).</summary>
+    public int Allocated { get; private set; }
+
+    /// <summary>Bytes of keys and values allocated now.</summary>
+    public long AllocatedBytes => 2 * _k.Length;
 
     public KvCacheType Type { get; }
 
@@ -44,8 +83,8 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
     public int KvHeads { get; }
     public int HeadDim { get; }
 
-    /// <summary>Elements from one head's keys (values) to the next.</summary>
-    internal long HeadStride { get; }
+    /// <summary>Elements from one head's keys (values) to the next (changes when the cache grows).</summary>
+    internal long HeadStride { get; private set; }
 
     /// <summary>The model that created this cache (a cache fits only the model whose shape made it).</summary>
     internal object Owner { get; }

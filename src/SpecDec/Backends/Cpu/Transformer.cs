@@ -105,6 +105,7 @@ public sealed unsafe class Transformer : ILanguageModel
         int logitRows = Validate(batch, kv, logits);
         int vocab = Config.VocabSize;
         int first = batch.FirstLayer, end = batch.Layers == 0 ? Config.LayerCount : first + batch.Layers;
+        kv.Reserve(kv.Length + n); // a sequence's own cache: grows outside the model's gate
 
         lock (_pool.Gate)
         {

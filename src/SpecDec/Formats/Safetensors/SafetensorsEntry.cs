@@ -32,20 +32,27 @@ internal sealed record SafetensorsEntry(string Name, GgmlType Type, long[] GgufD
         foreach (JsonElement dim in shape.EnumerateArray())
         {
             // Reject anything that could overflow before multiplying: no tensor has more elements than its file has bytes.
-            if (!dim.TryGetInt64(out long n) || n <= 0 || n > dataLength || elements > dataLength / n)
+            if (!Whole(dim, out long n) || n <= 0 || n > dataLength || elements > dataLength / n)
                 throw Bad(path, name, $"has an impossible shape {shape.GetRawText()} for {dataLength} data bytes");
             dims[--i] = n; // safetensors lists the outermost dimension first; GGUF order is the reverse
             elements *= n;
         }
 
         if (!value.TryGetProperty("data_offsets", out JsonElement offsets) || offsets.ValueKind != JsonValueKind.Array
-            || offsets.GetArrayLength() != 2 || !offsets[0].TryGetInt64(out long begin) || !offsets[1].TryGetInt64(out long end))
+            || offsets.GetArrayLength() != 2 || !Whole(offsets[0], out long begin) || !Whole(offsets[1], out long end))
             throw Bad(path, name, "has no [begin, end] data_offsets");
         if (begin < 0 || begin > end || end > dataLength)
             throw Bad(path, name, $"data_offsets [{begin}, {end}] lie outside the {dataLength} data bytes");
         if (end - begin != elements * elementBytes)
             throw Bad(path, name, $"has {end - begin} bytes, but shape {shape.GetRawText()} of {dtype} needs {elements * elementBytes}");
         return new SafetensorsEntry(name, type, dims, begin, end - begin);
+    }
+
+    /// <summary>TryGetInt64 throws on anything but a number (true, "1", null); a header may hold any of them.</summary>
+    private static bool Whole(JsonElement value, out long n)
+    {
+        n = 0;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out n);
     }
 
     private static ModelFormatException Bad(string path, string name, string problem) => new(path, $"tensor {name} {problem}");

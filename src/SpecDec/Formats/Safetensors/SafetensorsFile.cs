@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text.Json;
+using System.Text.Unicode;
 using SpecDec.Tensors;
 
 namespace SpecDec.Formats.Safetensors;
@@ -59,10 +60,13 @@ public sealed unsafe class SafetensorsFile : IDisposable
 
         long dataStart = 8 + (long)headerLength;
         long dataLength = file.Length - dataStart;
+        var header = new ReadOnlySpan<byte>(file.Pointer + 8, (int)headerLength);
+        // JsonDocument accepts invalid UTF-8 inside strings and throws only when a name is read.
+        if (!Utf8.IsValid(header)) throw new ModelFormatException(path, "safetensors header is not valid UTF-8");
         JsonDocument json;
         try
         {
-            json = JsonDocument.Parse(new ReadOnlyMemory<byte>(new ReadOnlySpan<byte>(file.Pointer + 8, (int)headerLength).ToArray()));
+            json = JsonDocument.Parse(new ReadOnlyMemory<byte>(header.ToArray()));
         }
         catch (JsonException e)
         {

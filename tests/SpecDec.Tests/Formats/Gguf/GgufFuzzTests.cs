@@ -1,6 +1,6 @@
-using System.Buffers.Binary;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
+using SpecDec.Tests.Fuzzing;
 
 namespace SpecDec.Tests.Formats.Gguf;
 
@@ -11,9 +11,6 @@ namespace SpecDec.Tests.Formats.Gguf;
 /// </summary>
 public sealed class GgufFuzzTests
 {
-    private static readonly ulong[] Interesting = [0, 1, 2, 3, 4, 5, 8, 9, 12, 13, 31, 32, 33, 255, 256, 65535,
-        0x7FFFFFFF, 0x80000000, 0xFFFFFFFF, 1ul << 32, 1ul << 40, long.MaxValue, 1ul << 63, ulong.MaxValue];
-
     internal static byte[] Seed()
     {
         var b = new SpecBytes().Header(3, 3, 8)
@@ -41,7 +38,7 @@ public sealed class GgufFuzzTests
         int parsed = 0, refused = 0;
         for (int i = 0; i < 6000; i++)
         {
-            byte[] bytes = Mutate(seed, random);
+            byte[] bytes = ByteMutator.Mutate(seed, random, seed.Length - 388); // the header, not the tensor data
             try
             {
                 GgufHeader header = GgufParser.Parse(bytes, bytes.Length, "fuzz.gguf");
@@ -71,7 +68,7 @@ public sealed class GgufFuzzTests
         int opened = 0;
         for (int i = 0; i < 4000; i++)
         {
-            byte[] bytes = Mutate(seed, random, headerLength);
+            byte[] bytes = ByteMutator.Mutate(seed, random, headerLength);
             try
             {
                 GgufHeader header = GgufParser.Parse(bytes, bytes.Length, "fuzz.gguf");
@@ -84,38 +81,5 @@ public sealed class GgufFuzzTests
             }
         }
         Assert.True(opened > 100, $"only {opened} mutants opened");
-    }
-
-    private static byte[] Mutate(byte[] seed, Random random) => Mutate(seed, random, seed.Length - 388);
-
-    /// <param name="headerLength">Mutations land in the header; the data section is just bytes.</param>
-    private static byte[] Mutate(byte[] seed, Random random, int headerLength)
-    {
-        byte[] bytes = (byte[])seed.Clone();
-        switch (random.Next(5))
-        {
-            case 0: // flip a few random bits
-                for (int k = random.Next(1, 4); k > 0; k--) bytes[random.Next(headerLength)] ^= (byte)(1 << random.Next(8));
-                break;
-            case 1: // a random byte
-                bytes[random.Next(headerLength)] = (byte)random.Next(256);
-                break;
-            case 2: // an interesting 64-bit value at any offset: counts, lengths, dims, offsets
-            {
-                int at = random.Next(headerLength - 8);
-                BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(at), Interesting[random.Next(Interesting.Length)]);
-                break;
-            }
-            case 3: // an interesting 32-bit value: type ids, n_dims, version
-            {
-                int at = random.Next(headerLength - 4);
-                BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(at), (uint)Interesting[random.Next(Interesting.Length)]);
-                break;
-            }
-            default: // truncate anywhere
-                Array.Resize(ref bytes, random.Next(bytes.Length));
-                break;
-        }
-        return bytes;
     }
 }

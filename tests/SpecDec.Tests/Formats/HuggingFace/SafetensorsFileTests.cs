@@ -44,12 +44,21 @@ public sealed class SafetensorsFileTests
         return bytes;
     }
 
+    /// <summary>A name with the byte 0xFF, which UTF-8 never uses.</summary>
+    private static byte[] NotUtf8()
+    {
+        byte[] bytes = SafetensorsBytes.Assemble("{\"x\": 1}", []);
+        bytes[10] = 0xFF;
+        return bytes;
+    }
+
     public static TheoryData<string, byte[], string> Corrupt() => new()
     {
         { "short", [1, 2, 3], "too short for the safetensors header length" },
         { "huge header", Raw(1ul << 40, "{}"), "exceeds the format's limit of 100000000 bytes" },
         { "header past end", Raw(100, "{}"), "truncated: the header needs 100 bytes" },
         { "not json", SafetensorsBytes.Assemble("{\"a\": ", []), "safetensors header is not valid JSON" },
+        { "not utf-8", NotUtf8(), "safetensors header is not valid UTF-8" },
         { "not object", SafetensorsBytes.Assemble("[1]", []), "header is not a JSON object" },
         { "dtype", SafetensorsBytes.Build([("w", "I64", [1], new byte[8])]), "tensor w has dtype I64; supported are F32, F16 and BF16" },
         { "no shape", SafetensorsBytes.Assemble("{\"w\":{\"dtype\":\"F32\",\"data_offsets\":[0,4]}}", new byte[4]), "tensor w has no shape array" },
@@ -58,6 +67,8 @@ public sealed class SafetensorsFileTests
         { "rank 5", SafetensorsBytes.Assemble("{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,1],\"data_offsets\":[0,4]}}", new byte[4]), "has rank 5" },
         { "outside", SafetensorsBytes.Assemble("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", new byte[8]), "data_offsets [4, 12] lie outside the 8 data bytes" },
         { "length", SafetensorsBytes.Assemble("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8]), "has 8 bytes, but shape [3] of F32 needs 12" },
+        { "offset not a number", SafetensorsBytes.Assemble("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[true,4]}}", new byte[4]), "tensor w has no [begin, end] data_offsets" },
+        { "dim not a number", SafetensorsBytes.Assemble("{\"w\":{\"dtype\":\"F32\",\"shape\":[\"1\"],\"data_offsets\":[0,4]}}", new byte[4]), "tensor w has an impossible shape" },
         { "duplicate", SafetensorsBytes.Assemble("{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", new byte[4]), "tensor w appears twice" },
     };
 

@@ -45,8 +45,9 @@ public static partial class CliRunner
           or IOException;
 
     /// <summary>System.CommandLine names the expected .NET type (System.Nullable`1[System.UInt64]); users want the kind of value.</summary>
+    /// <remarks>Multi-line messages (a list of allowed values, one per line) become one line.</remarks>
     internal static string Readable(string message) =>
-        TypeName().Replace(message, m => m.Groups["type"].Value switch
+        TypeName().Replace(OneLine(message), m => m.Groups["type"].Value switch
         {
             "Byte" or "UInt16" or "UInt32" or "UInt64" => "a whole number ≥ 0",
             "SByte" or "Int16" or "Int32" or "Int64" => "a whole number",
@@ -54,6 +55,12 @@ public static partial class CliRunner
             "Boolean" => "true or false",
             string other => $"a {other} value",
         });
+
+    private static string OneLine(string message)
+    {
+        string[] lines = message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        return lines.Length <= 1 ? message.Trim() : lines[0] + " " + string.Join(", ", lines[1..]);
+    }
 
     [GeneratedRegex(@"expected type '(?:System\.Nullable`1\[)?(?:\w+\.)*(?<type>\w+)\]?'")]
     private static partial Regex TypeName();

@@ -41,7 +41,13 @@ public static class GenerateCommand
             Description = "Speculation: " + string.Join("; ", methods.Select(m => $"{m.Name} ({m.Description})")),
             DefaultValueFactory = _ => SpeculationMethods.None,
         };
-        spec.AcceptOnlyFromAmong(methods.Select(m => m.Name).ToArray());
+        // A validator rather than AcceptOnlyFromAmong, whose message does not name the option.
+        spec.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string>();
+            if (!methods.Any(m => m.Name == value))
+                result.AddError($"--spec must be {string.Join(", ", methods.Select(m => m.Name))}, not '{value}'");
+        });
         var draftModel = new Option<string?>("--draft-model") { Description = $"Draft model for --spec draft (default: {BundledFiles.Draft})" };
         var draftMax = new Option<int?>("--draft-max") { Description = "Most draft tokens per round (default: 8 for draft, 4 for pld)" };
         var draftMin = new Option<int?>("--draft-min") { Description = "Least draft length the adaptation may choose; = --draft-max fixes the length (default: 1 for draft, 4 for pld)" };

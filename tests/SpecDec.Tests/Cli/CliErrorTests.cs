@@ -10,6 +10,7 @@ public sealed class CliErrorTests
     [InlineData("generate", "--prompt", "x", "--no-such-option")]
     [InlineData("generate", "--prompt")]
     [InlineData("generate", "--prompt", "x", "--temperature", "hot")]
+    [InlineData("generate", "--prompt", "x", "--spec", "bogus")]
     public void ParseErrorsAreOneErrorLine(params string[] args)
     {
         var (code, output, error) = CommandInvocation.RunCli(GenerateCommand.Create(), args);
@@ -27,6 +28,18 @@ public sealed class CliErrorTests
         Assert.Contains("--seed", error);
         Assert.Contains("a whole number ≥ 0", error);
     }
+
+    [Fact]
+    public void AnUnknownSpecNamesTheOptionAndItsValues()
+    {
+        var (_, _, error) = CommandInvocation.RunCli(GenerateCommand.Create(), ["generate", "--prompt", "x", "--spec", "bogus"]);
+        Assert.Equal("error: --spec must be none, draft, pld, not 'bogus'", error.Trim());
+    }
+
+    [Fact]
+    public void MultiLineParseMessagesBecomeOneLine() =>
+        Assert.Equal("Argument 'b' not recognized. Must be one of: 'x', 'y'",
+            SpecDec.Cli.CliRunner.Readable("Argument 'b' not recognized. Must be one of:\n\t'x'\n\t'y'"));
 
     [Fact]
     public void HelpGoesToStdoutOnlyWhenAskedFor()

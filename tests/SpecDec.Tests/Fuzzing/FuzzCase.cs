@@ -9,19 +9,33 @@ internal static class FuzzCase
     /// <exception cref="Xunit.Sdk.XunitException">Any other exception, or no outcome within the limit (a hang).</exception>
     public static bool Run(Action action, string input)
     {
-        Task task = Task.Run(action);
         try
         {
-            if (!task.Wait(Limit)) Assert.Fail($"no outcome within {Limit.TotalSeconds} s for: {Show(input)}");
-            return true;
+            return Within(() =>
+            {
+                action();
+                return true;
+            }, input);
         }
-        catch (AggregateException e) when (e.InnerException is SpecDecException)
+        catch (Xunit.Sdk.XunitException e) when (e.InnerException is SpecDecException)
         {
             return false;
         }
+    }
+
+    /// <summary>The result of <paramref name="run"/>; any exception it throws, or a hang, fails the test naming the input.</summary>
+    public static T Within<T>(Func<T> run, string input)
+    {
+        Task<T> task = Task.Run(run);
+        try
+        {
+            if (!task.Wait(Limit)) Assert.Fail($"no outcome within {Limit.TotalSeconds} s for: {Show(input)}");
+            return task.Result;
+        }
         catch (AggregateException e)
         {
-            throw new Xunit.Sdk.XunitException($"{e.InnerException!.GetType().Name} for: {Show(input)}\n{e.InnerException}");
+            Exception inner = e.InnerException!;
+            throw new Xunit.Sdk.XunitException($"{inner.GetType().Name} for: {Show(input)}\n{inner}", inner);
         }
     }
 

@@ -23,6 +23,9 @@ public static class GgufConverter
         using HfModelSource model = HfModelSource.Open(source);
         // Every file of the model folder counts as an input: its weights, config and tokenizer files are all read.
         OutputFile.CheckNotInput(output, Directory.EnumerateFiles(model.Path));
+        // Built by the loader generate uses, so that convert refuses what generate would refuse (merges of unknown
+        // tokens, ids past the embedding rows) before anything is written; the metadata below reads the same files.
+        if (File.Exists(Path.Combine(model.Path, "tokenizer.json"))) _ = model.Tokenizer;
         ModelConfig c = model.Config;
         var writer = new GgufWriter();
         GgufModelMetadata.Add(writer, c, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(model.Path))), GgufFileType.Of(weightType));

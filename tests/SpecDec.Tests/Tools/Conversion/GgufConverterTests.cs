@@ -77,4 +77,21 @@ public sealed class GgufConverterTests
         Assert.Contains("cannot convert to Q4_K", e.Message);
         Assert.False(File.Exists(dir.File("x.gguf")));
     }
+
+    [Fact]
+    public void RefusesATokenizerGenerateWouldRefuseWithTheLoadersError()
+    {
+        using var dir = new TempDirectory();
+        JsonObject tokenizer = TinyHf.TokenizerJson();
+        tokenizer["model"]!["merges"]!.AsArray().Add("a zz"); // "zz" is no token
+        string folder = Path.Combine(dir.Path, "m");
+        new TinyHf { Tokenizer = tokenizer }.Write(folder);
+        string output = dir.File("out.gguf");
+
+        var e = Assert.Throws<ModelFormatException>(() => GgufConverter.Convert(folder, output, GgmlType.F32));
+        using HfModelSource source = HfModelSource.Open(folder);
+        Assert.Equal(Assert.Throws<ModelFormatException>(() => source.Tokenizer).Message, e.Message);
+        Assert.Contains("zz", e.Message);
+        Assert.False(File.Exists(output));
+    }
 }

@@ -133,6 +133,6 @@ public sealed class GgufTokenizerMetadataTests
         string folder = Path.Combine(dir.Path, "hf");
         new TinyHf { Vocab = 20 }.Write(folder); // the tokenizer has 26 ids
         var e = Assert.Throws<ModelFormatException>(() => GgufConverter.Convert(folder, dir.File("x.gguf"), GgmlType.F32));
-        Assert.Contains("has 26 tokens but the model has only 20 embedding rows", e.Message);
+        Assert.Contains("the tokenizer has 26 tokens (added tokens included) but the model has only 20 embedding rows", e.Message); // the loader's words, as generate says it
     }
 }

@@ -35,6 +35,14 @@ internal static class PerfRunner
     static PerfReport Measure(string path, int threads, Action<string> log, int promptTokens, KvCacheType cacheType)
     {
         GgufModelSource source = GgufModelSource.Open(path);
+        // Refused before the cache is sized for it: past the model's context the positions mean nothing anyway.
+        long needed = (long)promptTokens + DecodeSteps + MaxK;
+        if (needed > source.Config.ContextLength)
+        {
+            source.Dispose();
+            throw new SpecDecException($"--context {promptTokens} needs {needed} positions ({DecodeSteps + MaxK} more for the decode steps and c(k)), "
+                + $"past the model's context length of {source.Config.ContextLength}; use at most {source.Config.ContextLength - DecodeSteps - MaxK}");
+        }
         long bytesPerToken = WeightBytesPerToken(source.Tensors, source.Config);
         string types = string.Join(" + ", source.Tensors.Where(t => t.Dims.Length > 1).GroupBy(t => t.Type)
             .OrderByDescending(g => g.Sum(t => t.ByteLength)).Select(g => g.Key.ToString()));

@@ -50,4 +50,19 @@ public sealed class PerfCommandTests : IDisposable
     {
         Assert.Contains("--context", Assert.Throws<SpecDecException>(() => Run("perf", "--context", "0")).Message);
     }
+
+    [Fact]
+    public void A_context_past_the_models_is_one_error_before_any_work()
+    {
+        string folder = Path.Combine(_dir.Path, "hf");
+        new TinyHf().Write(folder); // max_position_embeddings 512
+        string gguf = _dir.File("tiny.gguf");
+        GgufConverter.Convert(folder, gguf, GgmlType.F32);
+
+        var (code, output, error) = CommandInvocation.RunCli(PerfCommand.Create(), ["perf", "--model", gguf, "--context", "465"]);
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Equal("error: --context 465 needs 513 positions (48 more for the decode steps and c(k)), past the model's context length of 512; use at most 464",
+            error.Trim());
+    }
 }

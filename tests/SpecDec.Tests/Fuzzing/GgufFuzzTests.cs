@@ -1,8 +1,8 @@
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
-using SpecDec.Tests.Fuzzing;
+using SpecDec.Tests.Formats;
 
-namespace SpecDec.Tests.Formats.Gguf;
+namespace SpecDec.Tests.Fuzzing;
 
 /// <summary>
 /// Mutated and truncated copies of a valid GGUF (fixed seed, thousands of cases): every outcome must be a

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace SpecDec.Formats;
 
@@ -26,10 +27,13 @@ internal readonly struct JsonFields(string filePath)
     public static JsonDocument Parse(string filePath)
     {
         if (!File.Exists(filePath)) throw new FileNotFoundException($"{filePath}: no such file", filePath);
+        byte[] bytes = File.ReadAllBytes(filePath);
+        // JsonDocument accepts invalid UTF-8 inside strings and throws only when one is read.
+        if (!Utf8.IsValid(bytes)) throw new ModelFormatException(filePath, "is not valid UTF-8");
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(filePath), new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, MaxDepth = 256 });
         }
         catch (JsonException e)
         {

@@ -24,9 +24,14 @@ internal static class SafetensorsBytes
     }
 
     /// <summary>A file from a literal header (padded with spaces to 8 bytes, as the Rust writer does) and data.</summary>
-    public static byte[] Assemble(string headerJson, byte[] data)
+    public static byte[] Assemble(string headerJson, byte[] data) => Assemble(Encoding.UTF8.GetBytes(headerJson), data);
+
+    /// <summary>A file from a header's bytes, valid UTF-8 or not, padded as above.</summary>
+    public static byte[] Assemble(byte[] header, byte[] data)
     {
-        byte[] json = Encoding.UTF8.GetBytes(headerJson.PadRight((headerJson.Length + 7) / 8 * 8));
+        byte[] json = new byte[(header.Length + 7) / 8 * 8];
+        json.AsSpan().Fill((byte)' ');
+        header.CopyTo(json, 0);
         var bytes = new byte[8 + json.Length + data.Length];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)json.Length);
         json.CopyTo(bytes, 8);

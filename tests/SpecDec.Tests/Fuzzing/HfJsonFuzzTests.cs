@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json.Nodes;
 using SpecDec.Backends.Cpu;
 using SpecDec.Model;
@@ -41,9 +42,9 @@ public sealed class HfJsonFuzzTests
         int loaded = 0, refused = 0;
         for (int i = 0; i < 1500; i++)
         {
-            string text = JsonMutator.Mutate(original, random);
-            File.WriteAllText(path, text);
-            if (FuzzCase.Run(() => Load(dir.Path), text)) loaded++;
+            byte[] text = JsonMutator.Mutate(original, random);
+            File.WriteAllBytes(path, text);
+            if (FuzzCase.Run(() => Load(dir.Path), Encoding.UTF8.GetString(text))) loaded++;
             else refused++;
         }
         Assert.True(loaded > 100, $"only {loaded} mutants loaded");

@@ -6,7 +6,8 @@ namespace SpecDec.Tests.Fuzzing;
 
 /// <summary>
 /// Structural mutations of a JSON document (drop, duplicate or retype a field, huge, negative and fractional
-/// numbers, odd strings, deep nesting) and textual ones (truncation, byte mutations), each returning the text.
+/// numbers, odd strings, deep nesting) and textual ones (truncation, byte mutations), each returning the UTF-8
+/// bytes, which byte mutations may leave invalid.
 /// </summary>
 internal static class JsonMutator
 {
@@ -17,7 +18,7 @@ internal static class JsonMutator
         "\"" + new string('a', 5000) + "\"", new string('[', 300) + new string(']', 300),
     ];
 
-    public static string Mutate(JsonNode seed, Random random)
+    public static byte[] Mutate(JsonNode seed, Random random)
     {
         JsonNode root = seed.DeepClone();
         var nodes = new List<JsonNode>();
@@ -28,20 +29,20 @@ internal static class JsonMutator
             case 0: // drop the field or element
                 if (target.Parent is JsonObject o) o.Remove(target.GetPropertyName());
                 else if (target.Parent is JsonArray a) a.RemoveAt(target.GetElementIndex());
-                return root.ToJsonString();
+                return Encoding.UTF8.GetBytes(root.ToJsonString());
             case 1: // the same field twice, the second with another value
                 return Write(root, target, Replacement(random));
             case 2: // another type or an extreme value in its place
-                return target.Parent is null ? Replacement(random) : Replace(root, target, Replacement(random));
-            case 3: // cut short
+                return target.Parent is null ? Encoding.UTF8.GetBytes(Replacement(random)) : Replace(root, target, Replacement(random));
+            case 3: // cut short, maybe inside a multi-byte character
             {
-                string text = root.ToJsonString();
+                byte[] text = Encoding.UTF8.GetBytes(root.ToJsonString());
                 return text[..random.Next(text.Length)];
             }
             default:
             {
                 byte[] text = Encoding.UTF8.GetBytes(root.ToJsonString());
-                return Encoding.UTF8.GetString(ByteMutator.Mutate(text, random, text.Length));
+                return ByteMutator.Mutate(text, random, text.Length);
             }
         }
     }
@@ -57,18 +58,18 @@ internal static class JsonMutator
     }
 
     /// <summary>The text with <paramref name="target"/> replaced by raw JSON (which may be deeper than JsonNode allows).</summary>
-    private static string Replace(JsonNode root, JsonNode target, string json) => Write(root, target, json, duplicate: false);
+    private static byte[] Replace(JsonNode root, JsonNode target, string json) => Write(root, target, json, duplicate: false);
 
     /// <summary>
     /// Writes the tree; where <paramref name="target"/> is, writes <paramref name="json"/> instead, or (duplicate)
     /// as well, under the same property name. Utf8JsonWriter allows both, unlike JsonObject.
     /// </summary>
-    private static string Write(JsonNode root, JsonNode target, string json, bool duplicate = true)
+    private static byte[] Write(JsonNode root, JsonNode target, string json, bool duplicate = true)
     {
         var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { SkipValidation = true }))
             WriteNode(writer, root, target, json, duplicate);
-        return Encoding.UTF8.GetString(buffer.ToArray());
+        return buffer.ToArray();
     }
 
     private static void WriteNode(Utf8JsonWriter writer, JsonNode? node, JsonNode target, string json, bool duplicate)

@@ -35,6 +35,7 @@ public static class GenerateCommand
         var seed = new Option<ulong?>("--seed") { Description = "Seed of the sampler (default: random)" };
         var threads = ThreadsOption.Create();
         var cacheType = CacheTypeOption.Create();
+        var maxMemory = MaxMemoryOption.Create();
         var methods = SpeculationMethods.All;
         var spec = new Option<string>("--spec")
         {
@@ -62,7 +63,7 @@ public static class GenerateCommand
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -71,6 +72,7 @@ public static class GenerateCommand
             var options = new GenerationOptions
             {
                 MaxTokens = parse.GetValue(maxTokens),
+                MaxMemoryBytes = MaxMemoryOption.Parse(parse.GetValue(maxMemory)),
                 StopStrings = parse.GetValue(stop) ?? [],
                 Sampling = sampling with
                 {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
+using SpecDec.Generation;
 using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Tensors;
@@ -49,6 +50,7 @@ internal static class PerfRunner
         using Transformer model = Transformer.Load(source, threads); // owns the source from here
         model.CacheType = cacheType;
         ModelConfig c = model.Config;
+        MemoryBudget.Check(model.CacheBytes(needed), $"--context {promptTokens} ({needed} positions) for its KV cache", max: null);
 
         var rng = new Random(1);
         int[] tokens = Enumerable.Range(0, promptTokens + DecodeSteps + MaxK).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();

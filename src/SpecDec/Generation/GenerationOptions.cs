@@ -17,6 +17,12 @@ public sealed record GenerationOptions
     /// <summary>Speculation changes the speed, never the output distribution.</summary>
     public SpeculationOptions Speculation { get; init; } = SpeculationOptions.None;
 
+    /// <summary>
+    /// Most bytes the request's KV caches (target and draft model) may grow to; null: the memory this machine
+    /// (or container) has left. A request whose prompt + max tokens would need more is refused before it starts.
+    /// </summary>
+    public long? MaxMemoryBytes { get; init; }
+
     /// <summary>Let the tokenizer add BOS (and whatever its files add) to a text prompt.</summary>
     public bool AddSpecialTokens { get; init; } = true;
 
@@ -24,6 +30,7 @@ public sealed record GenerationOptions
     public void Validate()
     {
         if (MaxTokens is < 1) throw new SpecDecException($"max tokens must be ≥ 1 (got {MaxTokens})");
+        if (MaxMemoryBytes is < 1) throw new SpecDecException($"max memory must be ≥ 1 byte (got {MaxMemoryBytes})");
         if (StopStrings.Any(string.IsNullOrEmpty)) throw new SpecDecException("stop strings must not be empty");
         Sampling.Validate();
         Speculation.Validate();

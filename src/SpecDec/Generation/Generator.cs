@@ -169,11 +169,25 @@ public sealed class Generator
     {
         options.Validate();
         int limit = GenerationLoop.Limit(_target, prompt.Length, options);
+        CheckMemory(limit, options);
         if (_cache is null || _cache.Capacity < limit) _cache = _target.CreateCache(limit);
         else _cache.Rollback(0);
 
         var sampler = new Sampler(options.Sampling, _target.Config.VocabSize);
         return new GenerationLoop(_target, _cache, Proposer(options.Speculation), prompt, options, CreateVerifier(sampler), sampler);
+    }
+
+    /// <summary>
+    /// The worst case of a request of <paramref name="limit"/> tokens, refused before anything is allocated: the
+    /// target's and the draft model's caches grown to the limit, and the loop's token buffer.
+    /// </summary>
+    private void CheckMemory(int limit, GenerationOptions options)
+    {
+        long bytes = _target.CacheBytes(limit) + (long)limit * sizeof(int);
+        ILanguageModel? draft = _context.DraftModel;
+        if (draft is not null && SpeculationMethods.Get(options.Speculation.Method).NeedsDraftModel)
+            bytes += draft.CacheBytes(Math.Min(limit, draft.Config.ContextLength));
+        MemoryBudget.Check(bytes, $"a request of up to {limit} tokens (prompt + max tokens) for its KV caches", options.MaxMemoryBytes);
     }
 
     /// <summary>The request's proposer from the registry, built once per method and reused.</summary>

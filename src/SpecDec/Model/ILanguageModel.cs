@@ -15,6 +15,12 @@ public interface ILanguageModel : IDisposable
     IKvCache CreateCache(int capacity);
 
     /// <summary>
+    /// Bytes a cache from <see cref="CreateCache"/> holds once it has grown to <paramref name="positions"/>
+    /// positions: what a request of that many tokens needs besides the weights, checked before it starts.
+    /// </summary>
+    long CacheBytes(long positions);
+
+    /// <summary>
     /// Runs the new tokens, appends their keys/values to <paramref name="cache"/> (which must come from
     /// this model) and writes logits [LogitRows.Length (or 1) × Config.VocabSize] into
     /// <paramref name="logits"/>.

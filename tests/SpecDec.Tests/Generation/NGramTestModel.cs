@@ -53,6 +53,9 @@ internal sealed class NGramTestModel : ILanguageModel
     /// <summary>Forward calls so far.</summary>
     public int Forwards { get; private set; }
 
+    /// <summary>Its cache stores one token id per position.</summary>
+    public long CacheBytes(long positions) => positions * sizeof(int);
+
     public IKvCache CreateCache(int capacity)
     {
         var cache = new NGramTestCache(capacity);

@@ -35,6 +35,10 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
         (_k, _v) = Allocate(Math.Min(capacity, InitialPositions));
     }
 
+    /// <summary>Bytes of keys and values of a cache of this shape grown to <paramref name="positions"/> positions (whole tiles).</summary>
+    public static long Bytes(int layers, int kvHeads, int headDim, long positions, KvCacheType type) =>
+        2L * layers * kvHeads * ((positions + Attention.Tile - 1) / Attention.Tile * Attention.Tile) * headDim * type.ElementBytes();
+
     /// <summary>Buffers for <paramref name="positions"/> positions; sets Allocated and HeadStride to match.</summary>
     (NativeBuffer<byte> K, NativeBuffer<byte> V) Allocate(int positions)
     {

@@ -96,6 +96,8 @@ public sealed unsafe class Transformer : ILanguageModel
         return new KvCache(Config.LayerCount, Config.KvHeadCount, _headDim, capacity, this, CacheType);
     }
 
+    public long CacheBytes(long positions) => KvCache.Bytes(Config.LayerCount, Config.KvHeadCount, _headDim, positions, CacheType);
+
     public void Forward(in ForwardBatch batch, IKvCache cache, Span<float> logits)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);

@@ -149,7 +149,9 @@ public static class BenchCommand
             var runner = new BenchRunner(new Generator(target, draft), methods, request.Settings);
 
             Console.Error.WriteLine($"bench: {items.Count} items × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) × {request.Settings.Runs} run(s), at most {request.Settings.MaxTokens} tokens per turn");
-            var records = RunWithProgress(runner, items);
+            // Ctrl-C or SIGTERM stops the run between items: exit 130, and no result file is written.
+            using var signals = new SignalCancellation();
+            var records = RunWithProgress(runner, items, signals.Token);
 
             var run = new BenchRunInfo
             {
@@ -193,14 +195,14 @@ public static class BenchCommand
     }
 
     /// <summary>Spectre progress bar on a terminal; one plain line per item × method when output is redirected or in CI.</summary>
-    private static IReadOnlyList<BenchRecord> RunWithProgress(BenchRunner runner, IReadOnlyList<BenchItem> items)
+    private static IReadOnlyList<BenchRecord> RunWithProgress(BenchRunner runner, IReadOnlyList<BenchItem> items, CancellationToken cancellationToken)
     {
         bool interactive = !Console.IsErrorRedirected && !Console.IsOutputRedirected
             && Environment.GetEnvironmentVariable("CI") is null && AnsiConsole.Profile.Capabilities.Interactive;
         if (!interactive)
         {
             return runner.Run(items, p => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[{p.Done}/{p.Total}] {(p.WarmUp ? "warm-up" : $"run {p.Run}")} {p.ItemId} {p.Method}: {p.Speed}")));
+                $"[{p.Done}/{p.Total}] {(p.WarmUp ? "warm-up" : $"run {p.Run}")} {p.ItemId} {p.Method}: {p.Speed}")), cancellationToken);
         }
         IReadOnlyList<BenchRecord> records = [];
         AnsiConsole.Progress()
@@ -216,7 +218,7 @@ public static class BenchCommand
                     string phase = p.WarmUp ? "warm-up" : $"run {p.Run}";
                     task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture,
                         $"{phase} {p.ItemId} {p.Method} {p.Speed}"));
-                });
+                }, cancellationToken);
             });
         return records;
     }

@@ -124,6 +124,20 @@ public class BenchPipelineTests
     }
 
     [Fact]
+    public void ACancelledRunStopsAtTheNextItem()
+    {
+        // What Ctrl-C or SIGTERM does to `specdec bench`: the run stops between items and nothing is written.
+        var runner = new BenchRunner(new Generator(new NGramTestModel(Tokenizer, seed: 1)), BenchMethods.Parse("pld", false), new BenchSettings { MaxTokens = 8 });
+        using var cancel = new CancellationTokenSource();
+        int seen = 0;
+        Assert.Throws<OperationCanceledException>(() => runner.Run(Items, _ =>
+        {
+            if (++seen == 2) cancel.Cancel();
+        }, cancel.Token));
+        Assert.Equal(2, seen);
+    }
+
+    [Fact]
     public void ATurnIsCutToTheContextAndAPromptThatDoesNotFitIsLeftOut()
     {
         var target = new NGramTestModel(Tokenizer, seed: 1, contextLength: 16);

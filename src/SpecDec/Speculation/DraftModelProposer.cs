@@ -111,7 +111,7 @@ public sealed class DraftModelProposer : IDraftProposer
         _proposedAt = n;
         if (_cache.Length == 0) StartWindow(n);
         // The cache will hold the context plus all drafts but the last.
-        int count = Math.Min(tree.Budget, _cache.Capacity - RowOf(n) + 1);
+        int count = Math.Min(tree.MaxDepth, _cache.Capacity - RowOf(n) + 1); // a chain: as deep as the round allows
         if (count <= 0) return;
         tree.Draws = SiblingDraws.WithReplacement;
 

@@ -42,7 +42,8 @@ public class LosslessGreedyTests
             foreach (float pMin in new[] { 0f, 0.6f })
             {
                 var speculation = new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = min, DraftMax = max, DraftPMin = pMin };
-                var spec = Run(new Generator(Target(), Draft()), prompt, speculation);
+                // A method that drafts chains runs the same with --draft-tree: its chain stays within the round's depth.
+                var spec = Run(new Generator(Target(), Draft()), prompt, speculation with { Tree = pMin > 0, TreeNodes = 8 });
                 Assert.Equal(plain.Tokens, spec.Tokens);
                 Assert.Equal(plain.Text, spec.Text);
                 Assert.Equal(plain.FinishReason, spec.FinishReason);

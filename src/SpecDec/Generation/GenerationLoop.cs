@@ -146,7 +146,7 @@ internal sealed class GenerationLoop
                 Tokens = _tokens.AsSpan(at, rows), Positions = _positions.AsSpan(0, rows),
                 HiddenLayers = _hiddenLayers, Hidden = _hidden,
             }, _cache, _logits);
-            if (_hiddenLayers.Length > 0) _proposer!.TargetHidden(at, rows, Gather(_hidden, rows, _rowIndex.AsSpan(0, rows)));
+            if (_hiddenLayers.Length > 0) _proposer!.TargetHidden(at, rows, _hidden.AsSpan(0, _hiddenLayers.Length * rows * _target.Config.HiddenSize));
         }
         _proposer?.Prefill(_tokens.AsSpan(0, _committed));
         Stats.PrefillMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
@@ -215,7 +215,7 @@ internal sealed class GenerationLoop
                 // Rows of the root (0) and of the path's nodes (node + 1), in the order they are committed.
                 _hiddenRows[0] = 0;
                 for (int j = 0; j < path.Length; j++) _hiddenRows[j + 1] = path[j] + 1;
-                _proposer.TargetHidden(pending, path.Length + 1, Gather(_hidden, rows, _hiddenRows.AsSpan(0, path.Length + 1)));
+                _proposer.TargetHidden(pending, path.Length + 1, Gather(rows, _hiddenRows.AsSpan(0, path.Length + 1)));
             }
             _proposer.Accepted(path);
             _draftLength!.Observe(tree!.Depth, verdict.Accepted);
@@ -237,19 +237,16 @@ internal sealed class GenerationLoop
     private static readonly DraftTree EmptyTree = new(1, 1);
 
     /// <summary>
-    /// The hidden states of the forward's <paramref name="rows"/> [layers × forwardRows × H] restricted to
-    /// <paramref name="keep"/>, in that order: [layers × keep.Length × H] in <see cref="_pathHidden"/> (or
-    /// <see cref="_hidden"/> itself when every row is kept in order, as in the prefill).
+    /// The verification forward's hidden states [layers × forwardRows × H] restricted to the rows
+    /// <paramref name="keep"/>, in that order: [layers × keep.Length × H] in <see cref="_pathHidden"/>.
     /// </summary>
-    private ReadOnlySpan<float> Gather(float[] hidden, int forwardRows, ReadOnlySpan<int> keep)
+    private ReadOnlySpan<float> Gather(int forwardRows, ReadOnlySpan<int> keep)
     {
         int h = _target.Config.HiddenSize;
         int layers = _hiddenLayers.Length;
-        if (keep.Length == forwardRows && keep.SequenceEqual(_rowIndex.AsSpan(0, forwardRows)))
-            return hidden.AsSpan(0, layers * forwardRows * h);
         for (int l = 0; l < layers; l++)
             for (int j = 0; j < keep.Length; j++)
-                hidden.AsSpan((l * forwardRows + keep[j]) * h, h).CopyTo(_pathHidden.AsSpan((l * keep.Length + j) * h));
+                _hidden.AsSpan((l * forwardRows + keep[j]) * h, h).CopyTo(_pathHidden.AsSpan((l * keep.Length + j) * h));
         return _pathHidden.AsSpan(0, layers * keep.Length * h);
     }
 

@@ -33,7 +33,7 @@ public static unsafe class Attention
     /// Floats of one head's keys (and, with the same stride, values) for <paramref name="capacity"/> positions:
     /// rounded up to whole tiles, which the score pass reads in full.
     /// </summary>
-    public static long HeadFloats(int capacity, int headDim) => (long)((capacity + Tile - 1) / Tile) * Tile * headDim;
+    public static long HeadFloats(long capacity, int headDim) => (capacity + Tile - 1) / Tile * Tile * headDim;
 
     /// <summary>Most queries (query heads × rows) one work item handles.</summary>
     public const int MaxQueries = 16;

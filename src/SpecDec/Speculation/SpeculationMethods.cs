@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace SpecDec.Speculation;
 
 /// <summary>
@@ -12,8 +10,7 @@ public static class SpeculationMethods
     public const string DraftModel = "draft";
     public const string PromptLookup = "pld";
 
-    private static readonly ConcurrentDictionary<string, SpeculationMethod> Known = new(StringComparer.Ordinal);
-    private static readonly List<string> Order = [];
+    private static readonly List<SpeculationMethod> Known = []; // in registration order; a handful, so searched in turn
 
     static SpeculationMethods()
     {
@@ -38,7 +35,7 @@ public static class SpeculationMethods
     {
         get
         {
-            lock (Order) return Order.Select(n => Known[n]).ToArray();
+            lock (Known) return Known.ToArray();
         }
     }
 
@@ -46,15 +43,19 @@ public static class SpeculationMethods
     public static void Register(SpeculationMethod method)
     {
         ArgumentNullException.ThrowIfNull(method);
-        lock (Order)
+        lock (Known)
         {
-            if (!Known.TryAdd(method.Name, method)) throw new ArgumentException($"a speculation method named '{method.Name}' is already registered");
-            Order.Add(method.Name);
+            if (Find(method.Name) is not null) throw new ArgumentException($"a speculation method named '{method.Name}' is already registered");
+            Known.Add(method);
         }
     }
 
     /// <summary>The method called <paramref name="name"/>; throws a <see cref="SpecDecException"/> listing the known names.</summary>
-    public static SpeculationMethod Get(string name) =>
-        Known.TryGetValue(name, out var method) ? method
-            : throw new SpecDecException($"unknown speculation method '{name}'; known: {string.Join(", ", All.Select(m => m.Name))}");
+    public static SpeculationMethod Get(string name)
+    {
+        lock (Known)
+            return Find(name) ?? throw new SpecDecException($"unknown speculation method '{name}'; known: {string.Join(", ", Known.Select(m => m.Name))}");
+    }
+
+    private static SpeculationMethod? Find(string name) => Known.Find(m => m.Name == name);
 }

@@ -78,20 +78,27 @@ internal class TreeAcceptance<T> where T : unmanaged, IFloatingPointIeee754<T>
         where TDists : ITreeDistributions<T>, allows ref struct
         where TRandom : IRandomChoices<T>, allows ref struct
     {
-        _p.CopyTo(_cur.AsSpan());
+        // The residual starts as p itself, copied only at the first rejection: an accepted first child (the
+        // common case) costs no pass over the vocabulary.
+        T[] residual = _p;
         T mass = T.One; // p from the sampling function is normalised
         T drawn = T.Zero; // without replacement: q mass of the siblings tried so far
         residualHasMass = true;
         for (int c = first; c >= 0; c = tree.NextSibling(c))
         {
             int x = tree.Tokens[c];
-            bool inVocab = (uint)x < (uint)_cur.Length;
-            T px = inVocab ? _cur[x] : T.Zero;
+            bool inVocab = (uint)x < (uint)residual.Length;
+            T px = inVocab ? residual[x] : T.Zero;
             ReadOnlySpan<T> q = tree.Draws == SiblingDraws.PointMass ? default : dists.Draft(c);
             if (tree.Draws == SiblingDraws.WithoutReplacement) q = SiblingQ(tree, first, c, q, drawn);
             T qx = q.IsEmpty ? T.One : inVocab ? q[x] : T.Zero;
             if (random.Accept(px, qx * mass)) return c;
 
+            if (residual == _p)
+            {
+                _p.CopyTo(_cur, 0);
+                residual = _cur;
+            }
             Residual(_cur, mass, q, x);
             if (tree.Draws == SiblingDraws.WithoutReplacement) drawn += dists.Draft(c)[x];
             mass = Mass(_cur);

@@ -37,14 +37,14 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
 
     /// <summary>Bytes of keys and values of a cache of this shape grown to <paramref name="positions"/> positions (whole tiles).</summary>
     public static long Bytes(int layers, int kvHeads, int headDim, long positions, KvCacheType type) =>
-        2L * layers * kvHeads * ((positions + Attention.Tile - 1) / Attention.Tile * Attention.Tile) * headDim * type.ElementBytes();
+        2L * layers * kvHeads * Attention.HeadFloats(positions, headDim) * type.ElementBytes();
 
     /// <summary>Buffers for <paramref name="positions"/> positions; sets Allocated and HeadStride to match.</summary>
     (NativeBuffer<byte> K, NativeBuffer<byte> V) Allocate(int positions)
     {
         Allocated = positions;
         HeadStride = Attention.HeadFloats(positions, HeadDim);
-        long bytes = checked(Layers * KvHeads * HeadStride * ElementBytes);
+        long bytes = Bytes(Layers, KvHeads, HeadDim, positions, Type) / 2; // keys, and as many for values
         return (new NativeBuffer<byte>(bytes), new NativeBuffer<byte>(bytes));
     }
 

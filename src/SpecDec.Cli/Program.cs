@@ -11,4 +11,5 @@ root.Subcommands.Add(QuantizeCommand.Create());
 root.Subcommands.Add(SynthCommand.Create());
 root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(PerfCommand.Create());
+root.Subcommands.Add(TokenizeCommand.Create());
 return CliRunner.Run(root, args);

@@ -122,7 +122,7 @@ public static class GenerateCommand
         return command;
     }
 
-    private static string ReadPrompt(string? prompt, FileInfo? file)
+    internal static string ReadPrompt(string? prompt, FileInfo? file)
     {
         if ((prompt is null) == (file is null)) throw new SpecDecException("give exactly one of --prompt and --prompt-file");
         return prompt ?? File.ReadAllText(InputFile.Require(file!.ToString(), "--prompt-file", "a UTF-8 text file"), Encoding.UTF8);

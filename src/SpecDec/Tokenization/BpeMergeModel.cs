@@ -25,13 +25,17 @@ internal sealed class BpeMergeModel : IWordEncoder
     private readonly int _unkId;                     // -1: unknown chars are dropped, as Hugging Face does
     private readonly bool _fuseUnk;
     private readonly bool _ignoreMerges;
+    private readonly bool _wholeNewlineRuns;
     private readonly WordCache _cache = new();
 
     /// <param name="byteLevel">Words are text whose UTF-8 bytes map to GPT-2's byte alphabet.</param>
     /// <param name="source">Names the file in errors about merges.</param>
+    /// <param name="wholeNewlineRuns">A word of only '\n' that is a token is that token (llama.cpp's Gemma 4 rule).</param>
     public BpeMergeModel(TokenVocabulary vocab, IReadOnlyList<(string Left, string Right)> merges, bool byteLevel,
-        bool byteFallback, int unkId, bool fuseUnk, bool ignoreMerges, string source, string mergesField)
+        bool byteFallback, int unkId, bool fuseUnk, bool ignoreMerges, string source, string mergesField,
+        bool wholeNewlineRuns = false)
     {
+        _wholeNewlineRuns = wholeNewlineRuns;
         _vocab = vocab;
         _byteLevel = byteLevel;
         _unkId = unkId;
@@ -72,7 +76,8 @@ internal sealed class BpeMergeModel : IWordEncoder
         try
         {
             int start = output.Count;
-            if (!(_ignoreMerges && TryWholeWord(word, bytes, output)))
+            bool whole = _ignoreMerges || (_wholeNewlineRuns && !word.ContainsAnyExcept('\n'));
+            if (!(whole && TryWholeWord(word, bytes, output)))
             {
                 Span<int> ids = ints[..maxSymbols];
                 int n = _byteLevel ? ByteSymbols(word, bytes, ids) : CharSymbols(word, bytes, ids);

@@ -39,19 +39,24 @@ internal static class GgufTokenizerLoader
         {
             case "gpt2":
                 string preName = m.OptionalString(GgufKeys.TokenizerPre) ?? "default";
-                (kind, string pattern, bool llama3) = preName switch
-                {
-                    "llama-bpe" or "llama3" or "llama-v3" or "smaug-bpe" => ("llama3-bpe", TextSplitter.Llama3Pattern, true),
-                    "gpt-2" or "default" => ("gpt2-bpe", TextSplitter.Gpt2Pattern, false),
-                    "qwen2" => ("qwen2-bpe", TextSplitter.Qwen2Pattern, false),
-                    _ => throw m.Error(GgufKeys.TokenizerPre, $"is '{preName}', a pre-tokenizer we do not know (known: llama-bpe, llama3, smaug-bpe, gpt-2, default, qwen2)"),
-                };
-                var merges = ParseMerges(m, m.StringArray(GgufKeys.Merges));
-                pre = new PreTokenizer([TextSplitter.ForPattern(pattern, source)], byteLevel: true);
+                var style = LlamaCppPreTokenizers.Find(preName)
+                    ?? throw m.Error(GgufKeys.TokenizerPre, $"is '{preName}', a pre-tokenizer we do not know (known: {string.Join(", ", LlamaCppPreTokenizers.Names)})");
+                kind = style.Kind;
+                pre = new PreTokenizer(LlamaCppPreTokenizers.Splitters(style, source), byteLevel: true);
                 normalizer = TextNormalizer.None;
-                encoder = new BpeMergeModel(vocab, merges, byteLevel: true, byteFallback: false, unk ?? -1, fuseUnk: false,
-                    ignoreMerges: llama3, source, GgufKeys.Merges);
-                addBos = llama3;
+                encoder = new BpeMergeModel(vocab, ParseMerges(m, m.StringArray(GgufKeys.Merges)), byteLevel: true, byteFallback: false,
+                    unk ?? -1, fuseUnk: false, ignoreMerges: style.IgnoreMerges, source, GgufKeys.Merges);
+                addBos = style.AddBos;
+                break;
+            case "gemma4":
+                // SentencePiece-style BPE by merges on raw UTF-8: spaces become ▁, text splits only at newline
+                // runs, "<0xNN>" byte tokens stand in for what no token covers; BOS always (llama.cpp forces it).
+                kind = "gemma4-bpe";
+                pre = new PreTokenizer([new LlamaCppRegexSplitter("[^\n]+|[\n]+", source)], byteLevel: false);
+                normalizer = TextNormalizer.SpacesOnly;
+                encoder = new BpeMergeModel(vocab, ParseMerges(m, m.StringArray(GgufKeys.Merges)), byteLevel: false, byteFallback: true,
+                    unk ?? -1, fuseUnk: false, ignoreMerges: false, source, GgufKeys.Merges, wholeNewlineRuns: true);
+                addBos = true;
                 break;
             case "llama":
                 float[] scores = m.FloatArray(GgufKeys.Scores);
@@ -66,10 +71,10 @@ internal static class GgufTokenizerLoader
                 addBos = true;
                 break;
             default:
-                throw m.Error(GgufKeys.TokenizerModel, $"is '{model}'; supported tokenizer models are gpt2 (byte-level BPE) and llama (SentencePiece)");
+                throw m.Error(GgufKeys.TokenizerModel, $"is '{model}'; supported tokenizer models are gpt2 (byte-level BPE), llama (SentencePiece) and gemma4 (SentencePiece-style BPE)");
         }
 
-        addBos = m.OptionalBool(GgufKeys.AddBosToken) ?? addBos;
+        addBos = model == "gemma4" || (m.OptionalBool(GgufKeys.AddBosToken) ?? addBos);
         bool addEos = m.OptionalBool(GgufKeys.AddEosToken) ?? false;
         if (addBos && bos is null) throw m.Error(GgufKeys.BosTokenId, "is missing but add_bos_token is on");
         if (addEos && eos is null) throw m.Error(GgufKeys.EosTokenId, "is missing but add_eos_token is on");

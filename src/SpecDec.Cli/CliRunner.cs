@@ -23,6 +23,11 @@ public static partial class CliRunner
             error.WriteLine($"error: {Readable(parse.Errors[0].Message)}");
             return 1;
         }
+        if (Kernels.KernelPaths.SettingError is string setting)
+        {
+            error.WriteLine($"error: {setting}");
+            return 1;
+        }
         try
         {
             return parse.Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });

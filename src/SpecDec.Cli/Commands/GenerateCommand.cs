@@ -115,7 +115,11 @@ public static class GenerateCommand
             });
             // stdout carries only the continuation; the line break that separates the stats goes to stderr.
             if (!result.Text.EndsWith('\n')) stderr.WriteLine();
-            if (parse.GetValue(stats)) stderr.Write(result.Stats.ToTable());
+            if (parse.GetValue(stats))
+            {
+                stderr.Write(result.Stats.ToTable());
+                stderr.WriteLine($"{"kernels",-22}{KernelPaths.Name(KernelPaths.Best)} ({Simd.Best})");
+            }
             else stderr.WriteLine(result.Stats.ToString());
             return 0;
         });

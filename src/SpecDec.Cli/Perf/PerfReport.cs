@@ -11,6 +11,9 @@ internal sealed record PerfReport
     public required long FileBytes { get; init; }
     public required int Threads { get; init; }
     public required string Simd { get; init; }
+
+    /// <summary>The packed int8 kernels' path (<see cref="Kernels.KernelPaths"/>): AVX-VNNI, AVX-512BW, AVX2 or scalar.</summary>
+    public required string Kernels { get; init; }
     public required int PromptTokens { get; init; }
 
     /// <summary>KV cache element type: f32 or f16.</summary>
@@ -32,7 +35,7 @@ internal sealed record PerfReport
     public void WriteTable(TextWriter o)
     {
         o.WriteLine($"model        {Model} ({Architecture}, {WeightTypes}, {FileBytes / 1e9:F2} GB)");
-        o.WriteLine($"threads      {Threads} ({Simd})");
+        o.WriteLine($"threads      {Threads} ({Simd}, kernels {Kernels})");
         o.WriteLine($"prefill      {PrefillTokensPerSecond,8:F1} tok/s  ({PromptTokens}-token prompt)");
         o.WriteLine($"decode       {DecodeTokensPerSecond,8:F2} tok/s  ({1000 / DecodeTokensPerSecond:F1} ms/token)");
         o.WriteLine($"bytes/token  {BytesPerToken / 1e9,8:F3} GB     (weights + the {CacheType} KV cache) achieved {AchievedGBs:F1} GB/s = {BandwidthFraction:P0} of the measured {MeasuredBandwidthGBs:F1} GB/s read bandwidth");
@@ -51,6 +54,7 @@ internal sealed record PerfReport
         w.WriteNumber("file_bytes", FileBytes);
         w.WriteNumber("threads", Threads);
         w.WriteString("simd", Simd);
+        w.WriteString("kernels", Kernels);
         w.WriteNumber("prompt_tokens", PromptTokens);
         w.WriteString("kv_cache_type", CacheType);
         w.WriteNumber("prefill_tok_s", Math.Round(PrefillTokensPerSecond, 2));

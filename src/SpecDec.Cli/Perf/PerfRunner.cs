@@ -107,6 +107,7 @@ internal static class PerfRunner
             FileBytes = new FileInfo(path).Length,
             Threads = model.ThreadCount,
             Simd = Simd.Best.ToString(),
+            Kernels = KernelPaths.Name(KernelPaths.Best),
             PromptTokens = promptTokens,
             CacheType = cacheType.ToString().ToLowerInvariant(),
             PrefillTokensPerSecond = promptTokens / Median(prefill),

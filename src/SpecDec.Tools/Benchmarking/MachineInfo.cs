@@ -6,7 +6,7 @@ namespace SpecDec.Tools.Benchmarking;
 /// <summary>The machine a benchmark ran on: enough to tell whether two results are comparable.</summary>
 public sealed record MachineInfo(string Cpu, int LogicalCores, string Simd, string Os, string Runtime, string? LoadAverage = null)
 {
-    /// <summary>This machine: the CPU model from /proc/cpuinfo where there is one, the kernels' SIMD level and the x86 extensions behind it.</summary>
+    /// <summary>This machine: the CPU model from /proc/cpuinfo where there is one, the kernels' SIMD level and path and the x86 extensions behind it.</summary>
     public static MachineInfo Current() => new(
         CpuModel(),
         Environment.ProcessorCount,
@@ -49,7 +49,7 @@ public sealed record MachineInfo(string Cpu, int LogicalCores, string Simd, stri
         if (Avx512F.VL.IsSupported) features.Add("VL");
         if (Avx512Vbmi.IsSupported) features.Add("VBMI");
         if (AvxVnni.IsSupported) features.Add("AVX-VNNI");
-        string best = Kernels.Simd.Best.ToString();
+        string best = $"{Kernels.Simd.Best}, kernels {Kernels.KernelPaths.Name(Kernels.KernelPaths.Best)}";
         return features.Count == 0 ? best : $"{best} ({string.Join(" ", features)})";
     }
 }

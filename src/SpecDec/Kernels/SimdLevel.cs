@@ -14,23 +14,26 @@ public enum SimdLevel
     V512,
 }
 
-/// <summary>What this CPU supports.</summary>
+/// <summary>What this CPU supports, capped by the <see cref="KernelPaths.Setting"/> that forces a kernel path.</summary>
 public static class Simd
 {
-    /// <summary>The fastest level this CPU runs.</summary>
-    public static SimdLevel Best { get; } =
-        IsSupported(SimdLevel.V512) ? SimdLevel.V512 : IsSupported(SimdLevel.V256) ? SimdLevel.V256 : SimdLevel.Scalar;
+    /// <summary>The fastest level that runs: the one of <see cref="KernelPaths.Best"/>.</summary>
+    public static SimdLevel Best { get; } = KernelPaths.Level(KernelPaths.Best);
 
-    public static bool IsSupported(SimdLevel level) => level switch
+    /// <summary>Whether kernels run at <paramref name="level"/> here: the CPU has it and no forced path rules it out.</summary>
+    public static bool IsSupported(SimdLevel level) => level <= Best;
+
+    /// <summary>Whether the CPU (and .NET's own switches, e.g. DOTNET_EnableAVX512F=0) allow <paramref name="level"/>.</summary>
+    internal static bool CpuSupports(SimdLevel level) => level switch
     {
         SimdLevel.Scalar => true,
         SimdLevel.V256 => Avx2.IsSupported && Fma.IsSupported && Vector256.IsHardwareAccelerated,
         SimdLevel.V512 => Avx512F.IsSupported && Avx512BW.IsSupported && Vector512.IsHardwareAccelerated
-                          && IsSupported(SimdLevel.V256),
+                          && CpuSupports(SimdLevel.V256),
         _ => false,
     };
 
-    /// <summary>Levels this CPU runs, Scalar first.</summary>
+    /// <summary>Levels that run here, Scalar first.</summary>
     public static IEnumerable<SimdLevel> Supported()
     {
         foreach (SimdLevel level in Enum.GetValues<SimdLevel>())

@@ -70,9 +70,9 @@ public unsafe class MatmulTests : IDisposable
             using NativeBuffer<float> x = KernelTestData.Native(xs);
             float[] scalar = Run(weight.Weight, x, t, SimdLevel.Scalar);
             float[] wd = KernelTestData.Decoded(type, w, n, k);
-            foreach (SimdLevel level in Simd.Supported())
+            foreach (var (level, path) in Paths())
             {
-                float[] y = Run(weight.Weight, x, t, level);
+                float[] y = Run(weight.Weight, x.Pointer, t, level, path);
                 // The packed kernel's lanes are its rows, summed in the scalar twin's order: equal bits.
                 if (packed) Assert.Equal(scalar, y);
                 for (int r = 0; r < t; r++)
@@ -81,7 +81,7 @@ public unsafe class MatmulTests : IDisposable
                         double magnitude = 0;
                         for (int i = 0; i < k; i++) magnitude += Math.Abs(wd[c * k + i] * xs[r * k + i]);
                         Assert.True(Math.Abs(y[r * n + c] - scalar[r * n + c]) <= 3e-5 * magnitude + 1e-6,
-                            $"{type} {level} K={k} N={n} T={t} [{r},{c}]: {y[r * n + c]} vs scalar {scalar[r * n + c]}");
+                            $"{type} {level} {path} K={k} N={n} T={t} [{r},{c}]: {y[r * n + c]} vs scalar {scalar[r * n + c]}");
                     }
             }
         }
@@ -134,17 +134,17 @@ public unsafe class MatmulTests : IDisposable
         LinearWeight weight = packedWeight.Weight;
         const int rows = 19;
         using NativeBuffer<float> x = KernelTestData.Native(KernelTestData.Random(rng, rows * k, 3f));
-        foreach (SimdLevel level in Simd.Supported())
+        foreach (var (level, path) in Paths())
         {
             var single = new float[rows][];
-            for (int r = 0; r < rows; r++) single[r] = Run(weight, x.Pointer + (long)r * k, 1, level);
+            for (int r = 0; r < rows; r++) single[r] = Run(weight, x.Pointer + (long)r * k, 1, level, path);
             foreach (int t in new[] { 2, 3, 4, 5, 6, 7, 8, 17, 19 })
                 for (int start = 0; start + t <= rows; start += Math.Max(1, rows - t))
                 {
-                    float[] y = Run(weight, x.Pointer + (long)start * k, t, level);
+                    float[] y = Run(weight, x.Pointer + (long)start * k, t, level, path);
                     for (int r = 0; r < t; r++)
                         Assert.True(single[start + r].AsSpan().SequenceEqual(y.AsSpan(r * n, n)),
-                            $"{type} {level} K={k} N={n}: row {start + r} in a call of T={t} differs from T=1");
+                            $"{type} {level} {path} K={k} N={n}: row {start + r} in a call of T={t} differs from T=1");
                 }
         }
     }
@@ -242,12 +242,24 @@ public unsafe class MatmulTests : IDisposable
         public void Dispose() => _packed?.Dispose();
     }
 
-    float[] Run(LinearWeight weight, NativeBuffer<float> x, int t, SimdLevel level) => Run(weight, x.Pointer, t, level);
+    /// <summary>
+    /// Every SIMD level this CPU runs, with its default kernel path, and every other kernel path the CPU has at its own
+    /// level (AVX-512BW and AVX2 on an AVX-VNNI machine): each packed path is checked wherever the CPU can run it.
+    /// </summary>
+    static IEnumerable<(SimdLevel Level, KernelPath Path)> Paths()
+    {
+        var paths = Simd.Supported().Select(level => (level, KernelPaths.For(level))).ToList();
+        foreach (KernelPath path in KernelPaths.Supported())
+            if (!paths.Any(p => p.Item2 == path)) paths.Add((KernelPaths.Level(path), path));
+        return paths;
+    }
 
-    float[] Run(LinearWeight weight, float* x, int t, SimdLevel level)
+    float[] Run(LinearWeight weight, NativeBuffer<float> x, int t, SimdLevel level) => Run(weight, x.Pointer, t, level, KernelPaths.For(level));
+
+    float[] Run(LinearWeight weight, float* x, int t, SimdLevel level, KernelPath path)
     {
         using var y = new NativeBuffer<float>(t * weight.Rows);
-        Matmul.Run(_pool, _workspace, x, t, level, new MatmulPart(weight, y.Pointer));
+        Matmul.Run(_pool, _workspace, x, t, level, path, new MatmulPart(weight, y.Pointer));
         return y.Span.ToArray();
     }
 }

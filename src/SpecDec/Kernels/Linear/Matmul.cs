@@ -15,8 +15,12 @@ public static unsafe class Matmul
 {
     public const int MaxParts = 4;
 
-    /// <summary>Runs every part on X[t × K] (all parts share K = X's row length).</summary>
+    /// <summary>Runs every part on X[t × K] (all parts share K = X's row length); packed weights on <see cref="KernelPaths.For"/> the level.</summary>
     public static void Run(WorkerPool pool, MatmulWorkspace workspace, float* x, int t, SimdLevel level,
+        params ReadOnlySpan<MatmulPart> parts) => Run(pool, workspace, x, t, level, KernelPaths.For(level), parts);
+
+    /// <summary>Runs every part, packed weights on <paramref name="path"/> (tests and benchmarks run each path this CPU has).</summary>
+    internal static void Run(WorkerPool pool, MatmulWorkspace workspace, float* x, int t, SimdLevel level, KernelPath path,
         params ReadOnlySpan<MatmulPart> parts)
     {
         if (parts.Length is 0 or > MaxParts) throw new ArgumentException($"a matmul call takes 1..{MaxParts} parts, not {parts.Length}");
@@ -26,7 +30,7 @@ public static unsafe class Matmul
             throw new ArgumentException($"the workspace has scratch for {workspace.Threads} threads, the pool runs {pool.ThreadCount}");
         if (k > workspace.MaxColumns) throw new ArgumentException($"K = {k} exceeds the workspace's {workspace.MaxColumns}");
 
-        var job = new Job { Level = level, Workspace = workspace.RowScratch(0), ScratchStride = workspace.RowScratchStride };
+        var job = new Job { Level = level, Path = path, Workspace = workspace.RowScratch(0), ScratchStride = workspace.RowScratchStride };
         job.X = new Activations { T = t, K = k, F32 = x };
         bool needQ8 = false, needQ8K = false, needScaled = false;
         int items = 0;
@@ -102,6 +106,7 @@ public static unsafe class Matmul
         public IntArray FirstItem; // [PartCount + 1] first work item of each part
         public int PartCount;
         public SimdLevel Level;
+        public KernelPath Path;   // of the packed weights
         public float* Workspace;   // per-thread row scratch, ScratchStride floats each
         public int ScratchStride;
 
@@ -116,7 +121,7 @@ public static unsafe class Matmul
             switch (part.Weight.Type)
             {
                 case GgmlType.Q8_0 when part.Weight.Packed != null:
-                    Q8_0Packed.Rows(part.Weight, X, part.Y, row0, row1, Level);
+                    Q8_0Packed.Rows(part.Weight, X, part.Y, row0, row1, Path);
                     break;
                 case GgmlType.Q8_0:
                     Q8_0Matmul.Rows(part.Weight, X, part.Y, row0, row1, Level);
@@ -126,7 +131,7 @@ public static unsafe class Matmul
                         part.Y, part.Weight.Rows, Level);
                     break;
                 case GgmlType.Q4_K when part.Weight.Packed != null:
-                    Q4_KPacked.Rows(part.Weight, X, part.Y, row0, row1, Level);
+                    Q4_KPacked.Rows(part.Weight, X, part.Y, row0, row1, Path);
                     break;
                 case GgmlType.Q4_K:
                     Q4_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),

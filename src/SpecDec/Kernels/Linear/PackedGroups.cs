@@ -1,7 +1,5 @@
 using SpecDec.Tensors;
 
-using System.Runtime.Intrinsics.X86;
-
 namespace SpecDec.Kernels.Linear;
 
 /// <summary>
@@ -19,7 +17,7 @@ internal unsafe interface IPackedGroupKernel
     /// <summary>Writes the packed copy of <paramref name="w"/> (file layout) into <paramref name="dst"/>, zeroed, of <see cref="PackedGroups.ByteCount{TKernel}"/> bytes.</summary>
     static abstract void Pack(in LinearWeight w, byte* dst);
 
-    /// <summary>Every activation row against one group: the reference the VNNI path gives the same bits as.</summary>
+    /// <summary>Every activation row against one group: the reference every path gives the same bits as.</summary>
     static abstract void GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid);
 
     /// <summary>Most activation rows one <see cref="Pass{TRows}"/> takes (at most 8).</summary>
@@ -27,17 +25,24 @@ internal unsafe interface IPackedGroupKernel
 
     /// <summary>
     /// Activation rows c .. c + TRows.Count − 1 (1 to <see cref="MaxPassRows"/>) against the groups of outputs
-    /// [row0, row1) of the packed weight at <paramref name="packed"/>, each block read once for all the rows. The loop over
-    /// groups is inside, so a single-token step pays one call per work item, not one per group of 8 outputs.
+    /// [row0, row1) of the packed weight at <paramref name="packed"/>, each block read once for all the rows, with
+    /// <typeparamref name="TDot"/>'s instructions. The loop over groups is inside, so a single-token step pays one call
+    /// per work item, not one per group of 8 outputs.
     /// </summary>
-    static abstract void Pass<TRows>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy) where TRows : struct, IPassRows;
+    static abstract void Pass<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
+        where TRows : struct, IPassRows where TDot : struct, IInt8Dot;
 }
 
-/// <summary>Outputs [row0, row1) of a packed weight: group by group, the activation rows in passes of up to the kernel's <see cref="IPackedGroupKernel.MaxPassRows"/>.</summary>
+/// <summary>
+/// Outputs [row0, row1) of a packed weight: group by group, the activation rows in passes of up to the kernel's
+/// <see cref="IPackedGroupKernel.MaxPassRows"/>, on the <see cref="KernelPath"/>'s instructions (<see cref="IInt8Dot"/>).
+/// A new packed type implements <see cref="IPackedGroupKernel"/> once, generic over <see cref="IInt8Dot"/>, and
+/// runs on every path.
+/// </summary>
 internal static unsafe class PackedGroups
 {
-    /// <summary>Whether packed layouts run on this CPU at <paramref name="level"/>: they need AVX-VNNI.</summary>
-    public static bool Supported(SimdLevel level) => level != SimdLevel.Scalar && AvxVnni.IsSupported;
+    /// <summary>Whether packed layouts run at <paramref name="level"/>: on every SIMD path, not on the scalar one.</summary>
+    public static bool Supported(SimdLevel level) => level != SimdLevel.Scalar;
 
     /// <summary>Bytes of a packed [rows × columns] weight, the last group padded with zero rows.</summary>
     public static long ByteCount<TKernel>(int rows, int columns) where TKernel : struct, IPackedGroupKernel =>
@@ -52,24 +57,34 @@ internal static unsafe class PackedGroups
     }
 
     /// <summary>Outputs [row0, row1) of every activation row; row0 is a multiple of the group size, the last group may be ragged.</summary>
-    public static void Rows<TKernel>(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level)
+    public static void Rows<TKernel>(in LinearWeight w, in Activations x, float* y, int row0, int row1, KernelPath path)
         where TKernel : struct, IPackedGroupKernel
+    {
+        switch (path)
+        {
+            case KernelPath.AvxVnni: Rows<TKernel, VnniDot>(w, x, y, row0, row1); break;
+            case KernelPath.Avx512BW: Rows<TKernel, Avx512BWDot>(w, x, y, row0, row1); break;
+            case KernelPath.Avx2: Rows<TKernel, Avx2Dot>(w, x, y, row0, row1); break;
+            default:
+                int blocks = w.Columns / TKernel.BlockColumns;
+                for (int n = row0; n < row1; n += Q8_0Packed.GroupRows)
+                    TKernel.GroupScalar(w.Packed + (long)(n / Q8_0Packed.GroupRows) * blocks * TKernel.GroupBlockBytes, blocks, x, y + n,
+                        w.Rows, Math.Min(Q8_0Packed.GroupRows, row1 - n));
+                break;
+        }
+    }
+
+    static void Rows<TKernel, TDot>(in LinearWeight w, in Activations x, float* y, int row0, int row1)
+        where TKernel : struct, IPackedGroupKernel where TDot : struct, IInt8Dot
     {
         const int groupRows = Q8_0Packed.GroupRows;
         int blocks = w.Columns / TKernel.BlockColumns;
-        if (level == SimdLevel.Scalar || !AvxVnni.IsSupported)
-        {
-            for (int n = row0; n < row1; n += groupRows)
-                TKernel.GroupScalar(w.Packed + (long)(n / groupRows) * blocks * TKernel.GroupBlockBytes, blocks, x, y + n, w.Rows,
-                    Math.Min(groupRows, row1 - n));
-            return;
-        }
         // Up to MaxPassRows rows go in one pass (a short second pass, e.g. 4 + 1, costs nearly a full one). More rows go
         // in as few passes as MaxPassRows allows, lengths as even as possible (Q8_0, T = 12: 6 + 6). Several passes run
         // group by group, so a group's blocks are still in L1 for the next pass.
         if (x.T <= TKernel.MaxPassRows)
         {
-            Pass<TKernel>(x.T, w.Packed, blocks, row0, row1, x, 0, y, w.Rows);
+            Pass<TKernel, TDot>(x.T, w.Packed, blocks, row0, row1, x, 0, y, w.Rows);
             return;
         }
         int passes = (x.T + TKernel.MaxPassRows - 1) / TKernel.MaxPassRows;
@@ -79,25 +94,25 @@ internal static unsafe class PackedGroups
             for (int p = 0, c = 0; p < passes; p++)
             {
                 int rows = x.T / passes + (p < x.T % passes ? 1 : 0);
-                Pass<TKernel>(rows, w.Packed, blocks, n, end, x, c, y, w.Rows);
+                Pass<TKernel, TDot>(rows, w.Packed, blocks, n, end, x, c, y, w.Rows);
                 c += rows;
             }
         }
     }
 
-    static void Pass<TKernel>(int rows, byte* w, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
-        where TKernel : struct, IPackedGroupKernel
+    static void Pass<TKernel, TDot>(int rows, byte* w, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
+        where TKernel : struct, IPackedGroupKernel where TDot : struct, IInt8Dot
     {
         switch (rows)
         {
-            case 1: TKernel.Pass<Rows1>(w, blocks, row0, row1, x, c, y, ldy); break;
-            case 2: TKernel.Pass<Rows2>(w, blocks, row0, row1, x, c, y, ldy); break;
-            case 3: TKernel.Pass<Rows3>(w, blocks, row0, row1, x, c, y, ldy); break;
-            case 4: TKernel.Pass<Rows4>(w, blocks, row0, row1, x, c, y, ldy); break;
-            case 5: TKernel.Pass<Rows5>(w, blocks, row0, row1, x, c, y, ldy); break;
-            case 6: TKernel.Pass<Rows6>(w, blocks, row0, row1, x, c, y, ldy); break;
-            case 7: TKernel.Pass<Rows7>(w, blocks, row0, row1, x, c, y, ldy); break;
-            default: TKernel.Pass<Rows8>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 1: TKernel.Pass<Rows1, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 2: TKernel.Pass<Rows2, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 3: TKernel.Pass<Rows3, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 4: TKernel.Pass<Rows4, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 5: TKernel.Pass<Rows5, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 6: TKernel.Pass<Rows6, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 7: TKernel.Pass<Rows7, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            default: TKernel.Pass<Rows8, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
         }
     }
 }

@@ -6,7 +6,7 @@ using SpecDec.Kernels.Quant;
 namespace SpecDec.Kernels.Linear;
 
 /// <summary>
-/// Q8_0 weights repacked at load for AVX-VNNI, and their matmul. The file's layout (one row after another)
+/// Q8_0 weights repacked at load, and their matmul on every <see cref="KernelPath"/>. The file's layout (one row after another)
 /// makes each activation row pay for sign fix-ups and a horizontal sum per weight row, so a batch of T rows
 /// costs nearly T single-row passes. Here 8 weight rows are interleaved: one vpdpbusd multiplies 4 columns of
 /// all 8 rows by 4 broadcast activation bytes, and the 8 lanes of the accumulator are the 8 outputs, so no
@@ -20,7 +20,8 @@ namespace SpecDec.Kernels.Linear;
 /// exactly by starting each block's sum at −128·Σx (<see cref="Activations.Q8Bias"/>).
 ///
 /// Each output is Σ_b fma(float(dot_b), d_w·d_x, acc) in block order, one lane per weight row, so the scalar
-/// twin gives the same bits and a row's result does not depend on T.
+/// twin gives the same bits and a row's result does not depend on T. Without VNNI (<see cref="Avx2Dot"/>,
+/// <see cref="Avx512BWDot"/>) the integer Σ w·x is the same, found from w = u ^ 0x80 with no bias.
 /// </summary>
 public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
 {
@@ -53,8 +54,8 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     static int QuantOffset(int r, int i) => ScaleBytes + i / 4 * (GroupRows * 4) + r * 4 + i % 4;
 
     /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of <see cref="GroupRows"/>.</summary>
-    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, SimdLevel level) =>
-        PackedGroups.Rows<Q8_0Packed>(w, x, y, row0, row1, level);
+    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, KernelPath path) =>
+        PackedGroups.Rows<Q8_0Packed>(w, x, y, row0, row1, path);
 
     static int IPackedGroupKernel.BlockColumns => BlockSize;
     static int IPackedGroupKernel.GroupBlockBytes => GroupBlockBytes;
@@ -99,11 +100,16 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     /// <summary>
     /// Activation rows c .. c + TRows.Count − 1 against each group of outputs [row0, row1), each weight block loaded
     /// once for all of them. Below <see cref="OneChainRows"/> rows each row runs two chains (even and odd chunks,
-    /// interleaved across the rows; one row alone runs <see cref="Block"/>). Integer sums: how they are split does
+    /// interleaved across the rows; one row alone runs <see cref="Block{TDot}"/>). Integer sums: how they are split does
     /// not change the result.
     /// </summary>
-    static void IPackedGroupKernel.Pass<TRows>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
+    static void IPackedGroupKernel.Pass<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
+        if (TDot.Wide)
+        {
+            Pass512<TRows, TDot>(packed, blocks, row0, row1, x, c, y, ldy);
+            return;
+        }
         int rows = TRows.Count; // a constant: each count compiles to its own loop
         int stride = x.K / 4;   // ints from one activation row's quants to the next
         int* q = (int*)(x.Q8 + (long)c * x.K);
@@ -123,34 +129,34 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 int* qb = q + b * (BlockSize / 4);
                 if (rows == 1)
                 {
-                    a0 = Block(block, ws, qb, bias + b, dx + b, a0);
+                    a0 = Block<TDot>(block, ws, qb, bias + b, dx + b, a0);
                     continue;
                 }
-                // Each row's sum starts at its bias; broadcasts come straight from memory (a load, not an ALU slot).
+                // Each row's sum starts at its bias (vpdpbusd) or 0; broadcasts come straight from memory (a load, not an ALU slot).
                 int* bb = bias + b;
-                Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bb), s1 = Avx2.BroadcastScalarToVector256(bb + blocks);
+                Vector256<int> s0 = Start<TDot>(bb), s1 = Start<TDot>(bb + blocks);
                 Vector256<int> s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
-                if (rows > 2) s2 = Avx2.BroadcastScalarToVector256(bb + 2 * blocks);
-                if (rows > 3) s3 = Avx2.BroadcastScalarToVector256(bb + 3 * blocks);
-                if (rows > 4) s4 = Avx2.BroadcastScalarToVector256(bb + 4 * blocks);
-                if (rows > 5) s5 = Avx2.BroadcastScalarToVector256(bb + 5 * blocks);
-                if (rows > 6) s6 = Avx2.BroadcastScalarToVector256(bb + 6 * blocks);
-                if (rows > 7) s7 = Avx2.BroadcastScalarToVector256(bb + 7 * blocks);
+                if (rows > 2) s2 = Start<TDot>(bb + 2 * blocks);
+                if (rows > 3) s3 = Start<TDot>(bb + 3 * blocks);
+                if (rows > 4) s4 = Start<TDot>(bb + 4 * blocks);
+                if (rows > 5) s5 = Start<TDot>(bb + 5 * blocks);
+                if (rows > 6) s6 = Start<TDot>(bb + 6 * blocks);
+                if (rows > 7) s7 = Start<TDot>(bb + 7 * blocks);
                 byte* w = block + ScaleBytes;
                 if (rows >= OneChainRows)
                 {
                     for (int j = 0; j < BlockSize / 4; j++)
                     {
-                        Vector256<byte> chunk = Vector256.Load(w + j * 32);
+                        OffsetWeights chunk = TDot.Prepare(Vector256.Load(w + j * 32));
                         int* qj = qb + j;
-                        s0 = Chunk(s0, chunk, qj);
-                        s1 = Chunk(s1, chunk, qj + stride);
-                        s2 = Chunk(s2, chunk, qj + 2 * stride);
-                        s3 = Chunk(s3, chunk, qj + 3 * stride);
-                        s4 = Chunk(s4, chunk, qj + 4 * stride);
-                        s5 = Chunk(s5, chunk, qj + 5 * stride);
-                        if (rows > 6) s6 = Chunk(s6, chunk, qj + 6 * stride);
-                        if (rows > 7) s7 = Chunk(s7, chunk, qj + 7 * stride);
+                        s0 = Chunk<TDot>(s0, chunk, qj);
+                        s1 = Chunk<TDot>(s1, chunk, qj + stride);
+                        s2 = Chunk<TDot>(s2, chunk, qj + 2 * stride);
+                        s3 = Chunk<TDot>(s3, chunk, qj + 3 * stride);
+                        s4 = Chunk<TDot>(s4, chunk, qj + 4 * stride);
+                        s5 = Chunk<TDot>(s5, chunk, qj + 5 * stride);
+                        if (rows > 6) s6 = Chunk<TDot>(s6, chunk, qj + 6 * stride);
+                        if (rows > 7) s7 = Chunk<TDot>(s7, chunk, qj + 7 * stride);
                     }
                 }
                 else
@@ -158,15 +164,15 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                     Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default; // odd chunks
                     for (int j = 0; j < BlockSize / 4; j += 2)
                     {
-                        Vector256<byte> even = Vector256.Load(w + j * 32), odd = Vector256.Load(w + j * 32 + 32);
+                        OffsetWeights even = TDot.Prepare(Vector256.Load(w + j * 32)), odd = TDot.Prepare(Vector256.Load(w + j * 32 + 32));
                         int* qe = qb + j, qo = qe + 1;
-                        s0 = Chunk(s0, even, qe);
-                        t0 = Chunk(t0, odd, qo);
-                        s1 = Chunk(s1, even, qe + stride);
-                        t1 = Chunk(t1, odd, qo + stride);
-                        if (rows > 2) { s2 = Chunk(s2, even, qe + 2 * stride); t2 = Chunk(t2, odd, qo + 2 * stride); }
-                        if (rows > 3) { s3 = Chunk(s3, even, qe + 3 * stride); t3 = Chunk(t3, odd, qo + 3 * stride); }
-                        if (rows > 4) { s4 = Chunk(s4, even, qe + 4 * stride); t4 = Chunk(t4, odd, qo + 4 * stride); }
+                        s0 = Chunk<TDot>(s0, even, qe);
+                        t0 = Chunk<TDot>(t0, odd, qo);
+                        s1 = Chunk<TDot>(s1, even, qe + stride);
+                        t1 = Chunk<TDot>(t1, odd, qo + stride);
+                        if (rows > 2) { s2 = Chunk<TDot>(s2, even, qe + 2 * stride); t2 = Chunk<TDot>(t2, odd, qo + 2 * stride); }
+                        if (rows > 3) { s3 = Chunk<TDot>(s3, even, qe + 3 * stride); t3 = Chunk<TDot>(t3, odd, qo + 3 * stride); }
+                        if (rows > 4) { s4 = Chunk<TDot>(s4, even, qe + 4 * stride); t4 = Chunk<TDot>(t4, odd, qo + 4 * stride); }
                     }
                     s0 += t0;
                     s1 += t1;
@@ -184,21 +190,87 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 if (rows > 6) a6 = Scale(s6, ws, db + 6 * blocks, a6);
                 if (rows > 7) a7 = Scale(s7, ws, db + 7 * blocks, a7);
             }
-            Store(a0, yg + (long)c * ldy, valid);
-            if (rows > 1) Store(a1, yg + (long)(c + 1) * ldy, valid);
-            if (rows > 2) Store(a2, yg + (long)(c + 2) * ldy, valid);
-            if (rows > 3) Store(a3, yg + (long)(c + 3) * ldy, valid);
-            if (rows > 4) Store(a4, yg + (long)(c + 4) * ldy, valid);
-            if (rows > 5) Store(a5, yg + (long)(c + 5) * ldy, valid);
-            if (rows > 6) Store(a6, yg + (long)(c + 6) * ldy, valid);
-            if (rows > 7) Store(a7, yg + (long)(c + 7) * ldy, valid);
+            StoreRows<TRows>(yg + (long)c * ldy, ldy, valid, a0, a1, a2, a3, a4, a5, a6, a7);
         }
     }
 
+    /// <summary>
+    /// The 512-bit pass (AVX-512BW): a vector holds chunks 2p and 2p + 1 of the 8 rows, and the activation row's block
+    /// (8 ints) is spread to match by one vpermd, [q_2p × 8, q_2p+1 × 8]. A row's 16 lanes fold to its 8 sums per block.
+    /// vpmaddubsw's adds cost one cycle, so one chain a row keeps the units busy.
+    /// </summary>
+    static void Pass512<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
+        where TRows : struct, IPassRows where TDot : struct, IInt8Dot
+    {
+        int rows = TRows.Count;
+        int stride = x.K;       // bytes from one activation row's quants to the next
+        sbyte* q = x.Q8 + (long)c * x.K;
+        float* dx = x.Q8Scale + (long)c * blocks;
+        Vector512<int> pick0 = Pick(0), pick1 = Pick(2), pick2 = Pick(4), pick3 = Pick(6);
+        for (int n = row0; n < row1; n += GroupRows)
+        {
+            byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
+            int valid = Math.Min(GroupRows, row1 - n);
+            float* yg = y + n;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* block = group + (long)b * GroupBlockBytes;
+                Prefetch.Lines(block, (GroupBlockBytes + 63) / 64);
+                Vector256<float> ws = Halves(block);
+                byte* w = block + ScaleBytes;
+                var wb = new Block512
+                {
+                    W0 = TDot.Prepare(Vector512.Load(w)), W1 = TDot.Prepare(Vector512.Load(w + 64)),
+                    W2 = TDot.Prepare(Vector512.Load(w + 128)), W3 = TDot.Prepare(Vector512.Load(w + 192)),
+                    Pick0 = pick0, Pick1 = pick1, Pick2 = pick2, Pick3 = pick3,
+                };
+                sbyte* qb = q + b * BlockSize;
+                float* db = dx + b;
+                a0 = Scale(Sum512<TDot>(wb, qb), ws, db, a0);
+                if (rows > 1) a1 = Scale(Sum512<TDot>(wb, qb + stride), ws, db + blocks, a1);
+                if (rows > 2) a2 = Scale(Sum512<TDot>(wb, qb + 2 * stride), ws, db + 2 * blocks, a2);
+                if (rows > 3) a3 = Scale(Sum512<TDot>(wb, qb + 3 * stride), ws, db + 3 * blocks, a3);
+                if (rows > 4) a4 = Scale(Sum512<TDot>(wb, qb + 4 * stride), ws, db + 4 * blocks, a4);
+                if (rows > 5) a5 = Scale(Sum512<TDot>(wb, qb + 5 * stride), ws, db + 5 * blocks, a5);
+                if (rows > 6) a6 = Scale(Sum512<TDot>(wb, qb + 6 * stride), ws, db + 6 * blocks, a6);
+                if (rows > 7) a7 = Scale(Sum512<TDot>(wb, qb + 7 * stride), ws, db + 7 * blocks, a7);
+            }
+            StoreRows<TRows>(yg + (long)c * ldy, ldy, valid, a0, a1, a2, a3, a4, a5, a6, a7);
+        }
+    }
+
+    /// <summary>One block of a group as the 512-bit pass reads it: the 4 chunk pairs, prepared, and the vpermd indices that spread an activation block to match.</summary>
+    struct Block512
+    {
+        public OffsetWeights512 W0, W1, W2, W3;
+        public Vector512<int> Pick0, Pick1, Pick2, Pick3;
+    }
+
+    /// <summary>Lane indices [j × 8, j+1 × 8] for vpermd.</summary>
+    internal static Vector512<int> Pick(int j) => Vector512.Create(Vector256.Create(j), Vector256.Create(j + 1));
+
+    /// <summary>The 8 rows' integer sums Σ w·x over one block, for the activation block of 32 quants at q.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Sum512<TDot>(in Block512 wb, sbyte* q) where TDot : struct, IInt8Dot
+    {
+        Vector512<int> xs = Vector256.Load((int*)q).ToVector512Unsafe();
+        Vector512<int> s = TDot.Offset(Vector512<int>.Zero, wb.W0, Avx512F.PermuteVar16x32(xs, wb.Pick0).AsSByte());
+        s = TDot.Offset(s, wb.W1, Avx512F.PermuteVar16x32(xs, wb.Pick1).AsSByte());
+        s = TDot.Offset(s, wb.W2, Avx512F.PermuteVar16x32(xs, wb.Pick2).AsSByte());
+        s = TDot.Offset(s, wb.W3, Avx512F.PermuteVar16x32(xs, wb.Pick3).AsSByte());
+        return s.GetLower() + s.GetUpper();
+    }
+
+    /// <summary>A row's block sum starts at its bias where the path sums the stored u = w + 128 (<see cref="IInt8Dot.Biased"/>), else at 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> Start<TDot>(int* bias) where TDot : struct, IInt8Dot =>
+        TDot.Biased ? Avx2.BroadcastScalarToVector256(bias) : Vector256<int>.Zero;
+
     /// <summary>s + the 8 rows' products of one 4-column chunk with the activation's 4 quants at q.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> Chunk(Vector256<int> s, Vector256<byte> w, int* q) =>
-        AvxVnni.MultiplyWideningAndAdd(s, w, Avx2.BroadcastScalarToVector256(q).AsSByte());
+    static Vector256<int> Chunk<TDot>(Vector256<int> s, in OffsetWeights w, int* q) where TDot : struct, IInt8Dot =>
+        TDot.Offset(s, w, Avx2.BroadcastScalarToVector256(q).AsSByte());
 
     /// <summary>acc + float(s) · d_w·d_x: one block's integer sums scaled into the 8 rows' outputs.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -207,21 +279,37 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
 
     /// <summary>One row's block, two chains: acc + float(Σ w·x over the block) · d_w·d_x for the group's 8 rows; q = the block's 32 quants as 8 ints.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<float> Block(byte* block, Vector256<float> ws, int* q, int* bias, float* dx, Vector256<float> acc)
+    static Vector256<float> Block<TDot>(byte* block, Vector256<float> ws, int* q, int* bias, float* dx, Vector256<float> acc)
+        where TDot : struct, IInt8Dot
     {
         byte* w = block + ScaleBytes;
         // Two independent chains (integer sums: the split does not change the result) halve the latency.
-        // Bias and scale are broadcast straight from memory: a load, where a register broadcast costs an ALU slot.
-        Vector256<int> s0 = Avx2.BroadcastScalarToVector256(bias), s1 = Vector256<int>.Zero;
-        s0 = AvxVnni.MultiplyWideningAndAdd(s0, Vector256.Load(w), Vector256.Create(q[0]).AsSByte());
-        s1 = AvxVnni.MultiplyWideningAndAdd(s1, Vector256.Load(w + 32), Vector256.Create(q[1]).AsSByte());
-        s0 = AvxVnni.MultiplyWideningAndAdd(s0, Vector256.Load(w + 64), Vector256.Create(q[2]).AsSByte());
-        s1 = AvxVnni.MultiplyWideningAndAdd(s1, Vector256.Load(w + 96), Vector256.Create(q[3]).AsSByte());
-        s0 = AvxVnni.MultiplyWideningAndAdd(s0, Vector256.Load(w + 128), Vector256.Create(q[4]).AsSByte());
-        s1 = AvxVnni.MultiplyWideningAndAdd(s1, Vector256.Load(w + 160), Vector256.Create(q[5]).AsSByte());
-        s0 = AvxVnni.MultiplyWideningAndAdd(s0, Vector256.Load(w + 192), Vector256.Create(q[6]).AsSByte());
-        s1 = AvxVnni.MultiplyWideningAndAdd(s1, Vector256.Load(w + 224), Vector256.Create(q[7]).AsSByte());
+        Vector256<int> s0 = Start<TDot>(bias), s1 = Vector256<int>.Zero;
+        s0 = TDot.Offset(s0, TDot.Prepare(Vector256.Load(w)), Vector256.Create(q[0]).AsSByte());
+        s1 = TDot.Offset(s1, TDot.Prepare(Vector256.Load(w + 32)), Vector256.Create(q[1]).AsSByte());
+        s0 = TDot.Offset(s0, TDot.Prepare(Vector256.Load(w + 64)), Vector256.Create(q[2]).AsSByte());
+        s1 = TDot.Offset(s1, TDot.Prepare(Vector256.Load(w + 96)), Vector256.Create(q[3]).AsSByte());
+        s0 = TDot.Offset(s0, TDot.Prepare(Vector256.Load(w + 128)), Vector256.Create(q[4]).AsSByte());
+        s1 = TDot.Offset(s1, TDot.Prepare(Vector256.Load(w + 160)), Vector256.Create(q[5]).AsSByte());
+        s0 = TDot.Offset(s0, TDot.Prepare(Vector256.Load(w + 192)), Vector256.Create(q[6]).AsSByte());
+        s1 = TDot.Offset(s1, TDot.Prepare(Vector256.Load(w + 224)), Vector256.Create(q[7]).AsSByte());
         return Scale(s0 + s1, ws, dx, acc);
+    }
+
+    /// <summary>A pass's outputs: row i of the pass (TRows.Count of them) to y + i·ldy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void StoreRows<TRows>(float* y, int ldy, int valid, Vector256<float> a0, Vector256<float> a1, Vector256<float> a2,
+        Vector256<float> a3, Vector256<float> a4, Vector256<float> a5, Vector256<float> a6, Vector256<float> a7) where TRows : struct, IPassRows
+    {
+        int rows = TRows.Count;
+        Store(a0, y, valid);
+        if (rows > 1) Store(a1, y + ldy, valid);
+        if (rows > 2) Store(a2, y + 2L * ldy, valid);
+        if (rows > 3) Store(a3, y + 3L * ldy, valid);
+        if (rows > 4) Store(a4, y + 4L * ldy, valid);
+        if (rows > 5) Store(a5, y + 5L * ldy, valid);
+        if (rows > 6) Store(a6, y + 6L * ldy, valid);
+        if (rows > 7) Store(a7, y + 7L * ldy, valid);
     }
 
     /// <summary>The 8 f16 values at p as floats, bit for bit what <see cref="QuantFormat.HalfAt"/> gives each.</summary>

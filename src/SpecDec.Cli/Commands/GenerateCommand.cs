@@ -132,7 +132,7 @@ public static class GenerateCommand
         return prompt ?? File.ReadAllText(InputFile.Require(file!.ToString(), "--prompt-file", "a UTF-8 text file"), Encoding.UTF8);
     }
 
-    private static ILanguageModel Load(string path, WorkerPool pool, KvCacheType cache)
+    internal static ILanguageModel Load(string path, WorkerPool pool, KvCacheType cache)
     {
         Transformer model = Transformer.Load(ModelSource.Open(path), pool);
         model.CacheType = cache;

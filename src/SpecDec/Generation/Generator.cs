@@ -161,6 +161,25 @@ public sealed class Generator
         }
     }
 
+    /// <summary>
+    /// Starts a request that the caller drives round by round (<see cref="GenerationSession.Prefill"/>, then
+    /// <see cref="GenerationSession.Step"/> until it finishes); the generator is busy until the session is disposed.
+    /// Throws a <see cref="SpecDecException"/> for a request that cannot run (prompt too long, options out of range).
+    /// </summary>
+    public GenerationSession Begin(ReadOnlySpan<int> prompt, GenerationOptions options)
+    {
+        Enter();
+        try
+        {
+            return new GenerationSession(Start(prompt, options), Exit);
+        }
+        catch
+        {
+            Exit();
+            throw;
+        }
+    }
+
     private int[] Encode(string prompt, GenerationOptions options) =>
         _target.Tokenizer.Encode(prompt, addSpecial: options.AddSpecialTokens, parseSpecial: true);
 

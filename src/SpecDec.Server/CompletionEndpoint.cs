@@ -1,0 +1,255 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using SpecDec.Generation;
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+
+namespace SpecDec.Server;
+
+/// <summary>
+/// POST /v1/completions and /v1/chat/completions: one request from body to last byte. The prompt is tokenized and
+/// checked, the request waits for a sequence slot, then each prefill and each round takes its turn on the model
+/// (<see cref="RequestScheduler"/>). Streaming sends each round's text as one Server-Sent Event, written outside
+/// the turn so a slow client holds up no one else. Everything that can be refused is refused before the first
+/// byte of the answer, with OpenAI's error object.
+/// </summary>
+internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, ServerMetrics metrics, ILogger logger)
+{
+    // Text as written (quotes and non-ASCII unescaped where JSON allows): answers are read by people too.
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public async Task HandleAsync(HttpContext http, bool chat)
+    {
+        long arrival = Stopwatch.GetTimestamp();
+        var model = host.Model ?? throw new ApiException(HttpStatusCode.ServiceUnavailable, "the model is still loading", "server_error", "model_loading");
+        var request = CompletionRequest.Parse(await ReadBodyAsync(http), chat);
+        int[] prompt = Tokenize(model, request);
+        var generation = Options(model, request, prompt.Length);
+
+        using var lease = model.Scheduler.Admit();
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        timeout.CancelAfter(options.RequestTimeout);
+        var cancel = timeout.Token;
+        var generator = await lease.GeneratorAsync(cancel);
+        using var session = await model.Scheduler.TurnAsync(() =>
+        {
+            var s = generator.Begin(prompt, generation);
+            try
+            {
+                s.Prefill();
+                return s;
+            }
+            catch
+            {
+                s.Dispose();
+                throw;
+            }
+        }, cancel);
+
+        var response = new ResponseShape(chat, "specdec-" + Guid.NewGuid().ToString("N")[..24], DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Id, generation.Speculation.Method);
+        string? finish;
+        if (request.Stream) finish = await StreamAsync(http, model, session, response, request.IncludeUsage, arrival, cancel);
+        else
+        {
+            var text = new System.Text.StringBuilder();
+            bool first = true;
+            while (session.FinishReason is null && !cancel.IsCancellationRequested)
+            {
+                string piece = await model.Scheduler.TurnAsync(session.Step, cancel);
+                if (first && piece.Length > 0) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
+                first &= piece.Length == 0;
+                text.Append(piece);
+            }
+            finish = FinishName(session.FinishReason);
+            if (http.RequestAborted.IsCancellationRequested) finish = null;
+            else
+            {
+                http.Response.ContentType = "application/json";
+                await http.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(response.Whole(text.ToString(), finish, session.Stats), Json), CancellationToken.None);
+            }
+        }
+        metrics.Finished(session.Stats);
+        logger.LogInformation("{Endpoint} {Id}: {Stats}, finish {Finish}", http.Request.Path, response.Id, session.Stats, finish ?? "client gone");
+    }
+
+    /// <summary>
+    /// Sends the headers, then one event per round that adds text, the final event with the finish reason and
+    /// speculation statistics, the usage event when asked for, and <c>data: [DONE]</c>. Returns the finish reason,
+    /// or null when the client left (its request stops at its next turn).
+    /// </summary>
+    private async Task<string?> StreamAsync(HttpContext http, ServedModel model, GenerationSession session, ResponseShape response,
+        bool includeUsage, long arrival, CancellationToken cancel)
+    {
+        http.Response.ContentType = "text/event-stream";
+        http.Response.Headers.CacheControl = "no-cache";
+        http.Response.Headers["X-Accel-Buffering"] = "no";
+        try
+        {
+            await http.Response.StartAsync(cancel);
+            if (response.Chat) await SendAsync(http, response.Chunk(null, null, role: true), cancel);
+            bool first = true;
+            while (session.FinishReason is null)
+            {
+                string piece = await model.Scheduler.TurnAsync(session.Step, cancel);
+                if (piece.Length == 0) continue;
+                if (first) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
+                first = false;
+                await SendAsync(http, response.Chunk(piece, null), cancel);
+            }
+            string finish = FinishName(session.FinishReason)!;
+            await SendAsync(http, response.Chunk("", finish, session.Stats), cancel);
+            if (includeUsage) await SendAsync(http, response.UsageChunk(session.Stats), cancel);
+            await http.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), cancel);
+            return finish;
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            // The server's timeout: end the stream as a length-limited answer.
+            await SendAsync(http, response.Chunk("", "length", session.Stats), CancellationToken.None);
+            await http.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), CancellationToken.None);
+            return "length";
+        }
+    }
+
+    private static async Task SendAsync(HttpContext http, object chunk, CancellationToken cancel)
+    {
+        var body = http.Response.Body;
+        await body.WriteAsync("data: "u8.ToArray(), cancel);
+        await body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(chunk, Json), cancel);
+        await body.WriteAsync("\n\n"u8.ToArray(), cancel);
+        await body.FlushAsync(cancel);
+    }
+
+    private async Task<byte[]> ReadBodyAsync(HttpContext http)
+    {
+        if (http.Request.ContentLength > options.MaxBodyBytes) throw TooLarge();
+        using var buffer = new MemoryStream();
+        try
+        {
+            await http.Request.Body.CopyToAsync(buffer, http.RequestAborted);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw TooLarge();
+        }
+        return buffer.ToArray();
+
+        ApiException TooLarge() => new(HttpStatusCode.RequestEntityTooLarge, $"the request body is larger than {options.MaxBodyBytes} bytes", code: "body_too_large");
+    }
+
+    private static int[] Tokenize(ServedModel model, CompletionRequest request)
+    {
+        if (request.Messages is null) return model.Target.Tokenizer.Encode(request.Prompt!, addSpecial: true, parseSpecial: true);
+        var template = model.Chat ?? throw ApiException.BadRequest("this model has no chat template; use /v1/completions", "messages", "no_chat_template");
+        try
+        {
+            return template.Encode(request.Messages);
+        }
+        catch (SpecDecException e)
+        {
+            throw ApiException.BadRequest($"the chat template refused the messages: {e.Message}", "messages", "template_error");
+        }
+    }
+
+    /// <summary>The request as generation options, checked against the caps and the context.</summary>
+    private GenerationOptions Options(ServedModel model, CompletionRequest request, int promptTokens)
+    {
+        int context = model.Target.Config.ContextLength;
+        if (promptTokens >= context)
+            throw ApiException.BadRequest($"the prompt has {promptTokens} tokens but the model's context holds {context}", "messages", "context_length_exceeded");
+        if (request.MaxTokens > options.MaxTokensCap)
+            throw ApiException.BadRequest($"max_tokens is {request.MaxTokens} but this server allows at most {options.MaxTokensCap}", "max_tokens");
+        if (promptTokens + request.MaxTokens > context)
+            throw ApiException.BadRequest($"the prompt has {promptTokens} tokens and max_tokens is {request.MaxTokens}, but the model's context holds {context}", "max_tokens", "context_length_exceeded");
+        string method = request.Method ?? model.DefaultMethod;
+        if (!model.Methods.Contains(method))
+            throw ApiException.BadRequest($"spec must be one of {string.Join(", ", model.Methods)} (got '{method}')", "spec");
+        var generation = new GenerationOptions
+        {
+            MaxTokens = request.MaxTokens ?? Math.Min(options.MaxTokensCap, context - promptTokens),
+            StopStrings = request.Stop,
+            AddSpecialTokens = request.Messages is null,
+            Sampling = new SamplingOptions
+            {
+                Temperature = request.Temperature, TopP = request.TopP, TopK = request.TopK, MinP = request.MinP, Seed = request.Seed,
+            },
+            Speculation = SpeculationOptions.For(method),
+        };
+        try
+        {
+            generation.Validate();
+        }
+        catch (SpecDecException e)
+        {
+            throw ApiException.BadRequest(e.Message);
+        }
+        return generation;
+    }
+
+    private static string? FinishName(FinishReason? reason) => reason switch
+    {
+        null => null,
+        FinishReason.StopToken or FinishReason.StopString => "stop",
+        _ => "length",
+    };
+
+    /// <summary>The JSON shapes of OpenAI's responses for one request (chat or text completion).</summary>
+    private sealed record ResponseShape(bool Chat, string Id, long Created, string Model, string Method)
+    {
+        public object Whole(string text, string? finish, GenerationStats stats) => new
+        {
+            id = Id,
+            @object = Chat ? "chat.completion" : "text_completion",
+            created = Created,
+            model = Model,
+            choices = new[] { Chat ? (object)new { index = 0, message = new { role = "assistant", content = text }, finish_reason = finish, logprobs = (object?)null }
+                                   : new { index = 0, text, finish_reason = finish, logprobs = (object?)null } },
+            usage = Usage(stats),
+            speculation = Speculation(stats),
+        };
+
+        public object Chunk(string? text, string? finish, GenerationStats? stats = null, bool role = false) => new
+        {
+            id = Id,
+            @object = Chat ? "chat.completion.chunk" : "text_completion",
+            created = Created,
+            model = Model,
+            choices = new[] { Chat ? (object)new { index = 0, delta = role ? new { role = "assistant", content = "" } : (object)(text is { Length: > 0 } ? new { content = text } : new { }), finish_reason = finish, logprobs = (object?)null }
+                                   : new { index = 0, text = text ?? "", finish_reason = finish, logprobs = (object?)null } },
+            speculation = stats is null ? null : Speculation(stats),
+        };
+
+        public object UsageChunk(GenerationStats stats) => new
+        {
+            id = Id,
+            @object = Chat ? "chat.completion.chunk" : "text_completion",
+            created = Created,
+            model = Model,
+            choices = Array.Empty<object>(),
+            usage = Usage(stats),
+        };
+
+        private static object Usage(GenerationStats s) => new { prompt_tokens = s.PromptTokens, completion_tokens = s.GeneratedTokens, total_tokens = s.PromptTokens + s.GeneratedTokens };
+
+        /// <summary>SpecDec's extension: how the answer was speculated.</summary>
+        private object Speculation(GenerationStats s) => new
+        {
+            method = Method,
+            drafted = s.Drafted,
+            accepted = s.Accepted,
+            rounds = s.Rounds,
+            alpha = Math.Round(s.Alpha, 4),
+            tau = Math.Round(s.Tau, 4),
+            prefill_ms = Math.Round(s.PrefillMs, 3),
+            decode_ms = Math.Round(s.DecodeMs, 3),
+        };
+    }
+}

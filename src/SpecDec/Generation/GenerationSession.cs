@@ -1,0 +1,41 @@
+namespace SpecDec.Generation;
+
+/// <summary>
+/// One request on a <see cref="Generator"/> driven round by round by its caller, for schedulers that interleave
+/// several sequences on one model (the server runs one round of each in turn). The same loop as
+/// <see cref="Generator.Generate(ReadOnlySpan{int}, GenerationOptions?, Action{string}?, CancellationToken)"/>:
+/// the same tokens come out. The generator is busy until the session is disposed.
+/// </summary>
+public sealed class GenerationSession : IDisposable
+{
+    private readonly GenerationLoop _loop;
+    private readonly Action _exit;
+    private bool _disposed;
+
+    internal GenerationSession(GenerationLoop loop, Action exit)
+    {
+        _loop = loop;
+        _exit = exit;
+    }
+
+    /// <summary>Runs the prompt through the target (and the proposer); call once, before the first <see cref="Step"/>.</summary>
+    public void Prefill() => _loop.Prefill();
+
+    /// <summary>One round (propose, verify, accept); returns the text it adds, possibly empty.</summary>
+    public string Step() => _loop.Step();
+
+    /// <summary>Set once generation has ended.</summary>
+    public FinishReason? FinishReason => _loop.FinishReason;
+
+    public GenerationStats Stats => _loop.Stats;
+
+    /// <summary>The committed tokens after the prompt.</summary>
+    public ReadOnlySpan<int> Generated => _loop.Generated;
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _exit();
+    }
+}

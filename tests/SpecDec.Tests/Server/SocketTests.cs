@@ -1,0 +1,141 @@
+using System.ClientModel;
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
+using SpecDec.Chat;
+using SpecDec.Generation;
+using SpecDec.Sampling;
+using SpecDec.Server;
+
+namespace SpecDec.Tests.Server;
+
+/// <summary>
+/// The server on a real loopback socket: the official OpenAI .NET client and curl as its users, and the
+/// scheduling that only shows with real connections (a client that leaves, a full queue, fair turns).
+/// </summary>
+public sealed class SocketTests(ServedPair pair) : IClassFixture<ServedPair>
+{
+    static readonly ChatTurn[] Question = [new("user", "What is a compiler?")];
+
+    GenerationResult ExpectedChat(int maxTokens) => new Generator(pair.Target).Generate(ChatPrompt.For(pair.Target.Tokenizer)!.Render(Question),
+        new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, AddSpecialTokens = false });
+
+    [Fact]
+    public async Task The_OpenAI_client_gets_the_greedy_answer_whole_and_streamed()
+    {
+        await using var server = await pair.StartAsync(new ServerOptions { ApiKey = "sk-local" }, socket: true);
+        var client = new ChatClient("target-q8_0", new ApiKeyCredential("sk-local"),
+            new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "/v1") });
+        var options = new ChatCompletionOptions { MaxOutputTokenCount = 32, Temperature = 0 };
+        var expected = ExpectedChat(32);
+        var expectedFinish = expected.FinishReason == FinishReason.MaxTokens ? ChatFinishReason.Length : ChatFinishReason.Stop;
+
+        ChatCompletion whole = await client.CompleteChatAsync([new UserChatMessage(Question[0].Content)], options);
+        Assert.Equal(expected.Text, whole.Content[0].Text);
+        Assert.Equal(expectedFinish, whole.FinishReason);
+        Assert.Equal(expected.Tokens.Count, whole.Usage.OutputTokenCount);
+
+        var streamed = new StringBuilder();
+        ChatFinishReason? finish = null;
+        await foreach (var update in client.CompleteChatStreamingAsync([new UserChatMessage(Question[0].Content)], options))
+        {
+            foreach (var part in update.ContentUpdate) streamed.Append(part.Text);
+            finish ??= update.FinishReason;
+        }
+        Assert.Equal(expected.Text, streamed.ToString());
+        Assert.Equal(expectedFinish, finish);
+
+        var wrongKey = new ChatClient("target-q8_0", new ApiKeyCredential("sk-wrong"), new OpenAIClientOptions { Endpoint = new Uri(server.BaseAddress, "/v1") });
+        var refused = await Assert.ThrowsAsync<ClientResultException>(() => wrongKey.CompleteChatAsync([new UserChatMessage("hi")], options));
+        Assert.Equal(401, refused.Status);
+    }
+
+    [Fact]
+    public async Task Curl_streams_server_sent_events_ending_in_DONE()
+    {
+        if (!File.Exists("/usr/bin/curl")) Assert.Fail("curl is not installed (.ci/run installs it)");
+        await using var server = await pair.StartAsync(socket: true);
+        var start = new ProcessStartInfo("curl", ["-sS", "-N", new Uri(server.BaseAddress, "/v1/completions").ToString(), "-H", "Content-Type: application/json",
+            "-d", """{"prompt": "The history of the city begins with", "max_tokens": 12, "temperature": 0, "stream": true}"""])
+        { RedirectStandardOutput = true };
+        using var curl = Process.Start(start)!;
+        string output = await curl.StandardOutput.ReadToEndAsync();
+        await curl.WaitForExitAsync();
+        Assert.Equal(0, curl.ExitCode);
+        var events = Sse.Events(output);
+        Assert.Equal("[DONE]", events[^1]);
+        string text = string.Concat(events[..^1].Select(e => JsonDocument.Parse(e).RootElement.GetProperty("choices")[0].GetProperty("text").GetString()));
+        string expected = new Generator(pair.Target).Generate("The history of the city begins with", new GenerationOptions { MaxTokens = 12, Sampling = SamplingOptions.Greedy }).Text;
+        Assert.Equal(expected, text);
+    }
+
+    /// <summary>Starts a long streamed completion (its greedy answer runs the full 1500 tokens) and returns once its first text event has arrived.</summary>
+    static async Task<(HttpResponseMessage Response, StreamReader Reader)> StartLongStreamAsync(HttpClient client)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent("""{"prompt": "The history of the city begins with", "max_tokens": 1500, "temperature": 0, "stream": true}""", Encoding.UTF8, "application/json"),
+        };
+        var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        while (await reader.ReadLineAsync() is string line && !line.StartsWith("data: ", StringComparison.Ordinal)) { }
+        return (response, reader);
+    }
+
+    static async Task WaitUntil(Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(10)) Assert.Fail($"after 10 s: {what}");
+            await Task.Delay(20);
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_frees_its_slot_at_the_next_round()
+    {
+        await using var server = await pair.StartAsync(new ServerOptions { Parallel = 1 }, socket: true);
+        var scheduler = server.Host.Model!.Scheduler;
+        using (var client = server.Client())
+        {
+            var (response, reader) = await StartLongStreamAsync(client);
+            Assert.Equal(1, scheduler.Generating);
+            reader.Dispose();
+            response.Dispose();
+        }
+        await WaitUntil(() => scheduler.Admitted == 0, "the abandoned request still holds its slot");
+        using var next = server.Client();
+        string metrics = await next.GetStringAsync("/metrics");
+        double generated = double.Parse(metrics.Split('\n').Single(l => l.StartsWith("specdec_generated_tokens_total ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(generated, 1, 1499);
+    }
+
+    [Fact]
+    public async Task A_full_queue_is_refused_with_429_and_turns_are_fair()
+    {
+        await using var server = await pair.StartAsync(new ServerOptions { Parallel = 2, QueueLimit = 0 }, socket: true);
+        using var client = server.Client();
+        using var longClient = server.Client();
+        var (response, reader) = await StartLongStreamAsync(longClient);
+        var rest = reader.ReadToEndAsync();
+
+        // A short request beside the long one finishes while the long one is still going: they take turns.
+        var shortAnswer = await client.PostAsync("/v1/completions", new StringContent("""{"prompt": "static int", "max_tokens": 8, "temperature": 0}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.OK, shortAnswer.StatusCode);
+        Assert.False(rest.IsCompleted);
+
+        // Both slots taken, no queue: the third is refused.
+        var (response2, reader2) = await StartLongStreamAsync(client);
+        var refused = await server.Client().PostAsync("/v1/completions", new StringContent("""{"prompt": "a", "max_tokens": 4}""", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.Equal("queue_full", JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("code").GetString());
+        Assert.False(rest.IsCompleted);
+        foreach (var d in new IDisposable[] { reader, response, reader2, response2 }) d.Dispose();
+        await WaitUntil(() => server.Host.Model!.Scheduler.Admitted == 0, "abandoned requests still hold their slots");
+    }
+}

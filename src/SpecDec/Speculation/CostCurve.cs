@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using SpecDec.Model;
+
+namespace SpecDec.Speculation;
+
+/// <summary>
+/// A model's measured forward cost by row count on this machine: <see cref="Relative"/>(n) is the time of one
+/// forward of n rows over a warm cache divided by that of one row (c(1) = 1). A tree of n nodes costs c(n + 1)
+/// to verify. On a CPU, where a forward streams the weights once for all rows, c grows slowly until the
+/// matmuls become compute-bound; on a GPU it stays near 1 far longer. Tree sizes are chosen from it
+/// (<see cref="TreeSizer"/>), so they follow the machine rather than a constant.
+/// </summary>
+public sealed class CostCurve
+{
+    private readonly double[] _relative; // [MaxRows + 1] c(n); index 0 unused
+
+    /// <param name="milliseconds">Forward time of 1, 2, … rows (at least one entry); rows past the last cost as a straight-line extension.</param>
+    public CostCurve(ReadOnlySpan<double> milliseconds)
+    {
+        if (milliseconds.IsEmpty || milliseconds[0] <= 0) throw new ArgumentException("need a positive time for one row", nameof(milliseconds));
+        OneRowMs = milliseconds[0];
+        _relative = new double[ForwardBatch.MaxRows + 1];
+        // A larger forward is never cheaper: measurement noise would otherwise reward odd sizes.
+        int last = Math.Min(milliseconds.Length, ForwardBatch.MaxRows);
+        _relative[1] = 1;
+        for (int n = 2; n <= last; n++) _relative[n] = Math.Max(milliseconds[n - 1] / OneRowMs, _relative[n - 1]);
+        double slope = last == 1 ? 1 : _relative[last] - _relative[last - 1];
+        for (int n = last + 1; n <= ForwardBatch.MaxRows; n++) _relative[n] = _relative[n - 1] + slope;
+    }
+
+    /// <summary>Time of a one-row forward, milliseconds.</summary>
+    public double OneRowMs { get; }
+
+    /// <summary>c(n): an n-row forward's time over a one-row forward's, n in 1..<see cref="ForwardBatch.MaxRows"/>.</summary>
+    public double Relative(int rows) => _relative[Math.Clamp(rows, 1, ForwardBatch.MaxRows)];
+
+    /// <summary>The row counts <see cref="Measure"/> times; the others are interpolated.</summary>
+    private static readonly int[] Sampled = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];
+
+    /// <summary>
+    /// Times forwards of <see cref="Sampled"/> row counts (the fastest of <paramref name="repeats"/> each)
+    /// after <paramref name="context"/> cached positions, in a throwaway cache, and interpolates between them.
+    /// About 40 forwards: a fraction of a second for the bundled target on two cores.
+    /// </summary>
+    public static CostCurve Measure(ILanguageModel model, int context = 64, int repeats = 3, int maxRows = ForwardBatch.MaxRows)
+    {
+        maxRows = Math.Min(maxRows, ForwardBatch.MaxRows);
+        context = Math.Max(0, Math.Min(context, model.Config.ContextLength - maxRows));
+        maxRows = Math.Min(maxRows, model.Config.ContextLength - context);
+        if (maxRows < 1) throw new SpecDecException($"the model's context ({model.Config.ContextLength}) is too short to measure its forward cost");
+        int width = Math.Max(context, maxRows);
+        var tokens = new int[width];
+        var positions = new int[width];
+        for (int i = 0; i < width; i++) tokens[i] = (3 + 7 * i) % model.Config.VocabSize;
+        var logits = new float[(long)maxRows * model.Config.VocabSize];
+        var rowIndex = new int[maxRows];
+        for (int i = 0; i < maxRows; i++) rowIndex[i] = i;
+        IKvCache cache = model.CreateCache(context + maxRows);
+        try
+        {
+            if (context > 0)
+            {
+                for (int i = 0; i < context; i++) positions[i] = i;
+                for (int at = 0; at < context; at += ForwardBatch.MaxRows)
+                {
+                    int rows = Math.Min(ForwardBatch.MaxRows, context - at);
+                    model.Forward(ForwardBatch.Causal(tokens.AsSpan(at, rows), positions.AsSpan(at, rows)), cache, logits);
+                }
+            }
+            var sampled = Sampled.Where(n => n <= maxRows).ToArray();
+            var times = new double[sampled.Length];
+            for (int s = 0; s < sampled.Length; s++)
+            {
+                int n = sampled[s];
+                for (int i = 0; i < n; i++) positions[i] = context + i;
+                double best = double.MaxValue;
+                for (int r = 0; r < repeats; r++)
+                {
+                    cache.Rollback(context);
+                    long start = Stopwatch.GetTimestamp();
+                    // Every row's logits, as a verification forward computes them.
+                    model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(0, n), Positions = positions.AsSpan(0, n), LogitRows = rowIndex.AsSpan(0, n) }, cache, logits);
+                    best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                }
+                times[s] = best;
+            }
+            return new CostCurve(Interpolate(sampled, times));
+        }
+        finally
+        {
+            (cache as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>Times for 1..last sampled rows, linear between the sampled counts.</summary>
+    private static double[] Interpolate(int[] rows, double[] times)
+    {
+        var all = new double[rows[^1]];
+        for (int s = 0; s < rows.Length; s++)
+        {
+            all[rows[s] - 1] = times[s];
+            if (s == 0) continue;
+            for (int n = rows[s - 1] + 1; n < rows[s]; n++)
+                all[n - 1] = times[s - 1] + (times[s] - times[s - 1]) * (n - rows[s - 1]) / (rows[s] - rows[s - 1]);
+        }
+        return all;
+    }
+}

@@ -15,19 +15,20 @@ public unsafe class MatmulTests : IDisposable
         _workspace.Dispose();
     }
 
-    /// <summary>Type, K, N, and whether the weights are repacked (<see cref="PackedWeights"/>: Q8_0, Q4_K).</summary>
+    /// <summary>Type, K, N, and whether the weights are repacked (<see cref="PackedWeights"/>: Q8_0, Q4_K, Q6_K).</summary>
     public static TheoryData<GgmlType, int, int, bool> Shapes()
     {
         var data = new TheoryData<GgmlType, int, int, bool>();
         foreach (var (type, k, n) in Unpacked())
         {
             data.Add(type, k, n, false);
-            if (type is GgmlType.Q8_0 or GgmlType.Q4_K) data.Add(type, k, n, true);
+            if (type is GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K) data.Add(type, k, n, true);
         }
         data.Add(GgmlType.Q8_0, 64, 8, true);  // one whole group
         data.Add(GgmlType.Q8_0, 64, 13, true); // a ragged last group
         data.Add(GgmlType.Q4_K, 512, 16, true);
         data.Add(GgmlType.Q4_K, 256, 13, true);
+        data.Add(GgmlType.Q6_K, 512, 16, true);
         return data;
     }
 
@@ -157,7 +158,8 @@ public unsafe class MatmulTests : IDisposable
     public void A_Q4_K_M_style_call_mixing_Q4_K_Q6_K_and_Q8_0_equals_separate_calls() =>
         // attn_q/attn_k in Q4_K, attn_v in Q6_K, as llama.cpp's Q4_K_M writes them; Q8_0 needs the other
         // activation form, so both are made in one call.
-        OneCallEqualsSeparateCalls(seed: 6, k: 512, t: 5, (GgmlType.Q4_K, 24, false), (GgmlType.Q6_K, 8, false), (GgmlType.Q8_0, 8, false));
+        OneCallEqualsSeparateCalls(seed: 6, k: 512, t: 5, (GgmlType.Q4_K, 24, true), (GgmlType.Q6_K, 8, true), (GgmlType.Q6_K, 16, false),
+            (GgmlType.Q8_0, 8, false));
 
     [Fact]
     public void Packed_and_file_layout_Q8_0_parts_in_one_call_equal_separate_calls() =>

@@ -5,7 +5,7 @@ namespace SpecDec.Kernels.Linear;
 /// <summary>
 /// A linear layer's weight W[Rows × Columns] as it lies in the mapped file: Rows rows of Columns elements,
 /// each row RowBytes long (Q8_0: Columns/32 blocks of 34 bytes). y = W·x maps Columns inputs to Rows outputs.
-/// Q8_0 weights may also carry a copy in the layout of <see cref="Q8_0Packed"/>, which the matmul then reads.
+/// Q8_0, Q4_K and Q6_K weights may also carry a copy in a packed layout (<see cref="PackedWeights"/>), which the matmul then reads.
 /// </summary>
 public readonly unsafe struct LinearWeight
 {
@@ -34,7 +34,7 @@ public readonly unsafe struct LinearWeight
     public LinearWeight WithFiniteHalvesChecked() =>
         Type == GgmlType.F16 ? this with { FiniteHalves = HalfBits.AllFinite((ushort*)Data, (long)Rows * Columns) } : this;
 
-    /// <summary>The weight in <see cref="Q8_0Packed"/> layout, or null.</summary>
+    /// <summary>The weight in its type's packed layout (<see cref="PackedWeights"/>), or null.</summary>
     public byte* Packed { get; init; }
 
     public byte* Row(int n) => Data + n * RowBytes;

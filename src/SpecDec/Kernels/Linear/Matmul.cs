@@ -137,6 +137,9 @@ public static unsafe class Matmul
                     Q4_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),
                         part.Y, part.Weight.Rows, Level);
                     break;
+                case GgmlType.Q6_K when part.Weight.Packed != null:
+                    Q6_KPacked.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
                 case GgmlType.Q6_K:
                     Q6_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),
                         part.Y, part.Weight.Rows, Level);

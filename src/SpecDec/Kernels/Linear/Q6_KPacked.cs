@@ -1,0 +1,271 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using SpecDec.Kernels.Quant;
+
+namespace SpecDec.Kernels.Linear;
+
+/// <summary>
+/// Q6_K weights repacked at load, and their matmul against Q8_K activations on every <see cref="KernelPath"/>: 8 rows
+/// interleaved as in <see cref="Q4_KPacked"/>, each 6-bit quant (0..63, unsigned) rebuilt from its low nibble and its
+/// two high bits, then multiplied by the activations like Q4_K's nibbles. The packed copy is as large as the file's.
+///
+/// Group layout (rows 8g..8g+7, zero rows past the end), per super-block of 256 columns, 1680 bytes (8 × 210):
+///   [8 × f16] d of each row
+///   [16 groups of 16 columns × 8 rows] int8 scale
+///   [8 sub-blocks of 32 columns × 192 bytes]:
+///     [4 vectors × 32 bytes] vector c: byte 4r + i holds the low nibbles of column 4c + i of row r (low) and of
+///                            column 16 + 4c + i (high), as Q4_K's
+///     [2 × 32 bytes] high bits: byte 32·(c &amp; 1) + 4r + i holds, at bits 4·(c >> 1), the top two bits of column
+///                            4c + i, and at bits 4·(c >> 1) + 2 those of column 16 + 4c + i; so vectors c and c + 1's
+///                            (c even) are one 64-byte load with the same shifts in both halves, for the 512-bit pass
+///
+/// Per super-block and row: S = Σ_g sc_g · (q·a − 32·Σa over group g) in int32 (the −32 offset from the activations'
+/// per-16 sums, as <see cref="Q6_KDot"/>), then y = fma(d_a, d·S, y) in super-block order. The scalar twin computes
+/// the same integers and the same float operations: the same bits, and a row's result does not depend on T.
+/// </summary>
+public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
+{
+    const int GroupRows = Q8_0Packed.GroupRows;
+    const int SubBlocks = 8;
+    const int ScalesOffset = GroupRows * 2;                           // after d
+    const int SubBlocksOffset = ScalesOffset + 16 * GroupRows;        // 144
+    const int HighOffset = 4 * 32;                                    // in a sub-block, after the nibbles
+    const int SubBlockBytes = HighOffset + 2 * 32;                    // 192
+    const int GroupBlockBytes = SubBlocksOffset + SubBlocks * SubBlockBytes; // 1680
+    const int MaxPassRows = 4; // as Q4_K: four rows' sums and the unpacked quants fill the registers
+
+    static void IPackedGroupKernel.Pack(in LinearWeight w, byte* dst)
+    {
+        int blocks = w.Columns / BlockQ6_K.Size;
+        int groups = (w.Rows + GroupRows - 1) / GroupRows;
+        for (int g = 0; g < groups; g++)
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* o = dst + ((long)g * blocks + b) * GroupBlockBytes;
+                for (int r = 0; r < GroupRows && g * GroupRows + r < w.Rows; r++)
+                {
+                    var src = new ReadOnlySpan<byte>(w.Row(g * GroupRows + r) + b * BlockQ6_K.Bytes, BlockQ6_K.Bytes);
+                    ((ushort*)o)[r] = (ushort)(src[BlockQ6_K.DOffset] | src[BlockQ6_K.DOffset + 1] << 8);
+                    for (int k = 0; k < 16; k++) o[ScalesOffset + k * GroupRows + r] = src[BlockQ6_K.ScalesOffset + k];
+                    for (int col = 0; col < BlockQ6_K.Size; col++)
+                    {
+                        int q = BlockQ6_K.Quant(src, col), j = col / 32, l = col % 32;
+                        var (nibble, high, shift) = Offsets(j, r, l);
+                        o[nibble] |= (byte)((q & 0xF) << (l < 16 ? 0 : 4));
+                        o[high] |= (byte)((q >> 4) << shift);
+                    }
+                }
+            }
+    }
+
+    /// <summary>Where column l (0..31) of sub-block j of row r lives: its nibble's byte, its high bits' byte and their shift there.</summary>
+    static (int Nibble, int High, int Shift) Offsets(int j, int r, int l)
+    {
+        int c = l % 16 / 4, i = l % 4;
+        int sub = SubBlocksOffset + j * SubBlockBytes;
+        return (sub + c * 32 + r * 4 + i, sub + HighOffset + (c & 1) * 32 + r * 4 + i, 4 * (c >> 1) + (l < 16 ? 0 : 2));
+    }
+
+    /// <summary>Outputs [row0, row1) of every activation row; row0 a multiple of <see cref="GroupRows"/>.</summary>
+    internal static void Rows(in LinearWeight w, in Activations x, float* y, int row0, int row1, KernelPath path) =>
+        PackedGroups.Rows<Q6_KPacked>(w, x, y, row0, row1, path);
+
+    static int IPackedGroupKernel.BlockColumns => BlockQ6_K.Size;
+    static int IPackedGroupKernel.GroupBlockBytes => GroupBlockBytes;
+    static int IPackedGroupKernel.MaxPassRows => MaxPassRows;
+
+    static void IPackedGroupKernel.GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
+    {
+        for (int c = 0; c < x.T; c++)
+        {
+            sbyte* a = x.Q8K + (long)c * x.K;
+            short* sums = x.Q8KSums + (long)c * (x.K / ActivationQ8K.SumGroup);
+            for (int r = 0; r < valid; r++)
+            {
+                float acc = 0;
+                for (int b = 0; b < blocks; b++)
+                {
+                    byte* block = group + (long)b * GroupBlockBytes;
+                    int s = 0;
+                    for (int k = 0; k < 16; k++)
+                    {
+                        int dot = -32 * sums[b * 16 + k];
+                        for (int l = 16 * (k & 1); l < 16 * (k & 1) + 16; l++)
+                        {
+                            var (nibble, high, shift) = Offsets(k / 2, r, l);
+                            int q = (block[nibble] >> (l < 16 ? 0 : 4) & 0xF) | (block[high] >> shift & 3) << 4;
+                            dot += q * a[b * BlockQ6_K.Size + 16 * k + l % 16];
+                        }
+                        s += (sbyte)block[ScalesOffset + k * GroupRows + r] * dot;
+                    }
+                    float d = QuantFormat.HalfAt(block + 2 * r);
+                    acc = MathF.FusedMultiplyAdd(x.Q8KScale[(long)c * blocks + b], d * s, acc);
+                }
+                y[(long)c * ldy + r] = acc;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Activation rows c .. c + TRows.Count − 1 against each group of outputs [row0, row1); each sub-block's quants are
+    /// rebuilt once for all of them.
+    /// </summary>
+    static void IPackedGroupKernel.Pass<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
+    {
+        int rows = TRows.Count; // a constant: each count compiles to its own loop
+        if (rows > MaxPassRows) throw new NotSupportedException($"a Q6_K pass takes at most {MaxPassRows} rows");
+        sbyte* a0 = x.Q8K + (long)c * x.K, a1 = a0 + x.K, a2 = a1 + x.K, a3 = a2 + x.K;
+        int sumStride = x.K / ActivationQ8K.SumGroup;
+        short* sums0 = x.Q8KSums + (long)c * sumStride;
+        float* da = x.Q8KScale + (long)c * blocks;
+        var picks = new Picks
+        {
+            L01 = Q8_0Packed.Pick(0), L23 = Q8_0Packed.Pick(2), H01 = Q8_0Packed.Pick(4), H23 = Q8_0Packed.Pick(6),
+        };
+        for (int n = row0; n < row1; n += GroupRows)
+        {
+            byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
+            int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
+            Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* block = group + (long)b * GroupBlockBytes;
+                Prefetch.Lines(block, SubBlocksOffset / 64 + 1);
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (int j = 0; j < SubBlocks; j++)
+                {
+                    byte* sub = block + SubBlocksOffset + j * SubBlockBytes;
+                    Prefetch.Lines(sub, SubBlockBytes / 64);
+                    var sc = new Scales
+                    {
+                        Low = Avx2.ConvertToVector256Int32((sbyte*)block + ScalesOffset + 2 * j * GroupRows),
+                        High = Avx2.ConvertToVector256Int32((sbyte*)block + ScalesOffset + (2 * j + 1) * GroupRows),
+                    };
+                    int o = b * BlockQ6_K.Size + 32 * j;
+                    short* sj = sums0 + b * 16 + 2 * j;
+                    if (TDot.Wide)
+                    {
+                        Quants512 q = Unpack512(sub);
+                        s0 = SubBlock512<TDot>(q, picks, a0 + o, sc, sj, s0);
+                        if (rows > 1) s1 = SubBlock512<TDot>(q, picks, a1 + o, sc, sj + sumStride, s1);
+                        if (rows > 2) s2 = SubBlock512<TDot>(q, picks, a2 + o, sc, sj + 2 * sumStride, s2);
+                        if (rows > 3) s3 = SubBlock512<TDot>(q, picks, a3 + o, sc, sj + 3 * sumStride, s3);
+                    }
+                    else
+                    {
+                        Quants q = Unpack(sub);
+                        s0 = SubBlock<TDot>(q, (int*)(a0 + o), sc, sj, s0);
+                        if (rows > 1) s1 = SubBlock<TDot>(q, (int*)(a1 + o), sc, sj + sumStride, s1);
+                        if (rows > 2) s2 = SubBlock<TDot>(q, (int*)(a2 + o), sc, sj + 2 * sumStride, s2);
+                        if (rows > 3) s3 = SubBlock<TDot>(q, (int*)(a3 + o), sc, sj + 3 * sumStride, s3);
+                    }
+                }
+                Vector256<float> d = Q8_0Packed.Halves(block);
+                y0 = Finish(d, s0, da[b], y0);
+                if (rows > 1) y1 = Finish(d, s1, da[blocks + b], y1);
+                if (rows > 2) y2 = Finish(d, s2, da[2 * blocks + b], y2);
+                if (rows > 3) y3 = Finish(d, s3, da[3 * blocks + b], y3);
+            }
+            Q8_0Packed.StoreRows<TRows>(y + n + (long)c * ldy, ldy, valid, y0, y1, y2, y3, default, default, default, default);
+        }
+    }
+
+    /// <summary>The scales of a sub-block's two groups (columns 0..15 and 16..31) for the 8 rows.</summary>
+    struct Scales
+    {
+        public Vector256<int> Low, High;
+    }
+
+    /// <summary>A sub-block's quants for 8 rows: L_c columns 4c..4c+3, H_c columns 16+4c..16+4c+3.</summary>
+    struct Quants
+    {
+        public Vector256<byte> L0, L1, L2, L3, H0, H1, H2, H3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Quants Unpack(byte* sub)
+    {
+        Vector256<byte> nibble = Vector256.Create((byte)0x0F), top = Vector256.Create((byte)0x30);
+        Vector256<byte> v0 = Vector256.Load(sub), v1 = Vector256.Load(sub + 32), v2 = Vector256.Load(sub + 64), v3 = Vector256.Load(sub + 96);
+        Vector256<ushort> hEven = Vector256.Load((ushort*)(sub + HighOffset)), hOdd = Vector256.Load((ushort*)(sub + HighOffset + 32));
+        // Vectors 0 and 2 take their high bits from the first 32 bytes, 1 and 3 from the next; the shifts bring bits 0, 2 (c < 2) or 4, 6 to bits 4–5.
+        return new Quants
+        {
+            L0 = (v0 & nibble) | (Vector256.ShiftLeft(hEven, 4).AsByte() & top),
+            H0 = (Vector256.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & nibble) | (Vector256.ShiftLeft(hEven, 2).AsByte() & top),
+            L1 = (v1 & nibble) | (Vector256.ShiftLeft(hOdd, 4).AsByte() & top),
+            H1 = (Vector256.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & nibble) | (Vector256.ShiftLeft(hOdd, 2).AsByte() & top),
+            L2 = (v2 & nibble) | (hEven.AsByte() & top),
+            H2 = (Vector256.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & nibble) | (Vector256.ShiftRightLogical(hEven, 2).AsByte() & top),
+            L3 = (v3 & nibble) | (hOdd.AsByte() & top),
+            H3 = (Vector256.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & nibble) | (Vector256.ShiftRightLogical(hOdd, 2).AsByte() & top),
+        };
+    }
+
+    /// <summary>
+    /// s + sc_low·(q·a − 32·Σa over columns 0..15) + sc_high·(… over 16..31) for the group's 8 rows; a = the sub-block's
+    /// 32 activation quants as 8 ints, sums = its two per-16 sums. Each group's sum starts at its −32·Σa.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> SubBlock<TDot>(in Quants q, int* a, in Scales sc, short* sums, Vector256<int> s) where TDot : struct, IInt8Dot
+    {
+        Vector256<int> dl = Vector256.Create(-32 * sums[0]), dh = Vector256.Create(-32 * sums[1]);
+        dl = TDot.Unsigned(dl, q.L0, Vector256.Create(a[0]).AsSByte());
+        dh = TDot.Unsigned(dh, q.H0, Vector256.Create(a[4]).AsSByte());
+        dl = TDot.Unsigned(dl, q.L1, Vector256.Create(a[1]).AsSByte());
+        dh = TDot.Unsigned(dh, q.H1, Vector256.Create(a[5]).AsSByte());
+        dl = TDot.Unsigned(dl, q.L2, Vector256.Create(a[2]).AsSByte());
+        dh = TDot.Unsigned(dh, q.H2, Vector256.Create(a[6]).AsSByte());
+        dl = TDot.Unsigned(dl, q.L3, Vector256.Create(a[3]).AsSByte());
+        dh = TDot.Unsigned(dh, q.H3, Vector256.Create(a[7]).AsSByte());
+        return s + Avx2.MultiplyLow(dl, sc.Low) + Avx2.MultiplyLow(dh, sc.High);
+    }
+
+    /// <summary>A sub-block's quants two chunks a vector: L01 columns 0..7, L23 8..15, H01 16..23, H23 24..31.</summary>
+    struct Quants512
+    {
+        public Vector512<byte> L01, L23, H01, H23;
+    }
+
+    /// <summary>vpermd indices spreading a sub-block's 8 activation ints to match <see cref="Quants512"/>.</summary>
+    struct Picks
+    {
+        public Vector512<int> L01, L23, H01, H23;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Quants512 Unpack512(byte* sub)
+    {
+        Vector512<byte> nibble = Vector512.Create((byte)0x0F), top = Vector512.Create((byte)0x30);
+        Vector512<byte> v01 = Vector512.Load(sub), v23 = Vector512.Load(sub + 64);
+        Vector512<ushort> h = Vector512.Load((ushort*)(sub + HighOffset));
+        return new Quants512
+        {
+            L01 = (v01 & nibble) | (Vector512.ShiftLeft(h, 4).AsByte() & top),
+            H01 = (Vector512.ShiftRightLogical(v01.AsUInt16(), 4).AsByte() & nibble) | (Vector512.ShiftLeft(h, 2).AsByte() & top),
+            L23 = (v23 & nibble) | (h.AsByte() & top),
+            H23 = (Vector512.ShiftRightLogical(v23.AsUInt16(), 4).AsByte() & nibble) | (Vector512.ShiftRightLogical(h, 2).AsByte() & top),
+        };
+    }
+
+    /// <summary>The 512-bit <see cref="SubBlock{TDot}"/>; a = the sub-block's 32 activation quants.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> SubBlock512<TDot>(in Quants512 q, in Picks p, sbyte* a, in Scales sc, short* sums, Vector256<int> s)
+        where TDot : struct, IInt8Dot
+    {
+        Vector512<int> xs = Vector256.Load((int*)a).ToVector512Unsafe();
+        Vector512<int> dl = TDot.Unsigned(Vector512<int>.Zero, q.L01, Avx512F.PermuteVar16x32(xs, p.L01).AsSByte());
+        Vector512<int> dh = TDot.Unsigned(Vector512<int>.Zero, q.H01, Avx512F.PermuteVar16x32(xs, p.H01).AsSByte());
+        dl = TDot.Unsigned(dl, q.L23, Avx512F.PermuteVar16x32(xs, p.L23).AsSByte());
+        dh = TDot.Unsigned(dh, q.H23, Avx512F.PermuteVar16x32(xs, p.H23).AsSByte());
+        Vector256<int> low = dl.GetLower() + dl.GetUpper() + Vector256.Create(-32 * sums[0]);
+        Vector256<int> high = dh.GetLower() + dh.GetUpper() + Vector256.Create(-32 * sums[1]);
+        return s + Avx2.MultiplyLow(low, sc.Low) + Avx2.MultiplyLow(high, sc.High);
+    }
+
+    /// <summary>y + d_a · (d · S), as the scalar twin computes it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Finish(Vector256<float> d, Vector256<int> s, float da, Vector256<float> y) =>
+        Vector256.FusedMultiplyAdd(Vector256.Create(da), d * Avx.ConvertToVector256Single(s), y);
+}

@@ -58,17 +58,32 @@ public static class GenerateCommand
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMax };
         var draftTree = new Option<bool>("--draft-tree") { Description = "Draft a tree where the method can (pld: a branch per distinct continuation of its matches), --draft-max deep" };
         var treeNodes = new Option<int>("--tree-nodes") { Description = "Most nodes of a draft tree (the target verifies one row more)", DefaultValueFactory = _ => speculation.TreeNodes };
+        var lookaheadWindow = new Option<int>("--lookahead-window") { Description = "Lookahead: columns W of the Jacobi window", DefaultValueFactory = _ => speculation.LookaheadWindow };
+        var lookaheadNgram = new Option<int>("--lookahead-ngram") { Description = "Lookahead: n-gram size N (the window has N − 1 levels, guesses are N − 1 deep)", DefaultValueFactory = _ => speculation.LookaheadNgram };
+        var lookaheadGuesses = new Option<int>("--lookahead-guesses") { Description = "Lookahead: most pooled n-grams verified per round (G)", DefaultValueFactory = _ => speculation.LookaheadGuesses };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
         var stats = new Option<bool>("--stats") { Description = "Print every statistic, with the acceptance at each draft position" };
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, lookaheadWindow, lookaheadNgram, lookaheadGuesses, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
         {
             var method = SpeculationMethods.Get(parse.GetValue(spec)!);
+            var speculationOptions = SpeculationOptions.For(method.Name, parse.GetValue(draftMax), parse.GetValue(draftMin)) with
+            {
+                DraftPMin = parse.GetValue(draftPMin),
+                DraftContext = parse.GetValue(draftContext),
+                NgramMin = parse.GetValue(ngramMin),
+                NgramMax = parse.GetValue(ngramMax),
+                Tree = parse.GetValue(draftTree),
+                TreeNodes = parse.GetValue(treeNodes),
+            };
+            // Lookahead's depth and tree budget follow from its own three settings.
+            if (method.Name == SpeculationMethods.Lookahead)
+                speculationOptions = speculationOptions.WithLookahead(parse.GetValue(lookaheadWindow), parse.GetValue(lookaheadNgram), parse.GetValue(lookaheadGuesses));
             var options = new GenerationOptions
             {
                 MaxTokens = parse.GetValue(maxTokens),
@@ -83,15 +98,7 @@ public static class GenerateCommand
                     RepetitionPenalty = parse.GetValue(repeatPenalty),
                     Seed = parse.GetValue(seed),
                 },
-                Speculation = SpeculationOptions.For(method.Name, parse.GetValue(draftMax), parse.GetValue(draftMin)) with
-                {
-                    DraftPMin = parse.GetValue(draftPMin),
-                    DraftContext = parse.GetValue(draftContext),
-                    NgramMin = parse.GetValue(ngramMin),
-                    NgramMax = parse.GetValue(ngramMax),
-                    Tree = parse.GetValue(draftTree),
-                    TreeNodes = parse.GetValue(treeNodes),
-                },
+                Speculation = speculationOptions,
             };
             options.Validate();
             string text = ReadPrompt(parse.GetValue(prompt), parse.GetValue(promptFile));

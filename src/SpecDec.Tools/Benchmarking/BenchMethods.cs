@@ -37,6 +37,8 @@ public static class BenchMethods
             k => SpeculationOptions.For(SpeculationMethods.PromptLookup, k, k)),
         new("pld-tree", k => $"{Ngrams} as a tree: a branch per distinct continuation of the 8 latest matches, 4 deep, at most {k ?? Defaults.TreeNodes} nodes (`--spec pld --draft-tree --tree-nodes k`)",
             k => SpeculationOptions.For(SpeculationMethods.PromptLookup) with { Tree = true, TreeNodes = k ?? Defaults.TreeNodes }),
+        new("lookahead", k => $"lookahead decoding: window {k ?? Defaults.LookaheadWindow} × {Defaults.LookaheadNgram - 1} levels, up to {Defaults.LookaheadGuesses} {Defaults.LookaheadNgram}-grams verified as a tree (`--spec lookahead --lookahead-window k`)",
+            k => SpeculationOptions.For(SpeculationMethods.Lookahead).WithLookahead(window: k)),
     ];
 
     /// <summary>Every known method name, baseline first.</summary>

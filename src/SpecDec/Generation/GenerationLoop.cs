@@ -14,6 +14,7 @@ namespace SpecDec.Generation;
 ///          the proposer read the prompt (a draft model prefills its own cache)
 /// round:   propose a tree of k drafts after the committed tokens (a chain is a tree; k = 0 without a proposer)
 ///          one target forward over [pending, d₁ … d_k], each row seeing the cache and its ancestors → k + 1 logit rows
+///          (plus the proposer's side rows, e.g. lookahead's Jacobi window, whose logits go back to it)
 ///          the verifier accepts a path d_i₁ … d_iₐ from the root and adds one token (correction or bonus)
 ///          keep the root and the path in the target cache, moved down to follow the committed tokens
 ///          (KeepRows); hand the proposer the path and, when it asked, the target's hidden states of its rows
@@ -40,14 +41,17 @@ internal sealed class GenerationLoop
     private readonly SpeculationOptions _speculation;
     private readonly DraftTree? _tree;        // this round's draft, sized for the most nodes a round may draft
     private readonly int[] _tokens;           // [limit] committed tokens, then the accepted path and the next token
-    private readonly int[] _rowTokens;        // [nodes + 1] a verification forward's tokens: the root, then the tree's
-    private readonly int[] _parents;          // [nodes + 1] its rows' parents (-1 for the root)
+    private readonly int _maxSide;            // most side rows the proposer rides on a verification forward
+    private readonly int[] _rowTokens;        // [nodes + 1 + side] a verification forward's tokens: the root, the tree's, the side rows
+    private readonly int[] _parents;          // [nodes + 1 + side] its rows' parents (-1 for the root)
     private readonly int[] _positions;        // [rows] RoPE positions of a forward
-    private readonly int[] _rowIndex;         // [rows] 0, 1, 2, …: every row's logits are wanted when verifying
+    private readonly int[] _logitRows;        // [nodes + 1 + side] rows whose logits are wanted: every tree row, then the side rows asked for
+    private readonly int[] _sideParents;      // [side] the proposer's side rows: parent (-1: the root) …
+    private readonly int[] _sideWanted;       // [side] … and which of them it wants logits of
     private readonly int[] _path;             // [draft max] accepted nodes of a round
     private readonly int[] _keptRows;         // [draft max] their target cache rows
     private readonly int[] _hiddenRows;       // [draft max + 1] forward rows of the root and the path
-    private readonly float[] _logits;         // [(nodes + 1) × V] target logits of a verification forward
+    private readonly float[] _logits;         // [(nodes + 1 + side) × V] target logits of a verification forward
     private readonly int[] _hiddenLayers;     // the proposer's TargetLayers (empty: no hidden states are computed)
     private readonly float[] _hidden;         // [layers × rows × H] hidden states of a forward
     private readonly float[] _pathHidden;     // [layers × (draft max + 1) × H] those of the root and the accepted path
@@ -82,16 +86,20 @@ internal sealed class GenerationLoop
         _tokens = new int[_limit];
         prompt.CopyTo(_tokens);
         _committed = prompt.Length;
-        int rows = Math.Max(PrefillChunk, nodes + 1);
-        _rowTokens = new int[nodes + 1];
-        _parents = new int[nodes + 1];
+        proposer?.Reset(new ProposalRequest(options.Sampling, _speculation, _limit));
+        _maxSide = Math.Min(proposer?.MaxSideRows ?? 0, ForwardBatch.MaxRows - 1 - nodes); // nodes < MaxRows (validated)
+        int verifyRows = nodes + 1 + _maxSide;
+        int rows = Math.Max(PrefillChunk, verifyRows);
+        _rowTokens = new int[verifyRows];
+        _parents = new int[verifyRows];
         _positions = new int[rows];
-        _rowIndex = new int[rows];
-        for (int i = 0; i < rows; i++) _rowIndex[i] = i;
+        _logitRows = new int[verifyRows];
+        _sideParents = new int[_maxSide];
+        _sideWanted = new int[_maxSide];
         _path = new int[draftMax];
         _keptRows = new int[draftMax];
         _hiddenRows = new int[draftMax + 1];
-        _logits = new float[(long)(nodes + 1) * _vocab];
+        _logits = new float[(long)verifyRows * _vocab];
         _hiddenLayers = proposer is null ? [] : proposer.TargetLayers.ToArray();
         int hiddenSize = target.Config.HiddenSize;
         _hidden = new float[(long)_hiddenLayers.Length * rows * hiddenSize];
@@ -103,7 +111,6 @@ internal sealed class GenerationLoop
 
         Stats = new GenerationStats { PromptTokens = prompt.Length };
         Stats.Begin(draftMax);
-        proposer?.Reset(new ProposalRequest(options.Sampling, _speculation, _limit));
     }
 
     public GenerationStats Stats { get; }
@@ -173,25 +180,44 @@ internal sealed class GenerationLoop
             _proposer.Propose(_tokens.AsSpan(0, n), tree, _rng);
         }
         int drafted = tree?.Count ?? 0;
+        // Side rows: within the forward's row limit and the cache rows left after the tree's.
+        int side = 0, wanted = 0;
+        int sideRoom = Math.Min(_maxSide, _limit - n - drafted);
+        if (sideRoom > 0)
+            side = _proposer!.SideRows(_rowTokens.AsSpan(drafted + 1, sideRoom), _sideParents.AsSpan(0, sideRoom),
+                _sideWanted.AsSpan(0, sideRoom), out wanted);
         long verifyStart = Stopwatch.GetTimestamp();
         Stats.DraftMs += Stopwatch.GetElapsedTime(roundStart, verifyStart).TotalMilliseconds;
 
         // Verify every node in one target forward: row 0 the pending token at position n − 1, row i + 1 node i at
-        // n − 1 + its depth, seeing the cache and its ancestors.
-        int rows = drafted + 1;
+        // n − 1 + its depth, seeing the cache and its ancestors; the side rows after them likewise.
+        int treeRows = drafted + 1;
+        int rows = treeRows + side;
         _rowTokens[0] = _tokens[pending];
         if (drafted > 0)
         {
             tree!.Tokens.CopyTo(_rowTokens.AsSpan(1));
             tree.ForwardRows(pending, _parents, _positions);
         }
-        else _positions[0] = pending;
+        else
+        {
+            _parents[0] = -1;
+            _positions[0] = pending;
+        }
+        for (int i = 0; i < treeRows; i++) _logitRows[i] = i;
+        for (int k = 0; k < side; k++)
+        {
+            int parent = _sideParents[k] < 0 ? 0 : treeRows + _sideParents[k];
+            _parents[treeRows + k] = parent;
+            _positions[treeRows + k] = _positions[parent] + 1;
+        }
+        for (int k = 0; k < wanted; k++) _logitRows[treeRows + k] = treeRows + _sideWanted[k];
         var batch = new ForwardBatch
         {
             Tokens = _rowTokens.AsSpan(0, rows),
             Positions = _positions.AsSpan(0, rows),
-            Parents = drafted > 0 && !tree!.IsChain ? _parents.AsSpan(0, rows) : default,
-            LogitRows = _rowIndex.AsSpan(0, rows),
+            Parents = side > 0 || (drafted > 0 && !tree!.IsChain) ? _parents.AsSpan(0, rows) : default,
+            LogitRows = _logitRows.AsSpan(0, treeRows + wanted),
             HiddenLayers = _hiddenLayers,
             Hidden = _hidden,
         };
@@ -217,6 +243,7 @@ internal sealed class GenerationLoop
                 for (int j = 0; j < path.Length; j++) _hiddenRows[j + 1] = path[j] + 1;
                 _proposer.TargetHidden(pending, path.Length + 1, Gather(rows, _hiddenRows.AsSpan(0, path.Length + 1)));
             }
+            if (side > 0) _proposer.SideLogits(_logits.AsSpan(treeRows * _vocab, wanted * _vocab));
             _proposer.Accepted(path);
             _draftLength!.Observe(tree!.Depth, verdict.Accepted);
             Stats.DraftMs += Stopwatch.GetElapsedTime(verifyEnd).TotalMilliseconds;

@@ -49,4 +49,27 @@ public interface IDraftProposer
     /// whole accepted path, also past a stop token). Only when <see cref="TargetLayers"/> is not empty.
     /// </summary>
     void TargetHidden(int start, int rows, ReadOnlySpan<float> hidden) { }
+
+    /// <summary>
+    /// Most rows <see cref="SideRows"/> may ever add (0, the default: none). Read after <see cref="Reset"/>.
+    /// </summary>
+    int MaxSideRows => 0;
+
+    /// <summary>
+    /// Rows this proposer rides on the round's verification forward besides the tree (lookahead's Jacobi
+    /// window), called after <see cref="Propose"/>. They are no candidates: each sees the cache, the root and its
+    /// own ancestors among them, none of the tree's nodes, and they leave the cache after the round. Writes at
+    /// most <paramref name="tokens"/>.Length rows (each a token and a parent: −1 for the root, else an earlier
+    /// side row; its position is the root's plus its depth below the root) and, in
+    /// <paramref name="wanted"/>, the side rows whose logits it wants; returns how many rows, with
+    /// <paramref name="wantedCount"/>. The logits arrive in <see cref="SideLogits"/>.
+    /// </summary>
+    int SideRows(Span<int> tokens, Span<int> parents, Span<int> wanted, out int wantedCount)
+    {
+        wantedCount = 0;
+        return 0;
+    }
+
+    /// <summary>The target's logits [wanted × V] of the side rows <see cref="SideRows"/> asked for, in its order; before <see cref="Accepted"/>.</summary>
+    void SideLogits(ReadOnlySpan<float> logits) { }
 }

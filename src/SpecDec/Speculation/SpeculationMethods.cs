@@ -9,6 +9,7 @@ public static class SpeculationMethods
     public const string None = "none";
     public const string DraftModel = "draft";
     public const string PromptLookup = "pld";
+    public const string Lookahead = "lookahead";
 
     private static readonly List<SpeculationMethod> Known = []; // in registration order; a handful, so searched in turn
 
@@ -28,6 +29,10 @@ public static class SpeculationMethods
             "prompt lookup: the continuation of an earlier match of the last n tokens in the prompt and output (point masses); with --draft-tree a branch per distinct continuation",
             false, new SpeculationOptions { Method = PromptLookup, DraftMin = 4, DraftMax = 4 },
             _ => new PromptLookupProposer()));
+        Register(new(Lookahead,
+            "lookahead (Jacobi) decoding: a window of W columns × N − 1 levels rides on each verification forward; its n-grams and the context's fill a pool keyed by first token, and up to G of those after the last token are verified as a tree (--lookahead-window, --lookahead-ngram, --lookahead-guesses)",
+            false, new SpeculationOptions { Method = Lookahead }.WithLookahead(),
+            context => new LookaheadProposer(context.Target.Config.VocabSize)));
     }
 
     /// <summary>Every registered method, in registration order ("none" first).</summary>

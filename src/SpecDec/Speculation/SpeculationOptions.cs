@@ -48,6 +48,29 @@ public sealed record SpeculationOptions
     /// <summary>Most nodes of a draft tree: the target verifies TreeNodes + 1 rows at most.</summary>
     public int TreeNodes { get; init; } = 8;
 
+    /// <summary>Lookahead: columns W of the Jacobi window (set with the others through <see cref="WithLookahead"/>).</summary>
+    public int LookaheadWindow { get; init; } = 5;
+
+    /// <summary>Lookahead: n-gram size N; the window has N − 1 levels and a guess is the N − 1 tokens after its first.</summary>
+    public int LookaheadNgram { get; init; } = 4;
+
+    /// <summary>Lookahead: most pooled n-grams verified per round (G).</summary>
+    public int LookaheadGuesses { get; init; } = 4;
+
+    /// <summary>
+    /// Lookahead's settings and what follows from them: every round verifies up to G n-grams as a tree N − 1
+    /// deep (G · (N − 1) nodes) beside a window of (N − 1) · W rows, (N − 1)(W + G) rows in one forward.
+    /// </summary>
+    public SpeculationOptions WithLookahead(int? window = null, int? ngram = null, int? guesses = null)
+    {
+        int n = ngram ?? LookaheadNgram, g = guesses ?? LookaheadGuesses;
+        return this with
+        {
+            LookaheadWindow = window ?? LookaheadWindow, LookaheadNgram = n, LookaheadGuesses = g,
+            DraftMin = Math.Max(n - 1, 1), DraftMax = Math.Max(n - 1, 1), Tree = true, TreeNodes = Math.Max(g * (n - 1), 1),
+        };
+    }
+
     /// <summary>Most nodes a round may draft: the chain length, or the tree budget.</summary>
     public int MaxNodes => Tree ? Math.Max(TreeNodes, DraftMax) : DraftMax;
 
@@ -82,5 +105,13 @@ public sealed record SpeculationOptions
             throw new SpecDecException($"n-gram sizes must satisfy 1 ≤ ngram-min ≤ ngram-max ≤ 16 (got {NgramMin}..{NgramMax})");
         if (Tree && (TreeNodes < 1 || TreeNodes >= MaxVerifyRows))
             throw new SpecDecException($"tree-nodes must be in [1, {MaxVerifyRows - 1}] (got {TreeNodes})");
+        if (Method == SpeculationMethods.Lookahead)
+        {
+            if (LookaheadWindow < 1) throw new SpecDecException($"lookahead-window must be ≥ 1 (got {LookaheadWindow})");
+            if (LookaheadNgram < 3 || LookaheadNgram > 16) throw new SpecDecException($"lookahead-ngram must be in [3, 16] (got {LookaheadNgram})");
+            if (LookaheadGuesses < 1) throw new SpecDecException($"lookahead-guesses must be ≥ 1 (got {LookaheadGuesses})");
+            if ((LookaheadNgram - 1) * LookaheadWindow + MaxNodes > MaxVerifyRows)
+                throw new SpecDecException($"lookahead needs (ngram − 1) × (window + guesses) ≤ {MaxVerifyRows} rows in one forward (got ngram {LookaheadNgram}, window {LookaheadWindow}, guesses {LookaheadGuesses})");
+        }
     }
 }

@@ -103,6 +103,24 @@ public class LosslessGreedyTests
         Assert.InRange(accepted, 1, drafted - 1);
     }
 
+    [Theory]
+    [MemberData(nameof(Prompts))]
+    public void LookaheadEqualsPlainDecoding(string prompt)
+    {
+        var plain = Run(new Generator(Target()), prompt, SpeculationOptions.None);
+        long nodes = 0, accepted = 0;
+        foreach (var (window, ngram, guesses) in new[] { (1, 3, 1), (4, 3, 6), (5, 4, 4), (7, 5, 7), (3, 8, 2) })
+        {
+            var speculation = new SpeculationOptions { Method = SpeculationMethods.Lookahead }.WithLookahead(window, ngram, guesses);
+            var spec = Run(new Generator(Target()), prompt, speculation);
+            Assert.Equal(plain.Tokens, spec.Tokens);
+            Assert.Equal(plain.Text, spec.Text);
+            nodes += spec.Stats.Drafted;
+            accepted += spec.Stats.Accepted;
+        }
+        Assert.InRange(accepted, 1, nodes - 1);
+    }
+
     [Fact]
     public void SpeculationNeedsFewerTargetForwardsWhenTheDraftIsGood()
     {

@@ -66,6 +66,7 @@ public sealed class TransformerLosslessTests : IDisposable
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 1, DraftMax = 8, NgramMin = 1, NgramMax = 3 },
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 5, DraftMax = 5, NgramMin = 2, NgramMax = 2 },
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 3, DraftMax = 3, NgramMin = 1, NgramMax = 2, Tree = true, TreeNodes = 10 },
+            new SpeculationOptions { Method = SpeculationMethods.Lookahead }.WithLookahead(5, 4, 4),
         ];
         foreach (var speculation in methods)
         {

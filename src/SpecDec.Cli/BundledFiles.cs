@@ -12,6 +12,12 @@ public static class BundledFiles
     public const string BenchTasks = "bench/tasks";
 
     /// <summary>
+    /// The retrieval datastore `--spec rest` reads unless told otherwise: the demo models' training text (never
+    /// benchmark items), built by the command in models/README.md.
+    /// </summary>
+    public const string Datastore = "models/corpus-datastore.sdds";
+
+    /// <summary>
     /// The draft a speculative command uses unless told otherwise. The tiny draft, although it agrees with the
     /// target less often: on two cores the draft's cost per token (its own prefill of the prompt included)
     /// matters more than its acceptance. `specdec bench --limit 6`, greedy, decode speedup over all

@@ -13,4 +13,5 @@ root.Subcommands.Add(ConvertCommand.Create());
 root.Subcommands.Add(PerfCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(DatastoreCommand.Create());
 return CliRunner.Run(root, args);

@@ -3,6 +3,7 @@ using System.Globalization;
 using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Generation;
+using SpecDec.Speculation;
 using SpecDec.Kernels;
 using SpecDec.Model;
 using SpecDec.Tools.Benchmarking;
@@ -58,8 +59,9 @@ public static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
 
+        var datastore = new Option<string?>("--datastore") { Description = $"datastore for the rest method (default: {BundledFiles.Datastore} when present)" };
         var command = new Command("bench", "Benchmark the speculative methods against plain decoding on the task set");
-        foreach (var option in new Option[] { model, draftModel, methods, categories, limit, maxTokens, temperature, runs, threads, cacheType, seed, outDir, tasks, compare, markdownSummary, update })
+        foreach (var option in new Option[] { model, draftModel, methods, datastore, categories, limit, maxTokens, temperature, runs, threads, cacheType, seed, outDir, tasks, compare, markdownSummary, update })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -88,7 +90,7 @@ public static class BenchCommand
             return Run(new Request(
                 parse.GetValue(model), parse.GetValue(draftModel), parse.GetValue(methods), List(parse.GetValue(categories)),
                 limitValue == 0 ? null : limitValue, ThreadsOption.Resolve(parse, threads), CacheTypeOption.Parse(parse.GetValue(cacheType)),
-                parse.GetValue(outDir), parse.GetValue(tasks), settings));
+                parse.GetValue(outDir), parse.GetValue(tasks), settings, parse.GetValue(datastore)));
         });
         return command;
     }
@@ -113,7 +115,7 @@ public static class BenchCommand
     }
 
     private sealed record Request(string? Model, string? DraftModel, string? Methods, string[] Categories, int? Limit,
-        int Threads, KvCacheType CacheType, string? Out, string? Tasks, BenchSettings Settings);
+        int Threads, KvCacheType CacheType, string? Out, string? Tasks, BenchSettings Settings, string? Datastore);
 
     private static int Run(Request request)
     {
@@ -143,9 +145,12 @@ public static class BenchCommand
             target.CacheType = request.CacheType;
             if (draftPath is not null) draft = Load("draft", draftPath, pool, models);
             if (draft is not null) draft.CacheType = request.CacheType;
-            var methods = request.Methods is null
-                ? BenchMethods.Available(draft is not null)
-                : BenchMethods.Parse(request.Methods, draft is not null);
+            string? store = request.Datastore ?? BundledFiles.Find(BundledFiles.Datastore);
+            var methods = (request.Methods is null
+                    ? BenchMethods.Available(draft is not null)
+                    : BenchMethods.Parse(request.Methods, draft is not null))
+                .Select(m => m.Speculation.Method == SpeculationMethods.Retrieval ? m with { Speculation = m.Speculation with { Datastore = store } } : m)
+                .ToList();
             var runner = new BenchRunner(new Generator(target, draft), methods, request.Settings);
 
             Console.Error.WriteLine($"bench: {items.Count} items × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) × {request.Settings.Runs} run(s), at most {request.Settings.MaxTokens} tokens per turn");

@@ -61,12 +61,14 @@ public static class GenerateCommand
         var lookaheadWindow = new Option<int>("--lookahead-window") { Description = "Lookahead: columns W of the Jacobi window", DefaultValueFactory = _ => speculation.LookaheadWindow };
         var lookaheadNgram = new Option<int>("--lookahead-ngram") { Description = "Lookahead: n-gram size N (the window has N − 1 levels, guesses are N − 1 deep)", DefaultValueFactory = _ => speculation.LookaheadNgram };
         var lookaheadGuesses = new Option<int>("--lookahead-guesses") { Description = "Lookahead: most pooled n-grams verified per round (G)", DefaultValueFactory = _ => speculation.LookaheadGuesses };
+        var datastore = new Option<string?>("--datastore") { Description = $"Datastore for --spec rest (`specdec datastore build`; default: {BundledFiles.Datastore} when present)" };
+        var datastoreSave = new Option<string?>("--datastore-save") { Description = "With --spec rest: write what this run's answers taught the in-process store as a datastore file (load it with --datastore)" };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
         var stats = new Option<bool>("--stats") { Description = "Print every statistic, with the acceptance at each draft position" };
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, lookaheadWindow, lookaheadNgram, lookaheadGuesses, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -81,6 +83,10 @@ public static class GenerateCommand
                 Tree = parse.GetValue(draftTree),
                 TreeNodes = parse.GetValue(treeNodes),
             };
+            if (method.Name == SpeculationMethods.Retrieval)
+                speculationOptions = speculationOptions with { Datastore = parse.GetValue(datastore) ?? BundledFiles.Find(BundledFiles.Datastore) };
+            else if (parse.GetValue(datastore) is not null || parse.GetValue(datastoreSave) is not null)
+                throw new SpecDecException("--datastore and --datastore-save are for --spec rest");
             // Lookahead's depth and tree budget follow from its own three settings.
             if (method.Name == SpeculationMethods.Lookahead)
                 speculationOptions = speculationOptions.WithLookahead(parse.GetValue(lookaheadWindow), parse.GetValue(lookaheadNgram), parse.GetValue(lookaheadGuesses));
@@ -128,6 +134,12 @@ public static class GenerateCommand
                 stderr.WriteLine($"{"kernels",-22}{KernelPaths.Name(KernelPaths.Best)} ({Simd.Best})");
             }
             else stderr.WriteLine(result.Stats.ToString());
+            if (parse.GetValue(datastoreSave) is string save)
+            {
+                var rest = (RestProposer)generator.ProposerFor(SpeculationMethods.Retrieval)!;
+                OutputFile.Write(save, rest.SaveLearned);
+                stderr.WriteLine($"wrote {save}: {rest.LearnedTokens} learned tokens");
+            }
             return 0;
         });
         return command;

@@ -19,6 +19,8 @@ public static class BenchMethods
     private static readonly string DraftReads =
         $"draft model reading the first {DraftModelProposer.SinkTokens} and latest {Defaults.DraftContext} tokens";
 
+    private static readonly SpeculationOptions Rest = SpeculationOptions.For(SpeculationMethods.Retrieval);
+
     private static readonly string Ngrams = $"prompt lookup (n-grams {Defaults.NgramMin}..{Defaults.NgramMax})";
 
     /// <summary>A method: its name, its description for a length k (null: its default), and its options for k.</summary>
@@ -37,6 +39,8 @@ public static class BenchMethods
             k => SpeculationOptions.For(SpeculationMethods.PromptLookup, k, k)),
         new("pld-tree", k => $"{Ngrams} as a tree: a branch per distinct continuation of the 8 latest matches, 4 deep, at most {k ?? Defaults.TreeNodes} nodes (`--spec pld --draft-tree --tree-nodes k`)",
             k => SpeculationOptions.For(SpeculationMethods.PromptLookup) with { Tree = true, TreeNodes = k ?? Defaults.TreeNodes }),
+        new("rest", k => $"retrieval: the longest suffix match (16 down to 2 tokens) in the datastore (--datastore), in earlier answers of the run and in the item itself; the most frequent continuations as a tree of at most {k ?? Rest.TreeNodes} nodes, {Rest.DraftMax} deep (`--spec rest --tree-nodes k`)",
+            k => Rest with { TreeNodes = k ?? Rest.TreeNodes }),
         new("lookahead", k => $"lookahead decoding: window {k ?? Defaults.LookaheadWindow} × {Defaults.LookaheadNgram - 1} levels, up to {Defaults.LookaheadGuesses} {Defaults.LookaheadNgram}-grams verified as a tree (`--spec lookahead --lookahead-window k`)",
             k => SpeculationOptions.For(SpeculationMethods.Lookahead).WithLookahead(window: k)),
     ];

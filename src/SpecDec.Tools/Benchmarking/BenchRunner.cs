@@ -48,6 +48,9 @@ public sealed class BenchRunner
         var records = new List<BenchRecord>(total - warmUp);
         for (int run = 1; run <= _settings.Runs; run++)
         {
+            // Every run starts as a fresh process would: no proposer has learned from earlier answers (those of
+            // the warm-up and of earlier runs are answers to these very items).
+            _generator.Forget();
             foreach (var item in items)
             {
                 foreach (var method in _methods)

@@ -255,6 +255,7 @@ internal sealed class GenerationLoop
         {
             if (!_stops.Stopped) _stops.Push(_text.Flush(), _roundText);
             _stops.Flush(_roundText);
+            _proposer?.Finished(Generated);
         }
         Stats.DecodeMs += Stopwatch.GetElapsedTime(roundStart).TotalMilliseconds;
         return _roundText.Length == 0 ? "" : _roundText.ToString();

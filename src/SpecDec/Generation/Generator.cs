@@ -219,6 +219,18 @@ public sealed class Generator
         return proposer;
     }
 
+    /// <summary>
+    /// Makes every proposer forget what it learned from earlier requests (retrieval's in-process store), so the
+    /// next request starts as in a fresh process; e.g. between benchmark runs of the same items.
+    /// </summary>
+    public void Forget()
+    {
+        foreach (var proposer in _proposers.Values) proposer.Forget();
+    }
+
+    /// <summary>The proposer built for <paramref name="method"/>, building it now if no request has used it yet; null for plain decoding.</summary>
+    public IDraftProposer? ProposerFor(string method) => Proposer(SpeculationOptions.None with { Method = method });
+
     private void Enter()
     {
         if (Interlocked.Exchange(ref _busy, 1) == 1)

@@ -70,6 +70,15 @@ public interface IDraftProposer
         return 0;
     }
 
+    /// <summary>
+    /// The sequence ended normally; <paramref name="generated"/> is what it produced after the prompt. A proposer
+    /// that learns across requests (retrieval's in-process store) keeps it; the default ignores it.
+    /// </summary>
+    void Finished(ReadOnlySpan<int> generated) { }
+
+    /// <summary>Drops whatever was learned across requests (<see cref="Finished"/>).</summary>
+    void Forget() { }
+
     /// <summary>The target's logits [wanted × V] of the side rows <see cref="SideRows"/> asked for, in its order; before <see cref="Accepted"/>.</summary>
     void SideLogits(ReadOnlySpan<float> logits) { }
 }

@@ -10,6 +10,7 @@ public static class SpeculationMethods
     public const string DraftModel = "draft";
     public const string PromptLookup = "pld";
     public const string Lookahead = "lookahead";
+    public const string Retrieval = "rest";
 
     private static readonly List<SpeculationMethod> Known = []; // in registration order; a handful, so searched in turn
 
@@ -33,6 +34,10 @@ public static class SpeculationMethods
             "lookahead (Jacobi) decoding: a window of W columns × N − 1 levels rides on each verification forward; its n-grams and the context's fill a pool keyed by first token, and up to G of those after the last token are verified as a tree (--lookahead-window, --lookahead-ngram, --lookahead-guesses)",
             false, new SpeculationOptions { Method = Lookahead }.WithLookahead(),
             context => new LookaheadProposer(context.Target.Config.VocabSize)));
+        Register(new(Retrieval,
+            "retrieval: the longest suffix match (16 down to 2 tokens) in a datastore (--datastore), in the answers this process generated and in the request itself; the continuations' most frequent paths as a tree (--tree-nodes, --draft-max deep)",
+            false, new SpeculationOptions { Method = Retrieval, DraftMin = 6, DraftMax = 6, Tree = true, TreeNodes = 12 },
+            context => new RestProposer(context.Target.Tokenizer)));
     }
 
     /// <summary>Every registered method, in registration order ("none" first).</summary>

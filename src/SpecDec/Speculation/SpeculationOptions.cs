@@ -48,6 +48,9 @@ public sealed record SpeculationOptions
     /// <summary>Most nodes of a draft tree: the target verifies TreeNodes + 1 rows at most.</summary>
     public int TreeNodes { get; init; } = 8;
 
+    /// <summary>Retrieval (rest): the datastore file to draft from (`specdec datastore build`); null: none, only the in-process stores.</summary>
+    public string? Datastore { get; init; }
+
     /// <summary>Lookahead: columns W of the Jacobi window (set with the others through <see cref="WithLookahead"/>).</summary>
     public int LookaheadWindow { get; init; } = 5;
 

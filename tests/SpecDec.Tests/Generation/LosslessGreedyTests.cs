@@ -1,6 +1,8 @@
 using SpecDec.Generation;
+using SpecDec.Retrieval;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
+using SpecDec.Tests.Formats;
 
 namespace SpecDec.Tests.Generation;
 
@@ -14,14 +16,24 @@ public class LosslessGreedyTests
     private static NGramTestModel Target() => new(Tokenizer, seed: 1, scale: 3f, positionScale: 0.6f);
     private static NGramTestModel Draft() => new(Tokenizer, seed: 1, scale: 3f, positionScale: 0.6f, noiseSeed: 9, noiseScale: 1.2f);
 
-    public static TheoryData<string> Prompts => new()
-    {
+    private static readonly string[] PromptTexts =
+    [
         "abcdefghijkl",   // every token once
         "fed",            // short
         "cabbagedeaf",    // prose-like
         "abcabcabcabcab", // repetitive: prompt lookup fires at once
         "kkkkkkkkkk",
-    };
+    ];
+
+    public static TheoryData<string> Prompts
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (string prompt in PromptTexts) data.Add(prompt);
+            return data;
+        }
+    }
 
     private static GenerationResult Run(Generator generator, string prompt, SpeculationOptions speculation, int maxTokens = 60) =>
         generator.Generate(prompt, new GenerationOptions
@@ -113,6 +125,35 @@ public class LosslessGreedyTests
         {
             var speculation = new SpeculationOptions { Method = SpeculationMethods.Lookahead }.WithLookahead(window, ngram, guesses);
             var spec = Run(new Generator(Target()), prompt, speculation);
+            Assert.Equal(plain.Tokens, spec.Tokens);
+            Assert.Equal(plain.Text, spec.Text);
+            nodes += spec.Stats.Drafted;
+            accepted += spec.Stats.Accepted;
+        }
+        Assert.InRange(accepted, 1, nodes - 1);
+    }
+
+    [Theory]
+    [MemberData(nameof(Prompts))]
+    public void RetrievalEqualsPlainDecoding(string prompt)
+    {
+        var plain = Run(new Generator(Target()), prompt, SpeculationOptions.None);
+        // A datastore of plain decoding's answers to the other prompts; the generator also learns as it goes.
+        using var dir = new TempDirectory();
+        string store = dir.File("answers.sdds");
+        var others = PromptTexts.Where(p => p != prompt)
+            .SelectMany(p => Run(new Generator(Target()), p, SpeculationOptions.None).Tokens.Append(-1)).ToArray();
+        using (var stream = File.Create(store)) DatastoreWriter.Write(stream, others, Tokenizer);
+
+        var generator = new Generator(Target());
+        long nodes = 0, accepted = 0;
+        foreach (var (depth, budget, path) in new[] { (1, 1, store), (3, 6, null), (6, 12, store), (8, 40, store) })
+        {
+            var speculation = new SpeculationOptions
+            {
+                Method = SpeculationMethods.Retrieval, DraftMin = depth, DraftMax = depth, Tree = true, TreeNodes = budget, Datastore = path,
+            };
+            var spec = Run(generator, prompt, speculation);
             Assert.Equal(plain.Tokens, spec.Tokens);
             Assert.Equal(plain.Text, spec.Text);
             nodes += spec.Stats.Drafted;

@@ -67,6 +67,7 @@ public sealed class TransformerLosslessTests : IDisposable
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 5, DraftMax = 5, NgramMin = 2, NgramMax = 2 },
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 3, DraftMax = 3, NgramMin = 1, NgramMax = 2, Tree = true, TreeNodes = 10 },
             new SpeculationOptions { Method = SpeculationMethods.Lookahead }.WithLookahead(5, 4, 4),
+            new() { Method = SpeculationMethods.Retrieval, DraftMin = 4, DraftMax = 4, Tree = true, TreeNodes = 10 },
         ];
         foreach (var speculation in methods)
         {

@@ -7,7 +7,8 @@ namespace SpecDec.Tools.Conversion;
 
 /// <summary>
 /// Hugging Face folder → GGUF, as llama.cpp's convert_hf_to_gguf.py writes it: its keys, tensor names and
-/// types, llama Q/K rows permuted to adjacent RoPE pairs (Mistral included; qwen2/qwen3 stay neox), llama3
+/// types, llama Q/K rows permuted to adjacent RoPE pairs (Mistral included; the others stay neox), Gemma's
+/// norms stored as 1 + w, llama3
 /// rope scaling as the rope_freqs.weight tensor, and the tokenizer as tokenizer.ggml.* metadata.
 /// Tensors are streamed from the memory-mapped source one row at a time.
 /// </summary>
@@ -42,8 +43,10 @@ public static class GgufConverter
             WeightTensor tensor = model.Find(name)!; // HfModelSource.Open checked every expected tensor
             GgmlType type = OutputType(tensor, weightType);
             int[]? order = c.Architecture == "llama" ? PermutationFor(name, tensor, c) : null;
-            writer.AddTensor(name, type, tensor.Dims, s => TensorTranscoder.Write(tensor, type, order, s));
-            log?.Invoke($"{name,-28} {type,-5} [{string.Join(", ", tensor.Dims)}]{(order is null ? "" : " (q/k rows permuted)")}");
+            // GGUF Gemma norms hold 1 + w, which llama.cpp (and our GGUF reader) multiply by directly.
+            float add = name.EndsWith("norm.weight", StringComparison.Ordinal) ? c.NormWeightOffset : 0;
+            writer.AddTensor(name, type, tensor.Dims, s => TensorTranscoder.Write(tensor, type, order, s, add));
+            log?.Invoke($"{name,-28} {type,-5} [{string.Join(", ", tensor.Dims)}]{(order is null ? "" : " (q/k rows permuted)")}{(add != 0 ? " (+1: Gemma norm)" : "")}");
         }
         writer.Write(output, cancel);
     }

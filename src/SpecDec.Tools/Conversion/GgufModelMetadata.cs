@@ -31,5 +31,28 @@ internal static class GgufModelMetadata
         w.Add(GgufKeys.VocabSize(arch), (uint)c.VocabSize);
         w.Add(GgufKeys.RopeDimensionCount(arch), (uint)c.HeadDim);
         w.Add(GgufKeys.QuantizationVersion, 2u);
+        if (c.RopeLinearFactor != 1f)
+        {
+            w.Add($"{arch}.rope.scaling.type", "linear");
+            w.Add($"{arch}.rope.scaling.factor", c.RopeLinearFactor);
+        }
+        if (arch.StartsWith("gemma", StringComparison.Ordinal)) AddGemma(w, c, arch);
+    }
+
+    /// <summary>Gemma 2/3 keys as llama.cpp's converter writes them; the pattern only where it is not llama.cpp's default.</summary>
+    static void AddGemma(GgufWriter w, ModelConfig c, string arch)
+    {
+        bool gemma2 = arch == "gemma2";
+        if (c.AttentionSoftcap > 0) w.Add($"{arch}.attn_logit_softcapping", c.AttentionSoftcap);
+        if (c.FinalLogitSoftcap > 0) w.Add($"{arch}.final_logit_softcapping", c.FinalLogitSoftcap);
+        if (c.SlidingWindow > 0)
+        {
+            w.Add($"{arch}.attention.sliding_window", (uint)c.SlidingWindow);
+            bool[] pattern = [.. c.SlidingLayers];
+            if (!pattern.SequenceEqual(ModelConfig.SlidingPattern(c.LayerCount, gemma2 ? 2 : 6)))
+                w.Add($"{arch}.attention.sliding_window_pattern", pattern);
+        }
+        float defaultLocal = gemma2 ? c.RopeTheta : 10000f;
+        if (c.SlidingRopeTheta is float local && local != defaultLocal) w.Add($"{arch}.rope.freq_base_swa", local);
     }
 }

@@ -13,7 +13,8 @@ namespace SpecDec.Tools.Conversion;
 internal static unsafe class TensorTranscoder
 {
     /// <param name="sourceRows">Output row r takes source row sourceRows[r]; null keeps the order.</param>
-    public static void Write(WeightTensor source, GgmlType target, int[]? sourceRows, Stream destination)
+    /// <param name="add">Added to every value (Gemma's norm weights: GGUF stores 1 + w).</param>
+    public static void Write(WeightTensor source, GgmlType target, int[]? sourceRows, Stream destination, float add = 0)
     {
         int k = source.RowLength;
         long rows = source.RowCount;
@@ -26,6 +27,7 @@ internal static unsafe class TensorTranscoder
                 long from = sourceRows is null ? r : sourceRows[r];
                 byte* src = (byte*)source.Data + from * source.RowBytes;
                 Dequantize.Row(source.Type, src, dst, k, Simd.Best);
+                if (add != 0) System.Numerics.Tensors.TensorPrimitives.Add(values, add, values);
                 WeightQuantizer.Row(target, values, encoded);
                 destination.Write(encoded);
             }

@@ -5,7 +5,7 @@ namespace SpecDec.Tools.Synthetic;
 
 /// <summary>
 /// Shapes of the models users run, from their Hugging Face config.json files (meta-llama/Llama-3.2-1B and -3B,
-/// Qwen/Qwen2.5-0.5B and -1.5B).
+/// Qwen/Qwen2.5-0.5B and -1.5B, google/gemma-3-1b-pt).
 /// </summary>
 public static class ModelShapes
 {
@@ -35,7 +35,53 @@ public static class ModelShapes
         Llama("llama-3.2-3b", hidden: 3072, layers: 28, heads: 24, headDim: 128, ffn: 8192),
         Qwen2("qwen2.5-0.5b", hidden: 896, layers: 24, heads: 14, ffn: 4864),
         Qwen2("qwen2.5-1.5b", hidden: 1536, layers: 28, heads: 12, ffn: 8960),
+        Gemma3_1B,
     ];
+
+    /// <summary>
+    /// google/gemma-3-1b-pt's text config: 26 layers, 5 of 6 sliding (window 512, local RoPE base 10000, global
+    /// 1e6), GQA 4/1 with head_dim 256, q/k norms, GeGLU, tied 262144-row embedding. The vocabulary is the synthetic
+    /// byte-level one (Gemma's own is SentencePiece), with Gemma's control tokens at its end.
+    /// </summary>
+    static ModelShape Gemma3_1B => new()
+    {
+        Name = "gemma-3-1b",
+        Config = new ModelConfig
+        {
+            Architecture = "gemma3",
+            HiddenSize = 1152,
+            LayerCount = 26,
+            HeadCount = 4,
+            KvHeadCount = 1,
+            HeadDim = 256,
+            IntermediateSize = 6912,
+            VocabSize = 262144,
+            ContextLength = 32768,
+            RopeTheta = 1000000f,
+            RmsNormEps = 1e-6f,
+            TiedEmbeddings = true,
+            QkNorm = true,
+            Activation = FfnActivation.GeluTanh,
+            EmbeddingScale = MathF.Sqrt(1152),
+            PostNorms = true,
+            AttentionScale = 1f / 16,
+            SlidingWindow = 512,
+            SlidingLayers = ModelConfig.SlidingPattern(26, 6),
+            SlidingRopeTheta = 10000f,
+        },
+        TokenizerPre = "gpt-2",
+        SpecialTokens = new Dictionary<int, string>
+        {
+            [262140] = "<bos>",
+            [262141] = "<eos>",
+            [262142] = "<start_of_turn>",
+            [262143] = "<end_of_turn>",
+        },
+        FirstSpecialId = 262140,
+        BosTokenId = 262140,
+        EosTokenId = 262143,
+        AddBos = true,
+    };
 
     public static ModelShape Get(string name) =>
         All.FirstOrDefault(s => s.Name.Equals(name, StringComparison.OrdinalIgnoreCase))

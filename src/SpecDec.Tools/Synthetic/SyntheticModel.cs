@@ -63,11 +63,18 @@ public static class SyntheticModel
                 Vector(TensorNames.AttnKBias(l), kv, random: true);
                 Vector(TensorNames.AttnVBias(l), kv, random: true);
             }
+            if (c.QkNorm)
+            {
+                Vector(TensorNames.AttnQNorm(l), c.HeadDim, random: false);
+                Vector(TensorNames.AttnKNorm(l), c.HeadDim, random: false);
+            }
             Matrix(TensorNames.AttnOutput(l), c.HiddenSize, q);
+            if (c.PostNorms) Vector(TensorNames.PostAttnNorm(l), c.HiddenSize, random: false);
             Vector(TensorNames.FfnNorm(l), c.HiddenSize, random: false);
             Matrix(TensorNames.FfnGate(l), c.IntermediateSize, c.HiddenSize);
             Matrix(TensorNames.FfnUp(l), c.IntermediateSize, c.HiddenSize);
             Matrix(TensorNames.FfnDown(l), c.HiddenSize, c.IntermediateSize);
+            if (c.PostNorms) Vector(TensorNames.PostFfnNorm(l), c.HiddenSize, random: false);
         }
         Vector(TensorNames.OutputNorm, c.HiddenSize, random: false);
         if (!c.TiedEmbeddings) Matrix(TensorNames.Output, c.VocabSize, c.HiddenSize);

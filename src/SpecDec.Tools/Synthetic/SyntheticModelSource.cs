@@ -12,7 +12,8 @@ namespace SpecDec.Tools.Synthetic;
 /// A model of any Llama-family shape with seeded random weights in native memory: for measuring speed at
 /// real sizes without downloading anything, and for engine tests that need many shapes. Matrices (and the
 /// embedding) use the requested type, vectors are f32. Matrix entries are uniform with variance 1/fan-in so
-/// activations stay in a realistic range through the layers. There is no tokenizer: ids are all it has.
+/// activations stay in a realistic range through the layers. There is no tokenizer unless one is given: ids are
+/// all it has.
 /// </summary>
 public sealed unsafe class SyntheticModelSource : IModelSource
 {
@@ -20,15 +21,20 @@ public sealed unsafe class SyntheticModelSource : IModelSource
     readonly Dictionary<string, WeightTensor> _byName = [];
     readonly List<NativeBuffer<byte>> _buffers = [];
 
-    public SyntheticModelSource(ModelConfig config, GgmlType matrixType, int seed = 1, bool ropeFreqs = false)
+    readonly ITokenizer? _tokenizer;
+
+    public SyntheticModelSource(ModelConfig config, GgmlType matrixType, int seed = 1, bool ropeFreqs = false, ITokenizer? tokenizer = null)
     {
+        _tokenizer = tokenizer;
         if (!RunnableTypes.Contains(matrixType)) throw new NotSupportedException($"cannot synthesise {matrixType} weights");
         Config = config;
         Path = $"synthetic:{config.Architecture}-h{config.HiddenSize}-l{config.LayerCount}-{matrixType}";
         int h = config.HiddenSize, q = config.HeadCount * config.HeadDim, kv = config.KvHeadCount * config.HeadDim;
         int f = config.IntermediateSize, d = config.HeadDim;
         var rng = new SplitMix64((ulong)seed);
-        Add(TensorNames.TokenEmbedding, matrixType, [h, config.VocabSize], 1f, rng);
+        // Divided by the embedding scale (Gemma's √H), as trained embeddings are small: else the scaled token row
+        // would swamp every layer's contribution and the model would only echo its input.
+        Add(TensorNames.TokenEmbedding, matrixType, [h, config.VocabSize], 1f / config.EmbeddingScale, rng);
         if (!config.TiedEmbeddings) Add(TensorNames.Output, matrixType, [h, config.VocabSize], Scale(h), rng);
         AddVector(TensorNames.OutputNorm, h, 1f, rng);
         if (ropeFreqs) AddVector(TensorNames.RopeFreqs, d / 2, 2f, rng, spread: 1f);
@@ -43,6 +49,11 @@ public sealed unsafe class SyntheticModelSource : IModelSource
             Add(TensorNames.FfnDown(l), matrixType, [f, h], Scale(f), rng);
             AddVector(TensorNames.AttnNorm(l), h, 1f, rng);
             AddVector(TensorNames.FfnNorm(l), h, 1f, rng);
+            if (config.PostNorms)
+            {
+                AddVector(TensorNames.PostAttnNorm(l), h, 1f, rng);
+                AddVector(TensorNames.PostFfnNorm(l), h, 1f, rng);
+            }
             if (config.AttentionBias)
             {
                 AddVector(TensorNames.AttnQBias(l), q, 0f, rng);
@@ -60,7 +71,7 @@ public sealed unsafe class SyntheticModelSource : IModelSource
     public string Path { get; }
     public string FormatName => "synthetic";
     public ModelConfig Config { get; }
-    public ITokenizer Tokenizer => throw new NotSupportedException($"{Path} has no tokenizer");
+    public ITokenizer Tokenizer => _tokenizer ?? throw new NotSupportedException($"{Path} has no tokenizer");
     public IReadOnlyList<WeightTensor> Tensors => _tensors;
     public IReadOnlyDictionary<string, object> Metadata { get; } = new Dictionary<string, object>();
     public WeightTensor? Find(string name) => _byName.GetValueOrDefault(name);

@@ -63,6 +63,13 @@ public static unsafe class Attention
         /// <summary>[T] bit j of Visible[i]: row i sees new row j (always including j = i).</summary>
         public ulong* Visible;
         public float Scale;
+        /// <summary>When positive, scores s become Softcap·tanh(s / Softcap) (Gemma 2).</summary>
+        public float Softcap;
+        /// <summary>
+        /// When positive, a row sees only keys fewer than Window positions behind it (sliding-window layers).
+        /// Positions are slots: cached row t is at t, and a row's visible batch rows follow the cache in order.
+        /// </summary>
+        public int Window;
     }
 
     public static void Run(WorkerPool pool, in Problem problem, float* scratch, SimdLevel level)
@@ -116,13 +123,13 @@ public static unsafe class Attention
                 float max = float.NegativeInfinity;
                 int end = p.Past + i + 1;
                 for (int t = 0; t < end; t++)
-                    if (Sees(p, i, t)) max = MathF.Max(max, DotScalar(p, q, head, t) * p.Scale);
+                    if (SeesInWindow(p, i, t)) max = MathF.Max(max, Capped(p, DotScalar(p, q, head, t) * p.Scale));
                 float sum = 0;
                 for (int c = 0; c < d; c++) o[c] = 0;
                 for (int t = 0; t < end; t++)
                 {
-                    if (!Sees(p, i, t)) continue;
-                    float e = MathF.Exp(DotScalar(p, q, head, t) * p.Scale - max);
+                    if (!SeesInWindow(p, i, t)) continue;
+                    float e = MathF.Exp(Capped(p, DotScalar(p, q, head, t) * p.Scale) - max);
                     sum += e;
                     for (int c = 0; c < d; c++) o[c] += e * Element(p, p.V, head + (long)t * d + c);
                 }
@@ -133,6 +140,18 @@ public static unsafe class Attention
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static bool Sees(in Problem p, int row, int position) =>
         position < p.Past || (p.Visible[row] >> (position - p.Past) & 1) != 0;
+
+    /// <summary><see cref="Sees"/>, and within the window counted in path slots (the row's own is Past + its visible rows − 1).</summary>
+    static bool SeesInWindow(in Problem p, int row, int position)
+    {
+        if (!Sees(p, row, position)) return false;
+        if (p.Window <= 0) return true;
+        ulong visible = p.Visible[row];
+        int slot = position < p.Past ? position : p.Past + BitOperations.PopCount(visible & Prefix(position - p.Past));
+        return p.Past + BitOperations.PopCount(visible) - 1 - slot < p.Window;
+    }
+
+    static float Capped(in Problem p, float score) => p.Softcap > 0 ? p.Softcap * MathF.Tanh(score / p.Softcap) : score;
 
     static float DotScalar(in Problem p, float* q, long head, int position)
     {
@@ -167,7 +186,9 @@ public static unsafe class Attention
         }
 
         int end = p.Past + row1; // the last row of the block sees at most up to itself
-        for (int t0 = 0; t0 < end; t0 += Tile)
+        // Every row's slot is at least Past: tiles wholly behind Past's window hold nothing any row sees.
+        int start = p.Window > 0 ? Math.Max(0, p.Past + 1 - p.Window) / Tile * Tile : 0;
+        for (int t0 = start; t0 < end; t0 += Tile)
         {
             int n = Math.Min(Tile, end - t0);
             long first = head + (long)t0 * d; // the tile's first element, keys and values alike
@@ -191,6 +212,7 @@ public static unsafe class Attention
                 int unmasked = Math.Clamp(p.Past - t0, 0, seen);
                 float* keys = tileKeys, values = tileValues;
                 ulong visible = p.Visible[r];
+                int windowStart = p.Window > 0 ? p.Past + BitOperations.PopCount(visible) - p.Window : int.MinValue;
                 if (visible != Prefix(r + 1) && seen > unmasked)
                 {
                     // A row that does not see every earlier row of the batch (a tree's) scores the rows it sees at the
@@ -207,8 +229,11 @@ public static unsafe class Attention
                     float* q = p.Q + ((long)r * p.Heads + h) * d;
                     float* s = scores + j * Tile;
                     Scores<TVec>(q, keys, seen, d, p.Scale, s);
+                    if (p.Softcap > 0) Softcap(s, seen, p.Softcap);
                     for (int t = unmasked; t < seen; t++)
                         if (!Sees(p, r, t0 + t)) s[t] = float.NegativeInfinity;
+                    // Slots behind the window; after LayOutPath a tree row's slots are its path's.
+                    for (int t = 0, behind = Math.Min(seen, windowStart - t0); t < behind; t++) s[t] = float.NegativeInfinity;
                     if (seen == 0 || !Softmax<TVec>(s, seen, ref max[j], ref sum[j], acc + (long)j * d, d)) continue;
                     AddValues<TVec>(acc + (long)j * d, values, s, seen, d, ref sum[j]);
                 }
@@ -222,6 +247,15 @@ public static unsafe class Attention
             float* a = acc + (long)j * d;
             for (int c = 0; c < d; c++) o[c] = a[c] * inv;
         }
+    }
+
+    /// <summary>s[0..n) = cap·tanh(s / cap).</summary>
+    static void Softcap(float* s, int n, float cap)
+    {
+        var span = new Span<float>(s, n);
+        TensorPrimitives.Multiply(span, 1f / cap, span);
+        TensorPrimitives.Tanh(span, span);
+        TensorPrimitives.Multiply(span, cap, span);
     }
 
     /// <summary>Bits 0 … count − 1: a row that sees every batch row up to itself.</summary>

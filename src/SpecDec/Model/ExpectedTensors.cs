@@ -36,6 +36,11 @@ public static class ExpectedTensors
                 yield return (TensorNames.AttnKNorm(l), [config.HeadDim]);
             }
             yield return (TensorNames.FfnNorm(l), [hidden]);
+            if (config.PostNorms)
+            {
+                yield return (TensorNames.PostAttnNorm(l), [hidden]);
+                yield return (TensorNames.PostFfnNorm(l), [hidden]);
+            }
             yield return (TensorNames.FfnGate(l), [hidden, config.IntermediateSize]);
             yield return (TensorNames.FfnUp(l), [hidden, config.IntermediateSize]);
             yield return (TensorNames.FfnDown(l), [config.IntermediateSize, hidden]);

@@ -18,7 +18,8 @@ public readonly ref struct ForwardBatch
 
     /// <summary>
     /// [n × HiddenSize] input rows instead of token ids: the residual stream entering <see cref="FirstLayer"/>
-    /// (e.g. features an EAGLE-style head computed). Rows of the embedding table give what their tokens give.
+    /// (e.g. features an EAGLE-style head computed). Rows of the embedding table give what their tokens give: rows
+    /// entering block 0 are scaled by <see cref="ModelConfig.EmbeddingScale"/> as token lookups are (Gemma's √H).
     /// </summary>
     public ReadOnlySpan<float> Embeddings { get; init; }
 

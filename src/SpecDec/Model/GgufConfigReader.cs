@@ -11,7 +11,7 @@ namespace SpecDec.Model;
 /// </summary>
 internal static class GgufConfigReader
 {
-    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3"];
+    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"];
 
     public static ModelConfig Read(GgufHeader header, string path)
     {
@@ -30,14 +30,14 @@ internal static class GgufConfigReader
         if (headDim % 2 != 0) throw new ModelFormatException(path, $"head dimension {headDim} is odd; RoPE needs pairs");
         CheckEqualIfPresent(m, GgufKeys.ValueLength(arch), headDim, "value heads narrower or wider than key heads", path);
         CheckEqualIfPresent(m, GgufKeys.RopeDimensionCount(arch), headDim, "partial rotary embeddings", path);
-        CheckNoRopeScalingKeys(m, arch, path);
+        float ropeFactor = RopeLinearFactor(m, arch, path);
 
         int vocab = m.OptionalPositiveInt(GgufKeys.VocabSize(arch))
             ?? (tensors.TryGetValue(TensorNames.TokenEmbedding, out GgufTensorInfo? embd) && embd.Dims.Length == 2 && embd.Dims[1] <= int.MaxValue
                 ? (int)embd.Dims[1]
                 : throw new ModelFormatException(path, $"no {GgufKeys.VocabSize(arch)} and no 2-D {TensorNames.TokenEmbedding} to count the vocabulary"));
 
-        return new ModelConfig
+        var config = new ModelConfig
         {
             Architecture = arch,
             VocabSize = vocab,
@@ -50,11 +50,49 @@ internal static class GgufConfigReader
             ContextLength = m.PositiveInt(GgufKeys.ContextLength(arch)),
             RmsNormEps = m.Float(GgufKeys.RmsEpsilon(arch)),
             RopeTheta = m.OptionalFloat(GgufKeys.RopeFreqBase(arch)) ?? 10000f,
-            // llama.cpp's converter permutes llama Q/K rows to adjacent pairs; qwen2/qwen3 keep HF's halves.
+            // llama.cpp's converter permutes llama Q/K rows to adjacent pairs; the others keep HF's halves.
             RopeStyle = arch == "llama" ? RopeStyle.Normal : RopeStyle.Neox,
             TiedEmbeddings = !tensors.ContainsKey(TensorNames.Output),
             AttentionBias = tensors.ContainsKey(TensorNames.AttnQBias(0)),
             QkNorm = tensors.ContainsKey(TensorNames.AttnQNorm(0)),
+            RopeLinearFactor = ropeFactor,
+        };
+        return arch.StartsWith("gemma", StringComparison.Ordinal) ? Gemma(config, m, header.Metadata, arch) : config;
+    }
+
+    /// <summary>
+    /// Gemma 2/3 as llama.cpp reads them (src/models/gemma2.cpp, gemma3.cpp): GeGLU, √H-scaled embeddings,
+    /// sandwich norms (the converter already added Gemma's +1 to every norm), sliding layers by
+    /// sliding_window_pattern (Gemma 2: every 2nd layer global, window 4096 by default; Gemma 3: every 6th, a
+    /// window only when the key is there, local RoPE base 10000 unless rope.freq_base_swa says otherwise),
+    /// soft-caps when given, and queries scaled by 1/√head_dim except for the 27B shapes, which use 1/√(H/heads).
+    /// </summary>
+    private static ModelConfig Gemma(ModelConfig c, GgufMetadata m, IReadOnlyDictionary<string, object> raw, string arch)
+    {
+        bool gemma2 = arch == "gemma2";
+        int window = m.OptionalPositiveInt($"{arch}.attention.sliding_window") ?? (gemma2 ? 4096 : 0);
+        string patternKey = $"{arch}.attention.sliding_window_pattern";
+        // A period n, or one flag per layer.
+        bool[] sliding = raw.GetValueOrDefault(patternKey) switch
+        {
+            bool[] flags => flags,
+            Array => [.. m.OptionalIntArray(patternKey)!.Select(f => f != 0)],
+            _ => ModelConfig.SlidingPattern(c.LayerCount, (int)Math.Clamp(m.OptionalInteger(patternKey) ?? (gemma2 ? 2 : 6), 0, c.LayerCount + 1)),
+        };
+        if (sliding.Length != c.LayerCount) throw m.Error(patternKey, $"has {sliding.Length} entries for {c.LayerCount} layers");
+        bool big = c.LayerCount == (gemma2 ? 46 : 62); // llama.cpp's LLM_TYPE_27B
+        return c with
+        {
+            Activation = FfnActivation.GeluTanh,
+            EmbeddingScale = MathF.Sqrt(c.HiddenSize),
+            PostNorms = true,
+            AttentionScale = 1f / MathF.Sqrt(big ? c.HiddenSize / c.HeadCount : c.HeadDim),
+            AttentionSoftcap = gemma2 ? m.OptionalFloat($"{arch}.attn_logit_softcapping") ?? 0 : 0,
+            FinalLogitSoftcap = m.OptionalFloat($"{arch}.final_logit_softcapping") ?? 0,
+            SlidingWindow = window,
+            SlidingLayers = window > 0 ? sliding : [],
+            SlidingRopeTheta = m.OptionalFloat($"{arch}.rope.freq_base_swa") ?? (gemma2 ? c.RopeTheta : 10000f),
+            RopeStyle = RopeStyle.Neox,
         };
     }
 
@@ -69,11 +107,20 @@ internal static class GgufConfigReader
             throw new ModelFormatException(path, $"{key} = {value} differs from the head dimension {headDim}: {what} are not supported");
     }
 
-    /// <summary>llama3 scaling arrives as the rope_freqs tensor; linear/YaRN scaling keys would change RoPE in ways we do not run.</summary>
-    private static void CheckNoRopeScalingKeys(GgufMetadata m, string arch, string path)
+    /// <summary>
+    /// llama3 scaling arrives as the rope_freqs tensor; linear scaling (Gemma 3) as type and factor keys;
+    /// YaRN and the rest would change RoPE in ways we do not run.
+    /// </summary>
+    private static float RopeLinearFactor(GgufMetadata m, string arch, string path)
     {
         string key = $"{arch}.rope.scaling.type";
-        if (m.OptionalString(key) is string type && type != "none")
-            throw new ModelFormatException(path, $"{key} = {type} is not supported");
+        switch (m.OptionalString(key))
+        {
+            case null or "none": return 1f;
+            case "linear":
+                float factor = m.OptionalFloat($"{arch}.rope.scaling.factor") ?? 1f;
+                return factor > 0 ? factor : throw m.Error($"{arch}.rope.scaling.factor", $"is {factor}; it must be positive");
+            case string type: throw new ModelFormatException(path, $"{key} = {type} is not supported (linear is)");
+        }
     }
 }

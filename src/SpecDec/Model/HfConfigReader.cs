@@ -19,6 +19,8 @@ public static class HfConfigReader
         ["MistralForCausalLM"] = "llama",
         ["Qwen2ForCausalLM"] = "qwen2",
         ["Qwen3ForCausalLM"] = "qwen3",
+        ["Gemma2ForCausalLM"] = "gemma2",
+        ["Gemma3ForCausalLM"] = "gemma3",
     };
 
     public static ModelConfig Read(string configPath)
@@ -38,12 +40,20 @@ public static class HfConfigReader
             ? a
             : throw new ModelFormatException(path, $"architectures [{hfArch}] is not supported (supported: {string.Join(", ", Architectures.Keys)})");
 
-        string? act = f.OptionalString(root, "hidden_act", "hidden_act");
-        if (act is not null and not "silu") throw new ModelFormatException(path, $"hidden_act '{act}' is not supported (silu is)");
+        bool gemma = arch.StartsWith("gemma", StringComparison.Ordinal);
+        // Gemma names it hidden_activation (hidden_act is a leftover some configs also carry).
+        string actField = gemma && root.TryGetProperty("hidden_activation", out _) ? "hidden_activation" : "hidden_act";
+        string? act = f.OptionalString(root, actField, actField);
+        var activation = (act ?? (gemma ? "gelu_pytorch_tanh" : "silu")) switch
+        {
+            "silu" => FfnActivation.Silu,
+            "gelu_pytorch_tanh" => FfnActivation.GeluTanh,
+            _ => throw new ModelFormatException(path, $"{actField} '{act}' is not supported (silu and gelu_pytorch_tanh are)"),
+        };
         // Llama/Qwen3 attention_bias also puts a bias on o_proj, and mlp_bias on the MLP: neither is in our model.
         if (arch != "qwen2" && Flag("attention_bias")) throw new ModelFormatException(path, "attention_bias = true is not supported");
         if (Flag("mlp_bias")) throw new ModelFormatException(path, "mlp_bias = true is not supported");
-        if (Flag("use_sliding_window")) throw new ModelFormatException(path, "use_sliding_window = true is not supported");
+        if (!gemma && Flag("use_sliding_window")) throw new ModelFormatException(path, "use_sliding_window = true is not supported");
 
         int hidden = Require("hidden_size");
         int heads = Require("num_attention_heads");
@@ -54,9 +64,9 @@ public static class HfConfigReader
             ? hidden / heads
             : throw new ModelFormatException(path, $"hidden_size {hidden} is not a multiple of num_attention_heads {heads} and head_dim is missing"));
         if (headDim % 2 != 0) throw new ModelFormatException(path, $"head_dim {headDim} is odd; RoPE needs pairs");
-        (double theta, RopeScaling? scaling) = ReadRope(f, root, path);
+        (double theta, RopeScaling? scaling, float linear) = ReadRope(f, root, path);
 
-        return new ModelConfig
+        var config = new ModelConfig
         {
             Architecture = arch,
             VocabSize = Require("vocab_size"),
@@ -71,9 +81,52 @@ public static class HfConfigReader
             RopeTheta = (float)theta,
             RopeStyle = RopeStyle.Neox, // HF keeps q/k rows in rotate_half order
             RopeScaling = scaling,
+            RopeLinearFactor = linear,
             TiedEmbeddings = Flag("tie_word_embeddings"),
             AttentionBias = arch == "qwen2",
-            QkNorm = arch == "qwen3",
+            QkNorm = arch is "qwen3" or "gemma3",
+            Activation = activation,
+        };
+        return gemma ? Gemma(config, f, root, arch) : config;
+    }
+
+    /// <summary>
+    /// transformers' Gemma2/Gemma3 modeling: norms scale by (1 + w), embeddings by √H, sandwich norms, queries
+    /// by query_pre_attn_scalar^−½, soft-caps when set, sliding layers from layer_types or the pattern (Gemma 2:
+    /// even layers; Gemma 3: all but every sliding_window_pattern-th), Gemma 3's rope_local_base_freq for them,
+    /// embeddings tied unless tie_word_embeddings says otherwise.
+    /// </summary>
+    private static ModelConfig Gemma(ModelConfig c, JsonFields f, JsonElement root, string arch)
+    {
+        bool gemma2 = arch == "gemma2";
+        double? Number(string name) => f.OptionalNumber(root, name, name);
+        int window = f.OptionalPositiveInt(root, "sliding_window", "sliding_window") ?? (gemma2 ? 4096 : 0);
+        bool[] sliding;
+        if (root.TryGetProperty("layer_types", out JsonElement types) && types.ValueKind == JsonValueKind.Array)
+        {
+            sliding = [.. types.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String && t.GetString() == "sliding_attention")];
+            if (sliding.Length != c.LayerCount)
+                throw new ModelFormatException(f.FilePath, $"layer_types has {sliding.Length} entries for {c.LayerCount} layers");
+        }
+        else
+            sliding = ModelConfig.SlidingPattern(c.LayerCount, gemma2 ? 2 : f.OptionalPositiveInt(root, "sliding_window_pattern", "sliding_window_pattern") ?? 6);
+        double localTheta = Number("rope_local_base_freq") ?? (gemma2 ? c.RopeTheta : 10000);
+        // transformers v5: per-layer-type rope_parameters.
+        if (root.TryGetProperty("rope_parameters", out JsonElement rp) && rp.ValueKind == JsonValueKind.Object
+            && rp.TryGetProperty("sliding_attention", out JsonElement local) && local.ValueKind == JsonValueKind.Object)
+            localTheta = f.OptionalNumber(local, "rope_theta", "rope_parameters.sliding_attention.rope_theta") ?? localTheta;
+        return c with
+        {
+            NormWeightOffset = 1f,
+            EmbeddingScale = MathF.Sqrt(c.HiddenSize),
+            PostNorms = true,
+            AttentionScale = (float)(1 / Math.Sqrt(Number("query_pre_attn_scalar") ?? c.HeadDim)),
+            AttentionSoftcap = (float)(Number("attn_logit_softcapping") ?? 0),
+            FinalLogitSoftcap = (float)(Number("final_logit_softcapping") ?? 0),
+            SlidingWindow = window,
+            SlidingLayers = window > 0 ? sliding : [],
+            SlidingRopeTheta = (float)localTheta,
+            TiedEmbeddings = f.OptionalBool(root, "tie_word_embeddings", "tie_word_embeddings", fallback: true),
         };
     }
 
@@ -87,20 +140,31 @@ public static class HfConfigReader
         return list[0].GetString()!;
     }
 
-    private static (double Theta, RopeScaling? Scaling) ReadRope(JsonFields f, JsonElement root, string path)
+    private static (double Theta, RopeScaling? Scaling, float LinearFactor) ReadRope(JsonFields f, JsonElement root, string path)
     {
         double? RootTheta() => f.OptionalNumber(root, "rope_theta", "rope_theta");
-        // transformers v5 moves rope_theta and the scaling into rope_parameters.
+        // transformers v5 moves rope_theta and the scaling into rope_parameters (per layer type for Gemma 3).
         if (f.OptionalObject(root, "rope_parameters", "rope_parameters") is JsonElement p)
-            return (f.OptionalNumber(p, "rope_theta", "rope_parameters.rope_theta") ?? RootTheta() ?? 10000, ReadScaling(f, p, "rope_parameters", path));
-        return (RootTheta() ?? 10000, f.OptionalObject(root, "rope_scaling", "rope_scaling") is JsonElement s ? ReadScaling(f, s, "rope_scaling", path) : null);
+        {
+            string field = "rope_parameters";
+            if (f.OptionalObject(p, "full_attention", "rope_parameters.full_attention") is JsonElement full) (p, field) = (full, field + ".full_attention");
+            var (scaling, linear) = ReadScaling(f, p, field, path);
+            return (f.OptionalNumber(p, "rope_theta", field + ".rope_theta") ?? RootTheta() ?? 10000, scaling, linear);
+        }
+        var (s, l) = f.OptionalObject(root, "rope_scaling", "rope_scaling") is JsonElement r ? ReadScaling(f, r, "rope_scaling", path) : (null, 1f);
+        return (RootTheta() ?? 10000, s, l);
     }
 
-    private static RopeScaling? ReadScaling(JsonFields f, JsonElement s, string field, string path)
+    private static (RopeScaling?, float Linear) ReadScaling(JsonFields f, JsonElement s, string field, string path)
     {
         string type = f.OptionalString(s, "rope_type", $"{field}.rope_type") ?? f.OptionalString(s, "type", $"{field}.type") ?? "default";
-        if (type == "default") return null;
-        if (type != "llama3") throw new ModelFormatException(path, $"rope scaling type '{type}' is not supported (default and llama3 are)");
+        if (type == "default") return (null, 1f);
+        if (type == "linear")
+        {
+            double factor = f.Number(f.Required(s, "factor", $"{field}.factor"), $"{field}.factor");
+            return factor > 0 ? (null, (float)factor) : throw new ModelFormatException(path, $"{field}.factor is {factor}; it must be positive");
+        }
+        if (type != "llama3") throw new ModelFormatException(path, $"rope scaling type '{type}' is not supported (default, linear and llama3 are)");
         float Number(string name) => (float)f.Number(f.Required(s, name, $"{field}.{name}"), $"{field}.{name}");
         var scaling = new RopeScaling(
             Number("factor"),
@@ -109,6 +173,6 @@ public static class HfConfigReader
             f.PositiveInt(f.Required(s, "original_max_position_embeddings", $"{field}.original_max_position_embeddings"), $"{field}.original_max_position_embeddings"));
         if (scaling.Factor <= 0 || scaling.LowFreqFactor <= 0 || scaling.HighFreqFactor <= scaling.LowFreqFactor)
             throw new ModelFormatException(path, $"llama3 rope scaling needs factor > 0 and 0 < low_freq_factor < high_freq_factor, found {scaling}");
-        return scaling;
+        return (scaling, 1f);
     }
 }

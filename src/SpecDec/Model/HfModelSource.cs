@@ -68,7 +68,7 @@ public sealed class HfModelSource : IModelSource
             foreach (string p in paths) files.Add(SafetensorsFile.Open(p));
             List<WeightTensor> tensors = Canonicalize(files, weightMap, config, folder);
             var dims = tensors.ToDictionary(t => t.Name, t => t.Dims);
-            ExpectedTensors.Check(config, dims, folder, HfTensorNames.ToHf, torchOrder: true);
+            ExpectedTensors.Check(config, dims, folder, n => HfTensorNames.ToHf(n, config.Architecture), torchOrder: true);
             RunnableTypeCheck.Check(tensors, folder);
             return new HfModelSource(folder, config, metadata, files, tensors);
         }
@@ -92,7 +92,7 @@ public sealed class HfModelSource : IModelSource
                 if (weightMap is not null && (!weightMap.TryGetValue(t.Name, out string? shard) || shard != System.IO.Path.GetFileName(file.Path)))
                     throw new ModelFormatException(file.Path, $"tensor {t.Name} is not listed for this shard in {HfWeightFiles.Index}");
                 if (HfTensorNames.IsIgnorable(t.Name)) continue;
-                string canonical = HfTensorNames.ToCanonical(t.Name)
+                string canonical = HfTensorNames.ToCanonical(t.Name, config.Architecture)
                     ?? throw new ModelFormatException(file.Path, $"unexpected tensor {t.Name} for {config.Architecture}");
                 if (!seen.TryAdd(canonical, t.Name))
                     throw new ModelFormatException(file.Path, $"tensor {t.Name} duplicates {seen[canonical]}");

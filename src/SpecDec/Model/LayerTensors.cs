@@ -20,5 +20,8 @@ public sealed class LayerTensors
     /// <summary>Qwen3: [headDim] RMSNorm weights applied per head.</summary>
     public WeightTensor? QNorm, KNorm;
 
+    /// <summary>Gemma 2/3: [hidden] RMSNorm weights on the attention and feed-forward outputs.</summary>
+    public WeightTensor? PostAttentionNorm, PostFfnNorm;
+
     public IEnumerable<WeightTensor> Matrices => [Q, K, V, Output, Gate, Up, Down];
 }

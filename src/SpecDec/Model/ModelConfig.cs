@@ -4,7 +4,9 @@ namespace SpecDec.Model;
 
 /// <summary>
 /// Hyper-parameters of a Llama-family decoder, whichever file they came from (GGUF `&lt;arch&gt;.*` keys or
-/// Hugging Face config.json). Architecture uses GGUF names: "llama" (also Mistral), "qwen2", "qwen3".
+/// Hugging Face config.json). Architecture uses GGUF names: "llama" (also Mistral), "qwen2", "qwen3", "gemma2",
+/// "gemma3". Everything a backend needs to run the architecture is here (norm form, activation, soft-caps,
+/// sliding windows), so no backend looks at the architecture name.
 /// </summary>
 public sealed record ModelConfig
 {
@@ -34,4 +36,45 @@ public sealed record ModelConfig
 
     /// <summary>Per-head RMSNorm on Q and K before RoPE (Qwen3).</summary>
     public bool QkNorm { get; init; }
+
+    /// <summary>The feed-forward's gate activation: SiLU (SwiGLU) or tanh-approximated GELU (GeGLU, Gemma).</summary>
+    public FfnActivation Activation { get; init; } = FfnActivation.Silu;
+
+    /// <summary>
+    /// Added to every RMSNorm weight when it is read: 1 for Hugging Face Gemma checkpoints, which store w and
+    /// scale by (1 + w); 0 for GGUF, whose converter has already added it.
+    /// </summary>
+    public float NormWeightOffset { get; init; }
+
+    /// <summary>Token embeddings are multiplied by this (Gemma: √hidden).</summary>
+    public float EmbeddingScale { get; init; } = 1f;
+
+    /// <summary>Gemma 2/3's sandwich: RMSNorm on the attention and feed-forward outputs before each residual add.</summary>
+    public bool PostNorms { get; init; }
+
+    /// <summary>Query scaling before the softmax; null: 1/√HeadDim.</summary>
+    public float? AttentionScale { get; init; }
+
+    /// <summary>Attention scores become cap·tanh(s/cap) when positive (Gemma 2: 50).</summary>
+    public float AttentionSoftcap { get; init; }
+
+    /// <summary>Logits become cap·tanh(z/cap) when positive (Gemma 2: 30).</summary>
+    public float FinalLogitSoftcap { get; init; }
+
+    /// <summary>Keys a sliding layer sees: a query at position p sees positions p − SlidingWindow + 1 … p.</summary>
+    public int SlidingWindow { get; init; }
+
+    /// <summary>[LayerCount] which layers attend within <see cref="SlidingWindow"/> (empty: none).</summary>
+    public IReadOnlyList<bool> SlidingLayers { get; init; } = [];
+
+    /// <summary>RoPE base of the sliding layers (Gemma 3's local base); null: <see cref="RopeTheta"/>.</summary>
+    public float? SlidingRopeTheta { get; init; }
+
+    /// <summary>Linear RoPE scaling of the global layers: frequencies divided by this (Gemma 3 4B+: 8).</summary>
+    public float RopeLinearFactor { get; init; } = 1f;
+
+    public bool IsSliding(int layer) => SlidingWindow > 0 && layer < SlidingLayers.Count && SlidingLayers[layer];
+
+    /// <summary>The sliding pattern "every n-th layer is global" (llama.cpp's set_swa_pattern: layer l slides unless l % n == n − 1).</summary>
+    public static bool[] SlidingPattern(int layers, int n) => [.. Enumerable.Range(0, layers).Select(l => n == 0 || l % n < n - 1)];
 }

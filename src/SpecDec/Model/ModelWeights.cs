@@ -42,6 +42,8 @@ public sealed class ModelWeights : IDisposable
                 VBias = c.AttentionBias ? Tensor(TensorNames.AttnVBias(l), [kvDim]) : null,
                 QNorm = c.QkNorm ? Tensor(TensorNames.AttnQNorm(l), [c.HeadDim]) : null,
                 KNorm = c.QkNorm ? Tensor(TensorNames.AttnKNorm(l), [c.HeadDim]) : null,
+                PostAttentionNorm = c.PostNorms ? Tensor(TensorNames.PostAttnNorm(l), [hidden]) : null,
+                PostFfnNorm = c.PostNorms ? Tensor(TensorNames.PostFfnNorm(l), [hidden]) : null,
             };
         }
         Layers = layers;
@@ -88,6 +90,9 @@ public sealed class ModelWeights : IDisposable
             $"{c.HeadCount} attention heads cannot be grouped over {c.KvHeadCount} KV heads");
         Check(c.HeadDim > 0 && c.HeadDim % 2 == 0, $"head dimension {c.HeadDim} must be positive and even");
         Check(c.RmsNormEps > 0, "rms_norm_eps must be positive");
+        Check(c.SlidingWindow >= 0 && (c.SlidingLayers.Count == 0 || c.SlidingLayers.Count == c.LayerCount),
+            $"the sliding window pattern names {c.SlidingLayers.Count} layers of {c.LayerCount}");
+        Check(c.AttentionSoftcap >= 0 && c.FinalLogitSoftcap >= 0 && c.RopeLinearFactor > 0, "soft-caps must be ≥ 0 and the rope factor > 0");
     }
 
     void Check(bool ok, string problem)

@@ -8,7 +8,7 @@ public static class RopeFrequencies
 {
     /// <summary>
     /// f_j = theta^(−2j/d), in f32 as transformers computes it; then llama3 scaling when the config has it,
-    /// or division by llama.cpp's per-frequency factors (rope_freqs.weight) when given.
+    /// or division by llama.cpp's per-frequency factors (rope_freqs.weight) when given; then linear scaling.
     /// </summary>
     public static float[] Of(ModelConfig config, ReadOnlySpan<float> freqFactors = default)
     {
@@ -22,8 +22,14 @@ public static class RopeFrequencies
             for (int j = 0; j < f.Length; j++) f[j] /= freqFactors[j];
         }
         else if (config.RopeScaling is { } s) ApplyLlama3(f, s);
+        if (config.RopeLinearFactor != 1f)
+            for (int j = 0; j < f.Length; j++) f[j] /= config.RopeLinearFactor;
         return f;
     }
+
+    /// <summary>The sliding layers' frequencies: their own base (Gemma 3's local 10000), no scaling.</summary>
+    public static float[] OfSliding(ModelConfig config) =>
+        Of(config with { RopeTheta = config.SlidingRopeTheta ?? config.RopeTheta, RopeScaling = null, RopeLinearFactor = 1f });
 
     /// <summary>transformers' _compute_llama3_parameters, operation for operation in f32.</summary>
     public static void ApplyLlama3(Span<float> f, RopeScaling s)

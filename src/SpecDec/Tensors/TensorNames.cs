@@ -24,6 +24,10 @@ public static class TensorNames
     public static string AttnKNorm(int layer) => $"blk.{layer}.attn_k_norm.weight";
     public static string AttnOutput(int layer) => $"blk.{layer}.attn_output.weight";
     public static string FfnNorm(int layer) => $"blk.{layer}.ffn_norm.weight";
+
+    /// <summary>Gemma 2/3: RMSNorm of the attention output and of the feed-forward output.</summary>
+    public static string PostAttnNorm(int layer) => $"blk.{layer}.post_attention_norm.weight";
+    public static string PostFfnNorm(int layer) => $"blk.{layer}.post_ffw_norm.weight";
     public static string FfnGate(int layer) => $"blk.{layer}.ffn_gate.weight";
     public static string FfnUp(int layer) => $"blk.{layer}.ffn_up.weight";
     public static string FfnDown(int layer) => $"blk.{layer}.ffn_down.weight";

@@ -21,6 +21,9 @@ public sealed class TinyHf
     public string Dtype { get; init; } = "F32";
     public int Shards { get; init; } = 1;
 
+    /// <summary>Seed of the random weights.</summary>
+    public int Seed { get; init; } = 11;
+
     /// <summary>tokenizer.json to write instead of <see cref="TokenizerJson"/>.</summary>
     public JsonObject? Tokenizer { get; init; }
 
@@ -34,7 +37,8 @@ public sealed class TinyHf
     public Func<string, long[], long[]?>? EditTensor { get; init; }
 
     private bool Bias => Architecture == "Qwen2ForCausalLM";
-    private bool QkNorm => Architecture == "Qwen3ForCausalLM";
+    private bool QkNorm => Architecture is "Qwen3ForCausalLM" or "Gemma3ForCausalLM";
+    private bool Gemma => Architecture.StartsWith("Gemma", StringComparison.Ordinal);
     private int Dim => HeadDim ?? Hidden / Heads;
 
     /// <summary>PyTorch names and shapes ([out, in] for linear layers).</summary>
@@ -62,6 +66,11 @@ public sealed class TinyHf
             }
             yield return (p + "self_attn.o_proj.weight", [Hidden, q]);
             yield return (p + "post_attention_layernorm.weight", [Hidden]);
+            if (Gemma)
+            {
+                yield return (p + "pre_feedforward_layernorm.weight", [Hidden]);
+                yield return (p + "post_feedforward_layernorm.weight", [Hidden]);
+            }
             yield return (p + "mlp.gate_proj.weight", [Intermediate, Hidden]);
             yield return (p + "mlp.up_proj.weight", [Intermediate, Hidden]);
             yield return (p + "mlp.down_proj.weight", [Hidden, Intermediate]);
@@ -89,6 +98,25 @@ public sealed class TinyHf
             ["torch_dtype"] = "float32",
         };
         if (HeadDim is int d) c["head_dim"] = d;
+        if (Gemma)
+        {
+            // Gemma's own fields, as google/gemma-2-2b and gemma-3-1b-pt configs spell them (small windows).
+            c["hidden_act"] = "gelu_pytorch_tanh";
+            c["hidden_activation"] = "gelu_pytorch_tanh";
+            c["query_pre_attn_scalar"] = Dim; // as every Gemma but the 27Bs (which llama.cpp special-cases)
+            c["sliding_window"] = 3;
+            c["rope_theta"] = 1000000.0;
+            if (Architecture == "Gemma2ForCausalLM")
+            {
+                c["attn_logit_softcapping"] = 3.0;
+                c["final_logit_softcapping"] = 5.0;
+            }
+            else
+            {
+                c["rope_local_base_freq"] = 10000.0;
+                c["layer_types"] = new JsonArray([.. Enumerable.Range(0, Layers).Select(l => (JsonNode)(l % 2 == 0 ? "sliding_attention" : "full_attention"))]);
+            }
+        }
         EditConfig?.Invoke(c);
         return c;
     }
@@ -100,7 +128,7 @@ public sealed class TinyHf
         File.WriteAllText(Path.Combine(folder, "config.json"), Config().ToJsonString());
         File.WriteAllText(Path.Combine(folder, "tokenizer.json"), (Tokenizer ?? TokenizerJson()).ToJsonString());
         if (TokenizerConfig is not null) File.WriteAllText(Path.Combine(folder, "tokenizer_config.json"), TokenizerConfig.ToJsonString());
-        var random = new Random(11);
+        var random = new Random(Seed);
         var values = new Dictionary<string, float[]>();
         var entries = new List<(string Name, string Dtype, long[] Shape, byte[] Data)>();
         foreach ((string name, long[] torchShape) in Tensors())

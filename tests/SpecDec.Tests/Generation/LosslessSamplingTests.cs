@@ -1,4 +1,8 @@
+using SpecDec.Backends.Cpu;
 using SpecDec.Generation;
+using SpecDec.Model;
+using SpecDec.Tensors;
+using SpecDec.Tools.Synthetic;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
 using Xunit.Abstractions;
@@ -54,6 +58,32 @@ public class LosslessSamplingTests(ITestOutputHelper output)
         Assert.InRange(result.Stats.Accepted, 1, result.Stats.Drafted / 10 * 9); // drafts were accepted and rejected
     }
 
+    /// <summary>
+    /// The same comparison on real transformers of each architecture (Gemma's soft-caps and sliding windows
+    /// included): a 6-token vocabulary, the first two tokens, target and draft of different seeds.
+    /// </summary>
+    [Theory]
+    [InlineData("llama", "draft")]
+    [InlineData("gemma2", "draft")]
+    [InlineData("gemma3", "draft")]
+    [InlineData("gemma2", "pld-tree")]
+    public void SpeculativeSamplingOnATransformerMatchesItsDistribution(string arch, string method)
+    {
+        // A logit soft-cap keeps these random models' distributions wide, so drafts are accepted and rejected.
+        ModelConfig c = Model.TinyModels.Config(arch) with { VocabSize = V, FinalLogitSoftcap = 2f };
+        using var target = Transformer.Load(new SyntheticModelSource(c, GgmlType.F32, seed: 3, tokenizer: Tokenizer), threads: 1);
+        using var draft = Transformer.Load(new SyntheticModelSource(c, GgmlType.F32, seed: 4, tokenizer: Tokenizer), threads: 1);
+        void LogitsAfter(IReadOnlyList<int> sequence, float[] logits)
+        {
+            int[] tokens = [.. sequence];
+            target.Forward(ForwardBatch.Causal(tokens, [.. Enumerable.Range(0, tokens.Length)]), target.CreateCache(tokens.Length), logits);
+        }
+        var result = Compare(new Generator(target, draft), SamplingFor("T=1"), SpeculationFor(method), tokens: 2, samples: 6000, LogitsAfter);
+        output.WriteLine(result.ToString());
+        Assert.True(result.Chi2 < result.Critical, result.ToString());
+        Assert.InRange(result.Stats.Accepted, 1, result.Stats.Drafted - 1);
+    }
+
     [Theory]
     [InlineData("T=1")]
     [InlineData("T=0.7,top-p=0.9")]
@@ -82,20 +112,29 @@ public class LosslessSamplingTests(ITestOutputHelper output)
 
     private static Comparison Compare(Generator generator, SamplingOptions sampling, SpeculationOptions speculation)
     {
-        double[] exact = ExactDistribution(Target(), sampling);
-        var counts = new int[V * V * V];
+        NGramTestModel target = Target();
+        return Compare(generator, sampling, speculation, tokens: 3, Samples, (seq, logits) => target.Logits(seq[^2], seq[^1], seq.Count, logits));
+    }
+
+    /// <summary>Counts of the first <paramref name="tokens"/> generated tokens against their exact distribution.</summary>
+    /// <param name="logitsAfter">The target's logits after a sequence (prompt and tokens so far).</param>
+    private static Comparison Compare(Generator generator, SamplingOptions sampling, SpeculationOptions speculation, int tokens,
+        int samples, Action<IReadOnlyList<int>, float[]> logitsAfter)
+    {
+        double[] exact = ExactDistribution(logitsAfter, sampling, tokens);
+        var counts = new int[exact.Length];
         var all = new List<GenerationStats>();
-        for (int i = 0; i < Samples; i++)
+        for (int i = 0; i < samples; i++)
         {
             var options = new GenerationOptions
             {
-                MaxTokens = 3,
+                MaxTokens = tokens,
                 Sampling = sampling with { Seed = (ulong)i },
                 Speculation = speculation,
             };
             var result = generator.Generate(Prompt, options);
-            Assert.Equal(3, result.Tokens.Count);
-            counts[(result.Tokens[0] * V + result.Tokens[1]) * V + result.Tokens[2]]++;
+            Assert.Equal(tokens, result.Tokens.Count);
+            counts[result.Tokens.Aggregate(0, (cell, y) => cell * V + y)]++;
             all.Add(result.Stats);
         }
 
@@ -104,8 +143,8 @@ public class LosslessSamplingTests(ITestOutputHelper output)
         int cells = 0;
         for (int c = 0; c < exact.Length; c++)
         {
-            double expected = exact[c] * Samples;
-            tv += Math.Abs(counts[c] - expected) / Samples / 2;
+            double expected = exact[c] * samples;
+            tv += Math.Abs(counts[c] - expected) / samples / 2;
             if (expected < 5)
             {
                 pooledExpected += expected;
@@ -124,23 +163,23 @@ public class LosslessSamplingTests(ITestOutputHelper output)
         return new Comparison(chi2, ChiSquareCritical(df), df, tv, GenerationStats.Sum(all));
     }
 
-    /// <summary>P(y₁ y₂ y₃) = Π p(yᵢ | prompt, y₁ … yᵢ₋₁), each p the sampling function applied to the target's logits.</summary>
-    private static double[] ExactDistribution(NGramTestModel target, SamplingOptions sampling)
+    /// <summary>P(y₁ … yₙ) = Π p(yᵢ | prompt, y₁ … yᵢ₋₁), each p the sampling function applied to the target's logits.</summary>
+    private static double[] ExactDistribution(Action<IReadOnlyList<int>, float[]> logitsAfter, SamplingOptions sampling, int tokens)
     {
         var sampler = new Sampler(sampling, V);
         var logits = new float[V];
         var probs = new float[V];
-        var exact = new double[V * V * V];
+        var exact = new double[(int)Math.Pow(V, tokens)];
         var sequence = new List<int>(Prompt);
 
         void Walk(int depth, int cell, double probability)
         {
-            if (depth == 3)
+            if (depth == tokens)
             {
                 exact[cell] = probability;
                 return;
             }
-            target.Logits(sequence[^2], sequence[^1], sequence.Count, logits);
+            logitsAfter(sequence, logits);
             sampler.Distribution(logits, sequence.ToArray(), probs);
             double[] p = probs.Select(x => (double)x).ToArray();
             for (int y = 0; y < V; y++)

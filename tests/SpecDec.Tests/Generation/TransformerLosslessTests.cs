@@ -4,7 +4,9 @@ using SpecDec.Generation;
 using SpecDec.Model;
 using SpecDec.Sampling;
 using SpecDec.Speculation;
+using SpecDec.Tensors;
 using SpecDec.Tests.Formats;
+using SpecDec.Tools.Synthetic;
 
 namespace SpecDec.Tests.Generation;
 
@@ -50,9 +52,29 @@ public sealed class TransformerLosslessTests : IDisposable
 
     [Theory]
     [MemberData(nameof(Prompts))]
-    public void DraftModelAndPromptLookupReproducePlainGreedyDecoding(int[] prompt)
+    public void DraftModelAndPromptLookupReproducePlainGreedyDecoding(int[] prompt) =>
+        AssertLossless(new Generator(_target, _draft), prompt);
+
+    /// <summary>
+    /// The same on Gemma 2 and 3 (<see cref="Model.TinyModels"/>): sliding windows of 4 and 5 (shorter than every
+    /// prompt), soft-caps (Gemma 2), local and global RoPE bases (Gemma 3), with rollbacks across window
+    /// boundaries. The draft has weights of its own seed.
+    /// </summary>
+    [Theory]
+    [InlineData("gemma2")]
+    [InlineData("gemma3")]
+    public void SpeculationOnGemmaReproducesPlainGreedyDecoding(string architecture)
     {
-        var generator = new Generator(_target, _draft);
+        ModelConfig c = Model.TinyModels.Config(architecture) with { VocabSize = 26 }; // TestTokenizer's letters
+        var tokenizer = new TestTokenizer(c.VocabSize);
+        using var t = Transformer.Load(new SyntheticModelSource(c, GgmlType.F32, seed: 1, tokenizer: tokenizer), threads: 2);
+        using var d = Transformer.Load(new SyntheticModelSource(c, GgmlType.BF16, seed: 2, tokenizer: tokenizer), threads: 2);
+        foreach (int[] prompt in new[] { new[] { 1, 2, 3, 4, 5, 6, 7 }, new[] { 5, 6, 7, 5, 6, 7, 5, 6, 7, 5, 6 } })
+            AssertLossless(new Generator(t, d), prompt);
+    }
+
+    private void AssertLossless(Generator generator, int[] prompt)
+    {
         var plain = Run(generator, prompt, SpeculationOptions.None);
         Assert.InRange(plain.Tokens.Count, 20, 48); // 48, or fewer when <|endoftext|> comes first
 

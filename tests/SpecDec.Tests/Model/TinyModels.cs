@@ -8,7 +8,7 @@ namespace SpecDec.Tests.Model;
 /// <summary>Small random-weight models of each supported architecture, and helpers to run them.</summary>
 internal static class TinyModels
 {
-    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3"];
+    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"];
 
     public static ModelConfig Config(string architecture) => architecture switch
     {
@@ -32,6 +32,25 @@ internal static class TinyModels
             Architecture = "qwen3", VocabSize = 96, HiddenSize = 64, IntermediateSize = 96, LayerCount = 2,
             HeadCount = 4, KvHeadCount = 2, HeadDim = 32, ContextLength = 512, QkNorm = true, TiedEmbeddings = true,
             RmsNormEps = 1e-6f,
+        },
+        // GeGLU, √H embeddings, sandwich norms, both soft-caps (small enough to bend these logits), layers 0 and 2
+        // sliding with a window of 4 (shorter than the test sequences), query scale ≠ 1/√head_dim, tied.
+        "gemma2" => new ModelConfig
+        {
+            Architecture = "gemma2", VocabSize = 96, HiddenSize = 64, IntermediateSize = 96, LayerCount = 3,
+            HeadCount = 4, KvHeadCount = 2, HeadDim = 16, ContextLength = 512, RmsNormEps = 1e-6f, TiedEmbeddings = true,
+            Activation = FfnActivation.GeluTanh, EmbeddingScale = 8f, PostNorms = true, AttentionScale = 0.2f,
+            AttentionSoftcap = 2f, FinalLogitSoftcap = 3f, SlidingWindow = 4, SlidingLayers = ModelConfig.SlidingPattern(3, 2),
+        },
+        // Gemma 3: q/k norms, local RoPE base 10000 on the sliding layers, global base 1e6 with linear scaling 4,
+        // no soft-caps, a custom layer pattern (global, sliding, sliding).
+        "gemma3" => new ModelConfig
+        {
+            Architecture = "gemma3", VocabSize = 96, HiddenSize = 64, IntermediateSize = 96, LayerCount = 3,
+            HeadCount = 4, KvHeadCount = 1, HeadDim = 32, ContextLength = 512, RmsNormEps = 1e-6f, TiedEmbeddings = true,
+            QkNorm = true, Activation = FfnActivation.GeluTanh, EmbeddingScale = 8f, PostNorms = true,
+            RopeTheta = 1e6f, RopeLinearFactor = 4f, SlidingRopeTheta = 10000f, SlidingWindow = 5,
+            SlidingLayers = [false, true, true],
         },
         _ => throw new ArgumentException(architecture),
     };

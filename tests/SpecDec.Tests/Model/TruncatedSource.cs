@@ -9,7 +9,11 @@ internal sealed class TruncatedSource(IModelSource inner, int layers) : IModelSo
 {
     public string Path => inner.Path;
     public string FormatName => inner.FormatName;
-    public ModelConfig Config { get; } = inner.Config with { LayerCount = layers };
+    public ModelConfig Config { get; } = inner.Config with
+    {
+        LayerCount = layers,
+        SlidingLayers = inner.Config.SlidingLayers.Count == 0 ? [] : [.. inner.Config.SlidingLayers.Take(layers)],
+    };
     public ITokenizer Tokenizer => inner.Tokenizer;
     public IReadOnlyList<WeightTensor> Tensors => inner.Tensors;
     public IReadOnlyDictionary<string, object> Metadata => inner.Metadata;

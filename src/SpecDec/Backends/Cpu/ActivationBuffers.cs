@@ -29,6 +29,11 @@ internal sealed unsafe class ActivationBuffers : IDisposable
         Up = Floats((long)Rows * ffn);
         Cos = Floats(Rows * c.HeadDim);
         Sin = Floats(Rows * c.HeadDim);
+        if (c.SlidingLayers.Contains(true))
+        {
+            SlidingCos = Floats(Rows * c.HeadDim);
+            SlidingSin = Floats(Rows * c.HeadDim);
+        }
         HeadIn = Floats(Rows * hidden);
         var visible = new NativeBuffer<ulong>(Rows);
         _buffers.Add(visible);
@@ -47,6 +52,8 @@ internal sealed unsafe class ActivationBuffers : IDisposable
     public float* Up { get; }       // [Rows × ffn]
     public float* Cos { get; }      // [Rows × headDim] RoPE tables
     public float* Sin { get; }      // [Rows × headDim]
+    public float* SlidingCos { get; } // [Rows × headDim] the sliding layers' RoPE tables (null when none slides)
+    public float* SlidingSin { get; } // [Rows × headDim]
     public float* HeadIn { get; }   // [Rows × hidden] final-normed rows whose logits are wanted
     public ulong* Visible { get; }  // [Rows] attention mask bits over the chunk
     public float* AttentionScratch { get; } // [threads × Attention.ScratchFloats]

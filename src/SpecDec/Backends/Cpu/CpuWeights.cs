@@ -29,12 +29,13 @@ internal sealed unsafe class CpuWeights : IDisposable
         {
             Embedding = model.Embedding;
             OutputHead = Matrix(model.OutputHead);
-            OutputNorm = Vector(model.OutputNorm);
+            OutputNorm = Norm(model.OutputNorm);
             Layers = model.Layers.Select(Layer).ToArray();
             float[] frequencies = model.RopeFactors is { } factors
                 ? RopeFrequencies.Of(c, new ReadOnlySpan<float>(Vector(factors), c.HeadDim / 2))
                 : RopeFrequencies.Of(c);
             Rope = new Rope(c.HeadDim, c.RopeStyle, frequencies);
+            SlidingRope = c.SlidingLayers.Contains(true) ? new Rope(c.HeadDim, c.RopeStyle, RopeFrequencies.OfSliding(c)) : null;
         }
         catch
         {
@@ -51,6 +52,9 @@ internal sealed unsafe class CpuWeights : IDisposable
     public float* OutputNorm { get; }
     public LayerWeights[] Layers { get; }
     public Rope Rope { get; }
+
+    /// <summary>The sliding-window layers' RoPE (own base, no scaling), or null when no layer slides.</summary>
+    public Rope? SlidingRope { get; }
 
     /// <summary>Whether some F16 matrix is read as raw bits, so the matmul needs scaled activations.</summary>
     public bool RawHalves => OutputHead.FiniteHalves || Layers.Any(l => l.Matrices.Any(w => w.FiniteHalves));
@@ -75,9 +79,10 @@ internal sealed unsafe class CpuWeights : IDisposable
     {
         Q = Matrix(t.Q), K = Matrix(t.K), V = Matrix(t.V), Output = Matrix(t.Output),
         Gate = Matrix(t.Gate), Up = Matrix(t.Up), Down = Matrix(t.Down),
-        AttentionNorm = Vector(t.AttentionNorm), FfnNorm = Vector(t.FfnNorm),
+        AttentionNorm = Norm(t.AttentionNorm), FfnNorm = Norm(t.FfnNorm),
         QBias = OptionalVector(t.QBias), KBias = OptionalVector(t.KBias), VBias = OptionalVector(t.VBias),
-        QNorm = OptionalVector(t.QNorm), KNorm = OptionalVector(t.KNorm),
+        QNorm = OptionalNorm(t.QNorm), KNorm = OptionalNorm(t.KNorm),
+        PostAttentionNorm = OptionalNorm(t.PostAttentionNorm), PostFfnNorm = OptionalNorm(t.PostFfnNorm),
     };
 
     /// <summary>A validated matrix [Dims[0] = columns, Dims[1] = rows], repacked when this CPU has a layout for its type.</summary>
@@ -103,6 +108,18 @@ internal sealed unsafe class CpuWeights : IDisposable
     }
 
     float* OptionalVector(WeightTensor? t) => t is null ? null : Vector(t);
+
+    /// <summary>RMSNorm weights as the kernel multiplies by them: the stored ones plus the config's offset (HF Gemma's 1 + w).</summary>
+    float* Norm(WeightTensor t)
+    {
+        float* w = Vector(t);
+        float offset = _model.Config.NormWeightOffset;
+        if (offset != 0)
+            for (long i = 0; i < t.ElementCount; i++) w[i] += offset;
+        return w;
+    }
+
+    float* OptionalNorm(WeightTensor? t) => t is null ? null : Norm(t);
 
     public void Dispose()
     {

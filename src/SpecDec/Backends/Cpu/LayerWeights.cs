@@ -18,6 +18,9 @@ internal sealed unsafe class LayerWeights
     /// <summary>Qwen3: [HeadDim] RMSNorm weights applied per head.</summary>
     public float* QNorm, KNorm;
 
+    /// <summary>Gemma 2/3: [hidden] RMSNorm weights on the attention and feed-forward outputs.</summary>
+    public float* PostAttentionNorm, PostFfnNorm;
+
     public IEnumerable<LinearWeight> Matrices => [Q, K, V, Output, Gate, Up, Down];
 
     /// <summary>Replaces every matrix by <paramref name="map"/> of it.</summary>

@@ -7,7 +7,7 @@ using SpecDec.Tokenization;
 namespace SpecDec.Backends.Cpu;
 
 /// <summary>
-/// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3) on the CPU, over <see cref="ModelWeights"/> loaded
+/// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3, Gemma 2/3) on the CPU, over <see cref="ModelWeights"/> loaded
 /// once. Per-sequence state is the <see cref="KvCache"/> each sequence creates; the activation buffers are
 /// allocated at load for one chunk of <see cref="ForwardBatch.MaxRows"/> rows, so Forward allocates nothing, and longer
 /// causal batches (prompts) run in chunks. Thread-safe: forwards from several threads (several sequences on
@@ -193,7 +193,11 @@ public sealed unsafe class Transformer : ILanguageModel
             for (int i = 0; i < rows; i++)
                 Dequantize.Row(e.Type, (byte*)e.Data + batch.Tokens[c0 + i] * e.RowBytes, x + (long)i * _hidden, _hidden, _level);
         }
+        // Gemma's √H on what enters block 0 (a later block's input is a residual stream, already scaled).
+        if (c.EmbeddingScale != 1f && first == 0)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(new Span<float>(x, rows * _hidden), c.EmbeddingScale, new Span<float>(x, rows * _hidden));
         _weights.Rope.Tables(batch.Positions.Slice(c0, rows), cos, sin);
+        _weights.SlidingRope?.Tables(batch.Positions.Slice(c0, rows), b.SlidingCos, b.SlidingSin);
         for (int i = 0; i < rows; i++)
         {
             if (!batch.Mask.IsEmpty)
@@ -208,13 +212,17 @@ public sealed unsafe class Transformer : ILanguageModel
         var attention = new Attention.Problem
         {
             Q = qs, Output = att, HeadStride = kv.HeadStride, T = rows, Heads = c.HeadCount, KvHeads = c.KvHeadCount,
-            HeadDim = _headDim, Past = kv.Length, Visible = visible, Scale = 1f / MathF.Sqrt(_headDim),
-            Half = kv.Type == KvCacheType.F16,
+            HeadDim = _headDim, Past = kv.Length, Visible = visible, Scale = c.AttentionScale ?? 1f / MathF.Sqrt(_headDim),
+            Half = kv.Type == KvCacheType.F16, Softcap = c.AttentionSoftcap,
         };
         MatmulWorkspace workspace = b.Workspace;
         for (int l = first; l < end; l++)
         {
             LayerWeights w = _weights.Layers[l];
+            bool sliding = c.IsSliding(l);
+            Rope rope = sliding ? _weights.SlidingRope! : _weights.Rope;
+            float* layerCos = sliding ? b.SlidingCos : cos, layerSin = sliding ? b.SlidingSin : sin;
+            attention.Window = sliding ? c.SlidingWindow : 0;
             NormRows(x, w.AttentionNorm, xn, rows);
             Matmul.Run(_pool, workspace, xn, rows, _level,
                 new MatmulPart(w.Q, qs), new MatmulPart(w.K, ks), new MatmulPart(w.V, vs));
@@ -232,20 +240,23 @@ public sealed unsafe class Transformer : ILanguageModel
                     for (int h = 0; h < c.HeadCount; h++) RmsNorm.Apply(q + h * _headDim, w.QNorm, q + h * _headDim, _headDim, c.RmsNormEps, _level);
                     for (int h = 0; h < c.KvHeadCount; h++) RmsNorm.Apply(k + h * _headDim, w.KNorm, k + h * _headDim, _headDim, c.RmsNormEps, _level);
                 }
-                _weights.Rope.Apply(q, c.HeadCount, cos + (long)i * _headDim, sin + (long)i * _headDim, _level);
-                _weights.Rope.Apply(k, c.KvHeadCount, cos + (long)i * _headDim, sin + (long)i * _headDim, _level);
+                rope.Apply(q, c.HeadCount, layerCos + (long)i * _headDim, layerSin + (long)i * _headDim, _level);
+                rope.Apply(k, c.KvHeadCount, layerCos + (long)i * _headDim, layerSin + (long)i * _headDim, _level);
                 StoreKv(kv, l, kv.Length + i, k, v);
             }
             attention.K = kv.Keys(l);
             attention.V = kv.Values(l);
             Attention.Run(_pool, attention, b.AttentionScratch, _level);
             Matmul.Run(_pool, workspace, att, rows, _level, new MatmulPart(w.Output, xn));
+            if (w.PostAttentionNorm != null) NormRows(xn, w.PostAttentionNorm, xn, rows);
             Add(x, xn, rows * _hidden);
 
             NormRows(x, w.FfnNorm, xn, rows);
             Matmul.Run(_pool, workspace, xn, rows, _level, new MatmulPart(w.Gate, gate), new MatmulPart(w.Up, up));
-            SwiGlu.Apply(gate, up, rows * _ffn, _level);
+            if (c.Activation == FfnActivation.GeluTanh) GeGlu.Apply(gate, up, rows * _ffn, _level);
+            else SwiGlu.Apply(gate, up, rows * _ffn, _level);
             Matmul.Run(_pool, workspace, up, rows, _level, new MatmulPart(w.Down, xn));
+            if (w.PostFfnNorm != null) NormRows(xn, w.PostFfnNorm, xn, rows);
             Add(x, xn, rows * _hidden);
 
             CaptureHidden(batch, l, c0, rows);
@@ -302,6 +313,7 @@ public sealed unsafe class Transformer : ILanguageModel
                 o++;
             }
             Matmul.Run(_pool, _buffers.Workspace, _buffers.HeadIn, m, _level, new MatmulPart(_weights.OutputHead, logits + (long)first * vocab));
+            if (Config.FinalLogitSoftcap > 0) Softcap(logits + (long)first * vocab, m * vocab, Config.FinalLogitSoftcap);
         }
     }
 
@@ -309,6 +321,15 @@ public sealed unsafe class Transformer : ILanguageModel
     {
         for (int i = 0; i < rows; i++)
             RmsNorm.Apply(x + (long)i * _hidden, weight, y + (long)i * _hidden, _hidden, Config.RmsNormEps, _level);
+    }
+
+    /// <summary>z = cap·tanh(z / cap) (Gemma 2's final logit soft-cap).</summary>
+    static void Softcap(float* z, int n, float cap)
+    {
+        var span = new Span<float>(z, n);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(span, 1f / cap, span);
+        System.Numerics.Tensors.TensorPrimitives.Tanh(span, span);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(span, cap, span);
     }
 
     static void Add(float* x, float* y, int n) =>

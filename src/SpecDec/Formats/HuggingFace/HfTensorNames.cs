@@ -4,8 +4,9 @@ using SpecDec.Tensors;
 namespace SpecDec.Formats.HuggingFace;
 
 /// <summary>
-/// Hugging Face Llama/Mistral/Qwen2/Qwen3 tensor names ↔ canonical GGUF names (<see cref="TensorNames"/>),
-/// the same mapping llama.cpp's converter applies (gguf-py tensor_mapping.py).
+/// Hugging Face Llama/Mistral/Qwen2/Qwen3/Gemma2/Gemma3 tensor names ↔ canonical GGUF names
+/// (<see cref="TensorNames"/>), the same mapping llama.cpp's converter applies (gguf-py tensor_mapping.py).
+/// Gemma's post_attention_layernorm is the attention output's norm, not the pre-feed-forward one.
 /// </summary>
 public static partial class HfTensorNames
 {
@@ -35,6 +36,14 @@ public static partial class HfTensorNames
         ("mlp.down_proj.weight", "ffn_down.weight"),
     ];
 
+    /// <summary>Gemma 2/3's four norms per layer, which take precedence over <see cref="Layer"/>.</summary>
+    private static readonly (string Hf, string Gguf)[] GemmaLayer =
+    [
+        ("post_attention_layernorm.weight", "post_attention_norm.weight"),
+        ("pre_feedforward_layernorm.weight", "ffn_norm.weight"),
+        ("post_feedforward_layernorm.weight", "post_ffw_norm.weight"),
+    ];
+
     [GeneratedRegex(@"^model\.layers\.(\d{1,6})\.(.+)$")]
     private static partial Regex HfLayer();
 
@@ -42,15 +51,21 @@ public static partial class HfTensorNames
     private static partial Regex GgufLayer();
 
     /// <summary>The canonical name, or null for a name this mapping does not know.</summary>
-    public static string? ToCanonical(string hfName) => Translate(hfName, HfLayer(), "blk", fromHf: true);
+    /// <param name="architecture">The GGUF architecture name (the Gemmas name their norms differently).</param>
+    public static string? ToCanonical(string hfName, string architecture = "llama") =>
+        Translate(hfName, HfLayer(), "blk", fromHf: true, LayerNames(architecture));
 
     /// <summary>The Hugging Face name of a canonical one (for messages), or the name itself if it has none.</summary>
-    public static string ToHf(string canonical) => Translate(canonical, GgufLayer(), "model.layers", fromHf: false) ?? canonical;
+    public static string ToHf(string canonical, string architecture = "llama") =>
+        Translate(canonical, GgufLayer(), "model.layers", fromHf: false, LayerNames(architecture)) ?? canonical;
+
+    private static IEnumerable<(string Hf, string Gguf)> LayerNames(string architecture) =>
+        architecture.StartsWith("gemma", StringComparison.Ordinal) ? GemmaLayer.Concat(Layer.Where(p => p.Hf != "post_attention_layernorm.weight")) : Layer;
 
     /// <summary>Buffers some checkpoints save that carry no weights (recomputed from the config).</summary>
     public static bool IsIgnorable(string hfName) => hfName.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
 
-    private static string? Translate(string name, Regex layerPattern, string layerPrefix, bool fromHf)
+    private static string? Translate(string name, Regex layerPattern, string layerPrefix, bool fromHf, IEnumerable<(string Hf, string Gguf)> layer)
     {
         foreach ((string hf, string gguf) in Global)
         {
@@ -59,7 +74,7 @@ public static partial class HfTensorNames
         Match m = layerPattern.Match(name);
         if (!m.Success) return null;
         string suffix = m.Groups[2].Value;
-        foreach ((string hf, string gguf) in Layer)
+        foreach ((string hf, string gguf) in layer)
         {
             if (suffix == (fromHf ? hf : gguf)) return $"{layerPrefix}.{int.Parse(m.Groups[1].Value)}.{(fromHf ? gguf : hf)}";
         }

@@ -15,7 +15,7 @@ namespace SpecDec.Tests.Tools.Conversion;
 /// </summary>
 public sealed class ConvertedLogitsTests
 {
-    public static TheoryData<string> Architectures() => ["llama", "mistral", "qwen2", "qwen3"];
+    public static TheoryData<string> Architectures() => ["llama", "mistral", "qwen2", "qwen3", "gemma2", "gemma3"];
 
     [Theory]
     [MemberData(nameof(Architectures))]
@@ -33,6 +33,10 @@ public sealed class ConvertedLogitsTests
             },
             "mistral" => new TinyHf { Architecture = "MistralForCausalLM" },
             "qwen2" => new TinyHf { Architecture = "Qwen2ForCausalLM", Tied = true },
+            // Norms become 1 + w in the GGUF; windows, soft-caps and RoPE bases become gemma keys.
+            "gemma2" => new TinyHf { Architecture = "Gemma2ForCausalLM", Tied = true, Layers = 3 },
+            "gemma3" => new TinyHf { Architecture = "Gemma3ForCausalLM", Tied = true, Layers = 3, HeadDim = 32,
+                EditConfig = j => j["rope_scaling"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 4.0 } },
             _ => new TinyHf { Architecture = "Qwen3ForCausalLM", Tied = true, HeadDim = 32 },
         };
         using var dir = new TempDirectory();

@@ -212,7 +212,7 @@ public static unsafe class Attention
                 int unmasked = Math.Clamp(p.Past - t0, 0, seen);
                 float* keys = tileKeys, values = tileValues;
                 ulong visible = p.Visible[r];
-                int windowStart = p.Window > 0 ? p.Past + BitOperations.PopCount(visible) - p.Window : int.MinValue;
+                int windowStart = p.Past + BitOperations.PopCount(visible) - p.Window; // first slot in the window
                 if (visible != Prefix(r + 1) && seen > unmasked)
                 {
                     // A row that does not see every earlier row of the batch (a tree's) scores the rows it sees at the
@@ -233,7 +233,8 @@ public static unsafe class Attention
                     for (int t = unmasked; t < seen; t++)
                         if (!Sees(p, r, t0 + t)) s[t] = float.NegativeInfinity;
                     // Slots behind the window; after LayOutPath a tree row's slots are its path's.
-                    for (int t = 0, behind = Math.Min(seen, windowStart - t0); t < behind; t++) s[t] = float.NegativeInfinity;
+                    if (p.Window > 0)
+                        for (int t = 0, behind = Math.Min(seen, windowStart - t0); t < behind; t++) s[t] = float.NegativeInfinity;
                     if (seen == 0 || !Softmax<TVec>(s, seen, ref max[j], ref sum[j], acc + (long)j * d, d)) continue;
                     AddValues<TVec>(acc + (long)j * d, values, s, seen, d, ref sum[j]);
                 }

@@ -22,6 +22,10 @@ public unsafe class AttentionTests : IDisposable
         /// <summary>K and V rounded to f16 (the f32 buffers then hold the rounded values too).</summary>
         readonly NativeBuffer<ushort>? _halfK, _halfV;
 
+        /// <summary>Sliding window and score soft-cap of the problem (0: none).</summary>
+        public int Window { get; init; }
+        public float Softcap { get; init; }
+
         public Case(int t, int past, int heads, int kvHeads, int d, int[]? parents, int seed, float keyScale = 1f, bool half = false)
         {
             (T, Past, Heads, KvHeads, D, Capacity) = (t, past, heads, kvHeads, d, past + t + 3);
@@ -65,6 +69,7 @@ public unsafe class AttentionTests : IDisposable
                 Q = Q.Pointer, Output = output.Pointer, HeadStride = HeadStride, T = T, Heads = Heads,
                 KvHeads = KvHeads, HeadDim = D, Past = Past, Visible = Visible.Pointer, Scale = 1f / MathF.Sqrt(D),
                 K = half ? (byte*)_halfK!.Pointer : (byte*)K.Pointer, V = half ? (byte*)_halfV!.Pointer : (byte*)V.Pointer, Half = half,
+                Window = Window, Softcap = Softcap,
             };
             Attention.Run(pool, problem, scratch.Pointer, level);
             return output.Span.ToArray();
@@ -78,6 +83,33 @@ public unsafe class AttentionTests : IDisposable
             _halfK?.Dispose();
             _halfV?.Dispose();
             Visible.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Sliding windows (Gemma): narrower than a tile, across tile edges, and with the first tiles wholly behind it;
+    /// with a score soft-cap of 1.5 (small enough to bend these scores). Trees count the window along their paths.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 150, 8, 2, 64, 5)]
+    [InlineData(8, 70, 4, 2, 32, 9)]
+    [InlineData(10, 55, 4, 1, 32, 80)]
+    [InlineData(17, 9, 4, 1, 32, 3)]
+    public void Sliding_windows_and_soft_caps_match_the_scalar_twin(int t, int past, int heads, int kvHeads, int d, int window)
+    {
+        int[] tree = Enumerable.Range(0, t).Select(i => i == 0 ? -1 : (i * 7 + 3) % i).ToArray();
+        foreach (int[]? parents in new[] { null, tree })
+        {
+            using var c = new Case(t, past, heads, kvHeads, d, parents, seed: t * 100 + past) { Window = window, Softcap = 1.5f };
+            float[] expected = c.Run(_pool, SimdLevel.Scalar);
+            using var full = new Case(t, past, heads, kvHeads, d, parents, seed: t * 100 + past);
+            Assert.NotEqual(expected, full.Run(_pool, SimdLevel.Scalar)); // the window and cap change the result
+            foreach (SimdLevel level in Simd.Supported())
+            {
+                float[] actual = c.Run(_pool, level);
+                for (int i = 0; i < expected.Length; i++)
+                    Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5f, $"{level} [{i}] {actual[i]} vs {expected[i]}");
+            }
         }
     }
 

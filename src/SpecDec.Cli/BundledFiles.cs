@@ -10,6 +10,8 @@ public static class BundledFiles
     public const string DraftSmall = "models/draft-small-q8_0.gguf";
     public const string DraftTiny = "models/draft-tiny-q8_0.gguf";
     public const string BenchTasks = "bench/tasks";
+    public const string EagleHead = "models/eagle-q8_0.gguf";
+    public const string MedusaHeads = "models/medusa-q8_0.gguf";
 
     /// <summary>
     /// The retrieval datastore `--spec rest` reads unless told otherwise: the demo models' training text (never

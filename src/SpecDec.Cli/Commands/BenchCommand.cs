@@ -6,6 +6,7 @@ using SpecDec.Generation;
 using SpecDec.Speculation;
 using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Model.Heads;
 using SpecDec.Tools.Benchmarking;
 using Spectre.Console;
 
@@ -30,6 +31,8 @@ public static class BenchCommand
         {
             Description = $"comma-separated methods, each optionally name:k for its draft length ({string.Join(", ", BenchMethods.Names)}; default: every one that can run). {BenchMethods.Baseline} is always run: it is the baseline",
         };
+        var head = new Option<string?>("--head") { Description = $"EAGLE head for the eagle method (default: the bundled {BundledFiles.EagleHead})" };
+        var medusaHeads = new Option<string?>("--heads") { Description = $"Medusa heads for the medusa method (default: the bundled {BundledFiles.MedusaHeads})" };
         var categories = new Option<string?>("--categories") { Description = "comma-separated categories (default: all)" };
         var limit = new Option<int>("--limit") { Description = "items per category; 0 runs every item", DefaultValueFactory = _ => 2 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "most new tokens per turn", DefaultValueFactory = _ => 128 };
@@ -61,7 +64,7 @@ public static class BenchCommand
 
         var datastore = new Option<string?>("--datastore") { Description = $"datastore for the rest method (default: {BundledFiles.Datastore} when present)" };
         var command = new Command("bench", "Benchmark the speculative methods against plain decoding on the task set");
-        foreach (var option in new Option[] { model, draftModel, methods, datastore, categories, limit, maxTokens, temperature, runs, threads, cacheType, seed, outDir, tasks, compare, markdownSummary, update })
+        foreach (var option in new Option[] { model, draftModel, head, medusaHeads, methods, datastore, categories, limit, maxTokens, temperature, runs, threads, cacheType, seed, outDir, tasks, compare, markdownSummary, update })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -90,7 +93,7 @@ public static class BenchCommand
             return Run(new Request(
                 parse.GetValue(model), parse.GetValue(draftModel), parse.GetValue(methods), List(parse.GetValue(categories)),
                 limitValue == 0 ? null : limitValue, ThreadsOption.Resolve(parse, threads), CacheTypeOption.Parse(parse.GetValue(cacheType)),
-                parse.GetValue(outDir), parse.GetValue(tasks), settings, parse.GetValue(datastore)));
+                parse.GetValue(outDir), parse.GetValue(tasks), settings, parse.GetValue(datastore), parse.GetValue(head), parse.GetValue(medusaHeads)));
         });
         return command;
     }
@@ -115,7 +118,7 @@ public static class BenchCommand
     }
 
     private sealed record Request(string? Model, string? DraftModel, string? Methods, string[] Categories, int? Limit,
-        int Threads, KvCacheType CacheType, string? Out, string? Tasks, BenchSettings Settings, string? Datastore);
+        int Threads, KvCacheType CacheType, string? Out, string? Tasks, BenchSettings Settings, string? Datastore, string? Head, string? Heads);
 
     private static int Run(Request request)
     {
@@ -146,12 +149,20 @@ public static class BenchCommand
             if (draftPath is not null) draft = Load("draft", draftPath, pool, models);
             if (draft is not null) draft.CacheType = request.CacheType;
             string? store = request.Datastore ?? BundledFiles.Find(BundledFiles.Datastore);
+            // Head methods read the heads given, else the bundled ones (only with the bundled target, which they were
+            // trained for); without --methods they run when their head is there.
+            string? eaglePath = request.Head ?? (request.Model is null ? BundledFiles.Find(BundledFiles.EagleHead) : null);
+            string? medusaPath = request.Heads ?? (request.Model is null ? BundledFiles.Find(BundledFiles.MedusaHeads) : null);
+            string[] headKinds = [.. new[] { (HeadFile.EagleKind, eaglePath), (HeadFile.MedusaKind, medusaPath) }.Where(h => h.Item2 is not null).Select(h => h.Item1)];
             var methods = (request.Methods is null
-                    ? BenchMethods.Available(draft is not null)
+                    ? BenchMethods.Available(draft is not null, headKinds)
                     : BenchMethods.Parse(request.Methods, draft is not null))
                 .Select(m => m.Speculation.Method == SpeculationMethods.Retrieval ? m with { Speculation = m.Speculation with { Datastore = store } } : m)
                 .ToList();
-            var runner = new BenchRunner(new Generator(target, draft), methods, request.Settings);
+            using var heads = HeadLoading.Load(methods.Select(m => m.Speculation.Method), eaglePath, medusaPath, target);
+            foreach ((string kind, string path) in heads.Files)
+                models.Add(new ModelInfo(kind, path, ModelInfo.SizeOnDisk(path), "GGUF", kind, 1, target.Config.HiddenSize, target.Config.VocabSize, 0));
+            var runner = new BenchRunner(new Generator(target, draft, heads.Heads), methods, request.Settings);
 
             Console.Error.WriteLine($"bench: {items.Count} items × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) × {request.Settings.Runs} run(s), at most {request.Settings.MaxTokens} tokens per turn");
             // Ctrl-C or SIGTERM stops the run between items: exit 130, and no result file is written.

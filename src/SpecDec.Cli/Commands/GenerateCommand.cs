@@ -57,7 +57,11 @@ public static class GenerateCommand
         var ngramMin = new Option<int>("--ngram-min") { Description = "Shortest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMin };
         var ngramMax = new Option<int>("--ngram-max") { Description = "Longest n-gram prompt lookup matches", DefaultValueFactory = _ => speculation.NgramMax };
         var draftTree = new Option<bool>("--draft-tree") { Description = "Draft a tree where the method can (pld: a branch per distinct continuation of its matches), --draft-max deep" };
-        var treeNodes = new Option<int>("--tree-nodes") { Description = "Most nodes of a draft tree (the target verifies one row more)", DefaultValueFactory = _ => speculation.TreeNodes };
+        var treeNodes = new Option<int?>("--tree-nodes") { Description = $"Nodes of a draft tree (the target verifies one row more; default: {speculation.TreeNodes} for pld, chosen for this machine for eagle and medusa)" };
+        var treeDepth = new Option<int?>("--tree-depth") { Description = "Depth of an eagle or medusa tree (default: chosen for this machine from the measured verification cost)" };
+        var treeTopK = new Option<int?>("--tree-topk") { Description = $"Candidates per node of an eagle or medusa tree, 1..{SpeculationOptions.MaxTreeTopK} (default: chosen for this machine)" };
+        var head = new Option<string?>("--head") { Description = $"EAGLE head for --spec eagle: a GGUF or a folder in the EAGLE layout (default: {BundledFiles.EagleHead})" };
+        var medusaHeads = new Option<string?>("--heads") { Description = $"Medusa heads for --spec medusa: a GGUF or a folder in the Medusa layout (default: {BundledFiles.MedusaHeads})" };
         var lookaheadWindow = new Option<int>("--lookahead-window") { Description = "Lookahead: columns W of the Jacobi window", DefaultValueFactory = _ => speculation.LookaheadWindow };
         var lookaheadNgram = new Option<int>("--lookahead-ngram") { Description = "Lookahead: n-gram size N (the window has N − 1 levels, guesses are N − 1 deep)", DefaultValueFactory = _ => speculation.LookaheadNgram };
         var lookaheadGuesses = new Option<int>("--lookahead-guesses") { Description = "Lookahead: most pooled n-grams verified per round (G)", DefaultValueFactory = _ => speculation.LookaheadGuesses };
@@ -68,7 +72,7 @@ public static class GenerateCommand
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, treeDepth, treeTopK, head, medusaHeads, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, stop, stats, noWarmUp })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -80,9 +84,10 @@ public static class GenerateCommand
                 DraftContext = parse.GetValue(draftContext),
                 NgramMin = parse.GetValue(ngramMin),
                 NgramMax = parse.GetValue(ngramMax),
-                Tree = parse.GetValue(draftTree),
-                TreeNodes = parse.GetValue(treeNodes),
+                Tree = parse.GetValue(draftTree) || method.Defaults.SizeTree, // eagle and medusa always draft trees
+                TreeNodes = method.Defaults.SizeTree ? method.Defaults.TreeNodes : speculation.TreeNodes,
             };
+            speculationOptions = TreeOptions.Apply(speculationOptions, parse.GetValue(treeNodes), parse.GetValue(treeDepth), parse.GetValue(treeTopK));
             if (method.Name == SpeculationMethods.Retrieval)
                 speculationOptions = speculationOptions with { Datastore = parse.GetValue(datastore) ?? BundledFiles.Find(BundledFiles.Datastore) };
             else if (parse.GetValue(datastore) is not null || parse.GetValue(datastoreSave) is not null)
@@ -116,7 +121,8 @@ public static class GenerateCommand
             using var draft = method.NeedsDraftModel
                 ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), pool, cache)
                 : null;
-            var generator = new Generator(target, draft);
+            using var heads = HeadLoading.Load([method.Name], parse.GetValue(head), parse.GetValue(medusaHeads), target);
+            var generator = new Generator(target, draft, heads.Heads);
             if (!parse.GetValue(noWarmUp)) generator.WarmUp(options);
 
             var stdout = parse.InvocationConfiguration.Output;
@@ -151,7 +157,7 @@ public static class GenerateCommand
         return prompt ?? File.ReadAllText(InputFile.Require(file!.ToString(), "--prompt-file", "a UTF-8 text file"), Encoding.UTF8);
     }
 
-    internal static ILanguageModel Load(string path, WorkerPool pool, KvCacheType cache)
+    internal static Transformer Load(string path, WorkerPool pool, KvCacheType cache)
     {
         Transformer model = Transformer.Load(ModelSource.Open(path), pool);
         model.CacheType = cache;

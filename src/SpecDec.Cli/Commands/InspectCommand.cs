@@ -3,6 +3,7 @@ using System.Globalization;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Model;
+using SpecDec.Model.Heads;
 using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
@@ -13,12 +14,19 @@ public static class InspectCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("path") { Description = "GGUF file, or Hugging Face folder (or its config.json)" };
+        var path = new Argument<string>("path") { Description = "GGUF file, or Hugging Face folder (or its config.json), or a draft head (EAGLE or Medusa: GGUF or folder)" };
         var command = new Command("inspect", "Show a model's architecture, hyper-parameters, tokenizer and tensor table");
         command.Arguments.Add(path);
         command.SetAction(parse =>
         {
-            using IModelSource source = ModelSource.Open(parse.GetValue(path)!);
+            string from = parse.GetValue(path)!;
+            if (HeadFile.IsHead(from))
+            {
+                using HeadFile head = HeadFile.Open(from);
+                WriteHead(head, Console.Out);
+                return 0;
+            }
+            using IModelSource source = ModelSource.Open(from);
             Write(source, Console.Out);
             return 0;
         });
@@ -55,6 +63,35 @@ public static class InspectCommand
 
         o.WriteLine();
         WriteTensorTable(source.Tensors, o);
+    }
+
+    /// <summary>A draft head: its kind, sizes, the base model it was trained for, and its tensors.</summary>
+    public static void WriteHead(HeadFile head, TextWriter o)
+    {
+        var rows = new List<(string, string)> { ("head", head.Path), ("format", head.FormatName), ("kind", head.Kind) };
+        if (head.Eagle is ModelConfig c)
+            rows.AddRange(
+            [
+                ("hidden size", $"{c.HiddenSize}"),
+                ("intermediate size", $"{c.IntermediateSize}"),
+                ("layers", "1 (fc over [embedding; feature], no input norm, the target's output head)"),
+                ("attention heads", $"{c.HeadCount} (kv {c.KvHeadCount}, head dim {c.HeadDim})"),
+                ("rope", $"{c.RopeStyle.ToString().ToLowerInvariant()}, theta {c.RopeTheta.ToString("G", CultureInfo.InvariantCulture)}"),
+            ]);
+        else if (head.Medusa is MedusaConfig m)
+            rows.AddRange(
+            [
+                ("heads", $"{m.HeadCount} (head i guesses the token i + 2 after the feature's position)"),
+                ("residual blocks", $"{m.BlockCount} per head"),
+                ("hidden size", $"{m.HiddenSize}"),
+                ("output", m.OwnOutputs ? "each head's own" : "the target's"),
+            ]);
+        BaseModelIdentity b = head.Base;
+        rows.Add(("base model", $"{b.Name ?? "unnamed"}, vocabulary {(b.VocabSize is int v ? v.ToString(CultureInfo.InvariantCulture) : "not recorded")}, {b.TokenHash ?? "no token fingerprint"}"));
+        int keyWidth = rows.Max(r => r.Item1.Length);
+        foreach ((string key, string value) in rows) o.WriteLine($"{key.PadRight(keyWidth)}  {value}");
+        o.WriteLine();
+        WriteTensorTable(head.Tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList(), o);
     }
 
     private static string Scaling(IModelSource source) => source.Config.RopeScaling is RopeScaling s

@@ -11,4 +11,7 @@ public sealed record BenchMethod(string Name, string Description, SpeculationOpt
     public bool IsBaseline => Speculation.IsNone;
 
     public bool NeedsDraftModel => SpeculationMethods.Get(Speculation.Method).NeedsDraftModel;
+
+    /// <summary>The kind of draft head the method reads (eagle, medusa), or null.</summary>
+    public string? Head => SpeculationMethods.Get(Speculation.Method).Head;
 }

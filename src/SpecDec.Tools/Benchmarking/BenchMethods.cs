@@ -43,14 +43,22 @@ public static class BenchMethods
             k => Rest with { TreeNodes = k ?? Rest.TreeNodes }),
         new("lookahead", k => $"lookahead decoding: window {k ?? Defaults.LookaheadWindow} × {Defaults.LookaheadNgram - 1} levels, up to {Defaults.LookaheadGuesses} {Defaults.LookaheadNgram}-grams verified as a tree (`--spec lookahead --lookahead-window k`)",
             k => SpeculationOptions.For(SpeculationMethods.Lookahead).WithLookahead(window: k)),
+        new("eagle", k => "EAGLE-2 head (models/eagle-q8_0.gguf or --head): dynamic tree" + (k is null ? " sized for this machine from its measured verification cost" : $" of {k} nodes, depth and top-k sized for this machine"),
+            k => SpeculationOptions.For(SpeculationMethods.Eagle) with { TreeNodes = k ?? SpeculationOptions.MaxVerifyRows - 1, SizeTree = k is null }),
+        new("medusa", k => "Medusa heads (models/medusa-q8_0.gguf or --heads): static tree of their top-k" + (k is null ? " sized for this machine" : $" of {k} nodes"),
+            k => SpeculationOptions.For(SpeculationMethods.Medusa) with { TreeNodes = k ?? SpeculationOptions.MaxVerifyRows - 1, SizeTree = k is null }),
     ];
 
     /// <summary>Every known method name, baseline first.</summary>
     public static IReadOnlyList<string> Names { get; } = Known.Select(e => e.Name).ToArray();
 
-    /// <summary>Every known method that can run: the draft-model ones only when a draft model is loaded.</summary>
-    public static IReadOnlyList<BenchMethod> Available(bool hasDraftModel) =>
-        Known.Select(e => Create(e, null)).Where(m => hasDraftModel || !m.NeedsDraftModel).ToArray();
+    /// <summary>
+    /// Every known method that can run: the draft-model ones only when a draft model is loaded, the head ones only
+    /// when their kind of head is in <paramref name="heads"/>.
+    /// </summary>
+    public static IReadOnlyList<BenchMethod> Available(bool hasDraftModel, IReadOnlyCollection<string>? heads = null) =>
+        Known.Select(e => Create(e, null))
+            .Where(m => (hasDraftModel || !m.NeedsDraftModel) && (m.Head is null || heads?.Contains(m.Head) == true)).ToArray();
 
     /// <summary>
     /// Parses a comma-separated list such as <c>ar,draft,pld:6</c>. The baseline is put first, and added when

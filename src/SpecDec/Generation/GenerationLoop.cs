@@ -246,6 +246,7 @@ internal sealed class GenerationLoop
             if (side > 0) _proposer.SideLogits(_logits.AsSpan(treeRows * _vocab, wanted * _vocab));
             _proposer.Accepted(path);
             _draftLength!.Observe(tree!.Depth, verdict.Accepted);
+            Stats.TreeSize = _proposer.TreeSize;
             Stats.DraftMs += Stopwatch.GetElapsedTime(verifyEnd).TotalMilliseconds;
         }
 

@@ -39,6 +39,9 @@ public sealed class GenerationStats
     /// <summary>Time spent in the target's verification forwards and the verifier.</summary>
     public double VerifyMs { get; internal set; }
 
+    /// <summary>The tree size the proposer chose for this machine (EAGLE, Medusa), or null.</summary>
+    public TreeShape? TreeSize { get; internal set; }
+
     /// <summary>Rounds that drafted at each draft position (0 = first after the committed text; for a chain, its tokens there).</summary>
     public IReadOnlyList<long> DraftedAtPosition => _draftedAt;
 
@@ -94,6 +97,7 @@ public sealed class GenerationStats
             total.DecodeMs += s.DecodeMs;
             total.DraftMs += s.DraftMs;
             total.VerifyMs += s.VerifyMs;
+            total.TreeSize = s.TreeSize ?? total.TreeSize;
             total._draftedAt = Add(total._draftedAt, s._draftedAt);
             total._acceptedAt = Add(total._acceptedAt, s._acceptedAt);
         }
@@ -137,6 +141,7 @@ public sealed class GenerationStats
         Row("τ (tokens/forward)", $"{Tau:F3}");
         Row("draft", $"{DraftMs:F1} ms");
         Row("verify", $"{VerifyMs:F1} ms");
+        if (TreeSize is TreeShape tree) Row("tree size", $"{tree}");
         for (int i = 0; i < _draftedAt.Length && _draftedAt[i] > 0; i++)
             Row($"acceptance at {i + 1}", $"{AcceptanceAt(i):F3} ({_acceptedAt[i]}/{_draftedAt[i]})");
         return sb.ToString();

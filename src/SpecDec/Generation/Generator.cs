@@ -23,13 +23,13 @@ public sealed class Generator
 
     /// <summary>
     /// Throws a <see cref="SpecDecException"/> when <paramref name="draftModel"/> does not share the
-    /// target's tokenizer.
+    /// target's tokenizer. <paramref name="heads"/> (EAGLE, Medusa) were checked against the target when loaded.
     /// </summary>
-    public Generator(ILanguageModel target, ILanguageModel? draftModel = null)
+    public Generator(ILanguageModel target, ILanguageModel? draftModel = null, DraftHeads? heads = null)
     {
         _target = target;
         if (draftModel is not null) DraftModelProposer.EnsureCompatible(target, draftModel);
-        _context = new ProposerContext(target, draftModel);
+        _context = new ProposerContext(target, draftModel, heads);
     }
 
     /// <summary>Forwards of 1 … this many rows are run by <see cref="WarmUp"/>: every pass length of the packed matmul kernels.</summary>

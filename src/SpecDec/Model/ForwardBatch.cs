@@ -23,6 +23,13 @@ public readonly ref struct ForwardBatch
     /// </summary>
     public ReadOnlySpan<float> Embeddings { get; init; }
 
+    /// <summary>
+    /// [n × HiddenSize] for an EAGLE head (<see cref="ModelConfig.IsEagleHead"/>) only, beside <see cref="Tokens"/>:
+    /// the feature row i is concatenated with token i's embedding (the target's final-normed hidden state, or the
+    /// head's own prediction of it while drafting).
+    /// </summary>
+    public ReadOnlySpan<float> Features { get; init; }
+
     /// <summary>[n] RoPE positions (for a tree: cache length + depth). Its length is the batch's row count.</summary>
     public ReadOnlySpan<int> Positions { get; init; }
 

@@ -111,7 +111,8 @@ public sealed class HfModelSource : IModelSource
         return tensors;
     }
 
-    private static Dictionary<string, object> Flatten(JsonElement root)
+    /// <summary>A config.json's top-level fields for display: strings, numbers, bools; objects and arrays as JSON text.</summary>
+    internal static Dictionary<string, object> Flatten(JsonElement root)
     {
         var result = new Dictionary<string, object>();
         foreach (JsonProperty p in root.EnumerateObject())

@@ -11,8 +11,9 @@ public sealed class LayerTensors
     /// <summary>Gate and Up [ffn × hidden], Down [hidden × ffn].</summary>
     public required WeightTensor Gate, Up, Down;
 
-    /// <summary>[hidden] RMSNorm weights before attention and before the feed-forward.</summary>
-    public required WeightTensor AttentionNorm, FfnNorm;
+    /// <summary>[hidden] RMSNorm weights before attention (null: none, an EAGLE head's block) and before the feed-forward.</summary>
+    public required WeightTensor? AttentionNorm;
+    public required WeightTensor FfnNorm;
 
     /// <summary>Qwen2: [heads·headDim] and [kvHeads·headDim].</summary>
     public WeightTensor? QBias, KBias, VBias;

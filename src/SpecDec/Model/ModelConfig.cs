@@ -77,4 +77,15 @@ public sealed record ModelConfig
 
     /// <summary>The sliding pattern "every n-th layer is global" (llama.cpp's set_swa_pattern: layer l slides unless l % n == n − 1).</summary>
     public static bool[] SlidingPattern(int layers, int n) => [.. Enumerable.Range(0, layers).Select(l => n == 0 || l % n < n - 1)];
+
+    /// <summary>The <see cref="Architecture"/> of an EAGLE head run as a model (see <see cref="IsEagleHead"/>).</summary>
+    public const string EagleArchitecture = "eagle";
+
+    /// <summary>
+    /// An EAGLE head (Li et al. 2024): row i enters as fc([embedding(token i); feature i]) (fc.weight
+    /// [hidden × 2·hidden] with bias; features in <see cref="ForwardBatch.Features"/>), its single block has no
+    /// input norm, and the output head reads the block's output with no final norm. Embedding and output head are
+    /// the target's.
+    /// </summary>
+    public bool IsEagleHead => Architecture == EagleArchitecture;
 }

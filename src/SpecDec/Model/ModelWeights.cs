@@ -21,7 +21,9 @@ public sealed class ModelWeights : IDisposable
         Embedding = Tensor(TensorNames.TokenEmbedding, [hidden, c.VocabSize]);
         OutputHead = c.TiedEmbeddings ? Matrix(TensorNames.TokenEmbedding, c.VocabSize, hidden)
                                       : Matrix(TensorNames.Output, c.VocabSize, hidden);
-        OutputNorm = Tensor(TensorNames.OutputNorm, [hidden]);
+        OutputNorm = c.IsEagleHead ? null : Tensor(TensorNames.OutputNorm, [hidden]);
+        InputProjection = c.IsEagleHead ? Matrix(TensorNames.EagleFc, hidden, 2 * hidden) : null;
+        InputBias = c.IsEagleHead ? Tensor(TensorNames.EagleFcBias, [hidden]) : null;
         RopeFactors = source.Find(TensorNames.RopeFreqs) is null ? null : Tensor(TensorNames.RopeFreqs, [c.HeadDim / 2]);
         var layers = new LayerTensors[c.LayerCount];
         for (int l = 0; l < layers.Length; l++)
@@ -35,7 +37,7 @@ public sealed class ModelWeights : IDisposable
                 Gate = Matrix(TensorNames.FfnGate(l), ffn, hidden),
                 Up = Matrix(TensorNames.FfnUp(l), ffn, hidden),
                 Down = Matrix(TensorNames.FfnDown(l), hidden, ffn),
-                AttentionNorm = Tensor(TensorNames.AttnNorm(l), [hidden]),
+                AttentionNorm = c.IsEagleHead ? null : Tensor(TensorNames.AttnNorm(l), [hidden]),
                 FfnNorm = Tensor(TensorNames.FfnNorm(l), [hidden]),
                 QBias = c.AttentionBias ? Tensor(TensorNames.AttnQBias(l), [qDim]) : null,
                 KBias = c.AttentionBias ? Tensor(TensorNames.AttnKBias(l), [kvDim]) : null,
@@ -74,8 +76,12 @@ public sealed class ModelWeights : IDisposable
     /// <summary>[vocab × hidden]: output.weight, or token_embd when the embeddings are tied.</summary>
     public WeightTensor OutputHead { get; }
 
-    /// <summary>[hidden] final RMSNorm weights.</summary>
-    public WeightTensor OutputNorm { get; }
+    /// <summary>[hidden] final RMSNorm weights; null for an EAGLE head, whose output head reads the block's output.</summary>
+    public WeightTensor? OutputNorm { get; }
+
+    /// <summary>An EAGLE head's fc [hidden × 2·hidden] and bias [hidden] (<see cref="ModelConfig.IsEagleHead"/>); else null.</summary>
+    public WeightTensor? InputProjection { get; }
+    public WeightTensor? InputBias { get; }
 
     /// <summary>[headDim/2] llama.cpp's rope_freqs divisors, or null (<see cref="RopeFrequencies.Of"/>).</summary>
     public WeightTensor? RopeFactors { get; }

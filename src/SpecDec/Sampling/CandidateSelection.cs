@@ -43,6 +43,14 @@ internal static class CandidateSelection
         }
     }
 
+    /// <summary>The ids of the <paramref name="top"/>.Length best logits, best first (ties: lower id first).</summary>
+    public static void SelectTopSorted(ReadOnlySpan<float> logits, Span<int> top)
+    {
+        SelectTop(logits, top);
+        for (int i = 1; i < top.Length; i++)
+            for (int j = i; j > 0 && Better(top[j], top[j - 1], logits); j--) Swap(top, j, j - 1);
+    }
+
     /// <summary>Restores the heap below <paramref name="i"/>: every parent ranks below its children.</summary>
     private static void SiftDown(Span<int> heap, int i, ReadOnlySpan<float> logits)
     {

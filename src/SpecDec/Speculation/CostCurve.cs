@@ -54,7 +54,10 @@ public sealed class CostCurve
         for (int i = 0; i < width; i++) tokens[i] = (3 + 7 * i) % model.Config.VocabSize;
         var logits = new float[(long)maxRows * model.Config.VocabSize];
         var rowIndex = new int[maxRows];
+        var features = model.Config.IsEagleHead ? new float[(long)width * model.Config.HiddenSize] : []; // an EAGLE head's second input
         for (int i = 0; i < maxRows; i++) rowIndex[i] = i;
+        int hidden = model.Config.HiddenSize;
+        ReadOnlySpan<float> Rows(int start, int rows) => features.Length == 0 ? default : features.AsSpan(start * hidden, rows * hidden);
         IKvCache cache = model.CreateCache(context + maxRows);
         try
         {
@@ -64,7 +67,7 @@ public sealed class CostCurve
                 for (int at = 0; at < context; at += ForwardBatch.MaxRows)
                 {
                     int rows = Math.Min(ForwardBatch.MaxRows, context - at);
-                    model.Forward(ForwardBatch.Causal(tokens.AsSpan(at, rows), positions.AsSpan(at, rows)), cache, logits);
+                    model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(at, rows), Positions = positions.AsSpan(at, rows), Features = Rows(at, rows) }, cache, logits);
                 }
             }
             var sampled = Sampled.Where(n => n <= maxRows).ToArray();
@@ -79,7 +82,7 @@ public sealed class CostCurve
                     cache.Rollback(context);
                     long start = Stopwatch.GetTimestamp();
                     // Every row's logits, as a verification forward computes them.
-                    model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(0, n), Positions = positions.AsSpan(0, n), LogitRows = rowIndex.AsSpan(0, n) }, cache, logits);
+                    model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(0, n), Positions = positions.AsSpan(0, n), LogitRows = rowIndex.AsSpan(0, n), Features = Rows(0, n) }, cache, logits);
                     best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
                 times[s] = best;

@@ -18,6 +18,9 @@ public interface IDraftProposer
     /// </summary>
     ReadOnlySpan<int> TargetLayers => default;
 
+    /// <summary>The tree size this proposer chose for the machine (<see cref="TreeSizer"/>), or null when it sizes none.</summary>
+    TreeShape? TreeSize => null;
+
     /// <summary>Starts a new sequence; forgets the previous one.</summary>
     void Reset(in ProposalRequest request);
 

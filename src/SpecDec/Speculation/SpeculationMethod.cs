@@ -11,4 +11,8 @@ public sealed record SpeculationMethod(
     string Description,
     bool NeedsDraftModel,
     SpeculationOptions Defaults,
-    Func<ProposerContext, IDraftProposer>? Create);
+    Func<ProposerContext, IDraftProposer>? Create)
+{
+    /// <summary>The kind of draft head the method reads (<c>"eagle"</c>, <c>"medusa"</c>), or null when it needs none.</summary>
+    public string? Head { get; init; }
+}

@@ -12,6 +12,9 @@ public static class SpeculationMethods
     public const string Lookahead = "lookahead";
     public const string Retrieval = "rest";
 
+    public const string Eagle = "eagle";
+    public const string Medusa = "medusa";
+
     private static readonly List<SpeculationMethod> Known = []; // in registration order; a handful, so searched in turn
 
     static SpeculationMethods()
@@ -38,6 +41,19 @@ public static class SpeculationMethods
             "retrieval: the longest suffix match (16 down to 2 tokens) in a datastore (--datastore), in the answers this process generated and in the request itself; the continuations' most frequent paths as a tree (--tree-nodes, --draft-max deep)",
             false, new SpeculationOptions { Method = Retrieval, DraftMin = 6, DraftMax = 6, Tree = true, TreeNodes = 12 },
             context => new RestProposer(context.Target.Tokenizer)));
+
+        // Trees up to the verification forward's 63 nodes and 8 (EAGLE) or 4 (Medusa heads) levels; the size within
+        // them is chosen per machine from the measured verification cost (TreeSizer) unless --tree-* fix it.
+        Register(new(Eagle,
+            "EAGLE-2: a one-layer head over the target's own features (--head) drafts a dynamic tree (top-k frontier by cumulative log-probability, then the best n nodes), sized for this machine",
+            false, new SpeculationOptions { Method = Eagle, Tree = true, SizeTree = true, TreeNodes = SpeculationOptions.MaxVerifyRows - 1, DraftMin = 8, DraftMax = 8 },
+            context => new EagleProposer(context.Heads?.Eagle
+                ?? throw new SpecDecException("speculation with EAGLE needs an EAGLE head (--head)"), context.Target)) { Head = Eagle });
+        Register(new(Medusa,
+            "Medusa: heads over the target's last hidden state (--heads) each guess one more token ahead; a static tree of their top-k, sized for this machine",
+            false, new SpeculationOptions { Method = Medusa, Tree = true, SizeTree = true, TreeNodes = SpeculationOptions.MaxVerifyRows - 1, DraftMin = 4, DraftMax = 4 },
+            context => new MedusaProposer(context.Heads?.Medusa
+                ?? throw new SpecDecException("speculation with Medusa needs Medusa heads (--heads)"), context.Target)) { Head = Medusa });
     }
 
     /// <summary>Every registered method, in registration order ("none" first).</summary>

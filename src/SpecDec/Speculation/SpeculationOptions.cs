@@ -74,6 +74,22 @@ public sealed record SpeculationOptions
         };
     }
 
+    /// <summary>
+    /// Choose the tree's node count (at most <see cref="TreeNodes"/>), and its depth and top-k where
+    /// <see cref="TreeDepth"/> and <see cref="TreeTopK"/> are not given, from this machine's measured verification
+    /// cost and the acceptance by depth (<see cref="TreeSizer"/>); EAGLE and Medusa do. False: TreeNodes is the size.
+    /// </summary>
+    public bool SizeTree { get; init; }
+
+    /// <summary>A fixed tree depth (at most <see cref="DraftMax"/>), or null to choose it (EAGLE, Medusa).</summary>
+    public int? TreeDepth { get; init; }
+
+    /// <summary>A fixed number of candidates per node, or null to choose it, up to <see cref="MaxTreeTopK"/> (EAGLE, Medusa).</summary>
+    public int? TreeTopK { get; init; }
+
+    /// <summary>Most candidates per node a sized tree considers.</summary>
+    public const int MaxTreeTopK = 10;
+
     /// <summary>Most nodes a round may draft: the chain length, or the tree budget.</summary>
     public int MaxNodes => Tree ? Math.Max(TreeNodes, DraftMax) : DraftMax;
 
@@ -116,5 +132,10 @@ public sealed record SpeculationOptions
             if ((LookaheadNgram - 1) * LookaheadWindow + MaxNodes > MaxVerifyRows)
                 throw new SpecDecException($"lookahead needs (ngram − 1) × (window + guesses) ≤ {MaxVerifyRows} rows in one forward (got ngram {LookaheadNgram}, window {LookaheadWindow}, guesses {LookaheadGuesses})");
         }
+
+        if (TreeDepth is int d && (d < 1 || d > DraftMax))
+            throw new SpecDecException($"tree-depth must be in [1, {DraftMax}] (got {d})");
+        if (TreeTopK is int k && (k < 1 || k > MaxTreeTopK))
+            throw new SpecDecException($"tree-topk must be in [1, {MaxTreeTopK}] (got {k})");
     }
 }

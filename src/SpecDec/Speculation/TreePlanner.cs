@@ -11,6 +11,11 @@ public sealed class TreePlanner
     /// <summary>Observed parents between re-sizings.</summary>
     public const int ReplanEvery = 64;
 
+    /// <summary>While no tree is expected to beat plain decoding, one round in this many still drafts, to keep learning.</summary>
+    public const int ExploreEvery = 16;
+
+    private int _quietRounds;
+
     private readonly CostCurve _cost;
     private readonly Func<int, int, double> _draftCost;
     private readonly int _maxNodes, _maxDepth, _maxTopK;
@@ -37,6 +42,13 @@ public sealed class TreePlanner
     public RankAcceptance Acceptance { get; }
     public TreeShape Shape { get; private set; }
     public TreeNodePlan[] Plan { get; private set; } = [];
+
+    /// <summary>
+    /// Whether to draft this round: when the chosen tree is expected to beat plain decoding on this machine (or the
+    /// user fixed its size), else one round in <see cref="ExploreEvery"/>: speculation that costs more than it
+    /// saves is left off rather than forced.
+    /// </summary>
+    public bool DraftThisRound() => _nodes is not null || Shape.ExpectedSpeedup > 1 || ++_quietRounds % ExploreEvery == 0;
 
     /// <summary>See <see cref="RankAcceptance.Observe"/>; re-sizes every <see cref="ReplanEvery"/> calls.</summary>
     public void Observe(int depth, int children, int accepted)

@@ -13,6 +13,17 @@ public static class TensorNames
     /// <summary>Per-frequency RoPE divisors [HeadDim/2] that llama.cpp writes for llama3 rope scaling.</summary>
     public const string RopeFreqs = "rope_freqs.weight";
 
+    /// <summary>EAGLE head: fc [hidden × 2·hidden] over [embedding; feature], and its bias [hidden].</summary>
+    public const string EagleFc = "fc.weight";
+    public const string EagleFcBias = "fc.bias";
+
+    /// <summary>Medusa head i's j-th residual block: W [hidden × hidden] and b [hidden].</summary>
+    public static string MedusaBlock(int head, int block) => $"medusa.{head}.blk.{block}.weight";
+    public static string MedusaBlockBias(int head, int block) => $"medusa.{head}.blk.{block}.bias";
+
+    /// <summary>Medusa head i's own output head [vocab × hidden], where it has one (published heads); else the target's.</summary>
+    public static string MedusaOutput(int head) => $"medusa.{head}.output.weight";
+
     public static string AttnNorm(int layer) => $"blk.{layer}.attn_norm.weight";
     public static string AttnQ(int layer) => $"blk.{layer}.attn_q.weight";
     public static string AttnK(int layer) => $"blk.{layer}.attn_k.weight";

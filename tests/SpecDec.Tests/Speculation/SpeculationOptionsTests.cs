@@ -38,8 +38,8 @@ public class SpeculationOptionsTests
     {
         Assert.Equal([SpeculationMethods.None, SpeculationMethods.DraftModel, SpeculationMethods.PromptLookup],
             SpeculationMethods.All.Select(m => m.Name).Take(3));
-        var error = Assert.Throws<SpecDecException>(() => new SpeculationOptions { Method = "medusa" }.Validate());
-        Assert.Contains("'medusa'", error.Message);
+        var error = Assert.Throws<SpecDecException>(() => new SpeculationOptions { Method = "hydra" }.Validate());
+        Assert.Contains("'hydra'", error.Message);
         Assert.Contains("pld", error.Message);
     }
 

@@ -17,7 +17,8 @@ internal sealed unsafe class ActivationBuffers : IDisposable
     public ActivationBuffers(ModelConfig c, int threads, bool scaledActivations)
     {
         int hidden = c.HiddenSize, qDim = c.HeadCount * c.HeadDim, kvDim = c.KvHeadCount * c.HeadDim, ffn = c.IntermediateSize;
-        Workspace = new MatmulWorkspace(Rows, Math.Max(Math.Max(hidden, qDim), ffn), threads, scaledActivations);
+        int input = c.IsEagleHead ? 2 * hidden : 0;
+        Workspace = new MatmulWorkspace(Rows, Math.Max(Math.Max(Math.Max(hidden, qDim), ffn), input), threads, scaledActivations);
         _buffers.Add(Workspace);
         X = Floats(Rows * hidden);
         Xn = Floats(Rows * hidden);
@@ -35,6 +36,7 @@ internal sealed unsafe class ActivationBuffers : IDisposable
             SlidingSin = Floats(Rows * c.HeadDim);
         }
         HeadIn = Floats(Rows * hidden);
+        FcIn = c.IsEagleHead ? Floats(Rows * input) : null;
         var visible = new NativeBuffer<ulong>(Rows);
         _buffers.Add(visible);
         Visible = visible.Pointer;
@@ -55,6 +57,7 @@ internal sealed unsafe class ActivationBuffers : IDisposable
     public float* SlidingCos { get; } // [Rows × headDim] the sliding layers' RoPE tables (null when none slides)
     public float* SlidingSin { get; } // [Rows × headDim]
     public float* HeadIn { get; }   // [Rows × hidden] final-normed rows whose logits are wanted
+    public float* FcIn { get; }     // [Rows × 2·hidden] an EAGLE head's [embedding; feature] rows (null otherwise)
     public ulong* Visible { get; }  // [Rows] attention mask bits over the chunk
     public float* AttentionScratch { get; } // [threads × Attention.ScratchFloats]
 

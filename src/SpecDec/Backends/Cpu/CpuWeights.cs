@@ -29,7 +29,9 @@ internal sealed unsafe class CpuWeights : IDisposable
         {
             Embedding = model.Embedding;
             OutputHead = Matrix(model.OutputHead);
-            OutputNorm = Norm(model.OutputNorm);
+            OutputNorm = OptionalNorm(model.OutputNorm);
+            InputProjection = model.InputProjection is { } fc ? Matrix(fc) : null;
+            InputBias = OptionalVector(model.InputBias);
             Layers = model.Layers.Select(Layer).ToArray();
             float[] frequencies = model.RopeFactors is { } factors
                 ? RopeFrequencies.Of(c, new ReadOnlySpan<float>(Vector(factors), c.HeadDim / 2))
@@ -48,8 +50,12 @@ internal sealed unsafe class CpuWeights : IDisposable
     public WeightTensor Embedding { get; }
     public LinearWeight OutputHead { get; private set; }
 
-    /// <summary>[hidden] final RMSNorm weights.</summary>
+    /// <summary>[hidden] final RMSNorm weights; null for an EAGLE head (no final norm).</summary>
     public float* OutputNorm { get; }
+
+    /// <summary>An EAGLE head's fc [hidden × 2·hidden] and its bias [hidden]; null otherwise.</summary>
+    public LinearWeight? InputProjection { get; }
+    public float* InputBias { get; }
     public LayerWeights[] Layers { get; }
     public Rope Rope { get; }
 
@@ -79,7 +85,7 @@ internal sealed unsafe class CpuWeights : IDisposable
     {
         Q = Matrix(t.Q), K = Matrix(t.K), V = Matrix(t.V), Output = Matrix(t.Output),
         Gate = Matrix(t.Gate), Up = Matrix(t.Up), Down = Matrix(t.Down),
-        AttentionNorm = Norm(t.AttentionNorm), FfnNorm = Norm(t.FfnNorm),
+        AttentionNorm = OptionalNorm(t.AttentionNorm), FfnNorm = Norm(t.FfnNorm),
         QBias = OptionalVector(t.QBias), KBias = OptionalVector(t.KBias), VBias = OptionalVector(t.VBias),
         QNorm = OptionalNorm(t.QNorm), KNorm = OptionalNorm(t.KNorm),
         PostAttentionNorm = OptionalNorm(t.PostAttentionNorm), PostFfnNorm = OptionalNorm(t.PostFfnNorm),

@@ -10,6 +10,7 @@ namespace SpecDec.Backends.Cpu;
 internal sealed unsafe class LayerWeights
 {
     public required LinearWeight Q, K, V, Output, Gate, Up, Down;
+    /// <summary>[hidden] RMSNorm weights; AttentionNorm is null in an EAGLE head's block (no input norm).</summary>
     public required float* AttentionNorm, FfnNorm;
 
     /// <summary>Qwen2: [Heads·HeadDim] and [KvHeads·HeadDim].</summary>

@@ -1,6 +1,7 @@
 using SpecDec.Kernels;
 using SpecDec.Kernels.Linear;
 using SpecDec.Model;
+using SpecDec.Model.Heads;
 using SpecDec.Tensors;
 using SpecDec.Tokenization;
 
@@ -78,6 +79,31 @@ public sealed unsafe class Transformer : ILanguageModel
         }
     }
 
+    /// <summary>
+    /// An EAGLE head for <paramref name="target"/> (checked against it: hidden size, vocabulary, base model), as a
+    /// model of its own that reads the target's embedding and output head and runs on the target's pool. Owns
+    /// <paramref name="head"/>.
+    /// </summary>
+    public static Transformer LoadEagleHead(HeadFile head, Transformer target)
+    {
+        try
+        {
+            head.Check(target);
+            return Load(new EagleModelSource(head, target.Weights.Source), target._pool, target._pool.ThreadCount);
+        }
+        catch
+        {
+            head.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The pool forwards run on (heads beside this model share it).</summary>
+    internal WorkerPool Pool => _pool;
+
+    /// <summary>The output head as the matmul reads it (Medusa heads that share it multiply by this copy).</summary>
+    internal LinearWeight OutputHead => _weights.OutputHead;
+
     public ModelConfig Config => _model.Config;
     public ITokenizer Tokenizer => _model.Tokenizer;
 
@@ -137,6 +163,10 @@ public sealed unsafe class Transformer : ILanguageModel
             throw new ArgumentException($"{n} positions for {batch.Tokens.Length} tokens");
         if (!batch.Embeddings.IsEmpty && batch.Embeddings.Length != (long)n * _hidden)
             throw new ArgumentException($"embeddings hold {batch.Embeddings.Length} floats; {n} rows × {_hidden} are needed");
+        if (Config.IsEagleHead != !batch.Features.IsEmpty)
+            throw new ArgumentException(Config.IsEagleHead ? "an EAGLE head needs a feature per row (Features) beside its tokens" : "only an EAGLE head reads Features");
+        if (Config.IsEagleHead && (batch.Tokens.IsEmpty || batch.Features.Length != (long)n * _hidden))
+            throw new ArgumentException($"an EAGLE head reads {n} tokens and {n} × {_hidden} feature floats (got {batch.Tokens.Length} and {batch.Features.Length})");
         if (kv.Length + n > kv.Capacity)
             throw new ArgumentException($"the KV cache holds {kv.Length} of {kv.Capacity} rows: no room for {n} more");
         for (int i = 0; i < batch.Tokens.Length; i++)
@@ -187,6 +217,8 @@ public sealed unsafe class Transformer : ILanguageModel
         ulong* visible = b.Visible;
         if (batch.Tokens.IsEmpty)
             batch.Embeddings.Slice(c0 * _hidden, rows * _hidden).CopyTo(new Span<float>(x, rows * _hidden));
+        else if (_weights.InputProjection is { } fc)
+            ProjectInput(batch, c0, rows, fc);
         else
         {
             WeightTensor e = _weights.Embedding;
@@ -263,6 +295,21 @@ public sealed unsafe class Transformer : ILanguageModel
         }
     }
 
+    /// <summary>An EAGLE head's input: X = fc([embedding(token); feature]) + bias, per row of the chunk.</summary>
+    void ProjectInput(in ForwardBatch batch, int c0, int rows, LinearWeight fc)
+    {
+        WeightTensor e = _weights.Embedding;
+        float* input = _buffers.FcIn; // [rows × 2·hidden]
+        for (int i = 0; i < rows; i++)
+        {
+            float* row = input + (long)i * 2 * _hidden;
+            Dequantize.Row(e.Type, (byte*)e.Data + batch.Tokens[c0 + i] * e.RowBytes, row, _hidden, _level);
+            batch.Features.Slice((c0 + i) * _hidden, _hidden).CopyTo(new Span<float>(row + _hidden, _hidden));
+        }
+        Matmul.Run(_pool, _buffers.Workspace, input, rows, _level, new MatmulPart(fc, _buffers.X));
+        for (int i = 0; i < rows; i++) Add(_buffers.X + (long)i * _hidden, _weights.InputBias, _hidden);
+    }
+
     void StoreKv(KvCache kv, int layer, int position, float* k, float* v)
     {
         for (int h = 0; h < Config.KvHeadCount; h++)
@@ -308,7 +355,7 @@ public sealed unsafe class Transformer : ILanguageModel
             {
                 row = batch.LogitRows.IsEmpty ? n - 1 : batch.LogitRows[o];
                 if (row < c0 || row >= c0 + rows) break;
-                RmsNorm.Apply(_buffers.X + (long)(row - c0) * _hidden, _weights.OutputNorm, _buffers.HeadIn + (long)m * _hidden, _hidden, Config.RmsNormEps, _level);
+                NormRows(_buffers.X + (long)(row - c0) * _hidden, _weights.OutputNorm, _buffers.HeadIn + (long)m * _hidden, 1);
                 m++;
                 o++;
             }
@@ -317,8 +364,14 @@ public sealed unsafe class Transformer : ILanguageModel
         }
     }
 
+    /// <summary>RMSNorm of each row into y; with no weights (an EAGLE head's missing norms), a copy.</summary>
     void NormRows(float* x, float* weight, float* y, int rows)
     {
+        if (weight == null)
+        {
+            new ReadOnlySpan<float>(x, rows * _hidden).CopyTo(new Span<float>(y, rows * _hidden));
+            return;
+        }
         for (int i = 0; i < rows; i++)
             RmsNorm.Apply(x + (long)i * _hidden, weight, y + (long)i * _hidden, _hidden, Config.RmsNormEps, _level);
     }

@@ -1,3 +1,4 @@
+using SpecDec.Model;
 using SpecDec.Backends.Cpu;
 using SpecDec.Model.Heads;
 using SpecDec.Speculation;
@@ -27,9 +28,12 @@ public sealed class HeadLoading : IDisposable
     public List<(string Kind, string Path)> Files { get; } = [];
 
     /// <param name="methods">The methods the run uses (registry names).</param>
-    public static HeadLoading Load(IEnumerable<string> methods, string? eaglePath, string? medusaPath, Transformer target)
+    public static HeadLoading Load(IEnumerable<string> methods, string? eaglePath, string? medusaPath, ILanguageModel model)
     {
         var kinds = methods.Select(m => SpeculationMethods.Get(m).Head).Where(h => h is not null).ToHashSet();
+        if (kinds.Count > 0 && model is not Transformer)
+            throw new SpecDecException($"--spec {string.Join("/", kinds)}: the heads run on the CPU backend only, not with --device cuda");
+        var target = model as Transformer;
         Transformer? eagle = null;
         MedusaHeads? medusa = null;
         var files = new List<(string, string)>();
@@ -38,8 +42,8 @@ public sealed class HeadLoading : IDisposable
             if (kinds.Contains(HeadFile.EagleKind))
             {
                 string path = eaglePath ?? BundledFiles.Require(BundledFiles.EagleHead, "--head");
-                eagle = Transformer.LoadEagleHead(HeadFile.Open(path), target);
-                eagle.CacheType = target.CacheType;
+                eagle = Transformer.LoadEagleHead(HeadFile.Open(path), target!);
+                eagle.CacheType = target!.CacheType;
                 files.Add((HeadFile.EagleKind, path));
             }
             if (kinds.Contains(HeadFile.MedusaKind))
@@ -48,7 +52,7 @@ public sealed class HeadLoading : IDisposable
                 var file = HeadFile.Open(path);
                 try
                 {
-                    medusa = new MedusaHeads(file, target);
+                    medusa = new MedusaHeads(file, target!);
                 }
                 catch
                 {

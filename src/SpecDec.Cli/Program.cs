@@ -14,4 +14,5 @@ root.Subcommands.Add(PerfCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DatastoreCommand.Create());
+root.Subcommands.Add(ParityCommand.Create());
 return CliRunner.Run(root, args);

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
-using SpecDec.Backends.Cpu;
+using SpecDec.Backends.Cuda;
 using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Speculation;
@@ -40,6 +40,7 @@ public static class BenchCommand
         var runs = new Option<int>("--runs") { Description = "timed runs after the warm-up", DefaultValueFactory = _ => 1 };
         var threads = ThreadsOption.Create();
         var cacheType = CacheTypeOption.Create();
+        var device = new DeviceOption();
         var seed = new Option<ulong>("--seed") { Description = "sampling seed (for --temperature > 0)", DefaultValueFactory = _ => 42UL };
         var outDir = new Option<string?>("--out") { Description = "folder for records.jsonl, summary.json, report.md, speedup.svg (default: bench/results/<time>)" };
         var tasks = new Option<string?>("--tasks") { Description = "folder of task *.jsonl files (default: bench/tasks)" };
@@ -66,6 +67,7 @@ public static class BenchCommand
         var command = new Command("bench", "Benchmark the speculative methods against plain decoding on the task set");
         foreach (var option in new Option[] { model, draftModel, head, medusaHeads, methods, datastore, categories, limit, maxTokens, temperature, runs, threads, cacheType, seed, outDir, tasks, compare, markdownSummary, update })
             command.Options.Add(option);
+        foreach (Option option in device.Options) command.Options.Add(option);
 
         command.SetAction(parse =>
         {
@@ -93,7 +95,7 @@ public static class BenchCommand
             return Run(new Request(
                 parse.GetValue(model), parse.GetValue(draftModel), parse.GetValue(methods), List(parse.GetValue(categories)),
                 limitValue == 0 ? null : limitValue, ThreadsOption.Resolve(parse, threads), CacheTypeOption.Parse(parse.GetValue(cacheType)),
-                parse.GetValue(outDir), parse.GetValue(tasks), settings, parse.GetValue(datastore), parse.GetValue(head), parse.GetValue(medusaHeads)));
+                parse.GetValue(outDir), parse.GetValue(tasks), settings, parse.GetValue(datastore), parse.GetValue(head), parse.GetValue(medusaHeads), device.Open(parse)));
         });
         return command;
     }
@@ -118,7 +120,7 @@ public static class BenchCommand
     }
 
     private sealed record Request(string? Model, string? DraftModel, string? Methods, string[] Categories, int? Limit,
-        int Threads, KvCacheType CacheType, string? Out, string? Tasks, BenchSettings Settings, string? Datastore, string? Head, string? Heads);
+        int Threads, KvCacheType CacheType, string? Out, string? Tasks, BenchSettings Settings, string? Datastore, string? Head, string? Heads, CudaDevice? Gpu);
 
     private static int Run(Request request)
     {
@@ -140,20 +142,20 @@ public static class BenchCommand
             draftPath = null;
 
         var models = new List<ModelInfo>();
-        Transformer? target = null, draft = null;
-        using var pool = new WorkerPool(request.Threads); // shared: target and draft take turns on the cores
+        ILanguageModel? target = null, draft = null;
+        using var pool = new WorkerPool(request.Gpu is null ? request.Threads : 1); // shared: target and draft take turns on the cores
         try
         {
-            target = Load("target", targetPath, pool, models);
-            target.CacheType = request.CacheType;
-            if (draftPath is not null) draft = Load("draft", draftPath, pool, models);
-            if (draft is not null) draft.CacheType = request.CacheType;
+            target = Load("target", targetPath, request, pool, models);
+            if (draftPath is not null) draft = Load("draft", draftPath, request, pool, models);
             string? store = request.Datastore ?? BundledFiles.Find(BundledFiles.Datastore);
             // Head methods read the heads given, else the bundled ones (only with the bundled target, which they were
             // trained for); without --methods they run when their head is there.
             string? eaglePath = request.Head ?? (request.Model is null ? BundledFiles.Find(BundledFiles.EagleHead) : null);
             string? medusaPath = request.Heads ?? (request.Model is null ? BundledFiles.Find(BundledFiles.MedusaHeads) : null);
-            string[] headKinds = [.. new[] { (HeadFile.EagleKind, eaglePath), (HeadFile.MedusaKind, medusaPath) }.Where(h => h.Item2 is not null).Select(h => h.Item1)];
+            // The heads run on the CPU backend only: on a GPU the default methods leave them out.
+            string[] headKinds = request.Gpu is not null ? []
+                : [.. new[] { (HeadFile.EagleKind, eaglePath), (HeadFile.MedusaKind, medusaPath) }.Where(h => h.Item2 is not null).Select(h => h.Item1)];
             var methods = (request.Methods is null
                     ? BenchMethods.Available(draft is not null, headKinds)
                     : BenchMethods.Parse(request.Methods, draft is not null))
@@ -174,7 +176,8 @@ public static class BenchCommand
                 CommandLine = CommandLine(),
                 StartedUtc = started.ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture),
                 TaskDirectory = Path.GetRelativePath(Environment.CurrentDirectory, taskDir),
-                Threads = target.ThreadCount,
+                Threads = pool.ThreadCount,
+                Device = request.Gpu?.ToString() ?? "cpu",
                 CacheType = request.CacheType.ToString().ToLowerInvariant(),
                 MaxTokens = request.Settings.MaxTokens,
                 Temperature = request.Settings.Temperature,
@@ -201,13 +204,13 @@ public static class BenchCommand
     }
 
     /// <summary>Loads a model and adds what the summary records of it to <paramref name="models"/>.</summary>
-    private static Transformer Load(string role, string path, WorkerPool pool, List<ModelInfo> models)
+    private static ILanguageModel Load(string role, string path, Request request, WorkerPool pool, List<ModelInfo> models)
     {
         var source = ModelSource.Open(path);
         var config = source.Config;
         models.Add(new ModelInfo(role, path, ModelInfo.SizeOnDisk(path), source.FormatName, config.Architecture,
             config.LayerCount, config.HiddenSize, config.VocabSize, source.Tensors.Sum(t => t.ElementCount)));
-        return Transformer.Load(source, pool);
+        return DeviceOption.Load(source, request.Gpu, request.CacheType, pool);
     }
 
     /// <summary>Spectre progress bar on a terminal; one plain line per item × method when output is redirected or in CI.</summary>

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text;
-using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Kernels;
@@ -36,6 +35,7 @@ public static class GenerateCommand
         var threads = ThreadsOption.Create();
         var cacheType = CacheTypeOption.Create();
         var maxMemory = MaxMemoryOption.Create();
+        var device = new DeviceOption();
         var methods = SpeculationMethods.All;
         var spec = new Option<string>("--spec")
         {
@@ -74,6 +74,7 @@ public static class GenerateCommand
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
         foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, treeDepth, treeTopK, head, medusaHeads, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, stop, stats, noWarmUp })
             command.Options.Add(option);
+        foreach (Option option in device.Options) command.Options.Add(option);
 
         command.SetAction(parse =>
         {
@@ -115,11 +116,12 @@ public static class GenerateCommand
             string text = ReadPrompt(parse.GetValue(prompt), parse.GetValue(promptFile));
             int threadCount = ThreadsOption.Resolve(parse, threads);
 
-            using var pool = new WorkerPool(threadCount); // shared: target and draft take turns on the cores
+            var gpu = device.Open(parse);
+            using var pool = new WorkerPool(gpu is null ? threadCount : 1); // shared: target and draft take turns on the cores
             KvCacheType cache = CacheTypeOption.Parse(parse.GetValue(cacheType));
-            using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), pool, cache);
+            using var target = Load(parse.GetValue(model) ?? BundledFiles.Require(BundledFiles.Target, "--model"), gpu, pool, cache);
             using var draft = method.NeedsDraftModel
-                ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), pool, cache)
+                ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), gpu, pool, cache)
                 : null;
             using var heads = HeadLoading.Load([method.Name], parse.GetValue(head), parse.GetValue(medusaHeads), target);
             var generator = new Generator(target, draft, heads.Heads);
@@ -163,4 +165,7 @@ public static class GenerateCommand
         model.CacheType = cache;
         return model;
     }
+
+    private static ILanguageModel Load(string path, Backends.Cuda.CudaDevice? gpu, WorkerPool pool, KvCacheType cache) =>
+        DeviceOption.Load(ModelSource.Open(path), gpu, cache, pool);
 }

@@ -29,18 +29,25 @@ internal sealed record PerfReport
     public required double[] VerifyCost { get; init; }
     public required long PeakRssBytes { get; init; }
 
+    /// <summary>Where it ran: "cpu", or the GPU (then Simd names it and the bandwidth is its device-to-device copy).</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary>c(k) at the larger k measured on a GPU (32, 64), else empty.</summary>
+    public IReadOnlyList<(int K, double Cost)> LargeVerifyCost { get; init; } = [];
+
     public double AchievedGBs => BytesPerToken * DecodeTokensPerSecond / 1e9;
     public double BandwidthFraction => AchievedGBs / MeasuredBandwidthGBs;
 
     public void WriteTable(TextWriter o)
     {
         o.WriteLine($"model        {Model} ({Architecture}, {WeightTypes}, {FileBytes / 1e9:F2} GB)");
-        o.WriteLine($"threads      {Threads} ({Simd}, kernels {Kernels})");
+        o.WriteLine(Device == "cpu" ? $"threads      {Threads} ({Simd}, kernels {Kernels})" : $"device       {Simd}");
         o.WriteLine($"prefill      {PrefillTokensPerSecond,8:F1} tok/s  ({PromptTokens}-token prompt)");
         o.WriteLine($"decode       {DecodeTokensPerSecond,8:F2} tok/s  ({1000 / DecodeTokensPerSecond:F1} ms/token)");
-        o.WriteLine($"bytes/token  {BytesPerToken / 1e9,8:F3} GB     (weights + the {CacheType} KV cache) achieved {AchievedGBs:F1} GB/s = {BandwidthFraction:P0} of the measured {MeasuredBandwidthGBs:F1} GB/s read bandwidth");
+        o.WriteLine($"bytes/token  {BytesPerToken / 1e9,8:F3} GB     (weights + the {CacheType} KV cache) achieved {AchievedGBs:F1} GB/s = {BandwidthFraction:P0} of the measured {MeasuredBandwidthGBs:F1} GB/s {(Device == "cpu" ? "read" : "device copy")} bandwidth");
         o.WriteLine($"c(k)         k:    {string.Join(" ", Enumerable.Range(1, VerifyCost.Length).Select(k => $"{k,5}"))}");
         o.WriteLine($"                   {string.Join(" ", VerifyCost.Select(c => $"{c,5:F2}"))}");
+        foreach (var (k, cost) in LargeVerifyCost) o.WriteLine($"             c({k}) = {cost:F2}");
         o.WriteLine($"peak RSS     {PeakRssBytes / 1e9,8:F2} GB");
     }
 
@@ -66,6 +73,8 @@ internal sealed record PerfReport
         w.WriteStartArray("verify_cost");
         foreach (double c in VerifyCost) w.WriteNumberValue(Math.Round(c, 3));
         w.WriteEndArray();
+        foreach (var (k, cost) in LargeVerifyCost) w.WriteNumber($"verify_cost_{k}", Math.Round(cost, 3));
+        w.WriteString("device", Device);
         w.WriteNumber("peak_rss_bytes", PeakRssBytes);
         w.WriteEndObject();
     }

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using SpecDec.Backends.Cpu;
+using SpecDec.Backends.Cuda;
+using SpecDec.Cli.Commands;
 using SpecDec.Formats;
 using SpecDec.Formats.Gguf;
 using SpecDec.Generation;
@@ -23,37 +25,43 @@ internal static class PerfRunner
     const int DecodeSteps = 32, Repeats = 5;
 
     /// <param name="promptTokens">Prefill length, and so the context the decode steps and c(k) run at.</param>
+    /// <param name="gpu">The GPU to run on (null: the CPU).</param>
     public static PerfReport Run(string path, int threads, Action<string> log, int promptTokens = DefaultPromptTokens,
-        KvCacheType cacheType = KvCacheType.F32)
+        KvCacheType cacheType = KvCacheType.F32, CudaDevice? gpu = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(promptTokens, 1);
-        var report = Measure(path, threads, log, promptTokens, cacheType);
+        var report = Measure(path, threads, log, promptTokens, cacheType, gpu);
+        if (gpu is not null)
+        {
+            log("measuring device copy bandwidth");
+            return report with { MeasuredBandwidthGBs = CudaTiming.CopyBandwidth(gpu) };
+        }
         log("measuring memory read bandwidth");
         using var pool = new WorkerPool(report.Threads);
         return report with { MeasuredBandwidthGBs = MemoryBandwidth.Measure(pool) };
     }
 
-    static PerfReport Measure(string path, int threads, Action<string> log, int promptTokens, KvCacheType cacheType)
+    static PerfReport Measure(string path, int threads, Action<string> log, int promptTokens, KvCacheType cacheType, CudaDevice? gpu)
     {
         GgufModelSource source = GgufModelSource.Open(path);
         // Refused before the cache is sized for it: past the model's context the positions mean nothing anyway.
-        long needed = (long)promptTokens + DecodeSteps + MaxK;
+        int maxK = gpu is null ? MaxK : GpuK[^1];
+        long needed = (long)promptTokens + DecodeSteps + maxK;
         if (needed > source.Config.ContextLength)
         {
             source.Dispose();
-            throw new SpecDecException($"--context {promptTokens} needs {needed} positions ({DecodeSteps + MaxK} more for the decode steps and c(k)), "
-                + $"past the model's context length of {source.Config.ContextLength}; use at most {source.Config.ContextLength - DecodeSteps - MaxK}");
+            throw new SpecDecException($"--context {promptTokens} needs {needed} positions ({DecodeSteps + maxK} more for the decode steps and c(k)), "
+                + $"past the model's context length of {source.Config.ContextLength}; use at most {source.Config.ContextLength - DecodeSteps - maxK}");
         }
         long bytesPerToken = WeightBytesPerToken(source.Tensors, source.Config);
         string types = string.Join(" + ", source.Tensors.Where(t => t.Dims.Length > 1).GroupBy(t => t.Type)
             .OrderByDescending(g => g.Sum(t => t.ByteLength)).Select(g => g.Key.ToString()));
-        using Transformer model = Transformer.Load(source, threads); // owns the source from here
-        model.CacheType = cacheType;
+        using ILanguageModel model = DeviceOption.Load(source, gpu, cacheType, threads: threads); // owns the source from here
         ModelConfig c = model.Config;
         MemoryBudget.Check(model.CacheBytes(needed), $"--context {promptTokens} ({needed} positions) for its KV cache", max: null);
 
         var rng = new Random(1);
-        int[] tokens = Enumerable.Range(0, promptTokens + DecodeSteps + MaxK).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();
+        int[] tokens = Enumerable.Range(0, promptTokens + DecodeSteps + maxK).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();
         int[] positions = Enumerable.Range(0, tokens.Length).ToArray();
         IKvCache cache = model.CreateCache(tokens.Length);
         var logits = new float[c.VocabSize];
@@ -65,7 +73,7 @@ internal static class PerfRunner
             return Stopwatch.GetElapsedTime(t0).TotalSeconds;
         }
 
-        log($"warming up ({c.LayerCount} layers, {threads} threads)");
+        log($"warming up ({c.LayerCount} layers, {(gpu is null ? $"{threads} threads" : gpu.Name)})");
         Forward(0, promptTokens);
         for (int i = 0; i < 40; i++)
         {
@@ -97,6 +105,17 @@ internal static class PerfRunner
             }
             byK[k - 1] = Median(runs);
         }
+        var large = new List<(int, double)>();
+        if (gpu is not null)
+            foreach (int k in GpuK)
+            {
+                for (int r = 0; r < Repeats; r++)
+                {
+                    cache.Rollback(promptTokens);
+                    runs[r] = Forward(promptTokens, k);
+                }
+                large.Add((k, Median(runs) / byK[0]));
+            }
 
         long kvBytes = 2L * c.LayerCount * c.KvHeadCount * c.HeadDim * cacheType.ElementBytes() * (promptTokens + DecodeSteps / 2);
         return new PerfReport
@@ -105,9 +124,11 @@ internal static class PerfRunner
             Architecture = c.Architecture,
             WeightTypes = types,
             FileBytes = new FileInfo(path).Length,
-            Threads = model.ThreadCount,
-            Simd = Simd.Best.ToString(),
-            Kernels = KernelPaths.Name(KernelPaths.Best),
+            Threads = model is Transformer cpu ? cpu.ThreadCount : 0,
+            Simd = gpu?.ToString() ?? Simd.Best.ToString(),
+            Kernels = gpu is null ? KernelPaths.Name(KernelPaths.Best) : "cuda",
+            Device = gpu is null ? "cpu" : "cuda",
+            LargeVerifyCost = large,
             PromptTokens = promptTokens,
             CacheType = cacheType.ToString().ToLowerInvariant(),
             PrefillTokensPerSecond = promptTokens / Median(prefill),
@@ -118,6 +139,9 @@ internal static class PerfRunner
             PeakRssBytes = Process.GetCurrentProcess().PeakWorkingSet64,
         };
     }
+
+    /// <summary>c(k) also measured at these k on a GPU, where verifying a whole 64-row tree is the point.</summary>
+    static readonly int[] GpuK = [32, 64];
 
     /// <summary>
     /// Weight bytes one forward reads: every tensor but the embedding (of which it reads one row per token),

@@ -14,6 +14,9 @@ public sealed record BenchRunInfo
 
     /// <summary>The KV cache's element type, f32 or f16 (summaries from before the option read as f32).</summary>
     public string CacheType { get; init; } = "f32";
+
+    /// <summary>Where the models ran: "cpu", or the GPU as the CUDA backend names it (summaries from before the option read as cpu).</summary>
+    public string Device { get; init; } = "cpu";
     public required int MaxTokens { get; init; }
     public required float Temperature { get; init; }
     public required int Runs { get; init; }

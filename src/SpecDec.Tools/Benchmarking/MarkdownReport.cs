@@ -109,7 +109,7 @@ public static class MarkdownReport
         md.AppendLine($"- Started: {r.StartedUtc}");
         string load = s.Machine.LoadAverage is { } l ? $"; load average at the end {l}" : "";
         md.AppendLine(string.Create(C, $"- Machine: {s.Machine.Cpu}, {s.Machine.LogicalCores} logical cores, SIMD {s.Machine.Simd}; {s.Machine.Os}; {s.Machine.Runtime}{load}"));
-        md.AppendLine(string.Create(C, $"- Threads: {r.Threads}; KV cache {r.CacheType}"));
+        md.AppendLine(string.Create(C, $"- Device: {r.Device}; threads: {r.Threads}; KV cache {r.CacheType}"));
         foreach (var model in s.Models)
         {
             md.AppendLine(string.Create(C,

@@ -130,21 +130,13 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
 
     public void Rollback(int length)
     {
-        if (length < 0 || length > Length)
-            throw new ArgumentOutOfRangeException(nameof(length), length, $"rollback length must be in 0..{Length}");
+        BatchRules.CheckRollback(length, Length);
         Length = length;
     }
 
     public void KeepRows(int start, ReadOnlySpan<int> rows)
     {
-        if (start < 0 || start > Length) throw new ArgumentOutOfRangeException(nameof(start), start, $"start must be in 0..{Length}");
-        for (int j = 0; j < rows.Length; j++)
-        {
-            if (rows[j] < start || rows[j] >= Length)
-                throw new ArgumentOutOfRangeException(nameof(rows), rows[j], $"row {rows[j]} is outside {start}..{Length - 1}");
-            if (j > 0 && rows[j] <= rows[j - 1])
-                throw new ArgumentException($"rows must be strictly ascending ({rows[j - 1]} then {rows[j]})", nameof(rows));
-        }
+        BatchRules.CheckKeepRows(start, rows, Length);
         // rows[j] ≥ start + j, so moving in ascending order never overwrites a row still to be moved.
         for (int j = 0; j < rows.Length; j++)
         {

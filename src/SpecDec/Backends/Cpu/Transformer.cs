@@ -130,7 +130,7 @@ public sealed unsafe class Transformer : ILanguageModel
         if (cache is not KvCache kv || kv.Owner != this)
             throw new ArgumentException("the KV cache was not created by this model", nameof(cache));
         int n = batch.Count;
-        int logitRows = Validate(batch, kv, logits);
+        int logitRows = BatchRules.Validate(batch, Config, kv.Length, kv.Capacity, logits.Length);
         int vocab = Config.VocabSize;
         int first = batch.FirstLayer, end = batch.Layers == 0 ? Config.LayerCount : first + batch.Layers;
         kv.Reserve(kv.Length + n); // a sequence's own cache: grows outside the model's gate
@@ -150,62 +150,6 @@ public sealed unsafe class Transformer : ILanguageModel
                 }
             }
         }
-    }
-
-    /// <summary>Checks the request before anything is written; returns the number of logit rows.</summary>
-    int Validate(in ForwardBatch batch, KvCache kv, Span<float> logits)
-    {
-        int n = batch.Count;
-        if (n == 0) throw new ArgumentException("the batch has no rows");
-        if (batch.Tokens.IsEmpty == batch.Embeddings.IsEmpty)
-            throw new ArgumentException("a batch holds either tokens or embeddings");
-        if (!batch.Tokens.IsEmpty && batch.Tokens.Length != n)
-            throw new ArgumentException($"{n} positions for {batch.Tokens.Length} tokens");
-        if (!batch.Embeddings.IsEmpty && batch.Embeddings.Length != (long)n * _hidden)
-            throw new ArgumentException($"embeddings hold {batch.Embeddings.Length} floats; {n} rows × {_hidden} are needed");
-        if (Config.IsEagleHead != !batch.Features.IsEmpty)
-            throw new ArgumentException(Config.IsEagleHead ? "an EAGLE head needs a feature per row (Features) beside its tokens" : "only an EAGLE head reads Features");
-        if (Config.IsEagleHead && (batch.Tokens.IsEmpty || batch.Features.Length != (long)n * _hidden))
-            throw new ArgumentException($"an EAGLE head reads {n} tokens and {n} × {_hidden} feature floats (got {batch.Tokens.Length} and {batch.Features.Length})");
-        if (kv.Length + n > kv.Capacity)
-            throw new ArgumentException($"the KV cache holds {kv.Length} of {kv.Capacity} rows: no room for {n} more");
-        for (int i = 0; i < batch.Tokens.Length; i++)
-            if ((uint)batch.Tokens[i] >= (uint)Config.VocabSize)
-                throw new ArgumentOutOfRangeException(nameof(batch), batch.Tokens[i], $"token {i} is outside the vocabulary of {Config.VocabSize}");
-        for (int i = 0; i < n; i++)
-            if (batch.Positions[i] < 0)
-                throw new ArgumentOutOfRangeException(nameof(batch), batch.Positions[i], $"position {i} is negative");
-        if (!batch.Parents.IsEmpty)
-        {
-            if (!batch.Mask.IsEmpty) throw new ArgumentException("a batch has parents or a mask, not both");
-            if (batch.Parents.Length != n) throw new ArgumentException($"{batch.Parents.Length} parents for {n} tokens");
-            if (n > MaxRows) throw new ArgumentException($"a tree batch holds at most {MaxRows} tokens, not {n}");
-            for (int i = 0; i < n; i++)
-                if (batch.Parents[i] < -1 || batch.Parents[i] >= i)
-                    throw new ArgumentException($"parent {batch.Parents[i]} of row {i} is not an earlier row or -1");
-        }
-        if (!batch.Mask.IsEmpty)
-        {
-            if (batch.Mask.Length != n) throw new ArgumentException($"{batch.Mask.Length} mask rows for {n} rows");
-            if (n > MaxRows) throw new ArgumentException($"a masked batch holds at most {MaxRows} rows, not {n}");
-            for (int i = 0; i < n; i++)
-                if ((batch.Mask[i] >> i) != 1)
-                    throw new ArgumentException($"mask row {i} must see itself and only earlier rows");
-        }
-        int layers = Config.LayerCount;
-        if (batch.FirstLayer < 0 || batch.Layers < 0 || batch.FirstLayer + Math.Max(batch.Layers, 1) > layers)
-            throw new ArgumentOutOfRangeException(nameof(batch), $"layers {batch.FirstLayer} + {batch.Layers} are outside the model's {layers}");
-        foreach (int r in batch.LogitRows)
-            if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), r, $"logit row outside the batch of {n}");
-        int logitRows = batch.LogitRows.IsEmpty ? 1 : batch.LogitRows.Length;
-        if (logits.Length < (long)logitRows * Config.VocabSize)
-            throw new ArgumentException($"logits hold {logits.Length} floats; {logitRows} rows × {Config.VocabSize} are needed", nameof(logits));
-        foreach (int l in batch.HiddenLayers)
-            if ((uint)l > (uint)layers)
-                throw new ArgumentOutOfRangeException(nameof(batch), l, $"hidden layer outside 0..{layers}");
-        if (batch.Hidden.Length < (long)batch.HiddenLayers.Length * n * _hidden)
-            throw new ArgumentException($"Hidden holds {batch.Hidden.Length} floats; {batch.HiddenLayers.Length} layers × {n} rows × {_hidden} are needed");
-        return logitRows;
     }
 
     /// <summary>Blocks [first, end) over batch rows [c0, c0 + rows), whose keys and values land at kv.Length.</summary>
@@ -230,16 +174,7 @@ public sealed unsafe class Transformer : ILanguageModel
             System.Numerics.Tensors.TensorPrimitives.Multiply(new Span<float>(x, rows * _hidden), c.EmbeddingScale, new Span<float>(x, rows * _hidden));
         _weights.Rope.Tables(batch.Positions.Slice(c0, rows), cos, sin);
         _weights.SlidingRope?.Tables(batch.Positions.Slice(c0, rows), b.SlidingCos, b.SlidingSin);
-        for (int i = 0; i < rows; i++)
-        {
-            if (!batch.Mask.IsEmpty)
-            {
-                visible[i] = batch.Mask[i];
-                continue;
-            }
-            int parent = batch.Parents.IsEmpty ? i - 1 : batch.Parents[c0 + i];
-            visible[i] = (1UL << i) | (parent >= 0 ? visible[parent] : 0);
-        }
+        BatchRules.Visibility(batch, c0, rows, new Span<ulong>(visible, rows));
 
         var attention = new Attention.Problem
         {

@@ -47,7 +47,7 @@ public class BenchSmokeTests
             Assert.Equal(cacheType, summary.Run.CacheType);
             string report = File.ReadAllText(Path.Combine(dir, BenchOutput.ReportFile));
             Assert.Contains("**Lossless check: passed**", report);
-            Assert.Contains($"- Threads: 1; KV cache {cacheType}", report);
+            Assert.Contains($"- Device: cpu; threads: 1; KV cache {cacheType}", report);
             XNamespace ns = "http://www.w3.org/2000/svg";
             Assert.Equal(3, XDocument.Load(Path.Combine(dir, BenchOutput.ChartFile)).Descendants(ns + "rect").Count(r => r.Element(ns + "title") is not null));
         }

@@ -1,0 +1,105 @@
+using SpecDec.Model;
+
+namespace SpecDec.Backends.Cuda;
+
+/// <summary>
+/// One forward's device scratch for a chunk of up to <see cref="ForwardBatch.MaxRows"/> rows, and the pinned host
+/// memory its inputs and logits travel through; allocated at load, so a forward allocates nothing. Rows are padded
+/// to 32 elements (<see cref="CudaWeights.Pad"/>) and the padding stays zero: no kernel writes it.
+/// </summary>
+internal sealed unsafe class CudaBuffers : IDisposable
+{
+    public const int Rows = ForwardBatch.MaxRows;
+    readonly CudaDevice _device;
+    readonly List<DeviceBuffer> _buffers = [];
+    void* _pinned;
+
+    public CudaBuffers(CudaDevice device, ModelConfig c)
+    {
+        _device = device;
+        Hidden = CudaWeights.Pad(c.HiddenSize);
+        QDim = CudaWeights.Pad(c.HeadCount * c.HeadDim);
+        KvDim = CudaWeights.Pad(c.KvHeadCount * c.HeadDim);
+        Ffn = CudaWeights.Pad(c.IntermediateSize);
+        Vocab = CudaWeights.Pad(c.VocabSize);
+        try
+        {
+            X = Floats(Rows * Hidden);
+            Xn = Floats(Rows * Hidden);
+            QkvLd = QDim + 2 * KvDim;
+            Qkv = Floats(Rows * QkvLd);
+            Att = Floats(Rows * QDim);
+            Gate = Floats((long)Rows * Ffn);
+            Up = Floats((long)Rows * Ffn);
+            HeadIn = Floats(Rows * Hidden);
+            int widest = Math.Max(Math.Max(Hidden, QDim), Ffn);
+            Xq = Allocate((long)Rows * widest);
+            Xd = Floats((long)Rows * widest / 32);
+            Logits = Floats((long)Rows * Vocab);
+            Inputs = Allocate(InputBytes);
+            long pinnedBytes = InputBytes + (long)Rows * Hidden * sizeof(float) + (long)Rows * Vocab * sizeof(float);
+            void* pinned;
+            device.Api.Check(device.Api.cuMemAllocHost(&pinned, (nuint)pinnedBytes), "cuMemAllocHost");
+            _pinned = pinned;
+            new Span<byte>(pinned, checked((int)pinnedBytes)).Clear();
+            HostInputs = (byte*)pinned;
+            HostX = (float*)(HostInputs + InputBytes);
+            HostLogits = HostX + (long)Rows * Hidden;
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Padded row lengths (elements) of the activations.</summary>
+    public int Hidden { get; }
+    public int QDim { get; }
+    public int KvDim { get; }
+    public int Ffn { get; }
+    public int Vocab { get; }
+
+    public ulong X { get; }       // [Rows × Hidden] residual stream
+    public ulong Xn { get; }      // [Rows × Hidden] normed input
+    public ulong Qkv { get; }     // [Rows × QkvLd]: each row's q [QDim], k [KvDim], v [KvDim]
+    public int QkvLd { get; }
+    public ulong K => Qkv + (ulong)QDim * sizeof(float);
+    public ulong V => K + (ulong)KvDim * sizeof(float);
+    public ulong Att { get; }     // [Rows × QDim] attention output
+    public ulong Gate { get; }    // [Rows × Ffn]
+    public ulong Up { get; }      // [Rows × Ffn] SwiGLU output
+    public ulong HeadIn { get; }  // [Rows × Hidden] final-normed rows whose logits or states are wanted
+    public ulong Logits { get; }  // [Rows × Vocab]
+    public ulong Xq { get; }      // [Rows × widest input] int8: a Q8_0 matmul's input rounded as the CPU rounds it
+    public ulong Xd { get; }      // [Rows × widest input / 32] f32 scales of Xq
+
+    /// <summary>Small per-chunk inputs: positions [Rows] int, logit rows [Rows] int, visibility [Rows] u64.</summary>
+    public ulong Inputs { get; }
+    public const int PositionsOffset = 0, LogitRowsOffset = Rows * sizeof(int), VisibleOffset = 2 * Rows * sizeof(int);
+    public const int InputBytes = VisibleOffset + Rows * sizeof(ulong);
+
+    /// <summary>Pinned host copies: the inputs (layout of <see cref="Inputs"/>), the residual rows [Rows × Hidden], logits [Rows × Vocab].</summary>
+    public byte* HostInputs { get; }
+    public float* HostX { get; }
+    public float* HostLogits { get; }
+
+    public long Bytes => _buffers.Sum(b => b.Bytes);
+
+    ulong Floats(long n) => Allocate(n * sizeof(float));
+
+    ulong Allocate(long bytes)
+    {
+        var b = new DeviceBuffer(_device, bytes);
+        _buffers.Add(b);
+        return b.Pointer;
+    }
+
+    public void Dispose()
+    {
+        foreach (DeviceBuffer b in _buffers) b.Dispose();
+        _buffers.Clear();
+        if (_pinned != null) _device.Api.cuMemFreeHost(_pinned);
+        _pinned = null;
+    }
+}

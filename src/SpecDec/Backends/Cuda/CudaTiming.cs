@@ -1,0 +1,97 @@
+using SpecDec.Tensors;
+
+namespace SpecDec.Backends.Cuda;
+
+/// <summary>
+/// Times the backend's matmul kernels alone on random weights (perf --device cuda --kernels): the figures that
+/// chose this backend's route, against the device-to-device copy bandwidth measured the same way.
+/// </summary>
+public static unsafe class CudaTiming
+{
+    /// <summary>Median microseconds of Y[rows × n] = X[rows × k] · Wᵀ for a <paramref name="type"/> matrix (W rotated over 4 copies, so L2 holds none).</summary>
+    public static double Matmul(CudaDevice device, GgmlType type, int n, int k, int rows, int repeats = 50)
+    {
+        lock (device.Gate)
+        {
+            device.MakeCurrent();
+            var rng = new Random(1);
+            long elementBytes = type == GgmlType.Q8_0 ? 1 : (long)GgmlTypeInfo.ByteCount(type, 1);
+            const int Copies = 4;
+            var bytes = new byte[(long)n * k * elementBytes];
+            var buffers = new List<DeviceBuffer>();
+            try
+            {
+                var weights = new (ulong Data, ulong Scales)[Copies];
+                for (int c = 0; c < Copies; c++)
+                {
+                    // Finite values of every type: bytes below 0x3C in the high byte of each 16-bit element.
+                    rng.NextBytes(bytes);
+                    if (type is GgmlType.F16 or GgmlType.BF16)
+                        for (long i = 1; i < bytes.Length; i += 2) bytes[i] &= 0x3B;
+                    if (type == GgmlType.F32)
+                        for (long i = 3; i < bytes.Length; i += 4) bytes[i] &= 0x3E;
+                    var data = new DeviceBuffer(device, bytes.Length);
+                    buffers.Add(data);
+                    fixed (byte* p = bytes) data.Upload(p, bytes.Length);
+                    var scales = new DeviceBuffer(device, (long)n * (k / 32) * 2);
+                    buffers.Add(scales);
+                    var s = Enumerable.Repeat(BitConverter.HalfToUInt16Bits((Half)0.01f), n * (k / 32)).ToArray();
+                    fixed (ushort* p = s) scales.Upload(p, s.Length * 2L);
+                    weights[c] = (data.Pointer, scales.Pointer);
+                }
+                var x = new DeviceBuffer(device, (long)rows * k * sizeof(float));
+                var y = new DeviceBuffer(device, (long)rows * n * sizeof(float));
+                buffers.Add(x);
+                buffers.Add(y);
+                var xs = Enumerable.Range(0, rows * k).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
+                fixed (float* p = xs) x.Upload(p, xs.Length * 4L);
+                CudaKernels kernels = device.Kernels;
+                var (function, r) = kernels.Matmul(type, rows, glu: false);
+                uint groups = (uint)((rows + r - 1) / r), blocks = (uint)((n + 3) / 4);
+                if (type == GgmlType.Q8_0)
+                {
+                    // The Q8_0 kernel reads int8 activations: rounded once here, as a forward rounds them before each product.
+                    var xq = new DeviceBuffer(device, (long)rows * k);
+                    var xd = new DeviceBuffer(device, (long)rows * k / 32 * sizeof(float));
+                    buffers.Add(xq);
+                    buffers.Add(xd);
+                    kernels.Launch(kernels.QuantizeQ8, (uint)((k / 32 + 127) / 128), (uint)rows, 128,
+                        [x.Pointer, CudaKernels.Arg(k), xq.Pointer, xd.Pointer, CudaKernels.Arg(k)]);
+                    void RunQ8(int c) => kernels.Launch(function, groups, blocks, 128,
+                    [
+                        xq.Pointer, xd.Pointer, CudaKernels.Arg(k), CudaKernels.Arg(rows), weights[c].Data, weights[c].Scales,
+                        y.Pointer, CudaKernels.Arg(n), CudaKernels.Arg(n), CudaKernels.Arg(0),
+                    ]);
+                    for (int i = 0; i < 8; i++) RunQ8(i % Copies);
+                    return device.TimeMedian(repeats, i => RunQ8(i % Copies));
+                }
+                void Run(int c) => kernels.Launch(function, groups, blocks, 128,
+                [
+                    x.Pointer, CudaKernels.Arg(k), CudaKernels.Arg(rows), weights[c].Data, weights[c].Scales, CudaKernels.Arg(k),
+                    y.Pointer, CudaKernels.Arg(n), CudaKernels.Arg(n), CudaKernels.Arg(0),
+                ]);
+                for (int i = 0; i < 8; i++) Run(i % Copies);
+                return device.TimeMedian(repeats, i => Run(i % Copies));
+            }
+            finally
+            {
+                foreach (DeviceBuffer b in buffers) b.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Device-to-device copy bandwidth, GB/s counting bytes read and written (the bound a decode step meets).</summary>
+    public static double CopyBandwidth(CudaDevice device, long bytes = 1L << 30)
+    {
+        lock (device.Gate)
+        {
+            device.MakeCurrent();
+            using var a = new DeviceBuffer(device, bytes);
+            using var b = new DeviceBuffer(device, bytes);
+            void Copy(int _) => device.Api.Check(device.Api.cuMemcpyDtoDAsync(b.Pointer, a.Pointer, (nuint)bytes, 0), "cuMemcpyDtoDAsync");
+            Copy(0);
+            double us = device.TimeMedian(10, Copy);
+            return 2.0 * bytes / (us * 1e-6) / 1e9;
+        }
+    }
+}

@@ -1,0 +1,321 @@
+using SpecDec.Kernels;
+using SpecDec.Model;
+using SpecDec.Tensors;
+using SpecDec.Tokenization;
+
+namespace SpecDec.Backends.Cuda;
+
+/// <summary>
+/// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3) on an NVIDIA GPU: the CPU backend's forward, step for
+/// step, with the weights, activations and KV cache in device memory. Per chunk of up to 64 rows: the tokens'
+/// embedding rows (dequantized on the host from the mapped file) and the positions and visibility bits go up in
+/// two copies; per block RMSNorm → Q, K, V (one stacked matrix) → biases, q/k norms, RoPE, K and V into the cache → attention over the
+/// cache → output projection added to the residual → RMSNorm → gate and up with SwiGLU fused → down added to the
+/// residual; then the final norm of only the rows whose logits are wanted, the head, and the logits come back.
+/// Hidden states come back only for the layers a batch asks for. Thread-safe as the CPU's: forwards take turns on
+/// the device's <see cref="CudaDevice.Gate"/>.
+/// </summary>
+public sealed unsafe class CudaTransformer : ILanguageModel
+{
+    const int MaxRows = ForwardBatch.MaxRows;
+    const uint Threads = 128; // the kernels' WARPS × 32
+
+    readonly ModelWeights _model;
+    readonly CudaDevice _device;
+    readonly CudaKernels _k;
+    readonly CudaWeights _weights;
+    readonly CudaBuffers _b;
+    readonly int _hidden;
+    bool _disposed;
+
+    CudaTransformer(ModelWeights model, CudaDevice device)
+    {
+        _model = model;
+        _device = device;
+        _k = device.Kernels;
+        _hidden = model.Config.HiddenSize;
+        lock (device.Gate)
+        {
+            device.MakeCurrent();
+            _weights = new CudaWeights(device, model);
+            try
+            {
+                _b = new CudaBuffers(device, model.Config);
+            }
+            catch
+            {
+                _weights.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>Builds the model over <paramref name="source"/> (which it then owns) on <paramref name="device"/>.</summary>
+    public static CudaTransformer Load(IModelSource source, CudaDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ModelWeights model = ModelWeights.Load(source);
+        try
+        {
+            return new CudaTransformer(model, device);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public ModelConfig Config => _model.Config;
+    public ITokenizer Tokenizer => _model.Tokenizer;
+    public CudaDevice Device => _device;
+
+    /// <summary>Device bytes of the weights and the activation buffers.</summary>
+    public long DeviceBytes => _weights.Bytes + _b.Bytes;
+
+    /// <summary>Element type of the caches <see cref="CreateCache"/> makes from now on (F32 unless set).</summary>
+    public KvCacheType CacheType { get; set; }
+
+    public IKvCache CreateCache(int capacity)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_device.Gate)
+        {
+            _device.MakeCurrent();
+            return new CudaKvCache(_device, Config.LayerCount, Config.KvHeadCount, Config.HeadDim, capacity, this, CacheType);
+        }
+    }
+
+    public long CacheBytes(long positions) => CudaKvCache.Bytes(Config.LayerCount, Config.KvHeadCount, Config.HeadDim, positions, CacheType);
+
+    public void Forward(in ForwardBatch batch, IKvCache cache, Span<float> logits)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (cache is not CudaKvCache kv || kv.Owner != this)
+            throw new ArgumentException("the KV cache was not created by this model", nameof(cache));
+        int n = batch.Count;
+        int logitRows = BatchRules.Validate(batch, Config, kv.Length, kv.Capacity, logits.Length);
+        int first = batch.FirstLayer, end = batch.Layers == 0 ? Config.LayerCount : first + batch.Layers;
+        lock (_device.Gate)
+        {
+            _device.MakeCurrent();
+            kv.Reserve(kv.Length + n);
+            for (int c0 = 0; c0 < n; c0 += MaxRows)
+            {
+                int rows = Math.Min(MaxRows, n - c0);
+                Upload(batch, c0, rows);
+                for (int l = first; l < end; l++)
+                {
+                    Block(l, rows, kv);
+                    CaptureHidden(batch, l, c0, rows, _b.X);
+                }
+                CaptureFinal(batch, c0, rows);
+                ComputeLogits(batch, c0, rows, logitRows, logits);
+                kv.Advance(rows);
+            }
+        }
+    }
+
+    /// <summary>The chunk's residual rows, positions and visibility bits, through pinned memory, in two copies.</summary>
+    void Upload(in ForwardBatch batch, int c0, int rows)
+    {
+        _device.Api.Check(_device.Api.cuStreamSynchronize(0), "cuStreamSynchronize"); // the last chunk's copies have left the pinned buffers
+        int ld = _b.Hidden;
+        for (int i = 0; i < rows; i++)
+        {
+            float* row = _b.HostX + (long)i * ld;
+            if (batch.Tokens.IsEmpty) batch.Embeddings.Slice((c0 + i) * _hidden, _hidden).CopyTo(new Span<float>(row, _hidden));
+            else
+            {
+                WeightTensor e = _weights.Embedding;
+                Dequantize.Row(e.Type, (byte*)e.Data + batch.Tokens[c0 + i] * e.RowBytes, row, _hidden, Simd.Best);
+            }
+        }
+        var positions = new Span<int>(_b.HostInputs + CudaBuffers.PositionsOffset, rows);
+        batch.Positions.Slice(c0, rows).CopyTo(positions);
+        BatchRules.Visibility(batch, c0, rows, new Span<ulong>(_b.HostInputs + CudaBuffers.VisibleOffset, rows));
+        var api = _device.Api;
+        api.Check(api.cuMemcpyHtoDAsync(_b.X, _b.HostX, (nuint)((long)rows * ld * sizeof(float)), 0), "cuMemcpyHtoDAsync");
+        api.Check(api.cuMemcpyHtoDAsync(_b.Inputs, _b.HostInputs, CudaBuffers.InputBytes, 0), "cuMemcpyHtoDAsync");
+    }
+
+    /// <summary>Decoder block <paramref name="l"/> over the chunk's rows, whose keys and values land at kv.Length.</summary>
+    void Block(int l, int rows, CudaKvCache kv)
+    {
+        ModelConfig c = Config;
+        DeviceLayer w = _weights.Layers[l];
+        CudaBuffers b = _b;
+        int half = kv.Type == KvCacheType.F16 ? 1 : 0;
+        ulong positions = b.Inputs + CudaBuffers.PositionsOffset, visible = b.Inputs + CudaBuffers.VisibleOffset;
+
+        Norm(b.X, w.AttentionNorm, b.Xn, rows, 0);
+        if (w.Qkv is not null) Matmul(w.Qkv, b.Xn, rows, b.Qkv, b.QkvLd, accumulate: false);
+        else
+        {
+            Matmul(w.Q!, b.Xn, rows, b.Qkv, b.QkvLd, accumulate: false);
+            Matmul(w.K!, b.Xn, rows, b.K, b.QkvLd, accumulate: false);
+            Matmul(w.V!, b.Xn, rows, b.V, b.QkvLd, accumulate: false);
+        }
+        int heads = c.HeadCount + c.KvHeadCount;
+        _k.Launch(_k.RopeStore[half], (uint)((heads + 3) / 4), (uint)rows, Threads,
+        [
+            b.Qkv, CudaKernels.Arg(b.QkvLd), b.K, b.V, CudaKernels.Arg(b.QkvLd), w.QBias, w.KBias, w.VBias, w.QNorm, w.KNorm,
+            CudaKernels.Arg(c.RmsNormEps), _weights.InverseFrequencies, positions, CudaKernels.Arg(c.HeadCount),
+            CudaKernels.Arg(c.KvHeadCount), CudaKernels.Arg(c.HeadDim), CudaKernels.Arg(c.RopeStyle == RopeStyle.Neox ? 1 : 0),
+            kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), CudaKernels.Arg(kv.Length),
+        ]);
+        _k.Launch(_k.Attention[half], (uint)c.HeadCount, (uint)rows, Threads,
+        [
+            b.Qkv, CudaKernels.Arg(b.QkvLd), kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), CudaKernels.Arg(kv.Length),
+            visible, CudaKernels.Arg(c.HeadCount), CudaKernels.Arg(c.KvHeadCount), CudaKernels.Arg(c.HeadDim),
+            CudaKernels.Arg(1f / MathF.Sqrt(c.HeadDim)), b.Att, CudaKernels.Arg(b.QDim),
+        ]);
+        Matmul(w.Output, b.Att, rows, b.X, b.Hidden, accumulate: true);
+
+        Norm(b.X, w.FfnNorm, b.Xn, rows, 0);
+        if (w.Gate.Type == w.Up.Type)
+        {
+            var (function, r) = _k.Matmul(w.Gate.Type, rows, glu: true);
+            var grid = ((uint)((rows + r - 1) / r), (uint)((w.Gate.Rows + 3) / 4));
+            if (w.Gate.Type == GgmlType.Q8_0)
+            {
+                QuantizeRows(b.Xn, rows, w.Gate.Ld);
+                _k.Launch(function, grid.Item1, grid.Item2, Threads,
+                [
+                    b.Xq, b.Xd, CudaKernels.Arg(w.Gate.Ld), CudaKernels.Arg(rows), w.Gate.Data, w.Gate.Scales, w.Up.Data, w.Up.Scales,
+                    b.Up, CudaKernels.Arg(b.Ffn), CudaKernels.Arg(w.Gate.Rows),
+                ]);
+            }
+            else
+                _k.Launch(function, grid.Item1, grid.Item2, Threads,
+                [
+                    b.Xn, CudaKernels.Arg(b.Hidden), CudaKernels.Arg(rows), w.Gate.Data, w.Gate.Scales, w.Up.Data, w.Up.Scales,
+                    CudaKernels.Arg(w.Gate.Ld), b.Up, CudaKernels.Arg(b.Ffn), CudaKernels.Arg(w.Gate.Rows),
+                ]);
+        }
+        else
+        {
+            Matmul(w.Gate, b.Xn, rows, b.Gate, b.Ffn, accumulate: false);
+            Matmul(w.Up, b.Xn, rows, b.Up, b.Ffn, accumulate: false);
+            _k.Launch(_k.SwiGlu, (uint)Math.Min(64, (c.IntermediateSize + 255) / 256), (uint)rows, 256,
+                [b.Gate, b.Up, CudaKernels.Arg(b.Ffn), CudaKernels.Arg(c.IntermediateSize)]);
+        }
+        Matmul(w.Down, b.Up, rows, b.X, b.Hidden, accumulate: true);
+    }
+
+    /// <summary>y[rows × N] (+)= x[rows × K] · Wᵀ, x and y with the padded strides of their buffers.</summary>
+    void Matmul(DeviceMatrix w, ulong x, int rows, ulong y, int ldy, bool accumulate)
+    {
+        var (function, r) = _k.Matmul(w.Type, rows, glu: false);
+        uint groups = (uint)((rows + r - 1) / r), blocks = (uint)((w.Rows + 3) / 4);
+        if (w.Type == GgmlType.Q8_0)
+        {
+            QuantizeRows(x, rows, w.Ld);
+            _k.Launch(function, groups, blocks, Threads,
+            [
+                _b.Xq, _b.Xd, CudaKernels.Arg(w.Ld), CudaKernels.Arg(rows), w.Data, w.Scales, y, CudaKernels.Arg(ldy),
+                CudaKernels.Arg(w.Rows), CudaKernels.Arg(accumulate ? 1 : 0),
+            ]);
+            return;
+        }
+        _k.Launch(function, groups, blocks, Threads,
+        [
+            x, CudaKernels.Arg(w.Ld), CudaKernels.Arg(rows), w.Data, w.Scales, CudaKernels.Arg(w.Ld), y, CudaKernels.Arg(ldy),
+            CudaKernels.Arg(w.Rows), CudaKernels.Arg(accumulate ? 1 : 0),
+        ]);
+    }
+
+    /// <summary>Rows of x (stride and length <paramref name="k"/>) rounded into Xq and Xd for a Q8_0 matmul.</summary>
+    void QuantizeRows(ulong x, int rows, int k) =>
+        _k.Launch(_k.QuantizeQ8, (uint)((k / 32 + 127) / 128), (uint)rows, 128,
+            [x, CudaKernels.Arg(k), _b.Xq, _b.Xd, CudaKernels.Arg(k)]);
+
+    /// <summary>RMSNorm of <paramref name="rows"/> rows of x into y; with <paramref name="rowIndex"/> (device ints) row i reads x's row rowIndex[i].</summary>
+    void Norm(ulong x, ulong weight, ulong y, int rows, ulong rowIndex) =>
+        _k.Launch(_k.RmsNorm, (uint)rows, 1, 256,
+        [
+            x, CudaKernels.Arg(_b.Hidden), weight, y, CudaKernels.Arg(_b.Hidden), CudaKernels.Arg(_hidden),
+            CudaKernels.Arg(Config.RmsNormEps), rowIndex,
+        ]);
+
+    /// <summary>Copies device rows [rows × Hidden (padded)] into <paramref name="hidden"/> at <paramref name="offset"/>, unpadded.</summary>
+    void Download(ulong source, int rows, Span<float> hidden, long offset)
+    {
+        fixed (float* h = hidden)
+        {
+            var api = _device.Api;
+            if (_b.Hidden == _hidden)
+                api.Check(api.cuMemcpyDtoH(h + offset, source, (nuint)((long)rows * _hidden * sizeof(float))), "cuMemcpyDtoH");
+            else
+                for (int i = 0; i < rows; i++)
+                    api.Check(api.cuMemcpyDtoH(h + offset + (long)i * _hidden, source + (ulong)((long)i * _b.Hidden * sizeof(float)),
+                        (nuint)(_hidden * sizeof(float))), "cuMemcpyDtoH");
+        }
+    }
+
+    /// <summary>The residual stream after layer <paramref name="layer"/> where HiddenLayers asks for it.</summary>
+    void CaptureHidden(in ForwardBatch batch, int layer, int c0, int rows, ulong x)
+    {
+        for (int j = 0; j < batch.HiddenLayers.Length; j++)
+            if (batch.HiddenLayers[j] == layer)
+                Download(x, rows, batch.Hidden, ((long)j * batch.Count + c0) * _hidden);
+    }
+
+    /// <summary>The final-normed state (HiddenLayers entry LayerCount) of every row of the chunk.</summary>
+    void CaptureFinal(in ForwardBatch batch, int c0, int rows)
+    {
+        for (int j = 0; j < batch.HiddenLayers.Length; j++)
+            if (batch.HiddenLayers[j] == Config.LayerCount)
+            {
+                Norm(_b.X, _weights.OutputNorm, _b.HeadIn, rows, 0);
+                Download(_b.HeadIn, rows, batch.Hidden, ((long)j * batch.Count + c0) * _hidden);
+            }
+    }
+
+    /// <summary>
+    /// The head over only the output slots whose rows lie in this chunk (up to 64 at a time): their rows normed
+    /// into HeadIn, one matmul, one copy of the logits to pinned memory, then each slot's row to the caller.
+    /// </summary>
+    void ComputeLogits(in ForwardBatch batch, int c0, int rows, int logitRows, Span<float> logits)
+    {
+        int n = batch.Count, vocab = Config.VocabSize;
+        Span<int> slots = stackalloc int[MaxRows];
+        var rowIndex = new Span<int>(_b.HostInputs + CudaBuffers.LogitRowsOffset, MaxRows);
+        var api = _device.Api;
+        int o = 0;
+        while (o < logitRows)
+        {
+            int m = 0;
+            for (; o < logitRows && m < MaxRows; o++)
+            {
+                int row = batch.LogitRows.IsEmpty ? n - 1 : batch.LogitRows[o];
+                if (row < c0 || row >= c0 + rows) continue;
+                slots[m] = o;
+                rowIndex[m++] = row - c0;
+            }
+            if (m == 0) break;
+            ulong index = _b.Inputs + CudaBuffers.LogitRowsOffset;
+            api.Check(api.cuMemcpyHtoDAsync(index, _b.HostInputs + CudaBuffers.LogitRowsOffset,
+                (nuint)(m * sizeof(int)), 0), "cuMemcpyHtoDAsync");
+            Norm(_b.X, _weights.OutputNorm, _b.HeadIn, m, index);
+            Matmul(_weights.OutputHead, _b.HeadIn, m, _b.Logits, _b.Vocab, accumulate: false);
+            api.Check(api.cuMemcpyDtoHAsync(_b.HostLogits, _b.Logits, (nuint)((long)m * _b.Vocab * sizeof(float)), 0), "cuMemcpyDtoHAsync");
+            api.Check(api.cuStreamSynchronize(0), "cuStreamSynchronize");
+            for (int i = 0; i < m; i++)
+                new ReadOnlySpan<float>(_b.HostLogits + (long)i * _b.Vocab, vocab).CopyTo(logits.Slice(slots[i] * vocab, vocab));
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        lock (_device.Gate)
+        {
+            _device.MakeCurrent();
+            _b.Dispose();
+            _weights.Dispose();
+        }
+        _model.Dispose();
+    }
+}

@@ -1,0 +1,507 @@
+// SpecDec's CUDA kernels: everything one forward pass runs on the GPU. Compiled at run time by NVRTC when the
+// toolkit's libnvrtc is present, else loaded from specdec.ptx (build-ptx.sh; a test checks that file was made
+// from this source), which the driver compiles for the card. No #include: f16 and bf16 are converted with PTX
+// and bit operations, so NVRTC needs no toolkit headers.
+//
+// Activations are f32 rows with a padded stride (a multiple of 32 elements, the padding zero), so every weight
+// row and activation row is read in aligned 16-byte pieces. Every kernel computes a row the same way whatever
+// the other rows of the batch are: a tree's row gets exactly the bits its path gets when run causally.
+
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef unsigned long long u64;
+#define NEG_INF __int_as_float((int)0xff800000)
+
+__device__ __forceinline__ float h2f(u16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
+__device__ __forceinline__ u16 f2h(float f) { u16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+__device__ __forceinline__ float bf2f(u16 b) { return __uint_as_float(((u32)b) << 16); }
+__device__ __forceinline__ float lo16h(u32 w) { return h2f((u16)(w & 0xffff)); }
+__device__ __forceinline__ float hi16h(u32 w) { return h2f((u16)(w >> 16)); }
+__device__ __forceinline__ float lo16b(u32 w) { return __uint_as_float(w << 16); }
+__device__ __forceinline__ float hi16b(u32 w) { return __uint_as_float(w & 0xffff0000u); }
+
+__device__ __forceinline__ int dp4a(int a, int b, int c)
+{
+    int r;
+    asm("dp4a.s32.s32 %0, %1, %2, %3;" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+    return r;
+}
+
+__device__ __forceinline__ float warp_sum(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v)
+{
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Matmul Y[T × N] = X[T × K] · W[N × K]ᵀ, one warp per output column n, R rows of X per block (blockIdx.x picks
+// the group). Each lane walks 16-byte pieces of W's row n: piece p covers elements [p·E, p·E + E). The sums of a
+// row are formed in the same order for every R, so a row's result does not depend on the batch around it.
+
+#define WARPS 4
+
+// Weight pieces dequantized to E floats. Layouts (padded row stride ld elements, a multiple of 32):
+//   F32: ld floats a row. F16/BF16: ld halves a row. (Q8_0 has its own kernel, matmul_q8.)
+struct PieceF32 { enum { E = 4 };
+    static __device__ __forceinline__ void load(const void* w, const u16*, long row, int ld, int p, float* out)
+    {
+        float4 v = __ldg((const float4*)((const float*)w + row * ld) + p);
+        out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
+    }
+};
+struct PieceF16 { enum { E = 8 };
+    static __device__ __forceinline__ void load(const void* w, const u16*, long row, int ld, int p, float* out)
+    {
+        uint4 v = __ldg((const uint4*)((const u16*)w + row * ld) + p);
+        out[0] = lo16h(v.x); out[1] = hi16h(v.x); out[2] = lo16h(v.y); out[3] = hi16h(v.y);
+        out[4] = lo16h(v.z); out[5] = hi16h(v.z); out[6] = lo16h(v.w); out[7] = hi16h(v.w);
+    }
+};
+struct PieceBF16 { enum { E = 8 };
+    static __device__ __forceinline__ void load(const void* w, const u16*, long row, int ld, int p, float* out)
+    {
+        uint4 v = __ldg((const uint4*)((const u16*)w + row * ld) + p);
+        out[0] = lo16b(v.x); out[1] = hi16b(v.x); out[2] = lo16b(v.y); out[3] = hi16b(v.y);
+        out[4] = lo16b(v.z); out[5] = hi16b(v.z); out[6] = lo16b(v.w); out[7] = hi16b(v.w);
+    }
+};
+template <class P, int R>
+__device__ __forceinline__ void accumulate(const float* __restrict__ x, int ldx, int rows, const float* wf, int p, float* acc)
+{
+#pragma unroll
+    for (int r = 0; r < R; r++)
+    {
+        if (r >= rows) break;
+        const float4* xr = (const float4*)(x + (long)r * ldx) + p * (P::E / 4);
+        float a = acc[r];
+#pragma unroll
+        for (int i = 0; i < P::E / 4; i++)
+        {
+            float4 xv = __ldg(xr + i);
+            a = fmaf(wf[4 * i], xv.x, a);
+            a = fmaf(wf[4 * i + 1], xv.y, a);
+            a = fmaf(wf[4 * i + 2], xv.z, a);
+            a = fmaf(wf[4 * i + 3], xv.w, a);
+        }
+        acc[r] = a;
+    }
+}
+
+// mode 0: Y = XWᵀ; mode 1: Y += XWᵀ (the residual add). With W2 (glu): Y = silu(XWᵀ) · (XW2ᵀ), SwiGLU fused.
+template <class P, int R, bool GLU>
+__device__ __forceinline__ void matmul(const float* __restrict__ x, int ldx, int T, const void* w, const u16* ws,
+    const void* w2, const u16* ws2, int ldw, float* y, int ldy, int N, int mode)
+{
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    // Row groups are blockIdx.x, so the blocks that read one weight row run together and share it through L2.
+    int n = blockIdx.y * WARPS + warp;
+    int t0 = blockIdx.x * R;
+    if (n >= N) return;
+    int rows = min(R, T - t0);
+    x += (long)t0 * ldx;
+    float acc[R], acc2[R];
+#pragma unroll
+    for (int r = 0; r < R; r++) { acc[r] = 0.f; acc2[r] = 0.f; }
+    int pieces = ldw / P::E;
+    float wf[P::E], wf2[P::E];
+#pragma unroll 4
+    for (int p = lane; p < pieces; p += 32)
+    {
+        P::load(w, ws, n, ldw, p, wf);
+        if (GLU) P::load(w2, ws2, n, ldw, p, wf2);
+        accumulate<P, R>(x, ldx, rows, wf, p, acc);
+        if (GLU) accumulate<P, R>(x, ldx, rows, wf2, p, acc2);
+    }
+#pragma unroll
+    for (int r = 0; r < R; r++)
+    {
+        if (r >= rows) break;
+        float s = warp_sum(acc[r]);
+        if (GLU) s = s / (1.f + expf(-s)) * warp_sum(acc2[r]);
+        if (lane == 0)
+        {
+            float* o = y + (long)(t0 + r) * ldy + n;
+            *o = mode == 1 ? *o + s : s;
+        }
+    }
+}
+
+#define MATMUL(name, P, R) \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) mm_##name##_r##R(const float* x, int ldx, int T, \
+        const void* w, const u16* ws, int ldw, float* y, int ldy, int N, int mode) \
+    { matmul<P, R, false>(x, ldx, T, w, ws, 0, 0, ldw, y, ldy, N, mode); } \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) glu_##name##_r##R(const float* x, int ldx, int T, \
+        const void* w, const u16* ws, const void* w2, const u16* ws2, int ldw, float* y, int ldy, int N) \
+    { matmul<P, R, true>(x, ldx, T, w, ws, w2, ws2, ldw, y, ldy, N, 0); }
+#define MATMULS(name, P) MATMUL(name, P, 1) MATMUL(name, P, 2) MATMUL(name, P, 4) MATMUL(name, P, 8)
+
+MATMULS(f32, PieceF32)
+MATMULS(f16, PieceF16)
+MATMULS(bf16, PieceBF16)
+
+// ---------------------------------------------------------------------------------------------------------
+// Q8_0 matrices read int8 activations, rounded exactly as the CPU rounds them (Kernels/Quant/ActivationQ8): per
+// block of 32, d = max|x| / 127 and q = x · (1/d) rounded to nearest even, so both backends multiply the same
+// integers. A lane takes a whole block: 32 weights and 32 activations by dp4a, then one float multiply-add.
+
+extern "C" __global__ void quantize_q8(const float* x, int ld, signed char* q, float* d, int k)
+{
+    int row = blockIdx.y, b = blockIdx.x * blockDim.x + threadIdx.x;
+    if (b >= k / 32) return;
+    const float4* xb = (const float4*)(x + (long)row * ld + b * 32);
+    float v[32];
+    float amax = 0.f;
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+    {
+        float4 f = xb[i];
+        v[4 * i] = f.x; v[4 * i + 1] = f.y; v[4 * i + 2] = f.z; v[4 * i + 3] = f.w;
+        amax = fmaxf(amax, fmaxf(fmaxf(fabsf(f.x), fabsf(f.y)), fmaxf(fabsf(f.z), fabsf(f.w))));
+    }
+    float scale = amax / 127.f;
+    float inv = scale != 0.f ? 1.f / scale : 0.f;
+    int packed[8];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+    {
+        int word = 0;
+#pragma unroll
+        for (int j = 0; j < 4; j++) word |= (__float2int_rn(v[4 * i + j] * inv) & 0xff) << (8 * j);
+        packed[i] = word;
+    }
+    int4* out = (int4*)(q + (long)row * ld + b * 32);
+    int4 lo, hi;
+    lo.x = packed[0]; lo.y = packed[1]; lo.z = packed[2]; lo.w = packed[3];
+    hi.x = packed[4]; hi.y = packed[5]; hi.z = packed[6]; hi.w = packed[7];
+    out[0] = lo;
+    out[1] = hi;
+    d[(long)row * (ld / 32) + b] = scale;
+}
+
+template <int R, bool GLU>
+__device__ __forceinline__ void matmul_q8(const signed char* __restrict__ xq, const float* __restrict__ xd, int ldx, int T,
+    const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N, int mode)
+{
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int n = blockIdx.y * WARPS + warp;
+    int t0 = blockIdx.x * R;
+    if (n >= N) return;
+    int rows = min(R, T - t0);
+    int blocks = ldx / 32;
+    xq += (long)t0 * ldx;
+    xd += (long)t0 * blocks;
+    float acc[R], acc2[R];
+#pragma unroll
+    for (int r = 0; r < R; r++) { acc[r] = 0.f; acc2[r] = 0.f; }
+#pragma unroll 2
+    for (int b = lane; b < blocks; b += 32)
+    {
+        const int4* wp = (const int4*)(w + (long)n * ldx) + 2 * b;
+        int4 wa = __ldg(wp), wb = __ldg(wp + 1);
+        float dw = h2f(__ldg(ws + (long)n * blocks + b));
+        int4 va, vb;
+        float dw2 = 0.f;
+        if (GLU)
+        {
+            const int4* wp2 = (const int4*)(w2 + (long)n * ldx) + 2 * b;
+            va = __ldg(wp2); vb = __ldg(wp2 + 1);
+            dw2 = h2f(__ldg(ws2 + (long)n * blocks + b));
+        }
+#pragma unroll
+        for (int r = 0; r < R; r++)
+        {
+            if (r >= rows) break;
+            const int4* xp = (const int4*)(xq + (long)r * ldx) + 2 * b;
+            int4 xa = __ldg(xp), xb = __ldg(xp + 1);
+            float dx = __ldg(xd + (long)r * blocks + b);
+            int sum = dp4a(wa.x, xa.x, 0);
+            sum = dp4a(wa.y, xa.y, sum); sum = dp4a(wa.z, xa.z, sum); sum = dp4a(wa.w, xa.w, sum);
+            sum = dp4a(wb.x, xb.x, sum); sum = dp4a(wb.y, xb.y, sum); sum = dp4a(wb.z, xb.z, sum); sum = dp4a(wb.w, xb.w, sum);
+            acc[r] = fmaf((float)sum, dw * dx, acc[r]);
+            if (GLU)
+            {
+                int sum2 = dp4a(va.x, xa.x, 0);
+                sum2 = dp4a(va.y, xa.y, sum2); sum2 = dp4a(va.z, xa.z, sum2); sum2 = dp4a(va.w, xa.w, sum2);
+                sum2 = dp4a(vb.x, xb.x, sum2); sum2 = dp4a(vb.y, xb.y, sum2); sum2 = dp4a(vb.z, xb.z, sum2); sum2 = dp4a(vb.w, xb.w, sum2);
+                acc2[r] = fmaf((float)sum2, dw2 * dx, acc2[r]);
+            }
+        }
+    }
+#pragma unroll
+    for (int r = 0; r < R; r++)
+    {
+        if (r >= rows) break;
+        float s = warp_sum(acc[r]);
+        if (GLU) s = s / (1.f + expf(-s)) * warp_sum(acc2[r]);
+        if (lane == 0)
+        {
+            float* o = y + (long)(t0 + r) * ldy + n;
+            *o = mode == 1 ? *o + s : s;
+        }
+    }
+}
+
+#define MATMUL_Q8(R) \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) mmq_q8_0_r##R(const signed char* xq, const float* xd, int ldx, int T, \
+        const signed char* w, const u16* ws, float* y, int ldy, int N, int mode) \
+    { matmul_q8<R, false>(xq, xd, ldx, T, w, ws, 0, 0, y, ldy, N, mode); } \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) gluq_q8_0_r##R(const signed char* xq, const float* xd, int ldx, int T, \
+        const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N) \
+    { matmul_q8<R, true>(xq, xd, ldx, T, w, ws, w2, ws2, y, ldy, N, 0); }
+MATMUL_Q8(1) MATMUL_Q8(2) MATMUL_Q8(4) MATMUL_Q8(8)
+
+// ---------------------------------------------------------------------------------------------------------
+// Y[i] = X[src(i)] / sqrt(mean(X[src(i)]²) + eps) · w, one block of 256 threads per output row; src(i) = rows[i]
+// when rows is given (the rows whose logits are wanted), else i.
+
+extern "C" __global__ void rmsnorm(const float* x, int ldx, const float* w, float* y, int ldy, int n, float eps, const int* rows)
+{
+    __shared__ float partial[8];
+    int i = blockIdx.x;
+    const float* xr = x + (long)(rows ? rows[i] : i) * ldx;
+    float ss = 0.f;
+    for (int c = threadIdx.x; c < n; c += blockDim.x) ss = fmaf(xr[c], xr[c], ss);
+    ss = warp_sum(ss);
+    if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = ss;
+    __syncthreads();
+    if (threadIdx.x < 32)
+    {
+        float v = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.f;
+        v = warp_sum(v);
+        if (threadIdx.x == 0) partial[0] = v;
+    }
+    __syncthreads();
+    float scale = 1.f / sqrtf(partial[0] / n + eps);
+    float* yr = y + (long)i * ldy;
+    for (int c = threadIdx.x; c < n; c += blockDim.x) yr[c] = xr[c] * scale * w[c];
+}
+
+// up = silu(gate) · up: where gate and up are different weight types and cannot share one glu launch.
+extern "C" __global__ void swiglu(const float* gate, float* up, int ld, int n)
+{
+    int i = blockIdx.y;
+    for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < n; c += gridDim.x * blockDim.x)
+    {
+        float g = gate[(long)i * ld + c];
+        up[(long)i * ld + c] = g / (1.f + expf(-g)) * up[(long)i * ld + c];
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The new rows' Q and K (and V): biases (Qwen2), per-head RMSNorm (Qwen3), RoPE at each row's position; K and V
+// stored into the cache at cache row start + i. One warp per (row, head); heads [0, H) are queries, [H, H + G)
+// keys (which also store their values). style 0: pairs (2j, 2j+1) (GGUF llama); 1: (j, j + d/2) (Neox).
+
+template <typename C> __device__ __forceinline__ C to_cache(float v);
+template <> __device__ __forceinline__ float to_cache<float>(float v) { return v; }
+template <> __device__ __forceinline__ u16 to_cache<u16>(float v) { return f2h(fminf(fmaxf(v, -65504.f), 65504.f)); }
+__device__ __forceinline__ float from_cache(float v) { return v; }
+__device__ __forceinline__ float from_cache(u16 v) { return h2f(v); }
+
+template <typename C>
+__device__ void rope_store(float* q, int ldq, float* k, const float* v, int ldk, const float* qb, const float* kb,
+    const float* vb, const float* qn, const float* kn, float eps, const float* inv_freq, const int* pos, int H, int G,
+    int d, int style, C* kc, C* vc, long long head_stride, int start)
+{
+    __shared__ float buf[WARPS][256];
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int i = blockIdx.y, h = blockIdx.x * WARPS + warp;
+    if (h >= H + G) return;
+    bool isq = h < H;
+    int hh = isq ? h : h - H;
+    float* vec = isq ? q + (long)i * ldq + hh * d : k + (long)i * ldk + hh * d;
+    const float* bias = isq ? qb : kb;
+    const float* norm = isq ? qn : kn;
+    float* s = buf[warp];
+    float ss = 0.f;
+    for (int c = lane; c < d; c += 32)
+    {
+        float e = vec[c] + (bias ? bias[hh * d + c] : 0.f);
+        s[c] = e;
+        ss = fmaf(e, e, ss);
+    }
+    if (norm)
+    {
+        float scale = 1.f / sqrtf(warp_sum(ss) / d + eps);
+        for (int c = lane; c < d; c += 32) s[c] = s[c] * scale * norm[c];
+    }
+    __syncwarp();
+    int half = d / 2;
+    float p = (float)pos[i];
+    for (int j = lane; j < half; j += 32)
+    {
+        float angle = p * inv_freq[j];
+        float sn, cs;
+        sincosf(angle, &sn, &cs);
+        int a = style ? j : 2 * j, b = style ? j + half : 2 * j + 1;
+        float xa = s[a], xb = s[b];
+        // As the CPU's tables: out_a = x_a·cos − x_b·sin, out_b = x_b·cos + x_a·sin.
+        float oa = xa * cs + xb * -sn, ob = xb * cs + xa * sn;
+        if (isq) { vec[a] = oa; vec[b] = ob; }
+        else
+        {
+            C* kr = kc + hh * head_stride + (long)(start + i) * d;
+            kr[a] = to_cache<C>(oa);
+            kr[b] = to_cache<C>(ob);
+        }
+    }
+    if (!isq)
+    {
+        const float* vr = v + (long)i * ldk + hh * d;
+        C* out = vc + hh * head_stride + (long)(start + i) * d;
+        for (int c = lane; c < d; c += 32) out[c] = to_cache<C>(vr[c] + (vb ? vb[hh * d + c] : 0.f));
+    }
+}
+
+#define ROPE(name, C) \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) rope_store_##name(float* q, int ldq, float* k, const float* v, int ldk, \
+        const float* qb, const float* kb, const float* vb, const float* qn, const float* kn, float eps, const float* inv_freq, \
+        const int* pos, int H, int G, int d, int style, C* kc, C* vc, long long head_stride, int start) \
+    { rope_store<C>(q, ldq, k, v, ldk, qb, kb, vb, qn, kn, eps, inv_freq, pos, H, G, d, style, kc, vc, head_stride, start); }
+ROPE(f32, float)
+ROPE(f16, u16)
+
+// ---------------------------------------------------------------------------------------------------------
+// Attention of new row i, query head h over the cache: the keys it sees are the cached rows [0, past) and the
+// batch rows set in visible[i], taken in that order as one sequence of L keys (the path a tree's row would
+// have run causally). Warp w scores tiles w, w + WARPS, … of 32 keys with an online softmax; the warps' partial
+// results are merged in warp order. Every step depends only on the L keys, so a tree's row gets its path's bits.
+
+#define MAXD 256
+#define KEYS 4
+
+// Four cache elements as floats (d is a multiple of 4, rows 16-byte (f32) or 8-byte (f16) aligned).
+__device__ __forceinline__ float4 load4(const float* p) { return *(const float4*)p; }
+__device__ __forceinline__ float4 load4(const u16* p)
+{
+    uint2 v = *(const uint2*)p;
+    float4 f;
+    f.x = lo16h(v.x); f.y = hi16h(v.x); f.z = lo16h(v.y); f.w = hi16h(v.y);
+    return f;
+}
+
+template <typename C>
+__device__ void attention(const float* q, int ldq, const C* kc, const C* vc, long long head_stride, int past,
+    const u64* visible, int H, int G, int d, float scale, float* out, int ldo)
+{
+    __shared__ float qs[MAXD];
+    __shared__ int batch_rows[64];
+    __shared__ float wm[WARPS], wl[WARPS];
+    __shared__ float wacc[WARPS][MAXD];
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    int h = blockIdx.x, i = blockIdx.y;
+    int g = h / (H / G);
+    u64 bits = visible[i];
+    int seen = __popcll(bits);
+    if (threadIdx.x == 0)
+        for (int k = 0; k < seen; k++) { batch_rows[k] = past + __ffsll((long long)bits) - 1; bits &= bits - 1; }
+    for (int c = threadIdx.x; c < d; c += blockDim.x) qs[c] = q[(long)i * ldq + h * d + c];
+    __syncthreads();
+    int L = past + seen;
+    const C* keys = kc + g * head_stride;
+    const C* values = vc + g * head_stride;
+    float m = NEG_INF, l = 0.f;
+    float acc[MAXD / 32];
+#pragma unroll
+    for (int c = 0; c < MAXD / 32; c++) acc[c] = 0.f;
+    for (int t0 = warp * 32; t0 < L; t0 += WARPS * 32)
+    {
+        int t = t0 + lane;
+        int row = t < past ? t : (t < L ? batch_rows[t - past] : 0);
+        float s = NEG_INF;
+        if (t < L)
+        {
+            const C* kr = keys + (long)row * d;
+            float dot = 0.f;
+            for (int c = 0; c < d; c += 4)
+            {
+                float4 kv = load4(kr + c);
+                dot = fmaf(qs[c], kv.x, dot);
+                dot = fmaf(qs[c + 1], kv.y, dot);
+                dot = fmaf(qs[c + 2], kv.z, dot);
+                dot = fmaf(qs[c + 3], kv.w, dot);
+            }
+            s = dot * scale;
+        }
+        float tile_max = warp_max(s);
+        float new_m = fmaxf(m, tile_max);
+        float correction = expf(m - new_m);
+        float p = t < L ? expf(s - new_m) : 0.f;
+        l = l * correction + warp_sum(p);
+#pragma unroll
+        for (int c = 0; c < MAXD / 32; c++) acc[c] *= correction;
+        // Values of KEYS keys are loaded before any is used, so their reads overlap; summed in key order.
+        int n = min(32, L - t0);
+        for (int j0 = 0; j0 < n; j0 += KEYS)
+        {
+            float pj[KEYS], vj[KEYS][MAXD / 32];
+#pragma unroll
+            for (int j = 0; j < KEYS; j++)
+            {
+                pj[j] = __shfl_sync(0xffffffffu, p, j0 + j);
+                int rj = __shfl_sync(0xffffffffu, row, j0 + j);
+                const C* vr = values + (long)rj * d;
+#pragma unroll
+                for (int c = 0; c < MAXD / 32; c++)
+                    vj[j][c] = j0 + j < n && lane + 32 * c < d ? from_cache(vr[lane + 32 * c]) : 0.f;
+            }
+#pragma unroll
+            for (int j = 0; j < KEYS; j++)
+#pragma unroll
+                for (int c = 0; c < MAXD / 32; c++)
+                    if (j0 + j < n) acc[c] = fmaf(pj[j], vj[j][c], acc[c]);
+        }
+        m = new_m;
+    }
+    if (lane == 0) { wm[warp] = m; wl[warp] = l; }
+#pragma unroll
+    for (int c = 0; c < MAXD / 32; c++)
+        if (lane + 32 * c < d) wacc[warp][lane + 32 * c] = acc[c];
+    __syncthreads();
+    float M = NEG_INF;
+    for (int w = 0; w < WARPS; w++) M = fmaxf(M, wm[w]);
+    float total = 0.f;
+    for (int w = 0; w < WARPS; w++) total += wm[w] == NEG_INF ? 0.f : wl[w] * expf(wm[w] - M);
+    for (int c = threadIdx.x; c < d; c += blockDim.x)
+    {
+        float o = 0.f;
+        for (int w = 0; w < WARPS; w++) o += wm[w] == NEG_INF ? 0.f : wacc[w][c] * expf(wm[w] - M);
+        out[(long)i * ldo + h * d + c] = o / total;
+    }
+}
+
+#define ATTENTION(name, C) \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) attention_##name(const float* q, int ldq, const C* kc, const C* vc, \
+        long long head_stride, int past, const u64* visible, int H, int G, int d, float scale, float* out, int ldo) \
+    { attention<C>(q, ldq, kc, vc, head_stride, past, visible, H, G, d, scale, out, ldo); }
+ATTENTION(f32, float)
+ATTENTION(f16, u16)
+
+// ---------------------------------------------------------------------------------------------------------
+// KeepRows: cache row src[j] moves to dst[j] for j = 0, 1, … in order, in every (layer, head) of keys and values.
+// Each thread owns one element column of one head, so the in-order moves never race. heads = layers × KV heads.
+
+template <typename C>
+__device__ void keep_rows(C* k, C* v, long long head_stride, int heads, int d, const int* src, const int* dst, int count)
+{
+    long e = (long)blockIdx.x * blockDim.x + threadIdx.x;
+    if (e >= (long)heads * d) return;
+    long head = e / d * head_stride;
+    int c = (int)(e % d);
+    for (int j = 0; j < count; j++)
+    {
+        k[head + (long)dst[j] * d + c] = k[head + (long)src[j] * d + c];
+        v[head + (long)dst[j] * d + c] = v[head + (long)src[j] * d + c];
+    }
+}
+
+extern "C" __global__ void keep_rows_f32(float* k, float* v, long long head_stride, int heads, int d, const int* src, const int* dst, int count)
+{ keep_rows<float>(k, v, head_stride, heads, d, src, dst, count); }
+extern "C" __global__ void keep_rows_f16(u16* k, u16* v, long long head_stride, int heads, int d, const int* src, const int* dst, int count)
+{ keep_rows<u16>(k, v, head_stride, heads, d, src, dst, count); }

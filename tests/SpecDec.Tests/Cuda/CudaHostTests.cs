@@ -1,0 +1,53 @@
+using System.Text.RegularExpressions;
+using SpecDec.Backends.Cuda;
+using SpecDec.Cli.Commands;
+
+namespace SpecDec.Tests.Cuda;
+
+/// <summary>What CI checks of the CUDA backend without a GPU: the shipped PTX, the options and the errors.</summary>
+public class CudaHostTests
+{
+    static string Source => CudaKernels.ReadResource(CudaKernels.SourceResource);
+    static string Ptx => CudaKernels.ReadResource(CudaKernels.PtxResource);
+
+    [Fact]
+    public void The_shipped_ptx_was_made_from_this_source()
+    {
+        string first = Ptx.Split('\n')[0].TrimEnd('\r');
+        Assert.StartsWith(CudaKernels.HashPrefix, first);
+        // If this fails, specdec.cu changed after specdec.ptx was made: run build-ptx.sh on a machine with nvcc.
+        Assert.Equal(CudaKernels.SourceHash(Source), first[CudaKernels.HashPrefix.Length..]);
+    }
+
+    [Fact]
+    public void The_ptx_has_every_kernel_the_backend_loads()
+    {
+        var entries = Regex.Matches(Ptx, @"\.entry\s+(\w+)").Select(m => m.Groups[1].Value).ToHashSet();
+        foreach (string name in CudaKernels.FunctionNames) Assert.Contains(name, entries);
+    }
+
+    [Fact]
+    public void A_wrong_device_is_one_error_naming_the_option()
+    {
+        var (code, _, err) = CommandInvocation.RunCli(GenerateCommand.Create(), ["generate", "--device", "gpu", "--prompt", "x"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--device must be cpu or cuda, not 'gpu'", err);
+        (code, _, err) = CommandInvocation.RunCli(PerfCommand.Create(), ["perf", "--device", "cuda", "--gpu", "-1"]);
+        Assert.Equal(1, code);
+        Assert.Contains("--gpu must be ≥ 0, not -1", err);
+    }
+
+    [NoDriverFact]
+    public void Without_a_driver_cuda_is_one_clear_error()
+    {
+        foreach (var command in new[] { GenerateCommand.Create(), PerfCommand.Create(), BenchCommand.Create() })
+        {
+            string[] args = command.Name == "generate" ? ["generate", "--device", "cuda", "--prompt", "x"] : [command.Name, "--device", "cuda"];
+            var (code, output, err) = CommandInvocation.RunCli(command, args);
+            Assert.Equal(1, code);
+            Assert.Equal("", output);
+            Assert.Equal("error: --device cuda: no NVIDIA driver found (libcuda.so.1 or libcuda.so could not be loaded); install the NVIDIA driver or use --device cpu",
+                err.Trim());
+        }
+    }
+}

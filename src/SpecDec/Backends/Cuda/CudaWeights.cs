@@ -52,13 +52,13 @@ internal sealed unsafe class CudaWeights : IDisposable
         {
             Embedding = model.Embedding;
             OutputHead = Matrix(model.OutputHead);
-            OutputNorm = Vector(model.OutputNorm);
+            OutputNorm = Vector(model.OutputNorm!); // null only for an EAGLE head, refused above
             Layers = model.Layers.Select(t => Fused(t)
                 ? new DeviceLayer(Matrix(t.Q, t.K, t.V), null, null, null, Matrix(t.Output), Matrix(t.Gate), Matrix(t.Up), Matrix(t.Down),
-                    Vector(t.AttentionNorm), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
+                    Vector(t.AttentionNorm!), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
                     Optional(t.QNorm), Optional(t.KNorm))
                 : new DeviceLayer(null, Matrix(t.Q), Matrix(t.K), Matrix(t.V), Matrix(t.Output), Matrix(t.Gate), Matrix(t.Up), Matrix(t.Down),
-                Vector(t.AttentionNorm), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
+                Vector(t.AttentionNorm!), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
                 Optional(t.QNorm), Optional(t.KNorm))).ToArray();
             float[] frequencies = model.RopeFactors is { } factors ? RopeFrequencies.Of(c, Floats(factors)) : RopeFrequencies.Of(c);
             fixed (float* f = frequencies) InverseFrequencies = Upload(f, frequencies.Length * sizeof(float));

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text;
+using SpecDec.Backends.Cpu;
 using SpecDec.Formats;
 using SpecDec.Generation;
 using SpecDec.Kernels;

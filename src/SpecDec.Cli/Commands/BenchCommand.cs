@@ -63,7 +63,7 @@ public static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
 
-        var datastore = new Option<string?>("--datastore") { Description = $"datastore for the rest method (default: {BundledFiles.Datastore} when present)" };
+        var datastore = new Option<string?>("--datastore") { Description = $"datastore for the rest and auto methods (default: {BundledFiles.Datastore} with the bundled target)" };
         var command = new Command("bench", "Benchmark the speculative methods against plain decoding on the task set");
         foreach (var option in new Option[] { model, draftModel, head, medusaHeads, methods, datastore, categories, limit, maxTokens, temperature, runs, threads, cacheType, seed, outDir, tasks, compare, markdownSummary, update })
             command.Options.Add(option);
@@ -148,7 +148,8 @@ public static class BenchCommand
         {
             target = Load("target", targetPath, request, pool, models);
             if (draftPath is not null) draft = Load("draft", draftPath, request, pool, models);
-            string? store = request.Datastore ?? BundledFiles.Find(BundledFiles.Datastore);
+            // The bundled store holds the bundled target's token ids: the default only with that model.
+            string? store = request.Datastore ?? (request.Model is null ? BundledFiles.Find(BundledFiles.Datastore) : null);
             // Head methods read the heads given, else the bundled ones (only with the bundled target, which they were
             // trained for); without --methods they run when their head is there.
             string? eaglePath = request.Head ?? (request.Model is null ? BundledFiles.Find(BundledFiles.EagleHead) : null);
@@ -159,7 +160,7 @@ public static class BenchCommand
             var methods = (request.Methods is null
                     ? BenchMethods.Available(draft is not null, headKinds)
                     : BenchMethods.Parse(request.Methods, draft is not null))
-                .Select(m => m.Speculation.Method == SpeculationMethods.Retrieval ? m with { Speculation = m.Speculation with { Datastore = store } } : m)
+                .Select(m => m.Speculation.Method is SpeculationMethods.Retrieval or SpeculationMethods.Auto ? m with { Speculation = m.Speculation with { Datastore = store } } : m)
                 .ToList();
             using var heads = HeadLoading.Load(methods.Select(m => m.Speculation.Method), eaglePath, medusaPath, target);
             foreach ((string kind, string path) in heads.Files)

@@ -66,14 +66,15 @@ public static class GenerateCommand
         var lookaheadWindow = new Option<int>("--lookahead-window") { Description = "Lookahead: columns W of the Jacobi window", DefaultValueFactory = _ => speculation.LookaheadWindow };
         var lookaheadNgram = new Option<int>("--lookahead-ngram") { Description = "Lookahead: n-gram size N (the window has N − 1 levels, guesses are N − 1 deep)", DefaultValueFactory = _ => speculation.LookaheadNgram };
         var lookaheadGuesses = new Option<int>("--lookahead-guesses") { Description = "Lookahead: most pooled n-grams verified per round (G)", DefaultValueFactory = _ => speculation.LookaheadGuesses };
-        var datastore = new Option<string?>("--datastore") { Description = $"Datastore for --spec rest (`specdec datastore build`; default: {BundledFiles.Datastore} when present)" };
+        var datastore = new Option<string?>("--datastore") { Description = $"Datastore for --spec rest and auto (`specdec datastore build`; default: {BundledFiles.Datastore} with the bundled target)" };
         var datastoreSave = new Option<string?>("--datastore-save") { Description = "With --spec rest: write what this run's answers taught the in-process store as a datastore file (load it with --datastore)" };
+        var exitLayer = new Option<int>("--exit-layer") { Description = "Layer skipping: draft through the first L blocks (a model trained for early exit); 0 chooses online", DefaultValueFactory = _ => speculation.ExitLayer };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
         var stats = new Option<bool>("--stats") { Description = "Print every statistic, with the acceptance at each draft position" };
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, treeDepth, treeTopK, head, medusaHeads, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, treeDepth, treeTopK, head, medusaHeads, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, exitLayer, stop, stats, noWarmUp })
             command.Options.Add(option);
         foreach (Option option in device.Options) command.Options.Add(option);
 
@@ -86,14 +87,20 @@ public static class GenerateCommand
                 DraftContext = parse.GetValue(draftContext),
                 NgramMin = parse.GetValue(ngramMin),
                 NgramMax = parse.GetValue(ngramMax),
-                Tree = parse.GetValue(draftTree) || method.Defaults.SizeTree, // eagle and medusa always draft trees
-                TreeNodes = method.Defaults.SizeTree ? method.Defaults.TreeNodes : speculation.TreeNodes,
+                // eagle and medusa always draft trees, rest and auto by default
+                Tree = parse.GetValue(draftTree) || method.Defaults.SizeTree || method.Defaults.Tree,
+                TreeNodes = method.Defaults.SizeTree || method.Defaults.Tree ? method.Defaults.TreeNodes : speculation.TreeNodes,
+                ExitLayer = parse.GetValue(exitLayer),
             };
             speculationOptions = TreeOptions.Apply(speculationOptions, parse.GetValue(treeNodes), parse.GetValue(treeDepth), parse.GetValue(treeTopK));
-            if (method.Name == SpeculationMethods.Retrieval)
-                speculationOptions = speculationOptions with { Datastore = parse.GetValue(datastore) ?? BundledFiles.Find(BundledFiles.Datastore) };
+            if (method.Name is SpeculationMethods.Retrieval or SpeculationMethods.Auto)
+                speculationOptions = speculationOptions with
+                {
+                    // The bundled store holds the bundled target's token ids: the default only with that model.
+                    Datastore = parse.GetValue(datastore) ?? (parse.GetValue(model) is null ? BundledFiles.Find(BundledFiles.Datastore) : null),
+                };
             else if (parse.GetValue(datastore) is not null || parse.GetValue(datastoreSave) is not null)
-                throw new SpecDecException("--datastore and --datastore-save are for --spec rest");
+                throw new SpecDecException("--datastore and --datastore-save are for --spec rest and auto");
             // Lookahead's depth and tree budget follow from its own three settings.
             if (method.Name == SpeculationMethods.Lookahead)
                 speculationOptions = speculationOptions.WithLookahead(parse.GetValue(lookaheadWindow), parse.GetValue(lookaheadNgram), parse.GetValue(lookaheadGuesses));
@@ -145,7 +152,12 @@ public static class GenerateCommand
             else stderr.WriteLine(result.Stats.ToString());
             if (parse.GetValue(datastoreSave) is string save)
             {
-                var rest = (RestProposer)generator.ProposerFor(SpeculationMethods.Retrieval)!;
+                var rest = generator.ProposerFor(method.Name) switch
+                {
+                    RestProposer r => r,
+                    AutoProposer a => a.Retrieval,
+                    _ => throw new SpecDecException("--datastore-save needs --spec rest or auto"),
+                };
                 OutputFile.Write(save, rest.SaveLearned);
                 stderr.WriteLine($"wrote {save}: {rest.LearnedTokens} learned tokens");
             }

@@ -86,7 +86,7 @@ internal sealed class GenerationLoop
         _tokens = new int[_limit];
         prompt.CopyTo(_tokens);
         _committed = prompt.Length;
-        proposer?.Reset(new ProposalRequest(options.Sampling, _speculation, _limit));
+        proposer?.Reset(new ProposalRequest(options.Sampling, _speculation, _limit, cache));
         _maxSide = Math.Min(proposer?.MaxSideRows ?? 0, ForwardBatch.MaxRows - 1 - nodes); // nodes < MaxRows (validated)
         int verifyRows = nodes + 1 + _maxSide;
         int rows = Math.Max(PrefillChunk, verifyRows);
@@ -178,6 +178,7 @@ internal sealed class GenerationLoop
             int budget = _speculation.Tree ? Math.Min(_speculation.TreeNodes, room) : depth;
             tree!.Clear(budget, depth);
             _proposer.Propose(_tokens.AsSpan(0, n), tree, _rng);
+            if (_proposer.ActiveMethod is string method) Stats.RecordMethod(method);
         }
         int drafted = tree?.Count ?? 0;
         // Side rows: within the forward's row limit and the cache rows left after the tree's.

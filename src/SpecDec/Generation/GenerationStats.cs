@@ -14,6 +14,8 @@ public sealed class GenerationStats
 {
     private long[] _draftedAt = [];
     private long[] _acceptedAt = [];
+    private Dictionary<string, long> _methodRounds = [];
+    private string? _lastMethod;
 
     public int PromptTokens { get; internal set; }
 
@@ -44,6 +46,12 @@ public sealed class GenerationStats
 
     /// <summary>Rounds that drafted at each draft position (0 = first after the committed text; for a chain, its tokens there).</summary>
     public IReadOnlyList<long> DraftedAtPosition => _draftedAt;
+
+    /// <summary>Rounds drafted by each method, for a proposer that chooses (auto, layer skipping's exit); empty otherwise.</summary>
+    public IReadOnlyDictionary<string, long> MethodRounds => _methodRounds;
+
+    /// <summary>Times the chosen method changed from one round to the next.</summary>
+    public long MethodSwitches { get; private set; }
 
     /// <summary>Draft tokens accepted at each draft position.</summary>
     public IReadOnlyList<long> AcceptedAtPosition => _acceptedAt;
@@ -80,6 +88,18 @@ public sealed class GenerationStats
         for (int i = 0; i < verdict.Accepted; i++) _acceptedAt[i]++;
     }
 
+    /// <summary>A round drafted by <paramref name="method"/>.</summary>
+    internal void RecordMethod(string method)
+    {
+        if (_lastMethod is not null && _lastMethod != method) MethodSwitches++;
+        _lastMethod = method;
+        System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(_methodRounds, method, out _)++;
+    }
+
+    /// <summary>"pld 12, rest 3 rounds; 2 switches", or empty.</summary>
+    public string MethodSummary() => _methodRounds.Count == 0 ? "" :
+        string.Join(", ", _methodRounds.OrderByDescending(m => m.Value).Select(m => $"{m.Key} {m.Value}")) + $" rounds; {MethodSwitches} switches";
+
     /// <summary>Totals over several requests (rates are recomputed from the sums).</summary>
     public static GenerationStats Sum(IEnumerable<GenerationStats> requests)
     {
@@ -100,6 +120,9 @@ public sealed class GenerationStats
             total.TreeSize = s.TreeSize ?? total.TreeSize;
             total._draftedAt = Add(total._draftedAt, s._draftedAt);
             total._acceptedAt = Add(total._acceptedAt, s._acceptedAt);
+            foreach (var (method, rounds) in s._methodRounds)
+                total._methodRounds[method] = total._methodRounds.GetValueOrDefault(method) + rounds;
+            total.MethodSwitches += s.MethodSwitches;
         }
         return total;
     }
@@ -117,6 +140,7 @@ public sealed class GenerationStats
     {
         var line = string.Create(CultureInfo.InvariantCulture,
             $"prompt {PromptTokens} tok, generated {GeneratedTokens} tok, prefill {PrefillTokensPerSecond:F1} tok/s, decode {DecodeTokensPerSecond:F1} tok/s");
+        if (_methodRounds.Count > 0) line += ", methods " + MethodSummary();
         if (Drafted == 0) return line;
         return line + string.Create(CultureInfo.InvariantCulture,
             $", α {Alpha:F3}, τ {Tau:F2}, drafted {Drafted}, accepted {Accepted}");
@@ -142,6 +166,7 @@ public sealed class GenerationStats
         Row("draft", $"{DraftMs:F1} ms");
         Row("verify", $"{VerifyMs:F1} ms");
         if (TreeSize is TreeShape tree) Row("tree size", $"{tree}");
+        if (_methodRounds.Count > 0) Row("methods", $"{MethodSummary()}");
         for (int i = 0; i < _draftedAt.Length && _draftedAt[i] > 0; i++)
             Row($"acceptance at {i + 1}", $"{AcceptanceAt(i):F3} ({_acceptedAt[i]}/{_draftedAt[i]})");
         return sb.ToString();

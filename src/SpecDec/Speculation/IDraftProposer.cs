@@ -54,6 +54,13 @@ public interface IDraftProposer
     void TargetHidden(int start, int rows, ReadOnlySpan<float> hidden) { }
 
     /// <summary>
+    /// What drafts this round when the proposer chooses among ways of drafting (auto's method, layer skipping's
+    /// exit); null for a proposer that always drafts the same way. Read after <see cref="Propose"/>; the same
+    /// strings every time (no allocation per round).
+    /// </summary>
+    string? ActiveMethod => null;
+
+    /// <summary>
     /// Most rows <see cref="SideRows"/> may ever add (0, the default: none). Read after <see cref="Reset"/>.
     /// </summary>
     int MaxSideRows => 0;

@@ -11,6 +11,8 @@ public static class SpeculationMethods
     public const string PromptLookup = "pld";
     public const string Lookahead = "lookahead";
     public const string Retrieval = "rest";
+    public const string LayerSkip = "layerskip";
+    public const string Auto = "auto";
 
     public const string Eagle = "eagle";
     public const string Medusa = "medusa";
@@ -41,6 +43,14 @@ public static class SpeculationMethods
             "retrieval: the longest suffix match (16 down to 2 tokens) in a datastore (--datastore), in the answers this process generated and in the request itself; the continuations' most frequent paths as a tree (--tree-nodes, --draft-max deep)",
             false, new SpeculationOptions { Method = Retrieval, DraftMin = 6, DraftMax = 6, Tree = true, TreeNodes = 12 },
             context => new RestProposer(context.Target.Tokenizer)));
+        Register(new(LayerSkip,
+            "self-speculation: the target drafts through its first E blocks and its own head, in its own KV cache (--exit-layer E, or chosen online from measured speed when 0)",
+            false, new SpeculationOptions { Method = LayerSkip, DraftMin = 4, DraftMax = 4 },
+            context => new LayerSkipProposer(context.Target)));
+        Register(new(Auto,
+            "chooses among none, pld, rest and lookahead while it runs, by the tokens per second each delivers here (a bandit); --stats names the methods used and the switches",
+            false, new SpeculationOptions { Method = Auto, DraftMin = 6, DraftMax = 6, Tree = true, TreeNodes = 12 },
+            context => new AutoProposer(context)));
 
         // Trees up to the verification forward's 63 nodes and 8 (EAGLE) or 4 (Medusa heads) levels; the size within
         // them is chosen per machine from the measured verification cost (TreeSizer) unless --tree-* fix it.

@@ -51,6 +51,12 @@ public sealed record SpeculationOptions
     /// <summary>Retrieval (rest): the datastore file to draft from (`specdec datastore build`); null: none, only the in-process stores.</summary>
     public string? Datastore { get; init; }
 
+    /// <summary>
+    /// Layer skipping: the blocks the target drafts with (an early exit, for a model trained for one); 0
+    /// chooses them online from what each delivers.
+    /// </summary>
+    public int ExitLayer { get; init; }
+
     /// <summary>Lookahead: columns W of the Jacobi window (set with the others through <see cref="WithLookahead"/>).</summary>
     public int LookaheadWindow { get; init; } = 5;
 
@@ -124,6 +130,7 @@ public sealed record SpeculationOptions
             throw new SpecDecException($"n-gram sizes must satisfy 1 ≤ ngram-min ≤ ngram-max ≤ 16 (got {NgramMin}..{NgramMax})");
         if (Tree && (TreeNodes < 1 || TreeNodes >= MaxVerifyRows))
             throw new SpecDecException($"tree-nodes must be in [1, {MaxVerifyRows - 1}] (got {TreeNodes})");
+        if (ExitLayer < 0) throw new SpecDecException($"exit-layer must be ≥ 0 (got {ExitLayer}; 0 chooses online)");
         if (Method == SpeculationMethods.Lookahead)
         {
             if (LookaheadWindow < 1) throw new SpecDecException($"lookahead-window must be ≥ 1 (got {LookaheadWindow})");

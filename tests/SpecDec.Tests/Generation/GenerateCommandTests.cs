@@ -75,6 +75,7 @@ public sealed class GenerateCommandTests : IDisposable
                  {
                      ["--spec", "none"], ["--spec", "pld", "--ngram-min", "1"], ["--spec", "pld", "--ngram-min", "1", "--draft-tree", "--tree-nodes", "12"],
                      ["--spec", "lookahead", "--lookahead-window", "3", "--lookahead-ngram", "3", "--lookahead-guesses", "2"],
+                     ["--spec", "layerskip", "--exit-layer", "1"], ["--spec", "auto"],
                      new[] { "--spec", "draft", "--draft-model", _model },
                  })
         {
@@ -109,6 +110,8 @@ public sealed class GenerateCommandTests : IDisposable
         Assert.Contains("top-p", Assert.Throws<SpecDecException>(() => Run("generate", "--model", _model, "--prompt", "ab", "--top-p", "2")).Message);
         Assert.Contains("tree-nodes", Assert.Throws<SpecDecException>(() =>
             Run("generate", "--model", _model, "--prompt", "ab", "--spec", "pld", "--draft-tree", "--tree-nodes", "64")).Message);
+        Assert.Contains("--exit-layer", Assert.Throws<SpecDecException>(() =>
+            Run("generate", "--model", _model, "--prompt", "ab", "--spec", "layerskip", "--exit-layer", "2")).Message);
         Assert.Contains("lookahead-window", Assert.Throws<SpecDecException>(() =>
             Run("generate", "--model", _model, "--prompt", "ab", "--spec", "lookahead", "--lookahead-window", "0")).Message);
         Assert.Contains("draft-context", Assert.Throws<SpecDecException>(() =>

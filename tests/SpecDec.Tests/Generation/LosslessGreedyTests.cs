@@ -163,6 +163,28 @@ public class LosslessGreedyTests
     }
 
     [Fact]
+    public void AutoEqualsPlainDecodingWhileItSwitchesMethods()
+    {
+        var generator = new Generator(Target());
+        long switches = 0;
+        var used = new HashSet<string>();
+        for (int repeat = 0; repeat < 3; repeat++)
+        {
+            foreach (string prompt in PromptTexts)
+            {
+                var plain = Run(new Generator(Target()), prompt, SpeculationOptions.None);
+                var spec = Run(generator, prompt, SpeculationOptions.For(SpeculationMethods.Auto));
+                Assert.Equal(plain.Tokens, spec.Tokens);
+                switches += spec.Stats.MethodSwitches;
+                used.UnionWith(spec.Stats.MethodRounds.Keys);
+            }
+        }
+        Assert.True(switches > 0, "auto never switched");
+        Assert.Contains(SpeculationMethods.None, used);
+        Assert.Contains(SpeculationMethods.PromptLookup, used);
+    }
+
+    [Fact]
     public void SpeculationNeedsFewerTargetForwardsWhenTheDraftIsGood()
     {
         var plainTarget = Target();

@@ -28,8 +28,8 @@ public class LosslessSamplingTests(ITestOutputHelper output)
 
     public static TheoryData<string, string> Cases => new()
     {
-        { "T=1", "draft" }, { "T=1", "pld" }, { "T=1", "pld-tree" }, { "T=1", "lookahead" }, { "T=1", "rest" },
-        { "T=0.7,top-p=0.9", "draft" }, { "T=0.7,top-p=0.9", "pld" }, { "T=0.7,top-p=0.9", "pld-tree" }, { "T=0.7,top-p=0.9", "lookahead" }, { "T=0.7,top-p=0.9", "rest" },
+        { "T=1", "draft" }, { "T=1", "pld" }, { "T=1", "pld-tree" }, { "T=1", "lookahead" }, { "T=1", "rest" }, { "T=1", "layerskip" }, { "T=1", "auto" },
+        { "T=0.7,top-p=0.9", "draft" }, { "T=0.7,top-p=0.9", "pld" }, { "T=0.7,top-p=0.9", "pld-tree" }, { "T=0.7,top-p=0.9", "lookahead" }, { "T=0.7,top-p=0.9", "rest" }, { "T=0.7,top-p=0.9", "layerskip" }, { "T=0.7,top-p=0.9", "auto" },
     };
 
     private static SamplingOptions SamplingFor(string name) => name == "T=1"
@@ -43,6 +43,10 @@ public class LosslessSamplingTests(ITestOutputHelper output)
         // A 6-token vocabulary: pooled trigrams after the last token branch at once.
         // The prompt's own bigrams, then what the generator learned from earlier samples' answers: counted trees.
         "rest" => new SpeculationOptions { Method = SpeculationMethods.Retrieval, DraftMin = 2, DraftMax = 2, Tree = true, TreeNodes = 5 },
+        // The test model has one block: its "early exit" is the target itself, whose greedy chain sampling rejects often.
+        "layerskip" => new SpeculationOptions { Method = SpeculationMethods.LayerSkip, DraftMin = 2, DraftMax = 2, DraftPMin = 0 },
+        // Every arm in turn over the samples, switching every few requests.
+        "auto" => SpeculationOptions.For(SpeculationMethods.Auto),
         "lookahead" => new SpeculationOptions { Method = SpeculationMethods.Lookahead }.WithLookahead(3, 3, 3),
         // Unigram matches in a 6-token vocabulary disagree often: trees of several branches, point-mass siblings.
         _ => new SpeculationOptions { Method = SpeculationMethods.PromptLookup, DraftMin = 2, DraftMax = 2, NgramMin = 1, NgramMax = 1, Tree = true, TreeNodes = 6 },

@@ -90,6 +90,9 @@ public sealed class TransformerLosslessTests : IDisposable
             new() { Method = SpeculationMethods.PromptLookup, DraftMin = 3, DraftMax = 3, NgramMin = 1, NgramMax = 2, Tree = true, TreeNodes = 10 },
             new SpeculationOptions { Method = SpeculationMethods.Lookahead }.WithLookahead(5, 4, 4),
             new() { Method = SpeculationMethods.Retrieval, DraftMin = 4, DraftMax = 4, Tree = true, TreeNodes = 10 },
+            new() { Method = SpeculationMethods.LayerSkip, DraftMin = 3, DraftMax = 3, DraftPMin = 0, ExitLayer = 1 },
+            new() { Method = SpeculationMethods.LayerSkip, DraftMin = 5, DraftMax = 5 },
+            SpeculationOptions.For(SpeculationMethods.Auto),
         ];
         foreach (var speculation in methods)
         {

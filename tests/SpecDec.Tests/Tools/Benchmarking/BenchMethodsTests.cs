@@ -51,7 +51,7 @@ public class BenchMethodsTests
     [Fact]
     public void AvailableLeavesOutDraftMethodsWithoutADraftModel()
     {
-        Assert.Equal(["ar", "pld", "pld-fixed", "pld-tree", "rest", "lookahead"], BenchMethods.Available(false).Select(m => m.Name));
+        Assert.Equal(["ar", "pld", "pld-fixed", "pld-tree", "rest", "layerskip", "auto", "lookahead"], BenchMethods.Available(false).Select(m => m.Name));
         Assert.Equal(BenchMethods.Names, BenchMethods.Available(true, ["eagle", "medusa"]).Select(m => m.Name));
         Assert.DoesNotContain(BenchMethods.Available(true, ["medusa"]), m => m.Name == "eagle");
     }

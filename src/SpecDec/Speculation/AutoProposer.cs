@@ -27,6 +27,9 @@ public sealed class AutoProposer : IDraftProposer
     private readonly RateBandit _bandit;
     private readonly ILanguageModel _target;
     private bool _priced;                              // arms checked against the cost curve
+
+    /// <summary>The shortest one-row forward whose cost curve is trusted to price arms.</summary>
+    private const double MeasurableMs = 0.05;
     private ProposalRequest _request;
     private long _roundStart;
     private int _lastTokens;
@@ -59,7 +62,8 @@ public sealed class AutoProposer : IDraftProposer
         {
             _priced = true;
             var cost = CostCurve.Measure(_target);
-            for (int a = 0; a < _arms.Length; a++)
+            // A forward timed in microseconds (a toy model) gives a curve of noise: then every arm stays.
+            for (int a = 0; a < _arms.Length && cost.OneRowMs >= MeasurableMs; a++)
                 if (_arms[a] is { } arm && cost.Relative(_options[a].MaxNodes + 1 + arm.MaxSideRows) >= _options[a].DraftMax + 1)
                     _bandit.Exclude(a);
         }

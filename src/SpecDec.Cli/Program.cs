@@ -15,4 +15,5 @@ root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DatastoreCommand.Create());
 root.Subcommands.Add(ParityCommand.Create());
+root.Subcommands.Add(TemplateCommand.Create());
 return CliRunner.Run(root, args);

@@ -237,7 +237,7 @@ internal static class TemplateBuiltins
             case "replace": return Replace(TemplateValues.ToText(value), (string)Arg(0, "old")!, (string)Arg(1, "new")!, Arg(2, "count") is long n ? n : -1);
             case "int": return ToInt(value);
             case "float": return value switch { long i => (double)i, double f => f, string s when double.TryParse(s, CultureInfo.InvariantCulture, out double p) => p, _ => 0.0 };
-            case "abs": return value switch { long i => Math.Abs(i), double f => Math.Abs(f), _ => throw new TemplateException($"line {line}: abs needs a number") };
+            case "abs": return value switch { long i => (object)Math.Abs(i), double f => Math.Abs(f), _ => throw new TemplateException($"line {line}: abs needs a number") };
             case "round": return Math.Round(value is long ri ? ri : (double)value!, Arg(0, "precision") is long p2 ? (int)p2 : 0, MidpointRounding.ToEven);
             case "indent":
             {

@@ -283,7 +283,7 @@ internal sealed class NegateExpr(Expr value, int line) : Expr(line)
 {
     public override object? Eval(RenderContext context) => value.Eval(context) switch
     {
-        long l => -l,
+        long l => (object)-l, // object: a switch of long and double arms would make every result a double
         double d => -d,
         var v => throw new TemplateException($"line {Line}: cannot negate {TemplateValues.TypeName(v)}"),
     };

@@ -16,4 +16,5 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(DatastoreCommand.Create());
 root.Subcommands.Add(ParityCommand.Create());
 root.Subcommands.Add(TemplateCommand.Create());
+root.Subcommands.Add(ChatCommand.Create());
 return CliRunner.Run(root, args);

@@ -39,11 +39,7 @@ public sealed class ServedModel
     /// <summary>Methods a request may name: those that need a draft model only when one is loaded.</summary>
     public IEnumerable<string> Methods => SpeculationMethods.All.Where(m => Draft is not null || !m.NeedsDraftModel).Select(m => m.Name);
 
-    /// <summary>Compiles every kernel before the first request (see <see cref="Generator.WarmUp"/>), for each method on offer.</summary>
-    public void WarmUp()
-    {
-        var generator = new Generator(Target, Draft);
-        foreach (string method in Methods)
-            generator.WarmUp(new GenerationOptions { Sampling = SamplingOptions.Greedy, Speculation = SpeculationOptions.For(method) });
-    }
+    /// <summary>Compiles the kernels before the first request (see <see cref="Generator.WarmUp"/>) with the default method.</summary>
+    public void WarmUp() =>
+        new Generator(Target, Draft).WarmUp(new GenerationOptions { Sampling = SamplingOptions.Greedy, Speculation = SpeculationOptions.For(DefaultMethod) });
 }

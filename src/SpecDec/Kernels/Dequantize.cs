@@ -43,10 +43,24 @@ public static unsafe class Dequantize
             case GgmlType.Q6_K:
                 BlockQ6_K.Dequantize(new ReadOnlySpan<byte>(src, k / BlockQ6_K.Size * BlockQ6_K.Bytes), new Span<float>(dst, k));
                 break;
+            case GgmlType.Q4_1: Blocks(BlockQ4_1.Dequantize, type, src, dst, k); break;
+            case GgmlType.Q5_0: Blocks(BlockQ5_0.Dequantize, type, src, dst, k); break;
+            case GgmlType.Q5_1: Blocks(BlockQ5_1.Dequantize, type, src, dst, k); break;
+            case GgmlType.Q2_K: Blocks(BlockQ2_K.Dequantize, type, src, dst, k); break;
+            case GgmlType.Q3_K: Blocks(BlockQ3_K.Dequantize, type, src, dst, k); break;
+            case GgmlType.Q5_K: Blocks(BlockQ5_K.Dequantize, type, src, dst, k); break;
+            case GgmlType.IQ4_NL: Blocks(BlockIQ4_NL.Dequantize, type, src, dst, k); break;
+            case GgmlType.IQ4_XS: Blocks(BlockIQ4_XS.Dequantize, type, src, dst, k); break;
+            case GgmlType.MXFP4: Blocks(BlockMXFP4.Dequantize, type, src, dst, k); break;
             default:
                 throw new NotSupportedException($"{type} weights are not supported yet");
         }
     }
+
+    delegate void BlockDecoder(ReadOnlySpan<byte> src, Span<float> dst);
+
+    static void Blocks(BlockDecoder decode, GgmlType type, byte* src, float* dst, int k) =>
+        decode(new ReadOnlySpan<byte>(src, (int)GgmlTypeInfo.ByteCount(type, k)), new Span<float>(dst, k));
 
     public static void F16(byte* src, float* dst, int k, SimdLevel level)
     {

@@ -34,4 +34,5 @@ public enum GgmlType : uint
     BF16 = 30,
     TQ1_0 = 34,
     TQ2_0 = 35,
+    MXFP4 = 39,
 }

@@ -35,6 +35,7 @@ public static class GgmlTypeInfo
             GgmlType.Q8_K => (256, 292),
             GgmlType.IQ4_NL => (32, 18),
             GgmlType.IQ4_XS => (256, 136),
+            GgmlType.MXFP4 => (32, 17),
             // Layouts only (so files using them parse and are refused by name); no kernels.
             GgmlType.IQ2_XXS => (256, 66),
             GgmlType.IQ2_XS => (256, 74),

@@ -7,7 +7,9 @@ namespace SpecDec.Tensors;
 /// </summary>
 public static class RunnableTypes
 {
-    public static IReadOnlySet<GgmlType> Types { get; } = new HashSet<GgmlType> { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K };
+    public static IReadOnlySet<GgmlType> Types { get; } = new HashSet<GgmlType> { GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K,
+        GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K, GgmlType.IQ4_NL, GgmlType.IQ4_XS, GgmlType.MXFP4,
+    };
 
     public static bool Contains(GgmlType type) => Types.Contains(type);
 }

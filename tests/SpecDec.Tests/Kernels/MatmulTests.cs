@@ -47,7 +47,12 @@ public unsafe class MatmulTests : IDisposable
         data.Add((GgmlType.Q8_0, 1024, 65));
         data.Add((GgmlType.Q4_0, 96, 33));  // odd block count: the 512-bit path's tail
         data.Add((GgmlType.Q4_0, 1024, 7));
-        foreach (GgmlType type in new[] { GgmlType.Q4_K, GgmlType.Q6_K })
+        foreach (GgmlType type in new[] { GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL, GgmlType.MXFP4 })
+        {
+            data.Add((type, 96, 33));       // odd block count: the 512-bit path's tail
+            data.Add((type, 1024, 7));
+        }
+        foreach (GgmlType type in new[] { GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K, GgmlType.IQ4_XS })
         {
             data.Add((type, 256, 5));
             data.Add((type, 768, 33));      // several super-blocks
@@ -111,7 +116,7 @@ public unsafe class MatmulTests : IDisposable
                 }
                 // Activations are rounded to int8 per block (32 for Q8_0/Q4_0, 256 for the K-quants' Q8_K):
                 // each x moves by at most half a step.
-                int block = type switch { GgmlType.Q8_0 or GgmlType.Q4_0 => 32, GgmlType.Q4_K or GgmlType.Q6_K => 256, _ => 0 };
+                int block = GgmlTypeInfo.BlockSize(type) switch { 1 => 0, 32 => 32, _ => 256 };
                 for (int b = 0; block > 0 && b < k / block; b++)
                 {
                     float amax = 0;

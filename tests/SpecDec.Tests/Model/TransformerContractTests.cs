@@ -138,8 +138,8 @@ public unsafe class TransformerContractTests
 
         var source3 = new SyntheticModelSource(Config("llama"), GgmlType.F32);
         WeightTensor k3 = source3.Find(TensorNames.AttnK(1))!;
-        var q5 = new Tampered(source3, TensorNames.AttnK(1), new WeightTensor(k3.Name, GgmlType.Q5_K, k3.Dims, k3.Data, k3.ByteLength));
-        e = Assert.Throws<ModelFormatException>(() => Transformer.Load(q5));
-        Assert.Contains("blk.1.attn_k.weight is Q5_K", e.Message);
+        var iq2 = new Tampered(source3, TensorNames.AttnK(1), new WeightTensor(k3.Name, GgmlType.IQ2_XS, k3.Dims, k3.Data, k3.ByteLength));
+        e = Assert.Throws<ModelFormatException>(() => Transformer.Load(iq2));
+        Assert.Contains("blk.1.attn_k.weight is IQ2_XS", e.Message);
     }
 }

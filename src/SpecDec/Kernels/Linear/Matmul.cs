@@ -87,8 +87,8 @@ public static unsafe class Matmul
     static ActivationForm FormOf(GgmlType type) => type switch
     {
         GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 => ActivationForm.F32,
-        GgmlType.Q8_0 or GgmlType.Q4_0 => ActivationForm.Q8,
-        GgmlType.Q4_K or GgmlType.Q6_K => ActivationForm.Q8K,
+        GgmlType.Q8_0 or GgmlType.Q4_0 or GgmlType.Q4_1 or GgmlType.Q5_0 or GgmlType.Q5_1 or GgmlType.IQ4_NL or GgmlType.MXFP4 => ActivationForm.Q8,
+        GgmlType.Q4_K or GgmlType.Q6_K or GgmlType.Q2_K or GgmlType.Q3_K or GgmlType.Q5_K or GgmlType.IQ4_XS => ActivationForm.Q8K,
         _ => ActivationForm.None,
     };
 
@@ -144,10 +144,29 @@ public static unsafe class Matmul
                     Q6_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),
                         part.Y, part.Weight.Rows, Level);
                     break;
+                case GgmlType.Q4_1: Block32<BlockQ4_1>(part, X, row0, row1, Level); break;
+                case GgmlType.Q5_0: Block32<BlockQ5_0>(part, X, row0, row1, Level); break;
+                case GgmlType.Q5_1: Block32<BlockQ5_1>(part, X, row0, row1, Level); break;
+                case GgmlType.IQ4_NL: Block32<BlockIQ4_NL>(part, X, row0, row1, Level); break;
+                case GgmlType.MXFP4: Block32<BlockMXFP4>(part, X, row0, row1, Level); break;
+                case GgmlType.Q2_K: SuperBlocks<BlockQ2_K>(part, X, row0, row1, Level); break;
+                case GgmlType.Q3_K: SuperBlocks<BlockQ3_K>(part, X, row0, row1, Level); break;
+                case GgmlType.Q5_K: SuperBlocks<BlockQ5_K>(part, X, row0, row1, Level); break;
+                case GgmlType.IQ4_XS: SuperBlocks<BlockIQ4_XS>(part, X, row0, row1, Level); break;
                 default:
                     FloatMatmul.Rows(part.Weight, X, part.Y, row0, row1, scratch, Level);
                     break;
             }
         }
+
+        /// <summary>A 32-block format against the Q8 activations (with their biases, for the offset term).</summary>
+        static void Block32<TBlock>(in MatmulPart part, in Activations x, int row0, int row1, SimdLevel level) where TBlock : IBlock32 =>
+            Block32Dot<TBlock>.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(x.T, x.K, x.Q8, x.Q8Scale, null),
+                x.Q8Bias, part.Y, part.Weight.Rows, level);
+
+        /// <summary>A K-quant format against the Q8_K activations.</summary>
+        static void SuperBlocks<TBlock>(in MatmulPart part, in Activations x, int row0, int row1, SimdLevel level) where TBlock : ISuperBlock =>
+            SuperBlockDot<TBlock>.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(x.T, x.K, x.Q8K, x.Q8KScale, x.Q8KSums),
+                part.Y, part.Weight.Rows, level);
     }
 }

@@ -27,6 +27,22 @@ public static class BlockQ4_K
         ? (scales[j] & 63, scales[j + 4] & 63)
         : ((scales[j + 4] & 0xF) | (scales[j - 4] >> 6) << 4, (scales[j + 4] >> 4) | (scales[j] >> 6) << 4);
 
+    /// <summary>Writes the 6-bit scale and min of sub-block j into the 12 packed bytes (cleared beforehand); Q5_K shares it.</summary>
+    public static void PackScaleMin(Span<byte> packed, int j, int scale, int min)
+    {
+        if (j < 4)
+        {
+            packed[j] = (byte)scale;
+            packed[j + 4] = (byte)min;
+        }
+        else
+        {
+            packed[j + 4] = (byte)((scale & 0xF) | (min & 0xF) << 4);
+            packed[j - 4] |= (byte)(scale >> 4 << 6);
+            packed[j] |= (byte)(min >> 4 << 6);
+        }
+    }
+
     public static void Quantize(ReadOnlySpan<float> src, Span<byte> dst)
     {
         QuantFormat.CheckQuantize(src.Length, dst.Length, Size, Bytes, "Q4_K");
@@ -58,21 +74,8 @@ public static class BlockQ4_K
             Span<byte> packed = block.Slice(ScalesOffset, 12);
             packed.Clear();
             for (int j = 0; j < SubBlocks; j++)
-            {
-                int ls = Math.Clamp(QuantFormat.NearestInt(invScale * scales[j]), 0, 63);
-                int lm = Math.Clamp(QuantFormat.NearestInt(invMin * mins[j]), 0, 63);
-                if (j < 4)
-                {
-                    packed[j] = (byte)ls;
-                    packed[j + 4] = (byte)lm;
-                }
-                else
-                {
-                    packed[j + 4] = (byte)((ls & 0xF) | (lm & 0xF) << 4);
-                    packed[j - 4] |= (byte)(ls >> 4 << 6);
-                    packed[j] |= (byte)(lm >> 4 << 6);
-                }
-            }
+                PackScaleMin(packed, j, Math.Clamp(QuantFormat.NearestInt(invScale * scales[j]), 0, 63),
+                    Math.Clamp(QuantFormat.NearestInt(invMin * mins[j]), 0, 63));
             Half d = (Half)(maxScale / 63f), dmin = (Half)(maxMin / 63f);
             MemoryMarshal.Write(block.Slice(DOffset), d);
             MemoryMarshal.Write(block.Slice(DMinOffset), dmin);

@@ -9,10 +9,11 @@ internal static class KQuantSearch
 {
     /// <summary>
     /// Fits x ≈ scale · L − min with L in [0, nmax] and min ≥ 0 (returned in <paramref name="min"/>), trying
-    /// nstep + 1 inverse scales (rmin + rdelta·i + nmax) / (max − min); returns scale.
+    /// nstep + 1 inverse scales (rmin + rdelta·i + nmax) / (max − min); returns scale. The error weighed is
+    /// squared, or absolute with <paramref name="absoluteError"/> (Q2_K's use_mad).
     /// </summary>
     public static float AffineScale(ReadOnlySpan<float> x, ReadOnlySpan<float> weights, int nmax, Span<byte> levels,
-        Span<byte> trial, out float min, float rmin, float rdelta, int nstep)
+        Span<byte> trial, out float min, float rmin, float rdelta, int nstep, bool absoluteError = false)
     {
         int n = x.Length;
         float lo = x[0], hi = x[0];
@@ -39,7 +40,7 @@ internal static class KQuantSearch
             int l = Math.Clamp(QuantFormat.NearestInt(iscale * (x[i] - lo)), 0, nmax);
             levels[i] = (byte)l;
             float diff = scale * l + lo - x[i];
-            bestError += weights[i] * diff * diff;
+            bestError += weights[i] * (absoluteError ? MathF.Abs(diff) : diff * diff);
         }
         for (int step = 0; step <= nstep; step++)
         {
@@ -68,7 +69,7 @@ internal static class KQuantSearch
             for (int i = 0; i < n; i++)
             {
                 float diff = s * trial[i] + m - x[i];
-                error += weights[i] * diff * diff;
+                error += weights[i] * (absoluteError ? MathF.Abs(diff) : diff * diff);
             }
             if (error < bestError)
             {

@@ -52,7 +52,7 @@ internal readonly unsafe struct Q4_KDot : IKQuantRowKernel
 
     /// <summary>Bytes [sc0..sc7, m0..m7] from the 12 packed scale bytes (see <see cref="BlockQ4_K"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector128<byte> ScalesAndMins(byte* packed)
+    internal static Vector128<byte> ScalesAndMins(byte* packed)
     {
         const uint low6 = 0x3f3f3f3f, low4 = 0x0f0f0f0f, low2 = 0x03030303;
         uint u0 = *(uint*)packed, u1 = *(uint*)(packed + 4), u2 = *(uint*)(packed + 8);

@@ -34,6 +34,15 @@ public static class WeightQuantizer
             case GgmlType.Q6_K:
                 BlockQ6_K.Quantize(src, dst);
                 break;
+            case GgmlType.Q4_1: BlockQ4_1.Quantize(src, dst); break;
+            case GgmlType.Q5_0: BlockQ5_0.Quantize(src, dst); break;
+            case GgmlType.Q5_1: BlockQ5_1.Quantize(src, dst); break;
+            case GgmlType.Q2_K: BlockQ2_K.Quantize(src, dst); break;
+            case GgmlType.Q3_K: BlockQ3_K.Quantize(src, dst); break;
+            case GgmlType.Q5_K: BlockQ5_K.Quantize(src, dst); break;
+            case GgmlType.IQ4_NL: BlockIQ4_NL.Quantize(src, dst); break;
+            case GgmlType.IQ4_XS: BlockIQ4_XS.Quantize(src, dst); break;
+            case GgmlType.MXFP4: BlockMXFP4.Quantize(src, dst); break;
             default:
                 throw new NotSupportedException($"cannot write {type} weights yet");
         }

@@ -1,0 +1,27 @@
+using System.Runtime.Intrinsics;
+
+namespace SpecDec.Kernels.Quant;
+
+/// <summary>
+/// A weight format of blocks of 32 read against Q8 activations (<see cref="ActivationQ8"/>): each block is
+/// 32 small integers v, a scale d and (for the "_1" types) an offset m, x = d·v + m. The dot with an
+/// activation block (scale d_a, quants a) is d·d_a·Σv·a + m·d_a·Σa, Σa coming from the activation bias.
+/// <see cref="Block32Dot{TBlock}"/> runs every such format from these members.
+/// </summary>
+internal unsafe interface IBlock32
+{
+    static abstract int Bytes { get; }
+
+    /// <summary>Whether the block has an offset m (Q4_1, Q5_1).</summary>
+    static abstract bool HasMin { get; }
+
+    static abstract float D(byte* block);
+
+    static abstract float M(byte* block);
+
+    /// <summary>The scalar reference: the 32 integers of the block in element order.</summary>
+    static abstract void Values(byte* block, sbyte* v);
+
+    /// <summary>The same 32 integers in one register (|v| ≤ 127, so they pair with int8 activations in vpmaddubsw).</summary>
+    static abstract Vector256<sbyte> Unpack(byte* block);
+}

@@ -24,7 +24,8 @@ internal static class Q3Search
         }
         if (amax < 1e-15f)
         {
-            levels[..n].Clear();
+            // ggml leaves its stored levels (quant + 4) at 0 here, i.e. quants of −4, which decode to 0 all the same.
+            levels[..n].Fill(-Nmax);
             return 0f;
         }
         float iscale = -Nmax / max;

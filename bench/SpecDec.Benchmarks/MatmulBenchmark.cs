@@ -20,7 +20,8 @@ public unsafe class MatmulBenchmark : IReadsMemory
     NativeBuffer<float> _x = null!, _y = null!;
     ColdWeights _weights = null!;
 
-    [Params(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K)]
+    [Params(GgmlType.F32, GgmlType.F16, GgmlType.BF16, GgmlType.Q8_0, GgmlType.Q4_0, GgmlType.Q4_K, GgmlType.Q6_K, GgmlType.Q4_1, GgmlType.Q5_0,
+        GgmlType.Q5_1, GgmlType.IQ4_NL, GgmlType.MXFP4, GgmlType.Q2_K, GgmlType.Q3_K, GgmlType.Q5_K, GgmlType.IQ4_XS)]
     public GgmlType Type { get; set; }
 
     [Params(1, 4, 8, 16)]

@@ -13,7 +13,7 @@ public static class QuantizeCommand
         var output = new Argument<FileInfo>("output") { Description = "GGUF file to write" };
         var type = new Option<string>("--type")
         {
-            Description = $"weight type: {QuantPlan.Names} (q4_k_m: llama.cpp's Q4_K/Q6_K mix)",
+            Description = $"weight type: {QuantPlan.Names} (q2_k … iq4_xs: llama.cpp's mixes of the same names)",
             Required = true,
         };
         var command = new Command("quantize", "Convert a GGUF model's weights to another type");

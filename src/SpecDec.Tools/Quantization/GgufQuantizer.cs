@@ -29,11 +29,11 @@ public static unsafe class GgufQuantizer
         writer.Add(GgufKeys.FileType, QuantPlan.FileType(scheme));
         writer.Add(GgufKeys.QuantizationVersion, 2u);
 
-        int layers = LayerCount(source);
+        int layers = LayerCount(source), gqa = QueriesPerKvHead(source);
         bool tied = source.Tensors.All(t => t.Name != TensorNames.Output);
         foreach (WeightTensor tensor in source.Tensors)
         {
-            GgmlType type = QuantPlan.TypeFor(scheme, tensor.Name, tensor.Dims, layers, tied);
+            GgmlType type = QuantPlan.TypeFor(scheme, tensor.Name, tensor.Dims, layers, tied, gqa);
             if (type != tensor.Type && !Dequantize.Supports(tensor.Type))
                 throw new ModelFormatException(input, $"tensor '{tensor.Name}' is {tensor.Type}, which SpecDec cannot decode to re-quantize");
             writer.AddTensor(tensor.Name, type, tensor.Dims, stream =>
@@ -59,6 +59,12 @@ public static unsafe class GgufQuantizer
     }
 
     /// <summary>The architecture's block_count key, else one past the highest "blk.N." in the tensor names.</summary>
+    /// <summary>head_count / head_count_kv (llama.cpp's n_gqa), 1 where the file does not say.</summary>
+    static int QueriesPerKvHead(GgufFile file) =>
+        file.Metadata.TryGetValue(GgufKeys.Architecture, out object? arch) && arch is string a
+        && file.Metadata.TryGetValue(GgufKeys.HeadCount(a), out object? heads) && heads is uint h
+        && file.Metadata.TryGetValue(GgufKeys.HeadCountKv(a), out object? kv) && kv is uint k && k > 0 ? (int)(h / k) : 1;
+
     static int LayerCount(GgufFile file)
     {
         if (file.Metadata.TryGetValue(GgufKeys.Architecture, out object? arch) && arch is string a

@@ -26,7 +26,7 @@ public static class SyntheticModel
         int tensorIndex = 0;
         void Matrix(string name, int rows, int columns)
         {
-            GgmlType type = QuantPlan.TypeFor(scheme, name, [columns, rows], c.LayerCount, c.TiedEmbeddings);
+            GgmlType type = QuantPlan.TypeFor(scheme, name, [columns, rows], c.LayerCount, c.TiedEmbeddings, c.HeadCount / c.KvHeadCount);
             ulong tensorSeed = seed * 1_000_003 + (ulong)tensorIndex++;
             writer.AddTensor(name, type, [columns, rows], stream =>
                 RowWriter.Write(stream, type, columns, rows, (row, values) => Normal(tensorSeed, row, values, WeightStd)));

@@ -2,6 +2,7 @@ using SpecDec.Kernels;
 using SpecDec.Kernels.Linear;
 using SpecDec.Kernels.Quant;
 using SpecDec.Tensors;
+using SpecDec.Tests.Tools.Benchmarking;
 
 namespace SpecDec.Tests.Kernels.Quant;
 
@@ -21,7 +22,7 @@ public unsafe class LlamaCppBlockTests
 
     static Dictionary<GgmlType, Case> Load()
     {
-        string path = Path.Combine(RepoRoot(), "tests", "fixtures", "llamacpp-quants", "blocks.bin");
+        string path = Path.Combine(RepoPaths.Root, "tests", "fixtures", "llamacpp-quants", "blocks.bin");
         using var r = new BinaryReader(File.OpenRead(path));
         var cases = new Dictionary<GgmlType, Case>();
         while (r.BaseStream.Position < r.BaseStream.Length)
@@ -34,13 +35,6 @@ public unsafe class LlamaCppBlockTests
             cases[type] = new Case(type, rows, k, x, q, Floats(rows * k), Floats(k), Floats(rows));
         }
         return cases;
-    }
-
-    static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "SpecDec.slnx"))) return dir.FullName;
-        throw new InvalidOperationException("no SpecDec.slnx above " + AppContext.BaseDirectory);
     }
 
     public static TheoryData<GgmlType> Types() => new(GgmlType.Q4_1, GgmlType.Q5_0, GgmlType.Q5_1, GgmlType.IQ4_NL, GgmlType.MXFP4,

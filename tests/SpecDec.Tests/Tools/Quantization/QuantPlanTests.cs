@@ -49,8 +49,12 @@ public class QuantPlanTests
     {
         // Qwen2.5-0.5B: hidden 896 is a multiple of 32 but not of 256.
         long[] q = [896, 896];
-        Assert.Equal(GgmlType.Q8_0, QuantPlan.TypeFor(QuantScheme.Q4_K, TensorNames.AttnQ(0), q, 24, true));
+        Assert.Equal(GgmlType.Q5_0, QuantPlan.TypeFor(QuantScheme.Q4_K, TensorNames.AttnQ(0), q, 24, true));
         Assert.Equal(GgmlType.Q8_0, QuantPlan.TypeFor(QuantScheme.Q6_K, TensorNames.AttnQ(0), q, 24, true));
+        Assert.Equal(GgmlType.Q5_1, QuantPlan.TypeFor(QuantScheme.Q5_K_S, TensorNames.AttnQ(0), q, 24, true));
+        Assert.Equal(GgmlType.Q4_0, QuantPlan.TypeFor(QuantScheme.Q2_K, TensorNames.AttnQ(0), q, 24, true));
+        Assert.Equal(GgmlType.Q4_0, QuantPlan.TypeFor(QuantScheme.Q3_K_S, TensorNames.AttnQ(0), q, 24, true));
+        Assert.Equal(GgmlType.IQ4_NL, QuantPlan.TypeFor(QuantScheme.IQ4_XS, TensorNames.AttnQ(0), q, 24, true));
         Assert.Equal(GgmlType.Q8_0, QuantPlan.TypeFor(QuantScheme.Q4_K_M, TensorNames.TokenEmbedding, [896, 151936], 24, true));
         Assert.Equal(GgmlType.Q4_0, QuantPlan.TypeFor(QuantScheme.Q4_0, TensorNames.AttnQ(0), q, 24, true));
         Assert.Equal(GgmlType.F16, QuantPlan.TypeFor(QuantScheme.Q4_K, TensorNames.AttnQ(0), [100, 896], 24, true));

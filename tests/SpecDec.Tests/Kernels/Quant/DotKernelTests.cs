@@ -157,7 +157,14 @@ public unsafe class DotKernelTests
         fixed (short* ps = s)
         {
             ActivationQ8K.Quantize(px, k, pq, pd, ps, SimdLevel.Scalar);
-            for (int i = 0; i < k; i++) Assert.True(Math.Abs(x[i] - q[i] * d[i / 256]) <= d[i / 256] / 2 * 1.0001f);
+            // ggml's convention: d has the opposite sign of the block's largest-magnitude value, which maps to −127.
+            for (int i = 0; i < k; i++) Assert.True(Math.Abs(x[i] - q[i] * d[i / 256]) <= Math.Abs(d[i / 256]) / 2 * 1.0001f);
+            for (int b = 0; b < 2; b++)
+            {
+                int m = 0;
+                for (int i = 1; i < 256; i++) if (Math.Abs(x[256 * b + i]) > Math.Abs(x[256 * b + m])) m = i;
+                Assert.Equal(-127, q[256 * b + m]);
+            }
             for (int g = 0; g < 48; g++)
             {
                 int sum = 0;

@@ -23,7 +23,7 @@ public static class Simd
     /// <summary>Whether kernels run at <paramref name="level"/> here: the CPU has it and no forced path rules it out.</summary>
     public static bool IsSupported(SimdLevel level) => level <= Best;
 
-    /// <summary>Whether the CPU (and .NET's own switches, e.g. DOTNET_EnableAVX512F=0) allow <paramref name="level"/>.</summary>
+    /// <summary>Whether the CPU (and .NET's own switches, e.g. DOTNET_EnableAVX512=0) allow <paramref name="level"/>.</summary>
     internal static bool CpuSupports(SimdLevel level) => level switch
     {
         SimdLevel.Scalar => true,

@@ -35,6 +35,15 @@ public class LosslessGreedyTests
         }
     }
 
+    /// <summary>Speculation's output is plain decoding's, token for token; its drafted and accepted counts add to the totals.</summary>
+    private static void AssertSameOutput(GenerationResult plain, GenerationResult spec, ref long drafted, ref long accepted)
+    {
+        Assert.Equal(plain.Tokens, spec.Tokens);
+        Assert.Equal(plain.Text, spec.Text);
+        drafted += spec.Stats.Drafted;
+        accepted += spec.Stats.Accepted;
+    }
+
     private static GenerationResult Run(Generator generator, string prompt, SpeculationOptions speculation, int maxTokens = 60) =>
         generator.Generate(prompt, new GenerationOptions
         {
@@ -106,10 +115,7 @@ public class LosslessGreedyTests
                     Method = SpeculationMethods.PromptLookup, DraftMin = min, DraftMax = max, NgramMin = ngramMin, NgramMax = ngramMax,
                 };
                 var spec = Run(new Generator(Target()), prompt, speculation);
-                Assert.Equal(plain.Tokens, spec.Tokens);
-                Assert.Equal(plain.Text, spec.Text);
-                drafted += spec.Stats.Drafted;
-                accepted += spec.Stats.Accepted;
+                AssertSameOutput(plain, spec, ref drafted, ref accepted);
             }
         }
         Assert.InRange(accepted, 1, drafted - 1);
@@ -125,10 +131,7 @@ public class LosslessGreedyTests
         {
             var speculation = new SpeculationOptions { Method = SpeculationMethods.Lookahead }.WithLookahead(window, ngram, guesses);
             var spec = Run(new Generator(Target()), prompt, speculation);
-            Assert.Equal(plain.Tokens, spec.Tokens);
-            Assert.Equal(plain.Text, spec.Text);
-            nodes += spec.Stats.Drafted;
-            accepted += spec.Stats.Accepted;
+            AssertSameOutput(plain, spec, ref nodes, ref accepted);
         }
         Assert.InRange(accepted, 1, nodes - 1);
     }
@@ -154,10 +157,7 @@ public class LosslessGreedyTests
                 Method = SpeculationMethods.Retrieval, DraftMin = depth, DraftMax = depth, Tree = true, TreeNodes = budget, Datastore = path,
             };
             var spec = Run(generator, prompt, speculation);
-            Assert.Equal(plain.Tokens, spec.Tokens);
-            Assert.Equal(plain.Text, spec.Text);
-            nodes += spec.Stats.Drafted;
-            accepted += spec.Stats.Accepted;
+            AssertSameOutput(plain, spec, ref nodes, ref accepted);
         }
         Assert.InRange(accepted, 1, nodes - 1);
     }

@@ -69,12 +69,13 @@ public static class GenerateCommand
         var datastore = new Option<string?>("--datastore") { Description = $"Datastore for --spec rest and auto (`specdec datastore build`; default: {BundledFiles.Datastore} with the bundled target)" };
         var datastoreSave = new Option<string?>("--datastore-save") { Description = "With --spec rest: write what this run's answers taught the in-process store as a datastore file (load it with --datastore)" };
         var exitLayer = new Option<int>("--exit-layer") { Description = "Layer skipping: draft through the first L blocks (a model trained for early exit); 0 chooses online", DefaultValueFactory = _ => speculation.ExitLayer };
+        var typical = new Option<bool>("--typical-acceptance") { Description = "LOSSY, opt-in: when sampling, a draft token stands if the target gives it more than min(0.09, 0.3·exp(−entropy)) (Medusa's typical acceptance); the output no longer follows the model's distribution. Greedy decoding is unaffected" };
         var stop = new Option<string[]>("--stop") { Description = "Stop before this text (repeatable)" };
         var stats = new Option<bool>("--stats") { Description = "Print every statistic, with the acceptance at each draft position" };
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip the warm-up run that compiles the kernels before the prompt (its time then counts in the first prefill and decode)" };
 
         var command = new Command("generate", "Continue a prompt, optionally with speculative decoding");
-        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, treeDepth, treeTopK, head, medusaHeads, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, exitLayer, stop, stats, noWarmUp })
+        foreach (Option option in new Option[] { model, prompt, promptFile, maxTokens, temperature, topK, topP, minP, repeatPenalty, seed, threads, cacheType, maxMemory, spec, draftModel, draftMax, draftMin, draftPMin, draftContext, ngramMin, ngramMax, draftTree, treeNodes, treeDepth, treeTopK, head, medusaHeads, lookaheadWindow, lookaheadNgram, lookaheadGuesses, datastore, datastoreSave, exitLayer, typical, stop, stats, noWarmUp })
             command.Options.Add(option);
         foreach (Option option in device.Options) command.Options.Add(option);
 
@@ -91,6 +92,7 @@ public static class GenerateCommand
                 Tree = parse.GetValue(draftTree) || method.Defaults.SizeTree || method.Defaults.Tree,
                 TreeNodes = method.Defaults.SizeTree || method.Defaults.Tree ? method.Defaults.TreeNodes : speculation.TreeNodes,
                 ExitLayer = parse.GetValue(exitLayer),
+                Typical = parse.GetValue(typical) ? TypicalAcceptance.Medusa : default,
             };
             speculationOptions = TreeOptions.Apply(speculationOptions, parse.GetValue(treeNodes), parse.GetValue(treeDepth), parse.GetValue(treeTopK));
             if (method.Name is SpeculationMethods.Retrieval or SpeculationMethods.Auto)

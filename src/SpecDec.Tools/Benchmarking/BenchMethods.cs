@@ -51,6 +51,8 @@ public static class BenchMethods
             k => SpeculationOptions.For(SpeculationMethods.Eagle) with { TreeNodes = k ?? SpeculationOptions.MaxVerifyRows - 1, SizeTree = k is null }),
         new("medusa", k => "Medusa heads (models/medusa-q8_0.gguf or --heads): static tree of their top-k" + (k is null ? " sized for this machine" : $" of {k} nodes"),
             k => SpeculationOptions.For(SpeculationMethods.Medusa) with { TreeNodes = k ?? SpeculationOptions.MaxVerifyRows - 1, SizeTree = k is null }),
+        new("medusa-typical", k => "LOSSY when sampling: the medusa method with Medusa's typical acceptance (a draft token stands if the target gives it more than min(0.09, 0.3·exp(−entropy)); `--spec medusa --typical-acceptance`), not the target's distribution; greedy runs decode as medusa does" + (k is null ? "" : $", tree of {k} nodes"),
+            k => SpeculationOptions.For(SpeculationMethods.Medusa) with { TreeNodes = k ?? SpeculationOptions.MaxVerifyRows - 1, SizeTree = k is null, Typical = TypicalAcceptance.Medusa }),
     ];
 
     /// <summary>Every known method name, baseline first.</summary>
@@ -58,11 +60,12 @@ public static class BenchMethods
 
     /// <summary>
     /// Every known method that can run: the draft-model ones only when a draft model is loaded, the head ones only
-    /// when their kind of head is in <paramref name="heads"/>.
+    /// when their kind of head is in <paramref name="heads"/>. Lossy variants (typical acceptance) run only when named.
     /// </summary>
     public static IReadOnlyList<BenchMethod> Available(bool hasDraftModel, IReadOnlyCollection<string>? heads = null) =>
         Known.Select(e => Create(e, null))
-            .Where(m => (hasDraftModel || !m.NeedsDraftModel) && (m.Head is null || heads?.Contains(m.Head) == true)).ToArray();
+            .Where(m => (hasDraftModel || !m.NeedsDraftModel) && (m.Head is null || heads?.Contains(m.Head) == true) && !m.Speculation.Typical.IsOn)
+            .ToArray();
 
     /// <summary>
     /// Parses a comma-separated list such as <c>ar,draft,pld:6</c>. The baseline is put first, and added when

@@ -48,7 +48,7 @@ public static class MarkdownReport
             double? perVerify = m.Rounds > 0 ? m.VerifyMs / m.Rounds : null;
             double? c = perDraft / targetStep;
             md.AppendLine(string.Create(C,
-                $"| {method.Name} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.DecodeSpeedup:F2}× | {m.Tau:F2} | {F(m.Alpha, "F3")} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {F(perDraft, "F2")} | {F(perVerify, "F2")} | {F(c, "F3")} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
+                $"| {method.Label} | {m.TokensPerSecond:F1} | {Speedup(m)} | {m.DecodeSpeedup:F2}× | {m.Tau:F2} | {F(m.Alpha, "F3")} | {m.DraftShare:P1} | {m.VerifyShare:P1} | {m.PrefillShare:P1} | {F(perDraft, "F2")} | {F(perVerify, "F2")} | {F(c, "F3")} | {m.NewTokens} | {m.Rounds} | {m.Drafted} | {m.Accepted} |"));
         }
         md.AppendLine();
         md.AppendLine($"tok/s and speedup include the prefill, as above. α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill. ms/draft token: drafting time per drafted token; ms/verify: time per target forward after the prefill; decode speedup: the speedup with the target's prefill time left out; c: ms/draft token ÷ `{BenchMethods.Baseline}`'s ms per forward.");
@@ -95,7 +95,7 @@ public static class MarkdownReport
         md.AppendLine();
         foreach (var method in s.Methods)
         {
-            md.Append("| ").Append(method.Name).Append(" |");
+            md.Append("| ").Append(method.Label).Append(" |");
             foreach (string c in columns) md.Append(' ').Append(s.Find(method.Name, c) is { } m ? cell(m) : "–").Append(" |");
             md.AppendLine();
         }

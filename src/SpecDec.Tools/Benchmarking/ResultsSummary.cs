@@ -25,12 +25,12 @@ public static class ResultsSummary
         }
         md.AppendLine();
         md.Append("| --- |").Append(string.Concat(Enumerable.Repeat(" ---: | ---: | ---: |", runs.Count))).AppendLine();
-        foreach (string method in runs.SelectMany(r => r.Methods).Select(m => m.Name).Distinct())
+        foreach (var method in runs.SelectMany(r => r.Methods).DistinctBy(m => m.Name))
         {
-            md.Append("| ").Append(method).Append(" |");
+            md.Append("| ").Append(method.Label).Append(" |");
             foreach (var run in runs)
             {
-                md.Append(run.Find(method, BenchMetrics.Overall) is { } m
+                md.Append(run.Find(method.Name, BenchMetrics.Overall) is { } m
                     ? string.Create(C, $" {m.Speedup:F2}× | {m.DecodeSpeedup:F2}× | {m.Tau:F2} |")
                     : " – | – | – |");
             }

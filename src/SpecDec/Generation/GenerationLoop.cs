@@ -109,7 +109,11 @@ internal sealed class GenerationLoop
         _stops = new StopStringMatcher(options.StopStrings);
         _stopIds = ChatTurnStops.For(target.Tokenizer, prompt);
 
-        Stats = new GenerationStats { PromptTokens = prompt.Length };
+        Stats = new GenerationStats
+        {
+            PromptTokens = prompt.Length,
+            Lossy = options.Speculation.Typical.IsOn && !options.Speculation.IsNone && !options.Sampling.IsGreedy,
+        };
         Stats.Begin(draftMax);
     }
 

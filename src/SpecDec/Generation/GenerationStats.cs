@@ -41,6 +41,12 @@ public sealed class GenerationStats
     /// <summary>Time spent in the target's verification forwards and the verifier.</summary>
     public double VerifyMs { get; internal set; }
 
+    /// <summary>
+    /// True when typical acceptance decided which sampled draft tokens stood (<c>--typical-acceptance</c> at a
+    /// temperature above 0): the output then does not follow the target's distribution.
+    /// </summary>
+    public bool Lossy { get; internal set; }
+
     /// <summary>The tree size the proposer chose for this machine (EAGLE, Medusa), or null.</summary>
     public TreeShape? TreeSize { get; internal set; }
 
@@ -118,6 +124,7 @@ public sealed class GenerationStats
             total.DraftMs += s.DraftMs;
             total.VerifyMs += s.VerifyMs;
             total.TreeSize = s.TreeSize ?? total.TreeSize;
+            total.Lossy |= s.Lossy;
             total._draftedAt = Add(total._draftedAt, s._draftedAt);
             total._acceptedAt = Add(total._acceptedAt, s._acceptedAt);
             foreach (var (method, rounds) in s._methodRounds)
@@ -143,7 +150,7 @@ public sealed class GenerationStats
         if (_methodRounds.Count > 0) line += ", methods " + MethodSummary();
         if (Drafted == 0) return line;
         return line + string.Create(CultureInfo.InvariantCulture,
-            $", α {Alpha:F3}, τ {Tau:F2}, drafted {Drafted}, accepted {Accepted}");
+            $", α {Alpha:F3}, τ {Tau:F2}, drafted {Drafted}, accepted {Accepted}") + (Lossy ? ", LOSSY: typical acceptance" : "");
     }
 
     /// <summary>Every counter, timing and the acceptance at each draft position, one per line.</summary>
@@ -163,6 +170,7 @@ public sealed class GenerationStats
         Row("bonus tokens", $"{BonusTokens}");
         Row("α (accepted/drafted)", $"{Alpha:F3}");
         Row("τ (tokens/forward)", $"{Tau:F3}");
+        Row("verification", $"{(Lossy ? "typical acceptance (LOSSY: not the target's distribution)" : "lossless")}");
         Row("draft", $"{DraftMs:F1} ms");
         Row("verify", $"{VerifyMs:F1} ms");
         if (TreeSize is TreeShape tree) Row("tree size", $"{tree}");

@@ -87,7 +87,7 @@ public sealed class Generator
     public ILanguageModel Target => _target;
 
     /// <summary>Builds the verifier of a request; tests swap in a deliberately wrong one.</summary>
-    internal Func<Sampler, Verifier> CreateVerifier { get; init; } = sampler => new Verifier(sampler);
+    internal Func<Sampler, TypicalAcceptance, Verifier> CreateVerifier { get; init; } = (sampler, typical) => new Verifier(sampler, typical);
 
     /// <summary>Generates a continuation of <paramref name="prompt"/>, calling <paramref name="onText"/> with each new piece of text.</summary>
     public GenerationResult Generate(string prompt, GenerationOptions? options = null, Action<string>? onText = null,
@@ -193,7 +193,7 @@ public sealed class Generator
         else _cache.Rollback(0);
 
         var sampler = new Sampler(options.Sampling, _target.Config.VocabSize);
-        return new GenerationLoop(_target, _cache, Proposer(options.Speculation), prompt, options, CreateVerifier(sampler), sampler);
+        return new GenerationLoop(_target, _cache, Proposer(options.Speculation), prompt, options, CreateVerifier(sampler, options.Speculation.Typical), sampler);
     }
 
     /// <summary>

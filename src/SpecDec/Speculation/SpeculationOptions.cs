@@ -93,6 +93,12 @@ public sealed record SpeculationOptions
     /// <summary>A fixed number of candidates per node, or null to choose it, up to <see cref="MaxTreeTopK"/> (EAGLE, Medusa).</summary>
     public int? TreeTopK { get; init; }
 
+    /// <summary>
+    /// Medusa's typical acceptance when sampling (<c>--typical-acceptance</c>): more tokens stand per round, but
+    /// the output no longer follows the target's distribution. Off by default; greedy decoding ignores it.
+    /// </summary>
+    public TypicalAcceptance Typical { get; init; }
+
     /// <summary>Most candidates per node a sized tree considers.</summary>
     public const int MaxTreeTopK = 10;
 
@@ -140,6 +146,8 @@ public sealed record SpeculationOptions
                 throw new SpecDecException($"lookahead needs (ngram − 1) × (window + guesses) ≤ {MaxVerifyRows} rows in one forward (got ngram {LookaheadNgram}, window {LookaheadWindow}, guesses {LookaheadGuesses})");
         }
 
+        if (Typical.IsOn && !(Typical.Epsilon <= 1 && Typical.Alpha > 0))
+            throw new SpecDecException($"typical acceptance needs 0 < ε ≤ 1 and α > 0 (got ε {Typical.Epsilon}, α {Typical.Alpha})");
         if (TreeDepth is int d && (d < 1 || d > DraftMax))
             throw new SpecDecException($"tree-depth must be in [1, {DraftMax}] (got {d})");
         if (TreeTopK is int k && (k < 1 || k > MaxTreeTopK))

@@ -21,6 +21,9 @@ namespace SpecDec.Speculation;
 ///       else p = norm(max(0, p − qᵢ))
 ///   no child stood: emit a correction ~ p (the residual); stop
 /// </code>
+/// With <see cref="TypicalAcceptance"/> on (an opt-in, lossy), sampling replaces the loop over the children: the
+/// child whose token has the largest p(x) above the typical cut stands; if none passes, the next token is drawn
+/// from p itself.
 /// Each step leaves the law of the emitted token equal to p_u (SpecInfer, Miao et al. 2024; Sequoia, Chen et
 /// al. 2024), so the output is distributed exactly as plain sampling's. The residual is kept unnormalised
 /// with its mass m: "u &lt; p(x) / (m · q(x))" and "max(0, p − m · q)" are the normalised rule without a
@@ -43,9 +46,11 @@ internal class TreeAcceptance<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// Walks <paramref name="tree"/> from the root, writing the accepted nodes to <paramref name="path"/>
-    /// [tree depth]. Returns how many were accepted and the token that follows them.
+    /// [tree depth]. Returns how many were accepted and the token that follows them. <paramref name="typical"/>
+    /// applies when not greedy; off (default) keeps the walk lossless.
     /// </summary>
-    public Verdict Walk<TDists, TRandom>(DraftTree tree, bool greedy, ref TDists dists, ref TRandom random, Span<int> path)
+    public Verdict Walk<TDists, TRandom>(DraftTree tree, bool greedy, ref TDists dists, ref TRandom random, Span<int> path,
+        TypicalAcceptance typical = default)
         where TDists : ITreeDistributions<T>, allows ref struct
         where TRandom : IRandomChoices<T>, allows ref struct
     {
@@ -63,6 +68,11 @@ internal class TreeAcceptance<T> where T : unmanaged, IFloatingPointIeee754<T>
                 while (child >= 0 && tree.Tokens[child] != best) child = tree.NextSibling(child);
                 if (child < 0) return new Verdict(depth, best, IsBonus: false);
             }
+            else if (typical.IsOn)
+            {
+                child = TypicalChild(tree, first, typical.Cutoff<T>(_p));
+                if (child < 0) return new Verdict(depth, random.Sample(_p), IsBonus: false);
+            }
             else
             {
                 child = TryChildren(tree, first, ref dists, ref random, out bool residualHasMass);
@@ -71,6 +81,23 @@ internal class TreeAcceptance<T> where T : unmanaged, IFloatingPointIeee754<T>
             path[depth++] = child;
             node = child;
         }
+    }
+
+    /// <summary>The child from <paramref name="first"/> on whose token is likeliest under p with p(x) &gt; <paramref name="cut"/>, or -1.</summary>
+    private int TypicalChild(DraftTree tree, int first, T cut)
+    {
+        int best = -1;
+        T bestP = cut;
+        for (int c = first; c >= 0; c = tree.NextSibling(c))
+        {
+            int x = tree.Tokens[c];
+            if ((uint)x < (uint)_p.Length && _p[x] > bestP)
+            {
+                best = c;
+                bestP = _p[x];
+            }
+        }
+        return best;
     }
 
     /// <summary>Tries the children from <paramref name="first"/> on; returns the accepted one, or -1 with the residual in _cur.</summary>

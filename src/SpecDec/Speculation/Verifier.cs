@@ -34,11 +34,14 @@ internal class Verifier
 {
     private readonly Sampler _sampler;
     private readonly TreeAcceptance<float> _acceptance;
+    private readonly TypicalAcceptance _typical;
 
+    /// <param name="typical">Medusa's typical acceptance when sampling: opt-in and lossy; default off.</param>
     /// <param name="acceptance">The walk; tests pass a deliberately broken one.</param>
-    public Verifier(Sampler targetSampler, TreeAcceptance<float>? acceptance = null)
+    public Verifier(Sampler targetSampler, TypicalAcceptance typical = default, TreeAcceptance<float>? acceptance = null)
     {
         _sampler = targetSampler;
+        _typical = typical;
         _acceptance = acceptance ?? new TreeAcceptance<float>(targetSampler.VocabSize);
     }
 
@@ -54,7 +57,7 @@ internal class Verifier
     {
         var rows = new TargetRows(_sampler, targetLogits, tree, sequence, committed);
         var random = new RngChoices(rng);
-        var verdict = _acceptance.Walk(tree, _sampler.Options.IsGreedy, ref rows, ref random, path);
+        var verdict = _acceptance.Walk(tree, _sampler.Options.IsGreedy, ref rows, ref random, path, _typical);
         sequence[committed + verdict.Accepted] = verdict.Token;
         return verdict;
     }

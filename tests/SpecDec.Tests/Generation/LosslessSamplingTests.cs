@@ -102,7 +102,7 @@ public class LosslessSamplingTests(ITestOutputHelper output)
     [MemberData(nameof(Cases))]
     public void AVerifierThatResamplesFromPInsteadOfTheResidualFails(string sampling, string method)
     {
-        var broken = new Generator(Target(), Draft()) { CreateVerifier = s => new Verifier(s, new ResampleFromTarget(s.VocabSize)) };
+        var broken = new Generator(Target(), Draft()) { CreateVerifier = (s, _) => new Verifier(s, acceptance: new ResampleFromTarget(s.VocabSize)) };
         var result = Compare(broken, SamplingFor(sampling), SpeculationFor(method));
         output.WriteLine(result.ToString());
         Assert.True(result.Chi2 > result.Critical, result.ToString());

@@ -75,14 +75,49 @@ public class TreeAcceptanceExactTests
         Assert.Equal([1, 3], path);
     }
 
-    private static double WorstOver(SiblingDraws draws, Func<int, TreeAcceptance<double>> acceptance)
+    /// <summary>Typical acceptance is lossy, which the exact test must see (it is opt-in and labelled so).</summary>
+    [Fact]
+    public void TypicalAcceptanceDoesNotKeepTheTargetDistribution() =>
+        Assert.True(WorstOver(SiblingDraws.PointMass, v => new TreeAcceptance<double>(v), TypicalAcceptance.Medusa) > 1e-3);
+
+    [Fact]
+    public void TypicalAcceptanceTakesTheLikeliestChildAboveTheCut()
+    {
+        // V = 8. Root children 1, 2, 5; below 2: 0. After the root p = [0.04, 0.16, 0.2, 0.1, 0.1, 0.02, 0.2, 0.18]:
+        // H ≈ 1.95, 0.3·e^−H ≈ 0.043 < ε = 0.09, so the cut is 0.043. Children 1 (0.16) and 2 (0.2) pass, 5 (0.02)
+        // does not: the walk descends into 2, the likelier. After 2, p(0) = 0.03 is under that node's cut (p
+        // peaked on 7: cut 0.09), so nothing more stands and the next token is drawn from p after 2.
+        var tree = new DraftTree(4, 4);
+        tree.Clear(4);
+        tree.Add(-1, 1);
+        int two = tree.Add(-1, 2);
+        tree.Add(-1, 5);
+        tree.Add(two, 0);
+        double[] afterRoot = [0.04, 0.16, 0.2, 0.1, 0.1, 0.02, 0.2, 0.18];
+        double[] afterTwo = [0.03, 0, 0, 0, 0, 0, 0, 0.97];
+        double[] other = [1, 0, 0, 0, 0, 0, 0, 0];
+        double[][] next = [other, other, afterTwo, other, other, other, other, other];
+        var law = new Law(afterRoot, next, [], []);
+        var dists = new Distributions(law, tree);
+        var choices = new Choices();
+        var path = new int[2];
+        var verdict = new TreeAcceptance<double>(8).Walk(tree, greedy: false, ref dists, ref choices, path, TypicalAcceptance.Medusa);
+        Assert.Equal(new Verdict(1, 0, IsBonus: false), verdict); // Choices takes a draw's first outcome: token 0 of p after 2
+        Assert.Equal(two, path[0]);
+        Assert.Equal(0.03, choices.Weight, 12); // drawn from p after 2 itself, no residual
+
+        Assert.Equal(0.09, TypicalAcceptance.Medusa.Cutoff<double>([0.5, 0.5]), 6); // 0.3 · e^−ln 2 = 0.15 > ε
+        Assert.Equal(0.3 / 8, TypicalAcceptance.Medusa.Cutoff<double>(Enumerable.Repeat(1.0 / 8, 8).ToArray()), 6);
+    }
+
+    private static double WorstOver(SiblingDraws draws, Func<int, TreeAcceptance<double>> acceptance, TypicalAcceptance typical = default)
     {
         var random = new Random(2);
         double worst = 0;
         for (int trial = 0; trial < 100; trial++)
         {
             int v = random.Next(3, 6), k = random.Next(2, Math.Min(3, v) + 1);
-            worst = Math.Max(worst, Deviation(Law.Random(random, v), draws, [k], () => acceptance(v)));
+            worst = Math.Max(worst, Deviation(Law.Random(random, v), draws, [k], () => acceptance(v), typical));
         }
         return worst;
     }
@@ -112,7 +147,7 @@ public class TreeAcceptanceExactTests
     /// max |out − expected| over the two-token joint law, where out sums over every draw of a tree of
     /// <paramref name="branching"/> children per level and every outcome of the verifier's choices.
     /// </summary>
-    private static double Deviation(Law law, SiblingDraws draws, int[] branching, Func<TreeAcceptance<double>> make)
+    private static double Deviation(Law law, SiblingDraws draws, int[] branching, Func<TreeAcceptance<double>> make, TypicalAcceptance typical = default)
     {
         int v = law.V;
         var joint = new double[v, v];
@@ -124,7 +159,7 @@ public class TreeAcceptanceExactTests
             var path = new int[branching.Length];
             do
             {
-                var verdict = acceptance.Walk(tree, greedy: false, ref dists, ref choices, path);
+                var verdict = acceptance.Walk(tree, greedy: false, ref dists, ref choices, path, typical);
                 double w = weight * choices.Weight;
                 if (w == 0) continue;
                 int first = verdict.Accepted >= 1 ? tree.Tokens[path[0]] : verdict.Token;

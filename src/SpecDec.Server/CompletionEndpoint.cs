@@ -98,7 +98,7 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
                 if (piece.Length == 0) continue;
                 if (first) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
                 first = false;
-                await SendAsync(http, response.Chunk(piece, null), cancel);
+                await SendAsync(http, response.Chunk(piece, null, session.Stats, tokens: Tokens(piece, session.RoundTokens)), cancel);
             }
             string finish = FinishName(session.FinishReason)!;
             await SendAsync(http, response.Chunk("", finish, session.Stats), cancel);
@@ -118,6 +118,30 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             return "length";
         }
     }
+
+    /// <summary>
+    /// SpecDec's extension of a stream's chunk: the round's tokens that have text, each with its text and how it
+    /// came (<see cref="TokenOrigin"/>), for a client that shows the speculation (the playground colours them).
+    /// </summary>
+    private static object[] Tokens(string piece, ReadOnlySpan<RoundToken> tokens)
+    {
+        var shown = new List<object>(tokens.Length);
+        int start = 0;
+        foreach (var token in tokens)
+        {
+            if (token.TextEnd > start) shown.Add(new { text = piece[start..token.TextEnd], origin = OriginName(token.Origin) });
+            start = token.TextEnd;
+        }
+        return shown.ToArray();
+    }
+
+    private static string OriginName(TokenOrigin origin) => origin switch
+    {
+        TokenOrigin.Accepted => "accepted",
+        TokenOrigin.Correction => "correction",
+        TokenOrigin.Bonus => "bonus",
+        _ => "plain",
+    };
 
     private static async Task SendAsync(HttpContext http, object chunk, CancellationToken cancel)
     {
@@ -216,7 +240,9 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             speculation = Speculation(stats),
         };
 
-        public object Chunk(string? text, string? finish, GenerationStats? stats = null, bool role = false) => new
+        /// <param name="stats">The request's statistics so far (α, τ live); every text chunk and the last one carry them.</param>
+        /// <param name="tokens">The round's tokens with their origins (<see cref="Tokens"/>), on text chunks.</param>
+        public object Chunk(string? text, string? finish, GenerationStats? stats = null, bool role = false, object[]? tokens = null) => new
         {
             id = Id,
             @object = Chat ? "chat.completion.chunk" : "text_completion",
@@ -225,6 +251,7 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             choices = new[] { Chat ? (object)new { index = 0, delta = role ? new { role = "assistant", content = "" } : (object)(text is { Length: > 0 } ? new { content = text } : new { }), finish_reason = finish, logprobs = (object?)null }
                                    : new { index = 0, text = text ?? "", finish_reason = finish, logprobs = (object?)null } },
             speculation = stats is null ? null : Speculation(stats),
+            tokens,
         };
 
         public object UsageChunk(GenerationStats stats) => new
@@ -246,9 +273,11 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             drafted = s.Drafted,
             accepted = s.Accepted,
             rounds = s.Rounds,
+            generated = s.GeneratedTokens,
             alpha = Math.Round(s.Alpha, 4),
             tau = Math.Round(s.Tau, 4),
             prefill_ms = Math.Round(s.PrefillMs, 3),
+            first_token_ms = Math.Round(s.FirstTokenMs, 3),
             decode_ms = Math.Round(s.DecodeMs, 3),
         };
     }

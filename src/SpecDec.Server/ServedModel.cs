@@ -22,6 +22,8 @@ public sealed class ServedModel
         DefaultMethod = SpeculationMethods.Get(defaultMethod).Name;
         if (SpeculationMethods.Get(DefaultMethod).NeedsDraftModel && draft is null)
             throw new SpecDecException($"--spec {DefaultMethod} needs a draft model (--draft-model)");
+        Methods = SpeculationMethods.All.Where(m => (draft is not null || !m.NeedsDraftModel) && m.Head is null).Select(m => m.Name).ToArray();
+        if (!Methods.Contains(DefaultMethod)) throw new SpecDecException($"--spec {DefaultMethod} is not served: the server loads no draft heads");
         Chat = ChatPrompt.For(target.Tokenizer);
         Scheduler = new RequestScheduler(Enumerable.Range(0, options.Parallel).Select(_ => new Generator(target, draft)).ToArray(), options.QueueLimit);
     }
@@ -36,8 +38,11 @@ public sealed class ServedModel
 
     internal RequestScheduler Scheduler { get; }
 
-    /// <summary>Methods a request may name: those that need a draft model only when one is loaded.</summary>
-    public IEnumerable<string> Methods => SpeculationMethods.All.Where(m => Draft is not null || !m.NeedsDraftModel).Select(m => m.Name);
+    /// <summary>
+    /// Methods a request may name: those that need a draft model only when one is loaded, and none that needs
+    /// draft heads (EAGLE, Medusa), which the server does not load.
+    /// </summary>
+    public IReadOnlyList<string> Methods { get; }
 
     /// <summary>Compiles the kernels before the first request (see <see cref="Generator.WarmUp"/>) with the default method.</summary>
     public void WarmUp() =>

@@ -11,7 +11,8 @@ using Prometheus;
 namespace SpecDec.Server;
 
 /// <summary>
-/// Builds the HTTP server: OpenAI's /v1/models, /v1/completions and /v1/chat/completions, /health, /metrics.
+/// Builds the HTTP server: OpenAI's /v1/models, /v1/completions and /v1/chat/completions, /health, /metrics,
+/// and the playground at /.
 /// Kestrel listens on <see cref="ServerOptions.Host"/> (loopback unless told otherwise) with the body-size cap;
 /// the API key guards /v1. Every refusal is OpenAI's error object.
 /// </summary>
@@ -70,13 +71,18 @@ public static class SpecDecServer
             }
         });
 
+        app.MapGet("/", Playground.Serve).WithDisplayName("/");
         app.MapGet("/health", () => host.Model is null
             ? Results.Json(new { status = "loading" }, statusCode: StatusCodes.Status503ServiceUnavailable)
             : Results.Json(new { status = "ok" })).WithDisplayName("/health");
         app.MapGet("/v1/models", () =>
         {
             var model = host.Model ?? throw new ApiException(HttpStatusCode.ServiceUnavailable, "the model is still loading", "server_error", "model_loading");
-            return Results.Json(new { @object = "list", data = new[] { new { id = model.Id, @object = "model", created = 0, owned_by = "specdec" } } });
+            return Results.Json(new
+            {
+                @object = "list",
+                data = new[] { new { id = model.Id, @object = "model", created = 0, owned_by = "specdec", methods = model.Methods, default_method = model.DefaultMethod } },
+            });
         }).WithDisplayName("/v1/models");
         app.MapPost("/v1/completions", (HttpContext http) => completions.HandleAsync(http, chat: false)).WithDisplayName("/v1/completions");
         app.MapPost("/v1/chat/completions", (HttpContext http) => completions.HandleAsync(http, chat: true)).WithDisplayName("/v1/chat/completions");

@@ -58,6 +58,8 @@ internal sealed class GenerationLoop
     private readonly StreamingDecoder _text;
     private readonly StopStringMatcher _stops;
     private readonly StringBuilder _roundText = new();
+    private readonly RoundToken[] _roundTokens;  // [draft max + 1] the tokens of the latest round and where their text ends
+    private int _roundCount;
     private readonly IReadOnlySet<int> _stopIds;
     private int _committed;
 
@@ -99,6 +101,7 @@ internal sealed class GenerationLoop
         _path = new int[draftMax];
         _keptRows = new int[draftMax];
         _hiddenRows = new int[draftMax + 1];
+        _roundTokens = new RoundToken[draftMax + 1];
         _logits = new float[(long)verifyRows * _vocab];
         _hiddenLayers = proposer is null ? [] : proposer.TargetLayers.ToArray();
         int hiddenSize = target.Config.HiddenSize;
@@ -124,6 +127,9 @@ internal sealed class GenerationLoop
 
     /// <summary>The committed tokens after the prompt.</summary>
     public ReadOnlySpan<int> Generated => _tokens.AsSpan(Stats.PromptTokens, _committed - Stats.PromptTokens);
+
+    /// <summary>The tokens of the latest <see cref="Step"/> in order, with their origins and where their text ends in what it returned.</summary>
+    public ReadOnlySpan<RoundToken> RoundTokens => _roundTokens.AsSpan(0, _roundCount);
 
     /// <summary>
     /// How many tokens a request may commit in all; throws a <see cref="SpecDecException"/> when the prompt
@@ -256,14 +262,28 @@ internal sealed class GenerationLoop
         }
 
         _roundText.Clear();
-        for (int i = 0; i <= verdict.Accepted && FinishReason is null; i++) Commit(_tokens[n + i]);
+        _roundCount = 0;
+        for (int i = 0; i <= verdict.Accepted && FinishReason is null; i++)
+        {
+            int token = _tokens[n + i];
+            Commit(token);
+            var origin = i < verdict.Accepted ? TokenOrigin.Accepted
+                : drafted == 0 ? TokenOrigin.Plain
+                : verdict.IsBonus ? TokenOrigin.Bonus : TokenOrigin.Correction;
+            _roundTokens[_roundCount++] = new RoundToken(token, origin, _roundText.Length);
+        }
         if (FinishReason is not null)
         {
             if (!_stops.Stopped) _stops.Push(_text.Flush(), _roundText);
             _stops.Flush(_roundText);
+            // What the end released belongs to the round's last token.
+            ref var last = ref _roundTokens[_roundCount - 1];
+            last = last with { TextEnd = _roundText.Length };
             _proposer?.Finished(Generated);
         }
-        Stats.DecodeMs += Stopwatch.GetElapsedTime(roundStart).TotalMilliseconds;
+        double roundMs = Stopwatch.GetElapsedTime(roundStart).TotalMilliseconds;
+        if (Stats.Rounds == 1) Stats.FirstTokenMs = Stats.PrefillMs + roundMs;
+        Stats.DecodeMs += roundMs;
         return _roundText.Length == 0 ? "" : _roundText.ToString();
     }
 

@@ -29,6 +29,9 @@ public sealed class GenerationSession : IDisposable
 
     public GenerationStats Stats => _loop.Stats;
 
+    /// <summary>The tokens the latest <see cref="Step"/> produced, with how each came (accepted draft, correction, bonus) and where its text ends.</summary>
+    public ReadOnlySpan<RoundToken> RoundTokens => _loop.RoundTokens;
+
     /// <summary>The committed tokens after the prompt.</summary>
     public ReadOnlySpan<int> Generated => _loop.Generated;
 

@@ -32,6 +32,9 @@ public sealed class GenerationStats
     /// <summary>Time running all prompt tokens but the last (the first round runs that one).</summary>
     public double PrefillMs { get; internal set; }
 
+    /// <summary>Time to the first token: the prefill and the first round, which runs the last prompt token.</summary>
+    public double FirstTokenMs { get; internal set; }
+
     /// <summary>Time from the end of the prefill to the end of generation.</summary>
     public double DecodeMs { get; internal set; }
 
@@ -162,6 +165,7 @@ public sealed class GenerationStats
         Row("prompt tokens", $"{PromptTokens}");
         Row("generated tokens", $"{GeneratedTokens}");
         Row("prefill", $"{PrefillMs:F1} ms, {PrefillTokensPerSecond:F1} tok/s");
+        Row("first token", $"{FirstTokenMs:F1} ms (prefill and first round)");
         Row("decode", $"{DecodeMs:F1} ms, {DecodeTokensPerSecond:F1} tok/s");
         Row("rounds", $"{Rounds}");
         Row("drafted", $"{Drafted}");

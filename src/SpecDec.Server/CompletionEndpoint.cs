@@ -35,8 +35,10 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         timeout.CancelAfter(options.RequestTimeout);
         var cancel = timeout.Token;
         var generator = await lease.GeneratorAsync(cancel);
+        double startMs = 0; // arrival to the start of generation: reading, tokenizing, waiting for a slot and the turn
         using var session = await model.Scheduler.TurnAsync(() =>
         {
+            startMs = Stopwatch.GetElapsedTime(arrival).TotalMilliseconds;
             var s = generator.Begin(prompt, generation);
             try
             {
@@ -73,13 +75,15 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             }
         }
         metrics.Finished(session.Stats);
-        logger.LogInformation("{Endpoint} {Id}: {Stats}, finish {Finish}", http.Request.Path, response.Id, session.Stats, finish ?? "client gone");
+        logger.LogInformation("{Endpoint} {Id}: started after {StartMs:F1} ms, first token at {FirstMs:F1} ms, {Stats}, finish {Finish}", http.Request.Path, response.Id,
+            startMs, startMs + session.Stats.FirstTokenMs, session.Stats, finish ?? "client gone");
     }
 
     /// <summary>
-    /// Sends the headers, then one event per round that adds text, the final event with the finish reason and
-    /// speculation statistics, the usage event when asked for, and <c>data: [DONE]</c>. Returns the finish reason,
-    /// or null when the client left (its request stops at its next turn).
+    /// Sends one event per round that adds text (the headers, and for chat the role event, go out with the first),
+    /// the final event with the finish reason and speculation statistics, the usage event when asked for, and
+    /// <c>data: [DONE]</c>. Returns the finish reason, or null when the client left (its request stops at its
+    /// next turn).
     /// </summary>
     private async Task<string?> StreamAsync(HttpContext http, ServedModel model, GenerationSession session, ResponseShape response,
         bool includeUsage, long arrival, CancellationToken cancel)
@@ -87,10 +91,10 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
+        var events = new SseWriter(http.Response.BodyWriter, Json);
         try
         {
-            await http.Response.StartAsync(cancel);
-            if (response.Chat) await SendAsync(http, response.Chunk(null, null, role: true), cancel);
+            if (response.Chat) events.Write(response.Chunk(null, null, role: true));
             bool first = true;
             while (session.FinishReason is null)
             {
@@ -98,12 +102,14 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
                 if (piece.Length == 0) continue;
                 if (first) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
                 first = false;
-                await SendAsync(http, response.Chunk(piece, null, session.Stats, tokens: Tokens(piece, session.RoundTokens)), cancel);
+                events.Write(response.Chunk(piece, null, session.Stats, tokens: Tokens(piece, session.RoundTokens)));
+                await events.FlushAsync(cancel);
             }
             string finish = FinishName(session.FinishReason)!;
-            await SendAsync(http, response.Chunk("", finish, session.Stats), cancel);
-            if (includeUsage) await SendAsync(http, response.UsageChunk(session.Stats), cancel);
-            await http.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), cancel);
+            events.Write(response.Chunk("", finish, session.Stats));
+            if (includeUsage) events.Write(response.UsageChunk(session.Stats));
+            events.WriteDone();
+            await events.FlushAsync(cancel);
             return finish;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
@@ -113,8 +119,9 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             // The server's timeout: end the stream as a length-limited answer.
-            await SendAsync(http, response.Chunk("", "length", session.Stats), CancellationToken.None);
-            await http.Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), CancellationToken.None);
+            events.Write(response.Chunk("", "length", session.Stats));
+            events.WriteDone();
+            await events.FlushAsync(CancellationToken.None);
             return "length";
         }
     }
@@ -142,15 +149,6 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         TokenOrigin.Bonus => "bonus",
         _ => "plain",
     };
-
-    private static async Task SendAsync(HttpContext http, object chunk, CancellationToken cancel)
-    {
-        var body = http.Response.Body;
-        await body.WriteAsync("data: "u8.ToArray(), cancel);
-        await body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(chunk, Json), cancel);
-        await body.WriteAsync("\n\n"u8.ToArray(), cancel);
-        await body.FlushAsync(cancel);
-    }
 
     private async Task<byte[]> ReadBodyAsync(HttpContext http)
     {

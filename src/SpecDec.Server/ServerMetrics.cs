@@ -24,6 +24,7 @@ internal sealed class ServerMetrics
             new HistogramConfiguration { LabelNames = ["endpoint"], Buckets = Histogram.ExponentialBuckets(0.005, 2, 14) });
         FirstToken = factory.CreateHistogram("specdec_time_to_first_token_seconds", "Time from arrival to the first generated text.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+        DotNetStats.Register(Registry); // process memory, GC heap and collections, CPU time: what a load test watches
         var queue = factory.CreateGauge("specdec_queue_length", "Requests waiting for a sequence slot.");
         var active = factory.CreateGauge("specdec_active_requests", "Requests generating.");
         Registry.AddBeforeCollectCallback(() =>

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace SpecDec.ServeBench;
+
+/// <summary>
+/// One stream through `specdec serve` against `specdec generate` on the same prompt, interleaved run by run on
+/// the same machine: generate's decode tok/s, prefill and first-token times from its --stats, the server's as
+/// its client sees them (decode: tokens between the first and the last text event over that time; first token:
+/// from just before the request is sent to the first text event), and whether the greedy texts are identical.
+/// </summary>
+internal static partial class Compare
+{
+    public static async Task<int> RunAsync(Arguments args)
+    {
+        string cli = args.String("cli");
+        int runs = args.Int("runs", 5);
+        int maxTokens = args.Int("max-tokens", 128);
+        int port = args.Int("port", 8089);
+        string[] methods = args.String("methods", "none,draft").Split(',');
+        string task = args.String("task", "prose_continuation-0000");
+        string threads = args.String("threads", "0");
+        string log = args.String("log", Path.Combine(Path.GetTempPath(), "specdec-serve-compare.log"));
+        args.CheckAllRead();
+
+        var clock = Stopwatch.StartNew();
+        string prompt = Tasks.Prompt(task);
+        string promptFile = Path.GetTempFileName();
+        await File.WriteAllTextAsync(promptFile, prompt);
+        await using var server = await Server.StartAsync(cli, port, ["--parallel", "1", "--threads", threads], log);
+        using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
+        string Body(string method, int tokens) => JsonSerializer.Serialize(new { prompt, max_tokens = tokens, temperature = 0, stream = true, spec = method });
+        foreach (string method in methods) await StreamResult.RunAsync(client, "/v1/completions", Body(method, 16)); // first use of each method's code paths
+
+        Console.WriteLine($"task {task}, max tokens {maxTokens}, greedy, {runs} runs, threads {(threads == "0" ? "default" : threads)}, {Environment.ProcessorCount} processors, load average {LoadAverage()}");
+        Console.WriteLine();
+        Console.WriteLine("| run | method | tokens | generate decode tok/s | server decode tok/s (client) | server engine decode tok/s | generate prefill ms | generate first token ms | server first text ms (client) | same text |");
+        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        var rows = new List<Row>();
+        for (int run = 1; run <= runs; run++)
+            foreach (string method in methods)
+            {
+                var (text, stats) = await Specdec.GenerateAsync(cli, ["--prompt-file", promptFile, "--max-tokens", $"{maxTokens}", "--temperature", "0", "--stats", "--spec", method, "--threads", threads]);
+                var served = await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens));
+                var s = served.Speculation!.Value;
+                var row = new Row(method, Stat(stats, "generated tokens", @"(\d+)"), Stat(stats, "decode", @"([\d.]+) ms, ([\d.]+) tok/s", 2),
+                    served.DecodeTokensPerSecond, s.GetProperty("generated").GetDouble() / (s.GetProperty("decode_ms").GetDouble() / 1000),
+                    Stat(stats, "prefill", @"([\d.]+) ms"), Stat(stats, "first token", @"([\d.]+) ms"), served.FirstTextMs, text == served.Text);
+                rows.Add(row);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {run} | {method} | {row.Tokens} | {row.GenerateTps:F1} | {row.ServerTps:F1} | {row.EngineTps:F1} | {row.GeneratePrefillMs:F1} | {row.GenerateFirstMs:F1} | {row.ServerFirstMs:F1} | {(row.SameText ? "yes" : "NO")} |"));
+            }
+
+        Console.WriteLine();
+        Console.WriteLine("Medians, and the issue's targets (server decode within 5 % of generate's; first token within 5 ms of generate's prefill):");
+        Console.WriteLine();
+        bool allSame = rows.All(r => r.SameText);
+        foreach (string method in methods)
+        {
+            var m = rows.Where(r => r.Method == method).ToArray();
+            double gen = Median(m.Select(r => r.GenerateTps)), srv = Median(m.Select(r => r.ServerTps));
+            double prefill = Median(m.Select(r => r.GeneratePrefillMs)), first = Median(m.Select(r => r.GenerateFirstMs)), ttft = Median(m.Select(r => r.ServerFirstMs));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"- {method}: decode {srv:F1} tok/s through the server against {gen:F1} for generate ({(srv / gen - 1) * 100:+0.0;-0.0} %, {(srv >= 0.95 * gen ? "within 5 %" : "MISSED")}); "
+                + $"first text {ttft:F1} ms against generate's prefill {prefill:F1} ms ({ttft - prefill:+0.0;-0.0} ms, {(ttft - prefill <= 5 ? "within 5 ms" : "MISSED")}) "
+                + $"and its first token {first:F1} ms ({ttft - first:+0.0;-0.0} ms, {(ttft - first <= 5 ? "within 5 ms" : "MISSED")})"));
+        }
+        Console.WriteLine($"- greedy text identical to specdec generate in every run: {(allSame ? "yes" : "NO")}");
+        Console.WriteLine($"- took {clock.Elapsed.TotalSeconds:F0} s");
+        File.Delete(promptFile);
+        return allSame ? 0 : 2;
+    }
+
+    private sealed record Row(string Method, double Tokens, double GenerateTps, double ServerTps, double EngineTps,
+        double GeneratePrefillMs, double GenerateFirstMs, double ServerFirstMs, bool SameText);
+
+    private static double Stat(string stats, string row, string pattern, int group = 1)
+    {
+        var line = stats.Split('\n').FirstOrDefault(l => l.StartsWith(row + "  ", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException($"specdec generate --stats printed no '{row}' row:\n{stats}");
+        return double.Parse(Regex.Match(line[row.Length..], pattern).Groups[group].Value, CultureInfo.InvariantCulture);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+
+    public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
+}
+
+/// <summary>The benchmark's prompts (bench/tasks/*.jsonl), found by item id from the repository root.</summary>
+internal static class Tasks
+{
+    public static string Prompt(string id)
+    {
+        string category = id[..id.LastIndexOf('-')];
+        string file = Path.Combine("bench", "tasks", category + ".jsonl");
+        if (!File.Exists(file)) throw new ArgumentException($"--task {id}: no {file} (run from the repository root)");
+        foreach (string line in File.ReadLines(file))
+        {
+            var item = JsonDocument.Parse(line).RootElement;
+            if (item.GetProperty("id").GetString() == id) return item.GetProperty("prompt").GetString()!;
+        }
+        throw new ArgumentException($"--task {id}: no such item in {file}");
+    }
+}

@@ -34,7 +34,7 @@ internal static partial class Compare
         string Body(string method, int tokens) => JsonSerializer.Serialize(new { prompt, max_tokens = tokens, temperature = 0, stream = true, spec = method });
         foreach (string method in methods) await StreamResult.RunAsync(client, "/v1/completions", Body(method, 16)); // first use of each method's code paths
 
-        Console.WriteLine($"task {task}, max tokens {maxTokens}, greedy, {runs} runs, threads {(threads == "0" ? "default" : threads)}, {Environment.ProcessorCount} processors, load average {LoadAverage()}");
+        Console.WriteLine($"task {task}, max tokens {maxTokens}, greedy, {runs} runs, threads {(threads == "0" ? "default" : threads)}, {Environment.ProcessorCount} processors, load average {Machine.LoadAverage()}");
         Console.WriteLine();
         Console.WriteLine("| run | method | tokens | generate decode tok/s | server decode tok/s (client) | server engine decode tok/s | generate prefill ms | generate first token ms | server first text ms (client) | same text |");
         Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -60,8 +60,8 @@ internal static partial class Compare
         foreach (string method in methods)
         {
             var m = rows.Where(r => r.Method == method).ToArray();
-            double gen = Median(m.Select(r => r.GenerateTps)), srv = Median(m.Select(r => r.ServerTps));
-            double prefill = Median(m.Select(r => r.GeneratePrefillMs)), first = Median(m.Select(r => r.GenerateFirstMs)), ttft = Median(m.Select(r => r.ServerFirstMs));
+            double gen = Machine.Median(m.Select(r => r.GenerateTps)), srv = Machine.Median(m.Select(r => r.ServerTps));
+            double prefill = Machine.Median(m.Select(r => r.GeneratePrefillMs)), first = Machine.Median(m.Select(r => r.GenerateFirstMs)), ttft = Machine.Median(m.Select(r => r.ServerFirstMs));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"- {method}: decode {srv:F1} tok/s through the server against {gen:F1} for generate ({(srv / gen - 1) * 100:+0.0;-0.0} %, {(srv >= 0.95 * gen ? "within 5 %" : "MISSED")}); "
                 + $"first text {ttft:F1} ms against generate's prefill {prefill:F1} ms ({ttft - prefill:+0.0;-0.0} ms, {(ttft - prefill <= 5 ? "within 5 ms" : "MISSED")}) "
@@ -83,13 +83,6 @@ internal static partial class Compare
         return double.Parse(Regex.Match(line[row.Length..], pattern).Groups[group].Value, CultureInfo.InvariantCulture);
     }
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
-
-    public static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "?";
 }
 
 /// <summary>The benchmark's prompts (bench/tasks/*.jsonl), found by item id from the repository root.</summary>

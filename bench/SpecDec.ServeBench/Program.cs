@@ -1,6 +1,6 @@
 using SpecDec.ServeBench;
 
-// specdec-servebench compare|load --cli PATH [options]: see bench/serve/README.md.
+// specdec-servebench compare|load|throughput --cli PATH [options]: see bench/serve/run.sh and bench/README.md.
 try
 {
     var args2 = Arguments.Parse(args.Skip(1));
@@ -8,7 +8,8 @@ try
     {
         "compare" => await Compare.RunAsync(args2),
         "load" => await Load.RunAsync(args2),
-        _ => throw new ArgumentException("usage: SpecDec.ServeBench compare|load --cli PATH [--option value]…"),
+        "throughput" => await Throughput.RunAsync(args2),
+        _ => throw new ArgumentException("usage: SpecDec.ServeBench compare|load|throughput --cli PATH [--option value]…"),
     };
 }
 catch (ArgumentException e)

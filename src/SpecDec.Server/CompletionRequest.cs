@@ -38,6 +38,7 @@ internal sealed record CompletionRequest
             throw ApiException.BadRequest($"the request body is not valid JSON: {e.Message}", code: "invalid_json");
         }
         using (document)
+        try
         {
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object) throw ApiException.BadRequest("the request body must be a JSON object", code: "invalid_json");
@@ -64,6 +65,11 @@ internal sealed record CompletionRequest
                     ? spec.ValueKind == JsonValueKind.String ? spec.GetString() : throw ApiException.BadRequest("spec must be a speculation method name", "spec")
                     : null,
             };
+        }
+        catch (InvalidOperationException e)
+        {
+            // JSON allows an escaped lone surrogate ("\ud800"), which System.Text.Json refuses to read as a string.
+            throw ApiException.BadRequest($"the request body has a string that is not valid text: {e.Message}", code: "invalid_json");
         }
     }
 

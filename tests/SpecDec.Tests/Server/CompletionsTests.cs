@@ -113,6 +113,7 @@ public sealed class CompletionsTests(ServedPair pair) : IClassFixture<ServedPair
     [Theory]
     [InlineData("/v1/completions", "{\"prompt\": ", 400, "invalid_json")]
     [InlineData("/v1/completions", "[1, 2]", 400, "invalid_json")]
+    [InlineData("/v1/completions", "{\"prompt\": \"\\ud800\"}", 400, "invalid_json")]
     [InlineData("/v1/completions", "{\"max_tokens\": 4}", 400, null)]
     [InlineData("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 5000}", 400, null)]
     [InlineData("/v1/completions", "{\"prompt\": \"a\", \"max_tokens\": 0}", 400, null)]

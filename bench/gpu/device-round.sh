@@ -2,10 +2,12 @@
 # One round on the GPU machine (docs/gpu.md), run as `bash .gpu/device-round.sh` from a folder .gpu/ in the repository
 # holding this script, the published CLI (pub.tar.xz), specdec.cu, build-ptx.sh and hf_reference.py;
 # everything it prints goes to $OUT/round.log. Steps are bounded by timeouts so the round ends inside its limit.
-# ROUND_STEPS picks steps (default all): ptx kernels parity generate perf hf bench
+# ROUND_STEPS picks steps (default all): ptx kernels parity generate perf hf bench; ROOT is the repository
+# (default: the folder above this script's). kernels times the tensor-core matmuls and, beside them, the warp-per-row
+# kernels (SPECDEC_CUDA_TENSOR_CORES=0); perf runs each model as shipped, without CUDA graphs, and with neither.
 set -u
 G="$(cd "$(dirname "$0")" && pwd)"   # .gpu/: this script, the CLI, specdec.cu, build-ptx.sh, hf_reference.py
-cd "$G/.."
+cd "${ROOT:-$G/..}"
 steps="${ROUND_STEPS:-ptx kernels parity generate perf hf bench}"
 log="$OUT/round.log"
 exec > >(tee -a "$log") 2>&1
@@ -22,7 +24,10 @@ if has ptx; then
   t 60 nvcc -arch=sm_90 -O3 --resource-usage -cubin -o /tmp/k.cubin "$G/specdec.cu" > "$OUT/resources.txt" 2>&1
   grep -E "Function properties|registers|spill" "$OUT/resources.txt" | head -20
 fi
-has kernels && t 90 $S perf --device cuda --kernels
+if has kernels; then
+  t 90 $S perf --device cuda --kernels
+  SPECDEC_CUDA_TENSOR_CORES=0 t 90 $S perf --device cuda --kernels
+fi
 if has parity; then
   for m in tests/fixtures/models/{llama-f32,llama-f16,llama-bf16,mistral-f32,qwen2-f32,qwen3-bf16,demo-draft-tiny} models/draft-tiny-q8_0.gguf models/target-q8_0.gguf; do
     t 60 $S parity --model "$m"
@@ -44,10 +49,14 @@ if has generate; then
 fi
 if has perf; then
   t 120 $S synth --shape llama-3.2-1b --type bf16 --out /tmp/1b-bf16.gguf
-  t 90 $S perf --device cuda --model /tmp/1b-bf16.gguf --context 512
   t 120 $S synth --shape llama-3.2-1b --type q8_0 --out /tmp/1b-q8_0.gguf
-  t 90 $S perf --device cuda --model /tmp/1b-q8_0.gguf --context 512
-  t 60 $S perf --device cuda --model models/target-q8_0.gguf --context 512
+  # Each model as shipped (tensor-core matmuls, CUDA graphs), without graphs, and with neither (the first kernels).
+  for m in /tmp/1b-bf16.gguf /tmp/1b-q8_0.gguf models/target-q8_0.gguf; do
+    t 90 $S perf --device cuda --model $m --context 512
+    SPECDEC_CUDA_GRAPHS=0 t 90 $S perf --device cuda --model $m --context 512
+    SPECDEC_CUDA_GRAPHS=0 SPECDEC_CUDA_TENSOR_CORES=0 t 90 $S perf --device cuda --model $m --context 512
+  done
+  t 90 $S perf --device cuda --model /tmp/1b-bf16.gguf --context 4096
 fi
 has hf && PYTHONUNBUFFERED=1 t 180 python3 "$G/hf_reference.py"
 if has bench; then

@@ -35,6 +35,10 @@ internal sealed unsafe class CudaBuffers : IDisposable
             int widest = Math.Max(Math.Max(Hidden, QDim), Ffn);
             Xq = Allocate((long)Rows * widest);
             Xd = Floats((long)Rows * widest / 32);
+            XsPlane = (long)Rows * widest;
+            Xs = Allocate(3 * XsPlane * sizeof(ushort));
+            AttPartial = Floats((long)Rows * CudaKernels.MaxSplits * (QDim + 2L * c.HeadCount));
+            AttCount = Allocate((long)Rows * c.HeadCount * sizeof(int));
             Logits = Floats((long)Rows * Vocab);
             Inputs = Allocate(InputBytes);
             long pinnedBytes = InputBytes + (long)Rows * Hidden * sizeof(float) + (long)Rows * Vocab * sizeof(float);
@@ -73,11 +77,21 @@ internal sealed unsafe class CudaBuffers : IDisposable
     public ulong Logits { get; }  // [Rows × Vocab]
     public ulong Xq { get; }      // [Rows × widest input] int8: a Q8_0 matmul's input rounded as the CPU rounds it
     public ulong Xd { get; }      // [Rows × widest input / 32] f32 scales of Xq
+    public ulong Xs { get; }      // [3][Rows × widest input] bf16: a BF16 tensor-core matmul's input as three terms
+    public long XsPlane { get; }  // elements between Xs's terms
+    public ulong AttPartial { get; } // [Rows][heads][MaxSplits][HeadDim + 2] f32: attention's per-segment partials
+    public ulong AttCount { get; }   // [Rows][heads] int: segments done, zero between launches
 
-    /// <summary>Small per-chunk inputs: positions [Rows] int, logit rows [Rows] int, visibility [Rows] u64.</summary>
+    public MatmulScratch Scratch => new(Xq, Xd, Xs, XsPlane);
+
+    /// <summary>
+    /// Small per-chunk inputs: positions [Rows] int, logit rows [Rows] int, visibility [Rows] u64, and the cache's
+    /// length (one int, where the new rows' keys go; in device memory so that a captured graph reads each step's).
+    /// </summary>
     public ulong Inputs { get; }
     public const int PositionsOffset = 0, LogitRowsOffset = Rows * sizeof(int), VisibleOffset = 2 * Rows * sizeof(int);
-    public const int InputBytes = VisibleOffset + Rows * sizeof(ulong);
+    public const int CachedOffset = VisibleOffset + Rows * sizeof(ulong);
+    public const int InputBytes = CachedOffset + 16;
 
     /// <summary>Pinned host copies: the inputs (layout of <see cref="Inputs"/>), the residual rows [Rows × Hidden], logits [Rows × Vocab].</summary>
     public byte* HostInputs { get; }

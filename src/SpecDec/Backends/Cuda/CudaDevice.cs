@@ -32,6 +32,9 @@ public sealed unsafe class CudaDevice
         api.Check(api.cuDevicePrimaryCtxRetain(&context, device), "cuDevicePrimaryCtxRetain");
         _context = context;
         MakeCurrent();
+        nint stream;
+        api.Check(api.cuStreamCreate(&stream, 0), "cuStreamCreate");
+        Stream = stream;
         Kernels = new CudaKernels(this);
     }
 
@@ -65,13 +68,16 @@ public sealed unsafe class CudaDevice
     public long TotalMemory { get; }
     internal CudaKernels Kernels { get; }
 
+    /// <summary>The one stream all work on this device goes to, in order (a created stream, so it can be captured into a CUDA graph).</summary>
+    internal nint Stream { get; }
+
     /// <summary>Held while issuing work to this device (see the class summary).</summary>
     public object Gate { get; } = new();
 
     /// <summary>Where the kernels came from: NVRTC (version) or the shipped PTX.</summary>
     public string KernelSource => Kernels.Source;
 
-    public override string ToString() => $"{Name} (GPU {Ordinal}, sm_{ComputeMajor}{ComputeMinor}, {Multiprocessors} SMs, {TotalMemory / (1L << 20)} MiB; kernels: {KernelSource})";
+    public override string ToString() => $"{Name} (GPU {Ordinal}, sm_{ComputeMajor}{ComputeMinor}, {Multiprocessors} SMs, {TotalMemory / (1L << 20)} MiB; kernels: {KernelSource}{(Kernels.TensorCores ? ", tensor-core matmuls" : "")}{(CudaGraphs.Enabled ? ", CUDA graphs" : "")})";
 
     /// <summary>Binds the device's context to the calling thread (the driver's current context is per thread).</summary>
     internal void MakeCurrent() => Api.Check(Api.cuCtxSetCurrent(_context), "cuCtxSetCurrent");
@@ -102,9 +108,9 @@ public sealed unsafe class CudaDevice
             var times = new double[repeats];
             for (int i = 0; i < repeats; i++)
             {
-                Api.Check(Api.cuEventRecord(start, 0), "cuEventRecord");
+                Api.Check(Api.cuEventRecord(start, Stream), "cuEventRecord");
                 work(i);
-                Api.Check(Api.cuEventRecord(stop, 0), "cuEventRecord");
+                Api.Check(Api.cuEventRecord(stop, Stream), "cuEventRecord");
                 Api.Check(Api.cuEventSynchronize(stop), "cuEventSynchronize");
                 float ms;
                 Api.Check(Api.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");

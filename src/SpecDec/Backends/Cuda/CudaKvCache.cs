@@ -82,8 +82,8 @@ public sealed unsafe class CudaKvCache : IKvCache, IDisposable
         long stride = HeadStride * Type.ElementBytes();
         for (long head = 0; head < (long)Layers * KvHeads; head++)
         {
-            _device.Api.Check(_device.Api.cuMemcpyDtoDAsync(_k.Pointer + (ulong)(head * stride), oldK.Pointer + (ulong)(head * oldStride), (nuint)oldStride, 0), "cuMemcpyDtoDAsync");
-            _device.Api.Check(_device.Api.cuMemcpyDtoDAsync(_v.Pointer + (ulong)(head * stride), oldV.Pointer + (ulong)(head * oldStride), (nuint)oldStride, 0), "cuMemcpyDtoDAsync");
+            _device.Api.Check(_device.Api.cuMemcpyDtoDAsync(_k.Pointer + (ulong)(head * stride), oldK.Pointer + (ulong)(head * oldStride), (nuint)oldStride, _device.Stream), "cuMemcpyDtoDAsync");
+            _device.Api.Check(_device.Api.cuMemcpyDtoDAsync(_v.Pointer + (ulong)(head * stride), oldV.Pointer + (ulong)(head * oldStride), (nuint)oldStride, _device.Stream), "cuMemcpyDtoDAsync");
         }
         _device.Synchronize();
         oldK.Dispose();

@@ -46,30 +46,14 @@ public static unsafe class CudaTiming
                 var xs = Enumerable.Range(0, rows * k).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
                 fixed (float* p = xs) x.Upload(p, xs.Length * 4L);
                 CudaKernels kernels = device.Kernels;
-                var (function, r) = kernels.Matmul(type, rows, glu: false);
-                uint groups = (uint)((rows + r - 1) / r), blocks = (uint)((n + 3) / 4);
-                if (type == GgmlType.Q8_0)
-                {
-                    // The Q8_0 kernel reads int8 activations: rounded once here, as a forward rounds them before each product.
-                    var xq = new DeviceBuffer(device, (long)rows * k);
-                    var xd = new DeviceBuffer(device, (long)rows * k / 32 * sizeof(float));
-                    buffers.Add(xq);
-                    buffers.Add(xd);
-                    kernels.Launch(kernels.QuantizeQ8, (uint)((k / 32 + 127) / 128), (uint)rows, 128,
-                        [x.Pointer, CudaKernels.Arg(k), xq.Pointer, xd.Pointer, CudaKernels.Arg(k)]);
-                    void RunQ8(int c) => kernels.Launch(function, groups, blocks, 128,
-                    [
-                        xq.Pointer, xd.Pointer, CudaKernels.Arg(k), CudaKernels.Arg(rows), weights[c].Data, weights[c].Scales,
-                        y.Pointer, CudaKernels.Arg(n), CudaKernels.Arg(n), CudaKernels.Arg(0),
-                    ]);
-                    for (int i = 0; i < 8; i++) RunQ8(i % Copies);
-                    return device.TimeMedian(repeats, i => RunQ8(i % Copies));
-                }
-                void Run(int c) => kernels.Launch(function, groups, blocks, 128,
-                [
-                    x.Pointer, CudaKernels.Arg(k), CudaKernels.Arg(rows), weights[c].Data, weights[c].Scales, CudaKernels.Arg(k),
-                    y.Pointer, CudaKernels.Arg(n), CudaKernels.Arg(n), CudaKernels.Arg(0),
-                ]);
+                // Scratch for the input rounded to int8 (Q8_0) or split into bf16 terms (BF16 on tensor cores), as a forward does before each product.
+                var xq = new DeviceBuffer(device, (long)rows * k);
+                var xd = new DeviceBuffer(device, (long)rows * k / 32 * sizeof(float));
+                var terms = new DeviceBuffer(device, 3L * rows * k * sizeof(ushort));
+                buffers.AddRange([xq, xd, terms]);
+                var scratch = new MatmulScratch(xq.Pointer, xd.Pointer, terms.Pointer, (long)rows * k);
+                void Run(int c) => kernels.Matmul(new DeviceMatrix(type, weights[c].Data, weights[c].Scales, n, k, k), null,
+                    x.Pointer, rows, y.Pointer, n, accumulate: false, scratch);
                 for (int i = 0; i < 8; i++) Run(i % Copies);
                 return device.TimeMedian(repeats, i => Run(i % Copies));
             }
@@ -88,7 +72,7 @@ public static unsafe class CudaTiming
             device.MakeCurrent();
             using var a = new DeviceBuffer(device, bytes);
             using var b = new DeviceBuffer(device, bytes);
-            void Copy(int _) => device.Api.Check(device.Api.cuMemcpyDtoDAsync(b.Pointer, a.Pointer, (nuint)bytes, 0), "cuMemcpyDtoDAsync");
+            void Copy(int _) => device.Api.Check(device.Api.cuMemcpyDtoDAsync(b.Pointer, a.Pointer, (nuint)bytes, device.Stream), "cuMemcpyDtoDAsync");
             Copy(0);
             double us = device.TimeMedian(10, Copy);
             return 2.0 * bytes / (us * 1e-6) / 1e9;

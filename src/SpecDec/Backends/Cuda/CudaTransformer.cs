@@ -25,6 +25,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel
     readonly CudaKernels _k;
     readonly CudaWeights _weights;
     readonly CudaBuffers _b;
+    readonly CudaGraphs? _graphs;
     readonly int _hidden;
     bool _disposed;
 
@@ -41,6 +42,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel
             try
             {
                 _b = new CudaBuffers(device, model.Config);
+                _graphs = CudaGraphs.Enabled ? new CudaGraphs(device) : null;
             }
             catch
             {
@@ -100,13 +102,21 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         {
             _device.MakeCurrent();
             kv.Reserve(kv.Length + n);
+            // One chunk through every layer, wanting only logits: the decode step and verification, replayed as a graph.
+            if (_graphs is not null && n <= MaxRows && first == 0 && end == Config.LayerCount && batch.HiddenLayers.IsEmpty && logitRows > 0)
+            {
+                Replay(batch, kv, logitRows, logits);
+                return;
+            }
             for (int c0 = 0; c0 < n; c0 += MaxRows)
             {
                 int rows = Math.Min(MaxRows, n - c0);
-                Upload(batch, c0, rows);
+                FillInputs(batch, c0, rows, kv.Length);
+                EnqueueInputs(rows);
+                uint splits = (uint)CudaKernels.AttentionSplits(kv.Length + rows);
                 for (int l = first; l < end; l++)
                 {
-                    Block(l, rows, kv);
+                    Block(l, rows, kv, splits);
                     CaptureHidden(batch, l, c0, rows, _b.X);
                 }
                 CaptureFinal(batch, c0, rows);
@@ -116,10 +126,46 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         }
     }
 
-    /// <summary>The chunk's residual rows, positions and visibility bits, through pinned memory, in two copies.</summary>
-    void Upload(in ForwardBatch batch, int c0, int rows)
+    /// <summary>
+    /// The forward of a single chunk as its captured graph (captured on first use of its shape): the inputs go to
+    /// pinned memory, one graph launch, the logits come back. The attention grid covers the cache's capacity, so
+    /// one graph serves every cache length (its kernel skips segments past a row's keys).
+    /// </summary>
+    void Replay(in ForwardBatch batch, CudaKvCache kv, int logitRows, Span<float> logits)
     {
-        _device.Api.Check(_device.Api.cuStreamSynchronize(0), "cuStreamSynchronize"); // the last chunk's copies have left the pinned buffers
+        int rows = batch.Count;
+        FillInputs(batch, 0, rows, kv.Length);
+        Span<int> slots = stackalloc int[MaxRows];
+        int o = 0, m = PickLogitRows(batch, 0, rows, logitRows, ref o, slots);
+        if (!_graphs!.TryGet(kv, rows, m, out nint exec))
+        {
+            _graphs.BeginCapture();
+            bool captured = false;
+            try
+            {
+                EnqueueInputs(rows);
+                uint splits = (uint)CudaKernels.AttentionSplits(kv.Capacity);
+                for (int l = 0; l < Config.LayerCount; l++) Block(l, rows, kv, splits);
+                EnqueueLogits(m);
+                captured = true;
+            }
+            finally
+            {
+                exec = _graphs.EndCapture(rows, m, captured);
+            }
+        }
+        _graphs.Launch(exec);
+        FinishLogits(m, slots, logits);
+        kv.Advance(rows);
+    }
+
+    /// <summary>
+    /// The chunk's residual rows, positions, visibility bits and the cache's length into pinned memory, once the
+    /// last copies out of it are done.
+    /// </summary>
+    void FillInputs(in ForwardBatch batch, int c0, int rows, int cached)
+    {
+        _device.Api.Check(_device.Api.cuStreamSynchronize(_device.Stream), "cuStreamSynchronize");
         int ld = _b.Hidden;
         for (int i = 0; i < rows; i++)
         {
@@ -134,19 +180,29 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         var positions = new Span<int>(_b.HostInputs + CudaBuffers.PositionsOffset, rows);
         batch.Positions.Slice(c0, rows).CopyTo(positions);
         BatchRules.Visibility(batch, c0, rows, new Span<ulong>(_b.HostInputs + CudaBuffers.VisibleOffset, rows));
-        var api = _device.Api;
-        api.Check(api.cuMemcpyHtoDAsync(_b.X, _b.HostX, (nuint)((long)rows * ld * sizeof(float)), 0), "cuMemcpyHtoDAsync");
-        api.Check(api.cuMemcpyHtoDAsync(_b.Inputs, _b.HostInputs, CudaBuffers.InputBytes, 0), "cuMemcpyHtoDAsync");
+        *(int*)(_b.HostInputs + CudaBuffers.CachedOffset) = cached;
     }
 
-    /// <summary>Decoder block <paramref name="l"/> over the chunk's rows, whose keys and values land at kv.Length.</summary>
-    void Block(int l, int rows, CudaKvCache kv)
+    /// <summary>The pinned inputs to the device, in two copies.</summary>
+    void EnqueueInputs(int rows)
+    {
+        var api = _device.Api;
+        api.Check(api.cuMemcpyHtoDAsync(_b.X, _b.HostX, (nuint)((long)rows * _b.Hidden * sizeof(float)), _device.Stream), "cuMemcpyHtoDAsync");
+        api.Check(api.cuMemcpyHtoDAsync(_b.Inputs, _b.HostInputs, CudaBuffers.InputBytes, _device.Stream), "cuMemcpyHtoDAsync");
+    }
+
+    /// <summary>
+    /// Decoder block <paramref name="l"/> over the chunk's rows, whose keys and values land at the cache length the
+    /// inputs carry; the attention grid has <paramref name="splits"/> key segments per row.
+    /// </summary>
+    void Block(int l, int rows, CudaKvCache kv, uint splits)
     {
         ModelConfig c = Config;
         DeviceLayer w = _weights.Layers[l];
         CudaBuffers b = _b;
         int half = kv.Type == KvCacheType.F16 ? 1 : 0;
         ulong positions = b.Inputs + CudaBuffers.PositionsOffset, visible = b.Inputs + CudaBuffers.VisibleOffset;
+        ulong cached = b.Inputs + CudaBuffers.CachedOffset;
 
         Norm(b.X, w.AttentionNorm, b.Xn, rows, 0);
         if (w.Qkv is not null) Matmul(w.Qkv, b.Xn, rows, b.Qkv, b.QkvLd, accumulate: false);
@@ -162,37 +218,18 @@ public sealed unsafe class CudaTransformer : ILanguageModel
             b.Qkv, CudaKernels.Arg(b.QkvLd), b.K, b.V, CudaKernels.Arg(b.QkvLd), w.QBias, w.KBias, w.VBias, w.QNorm, w.KNorm,
             CudaKernels.Arg(c.RmsNormEps), _weights.InverseFrequencies, positions, CudaKernels.Arg(c.HeadCount),
             CudaKernels.Arg(c.KvHeadCount), CudaKernels.Arg(c.HeadDim), CudaKernels.Arg(c.RopeStyle == RopeStyle.Neox ? 1 : 0),
-            kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), CudaKernels.Arg(kv.Length),
+            kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), cached,
         ]);
-        _k.Launch(_k.Attention[half], (uint)c.HeadCount, (uint)rows, Threads,
+        _k.Launch(_k.Attention[half], (uint)c.HeadCount, (uint)rows, splits, Threads,
         [
-            b.Qkv, CudaKernels.Arg(b.QkvLd), kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), CudaKernels.Arg(kv.Length),
+            b.Qkv, CudaKernels.Arg(b.QkvLd), kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), cached,
             visible, CudaKernels.Arg(c.HeadCount), CudaKernels.Arg(c.KvHeadCount), CudaKernels.Arg(c.HeadDim),
-            CudaKernels.Arg(1f / MathF.Sqrt(c.HeadDim)), b.Att, CudaKernels.Arg(b.QDim),
+            CudaKernels.Arg(1f / MathF.Sqrt(c.HeadDim)), b.Att, CudaKernels.Arg(b.QDim), b.AttPartial, b.AttCount,
         ]);
         Matmul(w.Output, b.Att, rows, b.X, b.Hidden, accumulate: true);
 
         Norm(b.X, w.FfnNorm, b.Xn, rows, 0);
-        if (w.Gate.Type == w.Up.Type)
-        {
-            var (function, r) = _k.Matmul(w.Gate.Type, rows, glu: true);
-            var grid = ((uint)((rows + r - 1) / r), (uint)((w.Gate.Rows + 3) / 4));
-            if (w.Gate.Type == GgmlType.Q8_0)
-            {
-                QuantizeRows(b.Xn, rows, w.Gate.Ld);
-                _k.Launch(function, grid.Item1, grid.Item2, Threads,
-                [
-                    b.Xq, b.Xd, CudaKernels.Arg(w.Gate.Ld), CudaKernels.Arg(rows), w.Gate.Data, w.Gate.Scales, w.Up.Data, w.Up.Scales,
-                    b.Up, CudaKernels.Arg(b.Ffn), CudaKernels.Arg(w.Gate.Rows),
-                ]);
-            }
-            else
-                _k.Launch(function, grid.Item1, grid.Item2, Threads,
-                [
-                    b.Xn, CudaKernels.Arg(b.Hidden), CudaKernels.Arg(rows), w.Gate.Data, w.Gate.Scales, w.Up.Data, w.Up.Scales,
-                    CudaKernels.Arg(w.Gate.Ld), b.Up, CudaKernels.Arg(b.Ffn), CudaKernels.Arg(w.Gate.Rows),
-                ]);
-        }
+        if (w.Gate.Type == w.Up.Type) _k.Matmul(w.Gate, w.Up, b.Xn, rows, b.Up, b.Ffn, accumulate: false, b.Scratch);
         else
         {
             Matmul(w.Gate, b.Xn, rows, b.Gate, b.Ffn, accumulate: false);
@@ -204,31 +241,8 @@ public sealed unsafe class CudaTransformer : ILanguageModel
     }
 
     /// <summary>y[rows × N] (+)= x[rows × K] · Wᵀ, x and y with the padded strides of their buffers.</summary>
-    void Matmul(DeviceMatrix w, ulong x, int rows, ulong y, int ldy, bool accumulate)
-    {
-        var (function, r) = _k.Matmul(w.Type, rows, glu: false);
-        uint groups = (uint)((rows + r - 1) / r), blocks = (uint)((w.Rows + 3) / 4);
-        if (w.Type == GgmlType.Q8_0)
-        {
-            QuantizeRows(x, rows, w.Ld);
-            _k.Launch(function, groups, blocks, Threads,
-            [
-                _b.Xq, _b.Xd, CudaKernels.Arg(w.Ld), CudaKernels.Arg(rows), w.Data, w.Scales, y, CudaKernels.Arg(ldy),
-                CudaKernels.Arg(w.Rows), CudaKernels.Arg(accumulate ? 1 : 0),
-            ]);
-            return;
-        }
-        _k.Launch(function, groups, blocks, Threads,
-        [
-            x, CudaKernels.Arg(w.Ld), CudaKernels.Arg(rows), w.Data, w.Scales, CudaKernels.Arg(w.Ld), y, CudaKernels.Arg(ldy),
-            CudaKernels.Arg(w.Rows), CudaKernels.Arg(accumulate ? 1 : 0),
-        ]);
-    }
-
-    /// <summary>Rows of x (stride and length <paramref name="k"/>) rounded into Xq and Xd for a Q8_0 matmul.</summary>
-    void QuantizeRows(ulong x, int rows, int k) =>
-        _k.Launch(_k.QuantizeQ8, (uint)((k / 32 + 127) / 128), (uint)rows, 128,
-            [x, CudaKernels.Arg(k), _b.Xq, _b.Xd, CudaKernels.Arg(k)]);
+    void Matmul(DeviceMatrix w, ulong x, int rows, ulong y, int ldy, bool accumulate) =>
+        _k.Matmul(w, null, x, rows, y, ldy, accumulate, _b.Scratch);
 
     /// <summary>RMSNorm of <paramref name="rows"/> rows of x into y; with <paramref name="rowIndex"/> (device ints) row i reads x's row rowIndex[i].</summary>
     void Norm(ulong x, ulong weight, ulong y, int rows, ulong rowIndex) =>
@@ -278,32 +292,55 @@ public sealed unsafe class CudaTransformer : ILanguageModel
     /// </summary>
     void ComputeLogits(in ForwardBatch batch, int c0, int rows, int logitRows, Span<float> logits)
     {
-        int n = batch.Count, vocab = Config.VocabSize;
         Span<int> slots = stackalloc int[MaxRows];
-        var rowIndex = new Span<int>(_b.HostInputs + CudaBuffers.LogitRowsOffset, MaxRows);
-        var api = _device.Api;
         int o = 0;
         while (o < logitRows)
         {
-            int m = 0;
-            for (; o < logitRows && m < MaxRows; o++)
-            {
-                int row = batch.LogitRows.IsEmpty ? n - 1 : batch.LogitRows[o];
-                if (row < c0 || row >= c0 + rows) continue;
-                slots[m] = o;
-                rowIndex[m++] = row - c0;
-            }
+            int m = PickLogitRows(batch, c0, rows, logitRows, ref o, slots);
             if (m == 0) break;
-            ulong index = _b.Inputs + CudaBuffers.LogitRowsOffset;
-            api.Check(api.cuMemcpyHtoDAsync(index, _b.HostInputs + CudaBuffers.LogitRowsOffset,
-                (nuint)(m * sizeof(int)), 0), "cuMemcpyHtoDAsync");
-            Norm(_b.X, _weights.OutputNorm, _b.HeadIn, m, index);
-            Matmul(_weights.OutputHead, _b.HeadIn, m, _b.Logits, _b.Vocab, accumulate: false);
-            api.Check(api.cuMemcpyDtoHAsync(_b.HostLogits, _b.Logits, (nuint)((long)m * _b.Vocab * sizeof(float)), 0), "cuMemcpyDtoHAsync");
-            api.Check(api.cuStreamSynchronize(0), "cuStreamSynchronize");
-            for (int i = 0; i < m; i++)
-                new ReadOnlySpan<float>(_b.HostLogits + (long)i * _b.Vocab, vocab).CopyTo(logits.Slice(slots[i] * vocab, vocab));
+            EnqueueLogits(m);
+            FinishLogits(m, slots, logits);
         }
+    }
+
+    /// <summary>
+    /// From output slot <paramref name="o"/> on, up to 64 slots whose rows lie in this chunk: their slots, and their
+    /// rows within the chunk in the pinned inputs. Returns how many.
+    /// </summary>
+    int PickLogitRows(in ForwardBatch batch, int c0, int rows, int logitRows, ref int o, Span<int> slots)
+    {
+        var rowIndex = new Span<int>(_b.HostInputs + CudaBuffers.LogitRowsOffset, MaxRows);
+        int n = batch.Count, m = 0;
+        for (; o < logitRows && m < MaxRows; o++)
+        {
+            int row = batch.LogitRows.IsEmpty ? n - 1 : batch.LogitRows[o];
+            if (row < c0 || row >= c0 + rows) continue;
+            slots[m] = o;
+            rowIndex[m++] = row - c0;
+        }
+        return m;
+    }
+
+    /// <summary>The picked rows' final norm, the head, and the copy of their logits to pinned memory.</summary>
+    void EnqueueLogits(int m)
+    {
+        var api = _device.Api;
+        ulong index = _b.Inputs + CudaBuffers.LogitRowsOffset;
+        api.Check(api.cuMemcpyHtoDAsync(index, _b.HostInputs + CudaBuffers.LogitRowsOffset, (nuint)(m * sizeof(int)), _device.Stream),
+            "cuMemcpyHtoDAsync");
+        Norm(_b.X, _weights.OutputNorm, _b.HeadIn, m, index);
+        Matmul(_weights.OutputHead, _b.HeadIn, m, _b.Logits, _b.Vocab, accumulate: false);
+        api.Check(api.cuMemcpyDtoHAsync(_b.HostLogits, _b.Logits, (nuint)((long)m * _b.Vocab * sizeof(float)), _device.Stream),
+            "cuMemcpyDtoHAsync");
+    }
+
+    /// <summary>Waits for the logits and copies each picked row to its slot of <paramref name="logits"/>.</summary>
+    void FinishLogits(int m, ReadOnlySpan<int> slots, Span<float> logits)
+    {
+        int vocab = Config.VocabSize;
+        _device.Api.Check(_device.Api.cuStreamSynchronize(_device.Stream), "cuStreamSynchronize");
+        for (int i = 0; i < m; i++)
+            new ReadOnlySpan<float>(_b.HostLogits + (long)i * _b.Vocab, vocab).CopyTo(logits.Slice(slots[i] * vocab, vocab));
     }
 
     public void Dispose()
@@ -313,6 +350,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         lock (_device.Gate)
         {
             _device.MakeCurrent();
+            _graphs?.Dispose();
             _b.Dispose();
             _weights.Dispose();
         }

@@ -257,6 +257,298 @@ __device__ __forceinline__ void matmul_q8(const signed char* __restrict__ xq, co
 MATMUL_Q8(1) MATMUL_Q8(2) MATMUL_Q8(4) MATMUL_Q8(8)
 
 // ---------------------------------------------------------------------------------------------------------
+// Tensor-core matmuls (sm_80+: mma.sync), BF16 and Q8_0, for every row count from decode's 1 to a chunk's 64: a
+// block of TCW warps owns 16 weight rows and reads each weight once for all T ≤ 8·NT activation rows (NT tiles of
+// 8). The warps split K into fixed ranges (a function of K alone) and their partial sums are added in warp order,
+// and an mma forms each output element from its own row and column only, so a row's result is the same bits
+// whatever T and the other rows are: a tree row gets its path's bits, as with the kernels above.
+// Fragments: lane (g = lane/4, t = lane%4) loads 8 consecutive k of weight rows g and g+8 and of activation row g
+// in one piece each; the mma sees them as its k positions (2t, 2t+1, 2t+8, 2t+9) (bf16) or (4t…, 16+4t…) (s8).
+// A dot product does not depend on the order of its k, so W and X only need the same permutation.
+// Below sm_80 (NVRTC on Turing) these compile to nothing and the backend uses the kernels above.
+
+#define TCW 8
+
+__device__ __forceinline__ void mma_bf16(float* d, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1)
+{
+#if __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]) : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#endif
+}
+
+__device__ __forceinline__ void mma_s8(int* d, u32 a0, u32 a1, u32 a2, u32 a3, u32 b0, u32 b1)
+{
+#if __CUDA_ARCH__ >= 800
+    asm("mma.sync.aligned.m16n8k32.row.col.s32.s8.s8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+        : "+r"(d[0]), "+r"(d[1]), "+r"(d[2]), "+r"(d[3]) : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
+#endif
+}
+
+__device__ __forceinline__ u16 f2bf(float f)
+{
+    u16 h = 0;
+#if __CUDA_ARCH__ >= 800
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+#endif
+    return h;
+}
+
+// An f32 activation as three bf16 terms, hi + mid + lo = x (each difference is exact, and 3 × 8 bits cover f32's
+// 24), so a bf16 mma over the terms multiplies bf16 weights by the f32 activations, as the other kernels do.
+__device__ __forceinline__ void split3(float v, u32& hi, u32& mid, u32& lo)
+{
+    u16 h = f2bf(v);
+    float r = v - bf2f(h);
+    u16 m = f2bf(r);
+    hi = h;
+    mid = m;
+    lo = f2bf(r - bf2f(m));
+}
+
+// Eight consecutive activations (a, then b) as the three terms' bf16 pairs, in split_bf16's layout.
+__device__ __forceinline__ void split8(float4 a, float4 b, uint4* terms)
+{
+    float v[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
+    u32 p[3][8];
+#pragma unroll
+    for (int i = 0; i < 8; i++) split3(v[i], p[0][i], p[1][i], p[2][i]);
+#pragma unroll
+    for (int j = 0; j < 3; j++)
+        terms[j] = make_uint4(p[j][0] | p[j][1] << 16, p[j][2] | p[j][3] << 16, p[j][4] | p[j][5] << 16, p[j][6] | p[j][7] << 16);
+}
+
+// The terms of [rows × k] activations written once for the wide batches. xs: three planes `plane` elements apart,
+// each [rows × ld].
+extern "C" __global__ void split_bf16(const float* x, int ld, u16* xs, long long plane, int k)
+{
+    int row = blockIdx.y, c = blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= k) return;
+    long o = (long)row * ld + c;
+    u32 hi, mid, lo;
+    split3(x[o], hi, mid, lo);
+    xs[o] = (u16)hi;
+    xs[plane + o] = (u16)mid;
+    xs[2 * plane + o] = (u16)lo;
+}
+
+// The TCW warps' partial sums [TCW][NT tiles · 8 columns · 16 rows] added in warp order; thread j keeps outputs
+// j, j + 256, … (o = column · 16 + row) in out.
+template <int NT>
+__device__ __forceinline__ void tc_reduce(float (*red)[NT * 128], float (*acc)[4], float* out)
+{
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+    {
+        float* r = red[warp] + (nt * 8 + 2 * t) * 16 + g;
+        r[0] = acc[nt][0]; r[16] = acc[nt][1]; r[8] = acc[nt][2]; r[24] = acc[nt][3];
+    }
+    __syncthreads();
+#pragma unroll
+    for (int i = 0; i < (NT * 128 + TCW * 32 - 1) / (TCW * 32); i++)
+    {
+        int o = threadIdx.x + i * TCW * 32;
+        float s = 0.f;
+        if (o < NT * 128)
+            for (int w = 0; w < TCW; w++) s += red[w][o];
+        out[i] = s;
+    }
+    __syncthreads();
+}
+
+// Writes the block's outputs: column c is activation row c, output n0 + row. mode 1 adds to y (the residual).
+template <int NT, bool GLU>
+__device__ __forceinline__ void tc_store(float (*red)[NT * 128], float (*acc)[4], float (*acc2)[4], float* y, int ldy, int T, int N, int mode)
+{
+    constexpr int PER = (NT * 128 + TCW * 32 - 1) / (TCW * 32);
+    float out[PER], up[PER];
+    tc_reduce<NT>(red, acc, out);
+    if (GLU)
+    {
+        tc_reduce<NT>(red, acc2, up);
+#pragma unroll
+        for (int i = 0; i < PER; i++) out[i] = out[i] / (1.f + expf(-out[i])) * up[i];
+    }
+    int n0 = blockIdx.x * 16;
+#pragma unroll
+    for (int i = 0; i < PER; i++)
+    {
+        int o = threadIdx.x + i * TCW * 32, row = o % 16, c = o / 16;
+        if (o < NT * 128 && c < T && n0 + row < N)
+        {
+            float* p = y + (long)c * ldy + n0 + row;
+            *p = mode == 1 ? *p + out[i] : out[i];
+        }
+    }
+}
+
+// BF16: W [N × ldx] bf16. Up to 16 rows (NT ≤ 2) split the f32 activations x here, with their weights' loads
+// (no split_bf16 launch for decode); wider batches read split_bf16's terms xs. The terms are the same bits either
+// way. Each step takes 32 k: two k16 mmas per term and tile.
+template <int NT, bool GLU>
+__device__ __forceinline__ void tc_bf16(const float* __restrict__ x, const u16* __restrict__ xs, long long plane, int ldx, int T,
+    const u16* __restrict__ w, const u16* __restrict__ w2, float* y, int ldy, int N, int mode)
+{
+    constexpr bool LIVE = NT <= 2;
+    constexpr int U = NT == 1 && !GLU ? 8 : NT <= 2 ? 4 : 2; // steps whose loads are issued before any is used
+    __shared__ float red[TCW][NT * 128];
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    int n0 = blockIdx.x * 16;
+    long ra = (long)min(n0 + g, N - 1) * ldx + 8 * t, rb = (long)min(n0 + g + 8, N - 1) * ldx + 8 * t;
+    int steps = ldx / 32, s0 = steps * warp / TCW, s1 = steps * (warp + 1) / TCW;
+    float acc[NT][4], acc2[NT][4];
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) { acc[nt][j] = 0.f; acc2[nt][j] = 0.f; }
+    for (int s = s0; s < s1; s += U)
+    {
+        uint4 wa[U], wb[U], va[U], vb[U];
+        float4 xa[U][LIVE ? NT : 1], xb[U][LIVE ? NT : 1];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (s + u < s1)
+            {
+                long k = (long)(s + u) * 32;
+                wa[u] = __ldg((const uint4*)(w + ra + k));
+                wb[u] = __ldg((const uint4*)(w + rb + k));
+                if (GLU) { va[u] = __ldg((const uint4*)(w2 + ra + k)); vb[u] = __ldg((const uint4*)(w2 + rb + k)); }
+                if (LIVE)
+#pragma unroll
+                    for (int nt = 0; nt < (LIVE ? NT : 1); nt++)
+                    {
+                        int c = nt * 8 + g;
+                        xa[u][nt] = make_float4(0.f, 0.f, 0.f, 0.f);
+                        xb[u][nt] = xa[u][nt];
+                        if (c < T)
+                        {
+                            const float4* p = (const float4*)(x + (long)c * ldx + k + 8 * t);
+                            xa[u][nt] = __ldg(p);
+                            xb[u][nt] = __ldg(p + 1);
+                        }
+                    }
+            }
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (s + u < s1)
+            {
+                long k = (long)(s + u) * 32 + 8 * t;
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+                {
+                    int c = nt * 8 + g;
+                    uint4 terms[3];
+                    if (LIVE) split8(xa[u][LIVE ? nt : 0], xb[u][LIVE ? nt : 0], terms);
+                    else
+#pragma unroll
+                        for (int term = 0; term < 3; term++)
+                            terms[term] = c < T ? __ldg((const uint4*)(xs + term * plane + (long)c * ldx + k)) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+                    for (int term = 2; term >= 0; term--)
+                    {
+                        uint4 xv = terms[term];
+                        mma_bf16(acc[nt], wa[u].x, wb[u].x, wa[u].y, wb[u].y, xv.x, xv.y);
+                        mma_bf16(acc[nt], wa[u].z, wb[u].z, wa[u].w, wb[u].w, xv.z, xv.w);
+                        if (GLU)
+                        {
+                            mma_bf16(acc2[nt], va[u].x, vb[u].x, va[u].y, vb[u].y, xv.x, xv.y);
+                            mma_bf16(acc2[nt], va[u].z, vb[u].z, va[u].w, vb[u].w, xv.z, xv.w);
+                        }
+                    }
+                }
+            }
+    }
+    tc_store<NT, GLU>(red, acc, acc2, y, ldy, T, N, mode);
+}
+
+// Q8_0: one m16n8k32 s8 mma is one block of 32: the same exact integer sums as dp4a, then per block
+// acc = fma(sum, d_w · d_x, acc) as matmul_q8 forms it.
+template <int NT, bool GLU>
+__device__ __forceinline__ void tc_q8(const signed char* __restrict__ xq, const float* __restrict__ xd, int ldx, int T,
+    const signed char* __restrict__ w, const u16* __restrict__ ws, const signed char* __restrict__ w2, const u16* __restrict__ ws2,
+    float* y, int ldy, int N, int mode)
+{
+    constexpr int U = NT <= 2 && !GLU ? 8 : 4; // blocks whose weights are loaded before any is used
+    __shared__ float red[TCW][NT * 128];
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    int n0 = blockIdx.x * 16, blocks = ldx / 32;
+    int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
+    int b0 = blocks * warp / TCW, b1 = blocks * (warp + 1) / TCW;
+    float acc[NT][4], acc2[NT][4];
+#pragma unroll
+    for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) { acc[nt][j] = 0.f; acc2[nt][j] = 0.f; }
+    for (int b = b0; b < b1; b += U)
+    {
+        uint2 wa[U], wb[U], va[U], vb[U];
+        float sa[U], sb[U], ta[U], tb[U];
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (b + u < b1)
+            {
+                wa[u] = __ldg((const uint2*)(w + (long)na * ldx + (b + u) * 32) + t);
+                wb[u] = __ldg((const uint2*)(w + (long)nb * ldx + (b + u) * 32) + t);
+                sa[u] = h2f(__ldg(ws + (long)na * blocks + b + u));
+                sb[u] = h2f(__ldg(ws + (long)nb * blocks + b + u));
+                if (GLU)
+                {
+                    va[u] = __ldg((const uint2*)(w2 + (long)na * ldx + (b + u) * 32) + t);
+                    vb[u] = __ldg((const uint2*)(w2 + (long)nb * ldx + (b + u) * 32) + t);
+                    ta[u] = h2f(__ldg(ws2 + (long)na * blocks + b + u));
+                    tb[u] = h2f(__ldg(ws2 + (long)nb * blocks + b + u));
+                }
+            }
+#pragma unroll
+        for (int u = 0; u < U; u++)
+            if (b + u < b1)
+            {
+#pragma unroll
+                for (int nt = 0; nt < NT; nt++)
+                {
+                    int c = nt * 8 + g, c0 = nt * 8 + 2 * t;
+                    uint2 x = make_uint2(0, 0);
+                    if (c < T) x = __ldg((const uint2*)(xq + (long)c * ldx + (b + u) * 32) + t);
+                    float d0 = c0 < T ? __ldg(xd + (long)c0 * blocks + b + u) : 0.f;
+                    float d1 = c0 + 1 < T ? __ldg(xd + (long)(c0 + 1) * blocks + b + u) : 0.f;
+                    int p[4] = {0, 0, 0, 0};
+                    mma_s8(p, wa[u].x, wb[u].x, wa[u].y, wb[u].y, x.x, x.y);
+                    acc[nt][0] = fmaf((float)p[0], sa[u] * d0, acc[nt][0]);
+                    acc[nt][1] = fmaf((float)p[1], sa[u] * d1, acc[nt][1]);
+                    acc[nt][2] = fmaf((float)p[2], sb[u] * d0, acc[nt][2]);
+                    acc[nt][3] = fmaf((float)p[3], sb[u] * d1, acc[nt][3]);
+                    if (GLU)
+                    {
+                        int q[4] = {0, 0, 0, 0};
+                        mma_s8(q, va[u].x, vb[u].x, va[u].y, vb[u].y, x.x, x.y);
+                        acc2[nt][0] = fmaf((float)q[0], ta[u] * d0, acc2[nt][0]);
+                        acc2[nt][1] = fmaf((float)q[1], ta[u] * d1, acc2[nt][1]);
+                        acc2[nt][2] = fmaf((float)q[2], tb[u] * d0, acc2[nt][2]);
+                        acc2[nt][3] = fmaf((float)q[3], tb[u] * d1, acc2[nt][3]);
+                    }
+                }
+            }
+    }
+    tc_store<NT, GLU>(red, acc, acc2, y, ldy, T, N, mode);
+}
+
+#define MATMUL_TC(NT) \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) mmt_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
+        int T, const u16* w, float* y, int ldy, int N, int mode) \
+    { tc_bf16<NT, false>(x, xs, plane, ldx, T, w, 0, y, ldy, N, mode); } \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) glut_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
+        int T, const u16* w, const u16* w2, float* y, int ldy, int N) \
+    { tc_bf16<NT, true>(x, xs, plane, ldx, T, w, w2, y, ldy, N, 0); } \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) mmt_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
+        const signed char* w, const u16* ws, float* y, int ldy, int N, int mode) \
+    { tc_q8<NT, false>(xq, xd, ldx, T, w, ws, 0, 0, y, ldy, N, mode); } \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) glut_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
+        const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N) \
+    { tc_q8<NT, true>(xq, xd, ldx, T, w, ws, w2, ws2, y, ldy, N, 0); }
+MATMUL_TC(1) MATMUL_TC(2) MATMUL_TC(4) MATMUL_TC(8)
+
+// ---------------------------------------------------------------------------------------------------------
 // Y[i] = X[src(i)] / sqrt(mean(X[src(i)]²) + eps) · w, one block of 256 threads per output row; src(i) = rows[i]
 // when rows is given (the rows whose logits are wanted), else i.
 
@@ -295,7 +587,8 @@ extern "C" __global__ void swiglu(const float* gate, float* up, int ld, int n)
 
 // ---------------------------------------------------------------------------------------------------------
 // The new rows' Q and K (and V): biases (Qwen2), per-head RMSNorm (Qwen3), RoPE at each row's position; K and V
-// stored into the cache at cache row start + i. One warp per (row, head); heads [0, H) are queries, [H, H + G)
+// stored into the cache at cache row start + i, start = *cached (the cache's length, in device memory so that a
+// captured CUDA graph replays with each step's value). One warp per (row, head); heads [0, H) are queries, [H, H + G)
 // keys (which also store their values). style 0: pairs (2j, 2j+1) (GGUF llama); 1: (j, j + d/2) (Neox).
 
 template <typename C> __device__ __forceinline__ C to_cache(float v);
@@ -307,9 +600,10 @@ __device__ __forceinline__ float from_cache(u16 v) { return h2f(v); }
 template <typename C>
 __device__ void rope_store(float* q, int ldq, float* k, const float* v, int ldk, const float* qb, const float* kb,
     const float* vb, const float* qn, const float* kn, float eps, const float* inv_freq, const int* pos, int H, int G,
-    int d, int style, C* kc, C* vc, long long head_stride, int start)
+    int d, int style, C* kc, C* vc, long long head_stride, const int* cached)
 {
     __shared__ float buf[WARPS][256];
+    int start = *cached;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int i = blockIdx.y, h = blockIdx.x * WARPS + warp;
     if (h >= H + G) return;
@@ -362,19 +656,31 @@ __device__ void rope_store(float* q, int ldq, float* k, const float* v, int ldk,
 #define ROPE(name, C) \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) rope_store_##name(float* q, int ldq, float* k, const float* v, int ldk, \
         const float* qb, const float* kb, const float* vb, const float* qn, const float* kn, float eps, const float* inv_freq, \
-        const int* pos, int H, int G, int d, int style, C* kc, C* vc, long long head_stride, int start) \
-    { rope_store<C>(q, ldq, k, v, ldk, qb, kb, vb, qn, kn, eps, inv_freq, pos, H, G, d, style, kc, vc, head_stride, start); }
+        const int* pos, int H, int G, int d, int style, C* kc, C* vc, long long head_stride, const int* cached) \
+    { rope_store<C>(q, ldq, k, v, ldk, qb, kb, vb, qn, kn, eps, inv_freq, pos, H, G, d, style, kc, vc, head_stride, cached); }
 ROPE(f32, float)
 ROPE(f16, u16)
 
 // ---------------------------------------------------------------------------------------------------------
-// Attention of new row i, query head h over the cache: the keys it sees are the cached rows [0, past) and the
+// Attention of new row i, query head h over the cache: the keys it sees are the cached rows [0, past = *cached) and the
 // batch rows set in visible[i], taken in that order as one sequence of L keys (the path a tree's row would
-// have run causally). Warp w scores tiles w, w + WARPS, … of 32 keys with an online softmax; the warps' partial
-// results are merged in warp order. Every step depends only on the L keys, so a tree's row gets its path's bits.
+// have run causally). Split-K (flash-decoding): the L keys are cut into segments of attention_segment(L) keys, a
+// block per (head, row, segment); in a block warp w scores tiles w, w + WARPS, … of 32 keys with an online
+// softmax and the warps are merged in warp order; the segments' partials (max, sum, weighted values) go to
+// `part`, and the block that finishes a (row, head) last merges them in segment order. Segment sizes and every
+// order depend only on L and the keys, so a tree's row gets its path's bits.
 
 #define MAXD 256
 #define KEYS 4
+#define MAXSPLIT 16
+
+// Keys per segment: 128 (one tile per warp) while that makes at most MAXSPLIT segments, else the multiple of 128
+// that does. The host sizes the grid's z by the same rule.
+__device__ __forceinline__ int attention_segment(int L)
+{
+    int tiles = (L + 127) / 128;
+    return 128 * ((tiles + MAXSPLIT - 1) / MAXSPLIT);
+}
 
 // Four cache elements as floats (d is a multiple of 4, rows 16-byte (f32) or 8-byte (f16) aligned).
 __device__ __forceinline__ float4 load4(const float* p) { return *(const float4*)p; }
@@ -386,36 +692,40 @@ __device__ __forceinline__ float4 load4(const u16* p)
     return f;
 }
 
+// part: [rows][H][MAXSPLIT][d + 2] (max, sum, then d weighted values); count: [rows][H] ints, zero between launches.
 template <typename C>
-__device__ void attention(const float* q, int ldq, const C* kc, const C* vc, long long head_stride, int past,
-    const u64* visible, int H, int G, int d, float scale, float* out, int ldo)
+__device__ void attention(const float* q, int ldq, const C* kc, const C* vc, long long head_stride, const int* cached,
+    const u64* visible, int H, int G, int d, float scale, float* out, int ldo, float* part, int* count)
 {
     __shared__ float qs[MAXD];
     __shared__ int batch_rows[64];
     __shared__ float wm[WARPS], wl[WARPS];
     __shared__ float wacc[WARPS][MAXD];
+    __shared__ int last;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    int h = blockIdx.x, i = blockIdx.y;
-    int g = h / (H / G);
+    int h = blockIdx.x, i = blockIdx.y, split = blockIdx.z;
+    int g = h / (H / G), past = *cached;
     u64 bits = visible[i];
     int seen = __popcll(bits);
+    int L = past + seen, segment = attention_segment(L), splits = (L + segment - 1) / segment;
+    if (split >= splits) return;
     if (threadIdx.x == 0)
         for (int k = 0; k < seen; k++) { batch_rows[k] = past + __ffsll((long long)bits) - 1; bits &= bits - 1; }
     for (int c = threadIdx.x; c < d; c += blockDim.x) qs[c] = q[(long)i * ldq + h * d + c];
     __syncthreads();
-    int L = past + seen;
+    int first = split * segment, end = min(L, first + segment);
     const C* keys = kc + g * head_stride;
     const C* values = vc + g * head_stride;
     float m = NEG_INF, l = 0.f;
     float acc[MAXD / 32];
 #pragma unroll
     for (int c = 0; c < MAXD / 32; c++) acc[c] = 0.f;
-    for (int t0 = warp * 32; t0 < L; t0 += WARPS * 32)
+    for (int t0 = first + warp * 32; t0 < end; t0 += WARPS * 32)
     {
         int t = t0 + lane;
-        int row = t < past ? t : (t < L ? batch_rows[t - past] : 0);
+        int row = t < past ? t : (t < end ? batch_rows[t - past] : 0);
         float s = NEG_INF;
-        if (t < L)
+        if (t < end)
         {
             const C* kr = keys + (long)row * d;
             float dot = 0.f;
@@ -432,12 +742,12 @@ __device__ void attention(const float* q, int ldq, const C* kc, const C* vc, lon
         float tile_max = warp_max(s);
         float new_m = fmaxf(m, tile_max);
         float correction = expf(m - new_m);
-        float p = t < L ? expf(s - new_m) : 0.f;
+        float p = t < end ? expf(s - new_m) : 0.f;
         l = l * correction + warp_sum(p);
 #pragma unroll
         for (int c = 0; c < MAXD / 32; c++) acc[c] *= correction;
         // Values of KEYS keys are loaded before any is used, so their reads overlap; summed in key order.
-        int n = min(32, L - t0);
+        int n = min(32, end - t0);
         for (int j0 = 0; j0 < n; j0 += KEYS)
         {
             float pj[KEYS], vj[KEYS][MAXD / 32];
@@ -464,22 +774,61 @@ __device__ void attention(const float* q, int ldq, const C* kc, const C* vc, lon
     for (int c = 0; c < MAXD / 32; c++)
         if (lane + 32 * c < d) wacc[warp][lane + 32 * c] = acc[c];
     __syncthreads();
+    // The segment's partial: its max M, the sum of exp(s − M) and the values weighted by it.
     float M = NEG_INF;
     for (int w = 0; w < WARPS; w++) M = fmaxf(M, wm[w]);
     float total = 0.f;
     for (int w = 0; w < WARPS; w++) total += wm[w] == NEG_INF ? 0.f : wl[w] * expf(wm[w] - M);
+    if (splits == 1)
+    {
+        for (int c = threadIdx.x; c < d; c += blockDim.x)
+        {
+            float o = 0.f;
+            for (int w = 0; w < WARPS; w++) o += wm[w] == NEG_INF ? 0.f : wacc[w][c] * expf(wm[w] - M);
+            out[(long)i * ldo + h * d + c] = o / total;
+        }
+        return;
+    }
+    float* mine = part + (((long)i * H + h) * MAXSPLIT + split) * (d + 2);
     for (int c = threadIdx.x; c < d; c += blockDim.x)
     {
         float o = 0.f;
         for (int w = 0; w < WARPS; w++) o += wm[w] == NEG_INF ? 0.f : wacc[w][c] * expf(wm[w] - M);
-        out[(long)i * ldo + h * d + c] = o / total;
+        mine[2 + c] = o;
     }
+    if (threadIdx.x == 0) { mine[0] = M; mine[1] = total; }
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(count + i * H + h, 1) == splits - 1;
+    __syncthreads();
+    if (!last) return;
+    // Last of the row's segments: merge them all in segment order (the partials are read from L2, not L1).
+    const float* all = part + ((long)i * H + h) * MAXSPLIT * (d + 2);
+    float MM = NEG_INF;
+    for (int sp = 0; sp < splits; sp++) MM = fmaxf(MM, __ldcg(all + sp * (d + 2)));
+    float sum = 0.f;
+    for (int sp = 0; sp < splits; sp++)
+    {
+        float ms = __ldcg(all + sp * (d + 2));
+        sum += ms == NEG_INF ? 0.f : __ldcg(all + sp * (d + 2) + 1) * expf(ms - MM);
+    }
+    for (int c = threadIdx.x; c < d; c += blockDim.x)
+    {
+        float o = 0.f;
+        for (int sp = 0; sp < splits; sp++)
+        {
+            float ms = __ldcg(all + sp * (d + 2));
+            o += ms == NEG_INF ? 0.f : __ldcg(all + sp * (d + 2) + 2 + c) * expf(ms - MM);
+        }
+        out[(long)i * ldo + h * d + c] = o / sum;
+    }
+    if (threadIdx.x == 0) count[i * H + h] = 0;
 }
 
 #define ATTENTION(name, C) \
     extern "C" __global__ void __launch_bounds__(WARPS * 32) attention_##name(const float* q, int ldq, const C* kc, const C* vc, \
-        long long head_stride, int past, const u64* visible, int H, int G, int d, float scale, float* out, int ldo) \
-    { attention<C>(q, ldq, kc, vc, head_stride, past, visible, H, G, d, scale, out, ldo); }
+        long long head_stride, const int* cached, const u64* visible, int H, int G, int d, float scale, float* out, int ldo, float* part, int* count) \
+    { attention<C>(q, ldq, kc, vc, head_stride, cached, visible, H, G, d, scale, out, ldo, part, count); }
 ATTENTION(f32, float)
 ATTENTION(f16, u16)
 

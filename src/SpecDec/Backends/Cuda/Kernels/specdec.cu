@@ -391,7 +391,7 @@ __device__ __forceinline__ void tc_bf16(const float* __restrict__ x, const u16* 
     const u16* __restrict__ w, const u16* __restrict__ w2, float* y, int ldy, int N, int mode)
 {
     constexpr bool LIVE = NT <= 2;
-    constexpr int U = NT == 1 && !GLU ? 8 : NT <= 2 ? 4 : 2; // steps whose loads are issued before any is used
+    constexpr int U = NT <= 2 ? 4 : 2; // steps whose loads are issued before any is used
     __shared__ float red[TCW][NT * 128];
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
     int n0 = blockIdx.x * 16;
@@ -533,20 +533,21 @@ __device__ __forceinline__ void tc_q8(const signed char* __restrict__ xq, const 
     tc_store<NT, GLU>(red, acc, acc2, y, ldy, T, N, mode);
 }
 
-#define MATMUL_TC(NT) \
-    extern "C" __global__ void __launch_bounds__(TCW * 32) mmt_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
+// B: blocks an SM must hold at once (decode's NT = 1 asks for 2, so one block's reduction overlaps another's loads).
+#define MATMUL_TC(NT, B) \
+    extern "C" __global__ void __launch_bounds__(TCW * 32, B) mmt_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
         int T, const u16* w, float* y, int ldy, int N, int mode) \
     { tc_bf16<NT, false>(x, xs, plane, ldx, T, w, 0, y, ldy, N, mode); } \
-    extern "C" __global__ void __launch_bounds__(TCW * 32) glut_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
+    extern "C" __global__ void __launch_bounds__(TCW * 32, B) glut_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
         int T, const u16* w, const u16* w2, float* y, int ldy, int N) \
     { tc_bf16<NT, true>(x, xs, plane, ldx, T, w, w2, y, ldy, N, 0); } \
-    extern "C" __global__ void __launch_bounds__(TCW * 32) mmt_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
+    extern "C" __global__ void __launch_bounds__(TCW * 32, B) mmt_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
         const signed char* w, const u16* ws, float* y, int ldy, int N, int mode) \
     { tc_q8<NT, false>(xq, xd, ldx, T, w, ws, 0, 0, y, ldy, N, mode); } \
-    extern "C" __global__ void __launch_bounds__(TCW * 32) glut_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
+    extern "C" __global__ void __launch_bounds__(TCW * 32, B) glut_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
         const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N) \
     { tc_q8<NT, true>(xq, xd, ldx, T, w, ws, w2, ws2, y, ldy, N, 0); }
-MATMUL_TC(1) MATMUL_TC(2) MATMUL_TC(4) MATMUL_TC(8)
+MATMUL_TC(1, 2) MATMUL_TC(2, 1) MATMUL_TC(4, 1) MATMUL_TC(8, 1)
 
 // ---------------------------------------------------------------------------------------------------------
 // Y[i] = X[src(i)] / sqrt(mean(X[src(i)]²) + eps) · w, one block of 256 threads per output row; src(i) = rows[i]

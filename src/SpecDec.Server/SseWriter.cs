@@ -11,7 +11,7 @@ namespace SpecDec.Server;
 /// </summary>
 internal sealed class SseWriter(PipeWriter pipe, JsonSerializerOptions options)
 {
-    private readonly Utf8JsonWriter _json = new(pipe, new JsonWriterOptions { Encoder = options.Encoder, SkipValidation = true });
+    private readonly Utf8JsonWriter _json = new(pipe, new JsonWriterOptions { Encoder = options.Encoder });
 
     public void Write(object chunk)
     {

@@ -1,5 +1,6 @@
 using SpecDec.Kernels;
 using SpecDec.Kernels.Linear;
+using SpecDec.Kernels.Quant;
 using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Kernels;
@@ -153,6 +154,44 @@ public unsafe class MatmulTests : IDisposable
                             $"{type} {level} {path} K={k} N={n}: row {start + r} in a call of T={t} differs from T=1");
                 }
         }
+    }
+
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public void Packed_K_quants_at_the_largest_quants_and_scales_match_the_scalar_twin(GgmlType type)
+    {
+        // Without VNNI the K-quant kernels sum vpmaddubsw's pairs in int16 before scaling (8 chunks of nibbles, 2 of 6-bit
+        // quants a partial): every quant and scale at its largest against activations of ±127 is the sum closest to the
+        // int16 limit (−30480 and −32004), which must still give the scalar twin's bits.
+        const int k = 512, n = 16;
+        int bytes = type == GgmlType.Q4_K ? BlockQ4_K.Bytes : BlockQ6_K.Bytes;
+        using var w = new NativeBuffer<byte>((long)n * (k / 256) * bytes);
+        w.Span.Fill(0xFF);                                  // nibbles 15, 6-bit scales and mins 63; Q6_K quants 63
+        for (int b = 0; b < n * (k / 256); b++)
+        {
+            Span<byte> block = w.Span.Slice(b * bytes, bytes);
+            if (type == GgmlType.Q4_K)
+            {
+                BitConverter.TryWriteBytes(block[BlockQ4_K.DOffset..], (Half)0.5f);
+                BitConverter.TryWriteBytes(block[BlockQ4_K.DMinOffset..], (Half)0.25f);
+            }
+            else
+            {
+                block.Slice(BlockQ6_K.ScalesOffset, 16).Fill(127);
+                BitConverter.TryWriteBytes(block[BlockQ6_K.DOffset..], (Half)0.5f);
+            }
+        }
+        using var weight = new TestWeight(type, w, n, k, packed: true);
+        // Row 0 quantizes to −127 everywhere; row 1's first value is the largest in magnitude and negative, so the rest are +127.
+        var xs = new float[2 * k];
+        xs.AsSpan().Fill(1f);
+        xs[k] = -1f;
+        using NativeBuffer<float> x = KernelTestData.Native(xs);
+        float[] scalar = Run(weight.Weight, x, 2, SimdLevel.Scalar);
+        foreach (var (level, path) in Paths())
+            Assert.Equal(scalar, Run(weight.Weight, x.Pointer, 2, level, path));
+        Assert.All(scalar, v => Assert.True(v != 0 && float.IsFinite(v)));
     }
 
     [Fact]

@@ -33,6 +33,28 @@ internal interface IInt8Dot
     /// <summary>acc + Σ u·x (<see cref="Biased"/>) or Σ w·x per int32 lane.</summary>
     static abstract Vector256<int> Offset(Vector256<int> acc, in OffsetWeights w, Vector256<sbyte> x);
 
+    /// <summary>
+    /// partial + Σ w·x of one chunk for unsigned weights of at most 63, in the path's partial form, which the K-quant kernels
+    /// add up over the columns of one scale before scaling once (<see cref="Scaled"/>): int32 lanes for vpdpbusd; for
+    /// vpmaddubsw the int16 pair sums themselves (<see cref="Int16Partials"/>), as ggml's AVX2 K-quant dots keep them.
+    /// </summary>
+    static abstract Vector256<short> Accumulate(Vector256<short> partial, Vector256<byte> w, Vector256<sbyte> x);
+
+    /// <summary>
+    /// Whether a partial is int16 pair sums, so its caller keeps each int16 lane's Σ |w·x| within 32767: against |x| ≤ 127,
+    /// 8 chunks of nibbles (30480) or 2 chunks of 6-bit quants (32004) a partial.
+    /// </summary>
+    static abstract bool Int16Partials { get; }
+
+    /// <summary>Two partials of the same columns' scale as one, where their sums together stay within <see cref="Int16Partials"/>' bound.</summary>
+    static abstract Vector256<short> Add(Vector256<short> a, Vector256<short> b);
+
+    /// <summary>Per-lane scales (int32 lanes, within int16) in the form <see cref="Scaled"/> reads, prepared once for every activation row.</summary>
+    static abstract Vector256<int> ScaleForm(Vector256<int> scale);
+
+    /// <summary>scale · Σ partial per int32 lane (scale in <see cref="ScaleForm"/>'s form): a vpmulld, or a vpmaddwd that also adds the pairs.</summary>
+    static abstract Vector256<int> Scaled(Vector256<short> partial, Vector256<int> scale);
+
     /// <summary>The 512-bit <see cref="Unsigned"/>, where <see cref="Wide"/>.</summary>
     static abstract Vector512<int> Unsigned(Vector512<int> acc, Vector512<byte> w, Vector512<sbyte> x);
 
@@ -72,6 +94,21 @@ internal readonly struct VnniDot : IInt8Dot
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Offset(Vector256<int> acc, in OffsetWeights w, Vector256<sbyte> x) => AvxVnni.MultiplyWideningAndAdd(acc, w.Magnitude, x);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Accumulate(Vector256<short> partial, Vector256<byte> w, Vector256<sbyte> x) =>
+        AvxVnni.MultiplyWideningAndAdd(partial.AsInt32(), w, x).AsInt16();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> ScaleForm(Vector256<int> scale) => scale;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Add(Vector256<short> a, Vector256<short> b) => (a.AsInt32() + b.AsInt32()).AsInt16();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Scaled(Vector256<short> partial, Vector256<int> scale) => Avx2.MultiplyLow(partial.AsInt32(), scale);
+
+    public static bool Int16Partials => false;
+
     public static Vector512<int> Unsigned(Vector512<int> acc, Vector512<byte> w, Vector512<sbyte> x) => throw new NotSupportedException();
     public static OffsetWeights512 Prepare(Vector512<byte> u) => throw new NotSupportedException();
     public static Vector512<int> Offset(Vector512<int> acc, in OffsetWeights512 w, Vector512<sbyte> x) => throw new NotSupportedException();
@@ -102,6 +139,22 @@ internal readonly struct Avx2Dot : IInt8Dot
     public static Vector256<int> Offset(Vector256<int> acc, in OffsetWeights w, Vector256<sbyte> x) =>
         Unsigned(acc, w.Magnitude, Avx2.Sign(x, w.Signed));
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Accumulate(Vector256<short> partial, Vector256<byte> w, Vector256<sbyte> x) =>
+        partial + Avx2.MultiplyAddAdjacent(w, x);
+
+    /// <summary>Each lane's scale in both of its int16 halves, so vpmaddwd multiplies both pair sums by it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> ScaleForm(Vector256<int> scale) => (scale & Vector256.Create(0xFFFF)) | Vector256.ShiftLeft(scale, 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Add(Vector256<short> a, Vector256<short> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Scaled(Vector256<short> partial, Vector256<int> scale) => Avx2.MultiplyAddAdjacent(partial, scale.AsInt16());
+
+    public static bool Int16Partials => true;
+
     public static Vector512<int> Unsigned(Vector512<int> acc, Vector512<byte> w, Vector512<sbyte> x) => throw new NotSupportedException();
     public static OffsetWeights512 Prepare(Vector512<byte> u) => throw new NotSupportedException();
     public static Vector512<int> Offset(Vector512<int> acc, in OffsetWeights512 w, Vector512<sbyte> x) => throw new NotSupportedException();
@@ -124,6 +177,20 @@ internal readonly struct Avx512BWDot : IInt8Dot
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Offset(Vector256<int> acc, in OffsetWeights w, Vector256<sbyte> x) => Avx2Dot.Offset(acc, w, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Accumulate(Vector256<short> partial, Vector256<byte> w, Vector256<sbyte> x) => Avx2Dot.Accumulate(partial, w, x);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> ScaleForm(Vector256<int> scale) => Avx2Dot.ScaleForm(scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<short> Add(Vector256<short> a, Vector256<short> b) => a + b;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<int> Scaled(Vector256<short> partial, Vector256<int> scale) => Avx2Dot.Scaled(partial, scale);
+
+    public static bool Int16Partials => true;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Unsigned(Vector512<int> acc, Vector512<byte> w, Vector512<sbyte> x) =>

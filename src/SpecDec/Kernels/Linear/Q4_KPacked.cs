@@ -115,22 +115,19 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
 
     /// <summary>
     /// Activation rows c .. c + TRows.Count − 1 against each group of outputs [row0, row1); each sub-block's nibbles
-    /// are unpacked once for all of them.
+    /// are unpacked once for all of them. A row's products over a sub-block are summed in the path's partial form
+    /// (<see cref="IInt8Dot.Accumulate(Vector256{short}, Vector256{byte}, Vector256{sbyte})"/>: for vpmaddubsw in int16,
+    /// 8 chunks of nibbles against |a| ≤ 127 stay within 30480) and scaled once by the sub-block's scale; the mins
+    /// term takes one pass over the super-block's mins (<see cref="Mins"/>).
     /// </summary>
     static void IPackedGroupKernel.Pass<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
         int rows = TRows.Count; // a constant: each count compiles to its own loop
         if (rows > MaxPassRows) throw new NotSupportedException($"a Q4_K pass takes at most {MaxPassRows} rows");
-        if (TDot.Wide)
-        {
-            Pass512<TRows, TDot>(packed, blocks, row0, row1, x, c, y, ldy);
-            return;
-        }
         int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
         int sumStride = x.K / ActivationQ8K.SumGroup;
         short* sums0 = x.Q8KSums + (long)c * sumStride;
         float* da = x.Q8KScale + (long)c * blocks;
-        var low = Vector256.Create((byte)0x0F);
         for (int n = row0; n < row1; n += GroupRows)
         {
             byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
@@ -142,146 +139,102 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
                 byte* block = group + (long)b * GroupBlockBytes;
                 Prefetch.Lines(block, QuantsOffset / 64 + 1); // the scales; each sub-block prefetches its quants'
                 Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
                 for (int j = 0; j < SubBlocks; j++)
                 {
                     byte* q = block + QuantsOffset + j * SubBlockBytes;
                     Prefetch.Lines(q, SubBlockBytes / 64);
-                    Vector256<byte> v0 = Vector256.Load(q), v1 = Vector256.Load(q + 32), v2 = Vector256.Load(q + 64), v3 = Vector256.Load(q + 96);
-                    var w = new Nibbles
-                    {
-                        L0 = v0 & low, L1 = v1 & low, L2 = v2 & low, L3 = v3 & low,
-                        H0 = Vector256.ShiftRightLogical(v0.AsUInt16(), 4).AsByte() & low,
-                        H1 = Vector256.ShiftRightLogical(v1.AsUInt16(), 4).AsByte() & low,
-                        H2 = Vector256.ShiftRightLogical(v2.AsUInt16(), 4).AsByte() & low,
-                        H3 = Vector256.ShiftRightLogical(v3.AsUInt16(), 4).AsByte() & low,
-                    };
-                    Vector256<int> sc = Avx2.ConvertToVector256Int32(block + ScalesOffset + j * GroupRows);
-                    Vector256<int> mn = Avx2.ConvertToVector256Int32(block + MinsOffset + j * GroupRows);
                     int o = (b * BlockQ4_K.Size + 32 * j) / 4;
-                    SubBlock<TDot>(w, a0 + o, sc, mn, SubBlockSum(sums0, b, j), ref s0, ref m0);
-                    if (rows > 1) SubBlock<TDot>(w, a1 + o, sc, mn, SubBlockSum(sums0 + sumStride, b, j), ref s1, ref m1);
-                    if (rows > 2) SubBlock<TDot>(w, a2 + o, sc, mn, SubBlockSum(sums0 + 2 * sumStride, b, j), ref s2, ref m2);
-                    if (rows > 3) SubBlock<TDot>(w, a3 + o, sc, mn, SubBlockSum(sums0 + 3 * sumStride, b, j), ref s3, ref m3);
+                    int* b0 = a0 + o, b1 = a1 + o, b2 = a2 + o, b3 = a3 + o;
+                    // Up to 2 rows each row sums in two chains (low and high nibbles), which vpdpbusd's latency wants; from 3 rows on in one.
+                    Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default, t0 = default, t1 = default;
+                    Chunk<TRows, TDot>(Vector256.Load(q), 0, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
+                    Chunk<TRows, TDot>(Vector256.Load(q + 32), 1, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
+                    Chunk<TRows, TDot>(Vector256.Load(q + 64), 2, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
+                    Chunk<TRows, TDot>(Vector256.Load(q + 96), 3, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
+                    Vector256<int> sc = TDot.ScaleForm(Avx2.ConvertToVector256Int32(block + ScalesOffset + j * GroupRows));
+                    if (rows <= 2)
+                    {
+                        p0 = TDot.Add(p0, t0);
+                        p1 = TDot.Add(p1, t1);
+                    }
+                    s0 += TDot.Scaled(p0, sc);
+                    if (rows > 1) s1 += TDot.Scaled(p1, sc);
+                    if (rows > 2) s2 += TDot.Scaled(p2, sc);
+                    if (rows > 3) s3 += TDot.Scaled(p3, sc);
                 }
-                Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
-                y0 = Finish(d, negDmin, s0, m0, da[b], y0);
-                if (rows > 1) y1 = Finish(d, negDmin, s1, m1, da[blocks + b], y1);
-                if (rows > 2) y2 = Finish(d, negDmin, s2, m2, da[2 * blocks + b], y2);
-                if (rows > 3) y3 = Finish(d, negDmin, s3, m3, da[3 * blocks + b], y3);
+                Finish<TRows>(block, sums0 + b * 16, sumStride, da + b, blocks, s0, s1, s2, s3, ref y0, ref y1, ref y2, ref y3);
             }
             Q8_0Packed.StoreRows<TRows>(yg + (long)c * ldy, ldy, valid, y0, y1, y2, y3, default, default, default, default);
         }
     }
 
     /// <summary>
-    /// The 512-bit pass (AVX-512BW): a vector holds two chunks of the 8 rows (vectors 0–1 and 2–3 of a sub-block, low or
-    /// high nibbles), and the activation's sub-block (8 ints) is spread to match by vpermd, as in <see cref="Q8_0Packed"/>.
+    /// Vector k of a sub-block (columns 4k..4k+3 in its low nibbles, 16+4k.. in its high) into each row's partial; b_r = row r's
+    /// sub-block of activations as 8 ints. Up to 2 rows the high nibbles go to a second chain t_r.
     /// </summary>
-    static void Pass512<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Chunk<TRows, TDot>(Vector256<byte> v, int k, int* b0, int* b1, int* b2, int* b3, ref Vector256<short> p0, ref Vector256<short> p1,
+        ref Vector256<short> p2, ref Vector256<short> p3, ref Vector256<short> t0, ref Vector256<short> t1)
         where TRows : struct, IPassRows where TDot : struct, IInt8Dot
     {
         int rows = TRows.Count;
-        sbyte* a0 = x.Q8K + (long)c * x.K, a1 = a0 + x.K, a2 = a1 + x.K, a3 = a2 + x.K;
-        int sumStride = x.K / ActivationQ8K.SumGroup;
-        short* sums0 = x.Q8KSums + (long)c * sumStride;
-        float* da = x.Q8KScale + (long)c * blocks;
-        var low = Vector512.Create((byte)0x0F);
-        var picks = new Picks512
+        var low = Vector256.Create((byte)0x0F);
+        Vector256<byte> l = v & low, h = Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
+        p0 = TDot.Accumulate(p0, l, Broadcast(b0 + k));
+        if (rows > 2) p0 = TDot.Accumulate(p0, h, Broadcast(b0 + 4 + k));
+        else t0 = TDot.Accumulate(t0, h, Broadcast(b0 + 4 + k));
+        if (rows > 1)
         {
-            L01 = Q8_0Packed.Pick(0), L23 = Q8_0Packed.Pick(2), H01 = Q8_0Packed.Pick(4), H23 = Q8_0Packed.Pick(6),
-        };
-        for (int n = row0; n < row1; n += GroupRows)
-        {
-            byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
-            int valid = Math.Min(GroupRows, row1 - n);
-            float* yg = y + n;
-            Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
-            for (int b = 0; b < blocks; b++)
-            {
-                byte* block = group + (long)b * GroupBlockBytes;
-                Prefetch.Lines(block, QuantsOffset / 64 + 1);
-                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
-                Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
-                for (int j = 0; j < SubBlocks; j++)
-                {
-                    byte* q = block + QuantsOffset + j * SubBlockBytes;
-                    Prefetch.Lines(q, SubBlockBytes / 64);
-                    Vector512<byte> v01 = Vector512.Load(q), v23 = Vector512.Load(q + 64);
-                    var w = new Nibbles512
-                    {
-                        L01 = v01 & low, L23 = v23 & low,
-                        H01 = Vector512.ShiftRightLogical(v01.AsUInt16(), 4).AsByte() & low,
-                        H23 = Vector512.ShiftRightLogical(v23.AsUInt16(), 4).AsByte() & low,
-                    };
-                    Vector256<int> sc = Avx2.ConvertToVector256Int32(block + ScalesOffset + j * GroupRows);
-                    Vector256<int> mn = Avx2.ConvertToVector256Int32(block + MinsOffset + j * GroupRows);
-                    int o = b * BlockQ4_K.Size + 32 * j;
-                    SubBlock512<TDot>(w, picks, a0 + o, sc, mn, SubBlockSum(sums0, b, j), ref s0, ref m0);
-                    if (rows > 1) SubBlock512<TDot>(w, picks, a1 + o, sc, mn, SubBlockSum(sums0 + sumStride, b, j), ref s1, ref m1);
-                    if (rows > 2) SubBlock512<TDot>(w, picks, a2 + o, sc, mn, SubBlockSum(sums0 + 2 * sumStride, b, j), ref s2, ref m2);
-                    if (rows > 3) SubBlock512<TDot>(w, picks, a3 + o, sc, mn, SubBlockSum(sums0 + 3 * sumStride, b, j), ref s3, ref m3);
-                }
-                Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
-                y0 = Finish(d, negDmin, s0, m0, da[b], y0);
-                if (rows > 1) y1 = Finish(d, negDmin, s1, m1, da[blocks + b], y1);
-                if (rows > 2) y2 = Finish(d, negDmin, s2, m2, da[2 * blocks + b], y2);
-                if (rows > 3) y3 = Finish(d, negDmin, s3, m3, da[3 * blocks + b], y3);
-            }
-            Q8_0Packed.StoreRows<TRows>(yg + (long)c * ldy, ldy, valid, y0, y1, y2, y3, default, default, default, default);
+            p1 = TDot.Accumulate(p1, l, Broadcast(b1 + k));
+            if (rows > 2) p1 = TDot.Accumulate(p1, h, Broadcast(b1 + 4 + k));
+            else t1 = TDot.Accumulate(t1, h, Broadcast(b1 + 4 + k));
         }
+        if (rows > 2) p2 = TDot.Accumulate(TDot.Accumulate(p2, l, Broadcast(b2 + k)), h, Broadcast(b2 + 4 + k));
+        if (rows > 3) p3 = TDot.Accumulate(TDot.Accumulate(p3, l, Broadcast(b3 + k)), h, Broadcast(b3 + 4 + k));
     }
 
-    /// <summary>One sub-block's nibbles for 8 rows, two chunks a vector: L01 columns 0..7, L23 8..15, H01 16..23, H23 24..31.</summary>
-    struct Nibbles512
-    {
-        public Vector512<byte> L01, L23, H01, H23;
-    }
-
-    /// <summary>vpermd indices spreading a sub-block's 8 activation ints to match <see cref="Nibbles512"/>.</summary>
-    struct Picks512
-    {
-        public Vector512<int> L01, L23, H01, H23;
-    }
-
-    /// <summary>The 512-bit <see cref="SubBlock{TDot}"/>; a = the sub-block's 32 activation quants.</summary>
+    /// <summary>4 activation bytes in every int32 lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void SubBlock512<TDot>(in Nibbles512 w, in Picks512 p, sbyte* a, Vector256<int> sc, Vector256<int> mn, int sum,
-        ref Vector256<int> s, ref Vector256<int> m) where TDot : struct, IInt8Dot
-    {
-        Vector512<int> xs = Vector256.Load((int*)a).ToVector512Unsafe();
-        Vector512<int> d = TDot.Unsigned(Vector512<int>.Zero, w.L01, Avx512F.PermuteVar16x32(xs, p.L01).AsSByte());
-        d = TDot.Unsigned(d, w.L23, Avx512F.PermuteVar16x32(xs, p.L23).AsSByte());
-        d = TDot.Unsigned(d, w.H01, Avx512F.PermuteVar16x32(xs, p.H01).AsSByte());
-        d = TDot.Unsigned(d, w.H23, Avx512F.PermuteVar16x32(xs, p.H23).AsSByte());
-        s += Avx2.MultiplyLow(d.GetLower() + d.GetUpper(), sc);
-        m += Avx2.MultiplyLow(mn, Vector256.Create(sum));
-    }
+    static Vector256<sbyte> Broadcast(int* a) => Avx2.BroadcastScalarToVector256(a).AsSByte();
 
-    /// <summary>One sub-block's nibbles for 8 rows: L_c columns 4c..4c+3, H_c columns 16+4c..16+4c+3.</summary>
-    struct Nibbles
-    {
-        public Vector256<byte> L0, L1, L2, L3, H0, H1, H2, H3;
-    }
-
-    /// <summary>s += sc · (q·a over the sub-block), m += mn · Σa, for the group's 8 rows; a = the sub-block's 32 activation quants as 8 ints.</summary>
+    /// <summary>
+    /// y_r + d_a · (d·S_r − dmin·M_r) for the pass's rows, as the scalar twin computes it; sums and da at the first row's
+    /// super-block. The mins term M = Σ_j m_j · (Σ a over sub-block j) takes one vpmaddwd per sub-block and row: the min
+    /// in both halves of each int32 lane (one vpshufb of the 8 rows' bytes) times the sub-block's two per-16 sums.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void SubBlock<TDot>(in Nibbles w, int* a, Vector256<int> sc, Vector256<int> mn, int sum, ref Vector256<int> s, ref Vector256<int> m)
-        where TDot : struct, IInt8Dot
+    static void Finish<TRows>(byte* block, short* sums, int sumStride, float* da, int blocks, Vector256<int> s0, Vector256<int> s1,
+        Vector256<int> s2, Vector256<int> s3, ref Vector256<float> y0, ref Vector256<float> y1, ref Vector256<float> y2, ref Vector256<float> y3)
+        where TRows : struct, IPassRows
     {
-        // Two independent chains (integer sums: the split does not change the result) halve the latency.
-        Vector256<int> d0 = Vector256<int>.Zero, d1 = Vector256<int>.Zero;
-        d0 = TDot.Unsigned(d0, w.L0, Vector256.Create(a[0]).AsSByte());
-        d1 = TDot.Unsigned(d1, w.L1, Vector256.Create(a[1]).AsSByte());
-        d0 = TDot.Unsigned(d0, w.L2, Vector256.Create(a[2]).AsSByte());
-        d1 = TDot.Unsigned(d1, w.L3, Vector256.Create(a[3]).AsSByte());
-        d0 = TDot.Unsigned(d0, w.H0, Vector256.Create(a[4]).AsSByte());
-        d1 = TDot.Unsigned(d1, w.H1, Vector256.Create(a[5]).AsSByte());
-        d0 = TDot.Unsigned(d0, w.H2, Vector256.Create(a[6]).AsSByte());
-        d1 = TDot.Unsigned(d1, w.H3, Vector256.Create(a[7]).AsSByte());
-        s += Avx2.MultiplyLow(d0 + d1, sc);
-        m += Avx2.MultiplyLow(mn, Vector256.Create(sum));
+        int rows = TRows.Count;
+        Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
+        Vector256<byte> spread = Pairs();
+        for (int j = 0; j < SubBlocks; j++)
+        {
+            Vector256<short> mn = Avx2.Shuffle(Avx2.BroadcastScalarToVector256((long*)(block + MinsOffset + j * GroupRows)).AsByte(), spread).AsInt16();
+            short* sj = sums + 2 * j;
+            m0 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj));
+            if (rows > 1) m1 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + sumStride));
+            if (rows > 2) m2 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 2 * sumStride));
+            if (rows > 3) m3 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 3 * sumStride));
+        }
+        Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
+        y0 = Finish(d, negDmin, s0, m0, da[0], y0);
+        if (rows > 1) y1 = Finish(d, negDmin, s1, m1, da[blocks], y1);
+        if (rows > 2) y2 = Finish(d, negDmin, s2, m2, da[2 * blocks], y2);
+        if (rows > 3) y3 = Finish(d, negDmin, s3, m3, da[3 * blocks], y3);
     }
+
+    /// <summary>Two adjacent per-16 sums in every int32 lane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<short> SumPair(short* s) => Avx2.BroadcastScalarToVector256((int*)s).AsInt16();
+
+    /// <summary>vpshufb indices taking 8 broadcast bytes to int32 lanes of (byte r, byte r) as int16: lane r = [r, −, r, −].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<byte> Pairs() => Vector256.Create(
+        0, 0x80, 0, 0x80, 1, 0x80, 1, 0x80, 2, 0x80, 2, 0x80, 3, 0x80, 3, 0x80,
+        4, 0x80, 4, 0x80, 5, 0x80, 5, 0x80, 6, 0x80, 6, 0x80, 7, 0x80, 7, 0x80).AsByte();
 
     /// <summary>y + d_a · (d·S − dmin·M), as the scalar twin computes it (<paramref name="negDmin"/> = −dmin).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -109,20 +109,18 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
 
     /// <summary>
     /// Activation rows c .. c + TRows.Count − 1 against each group of outputs [row0, row1); each sub-block's quants are
-    /// rebuilt once for all of them.
+    /// rebuilt once for all of them. A row's products over a group of 16 columns are summed in the path's partial form, two
+    /// chunks a partial (for vpmaddubsw in int16: 2 chunks of 6-bit quants against |a| ≤ 127 stay within 32004), and scaled
+    /// once by the group's scale; the −32 offset starts each int32 partial or, with int16 partials, is one vpmaddwd per sub-block and row (<see cref="Scales.Offsets"/>).
     /// </summary>
     static void IPackedGroupKernel.Pass<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
         int rows = TRows.Count; // a constant: each count compiles to its own loop
         if (rows > MaxPassRows) throw new NotSupportedException($"a Q6_K pass takes at most {MaxPassRows} rows");
-        sbyte* a0 = x.Q8K + (long)c * x.K, a1 = a0 + x.K, a2 = a1 + x.K, a3 = a2 + x.K;
+        int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
         int sumStride = x.K / ActivationQ8K.SumGroup;
         short* sums0 = x.Q8KSums + (long)c * sumStride;
         float* da = x.Q8KScale + (long)c * blocks;
-        var picks = new Picks
-        {
-            L01 = Q8_0Packed.Pick(0), L23 = Q8_0Packed.Pick(2), H01 = Q8_0Packed.Pick(4), H23 = Q8_0Packed.Pick(6),
-        };
         for (int n = row0; n < row1; n += GroupRows)
         {
             byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
@@ -137,29 +135,17 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
                 {
                     byte* sub = block + SubBlocksOffset + j * SubBlockBytes;
                     Prefetch.Lines(sub, SubBlockBytes / 64);
-                    var sc = new Scales
-                    {
-                        Low = Avx2.ConvertToVector256Int32((sbyte*)block + ScalesOffset + 2 * j * GroupRows),
-                        High = Avx2.ConvertToVector256Int32((sbyte*)block + ScalesOffset + (2 * j + 1) * GroupRows),
-                    };
-                    int o = b * BlockQ6_K.Size + 32 * j;
+                    Vector256<int> low = Avx2.ConvertToVector256Int32((sbyte*)block + ScalesOffset + 2 * j * GroupRows);
+                    Vector256<int> high = Avx2.ConvertToVector256Int32((sbyte*)block + ScalesOffset + (2 * j + 1) * GroupRows);
+                    var sc = new Scales { Low = TDot.ScaleForm(low), High = TDot.ScaleForm(high) };
+                    if (TDot.Int16Partials) sc.Offsets = OffsetScales(low, high);
+                    int o = (b * BlockQ6_K.Size + 32 * j) / 4;
                     short* sj = sums0 + b * 16 + 2 * j;
-                    if (TDot.Wide)
-                    {
-                        Quants512 q = Unpack512(sub);
-                        s0 = SubBlock512<TDot>(q, picks, a0 + o, sc, sj, s0);
-                        if (rows > 1) s1 = SubBlock512<TDot>(q, picks, a1 + o, sc, sj + sumStride, s1);
-                        if (rows > 2) s2 = SubBlock512<TDot>(q, picks, a2 + o, sc, sj + 2 * sumStride, s2);
-                        if (rows > 3) s3 = SubBlock512<TDot>(q, picks, a3 + o, sc, sj + 3 * sumStride, s3);
-                    }
-                    else
-                    {
-                        Quants q = Unpack(sub);
-                        s0 = SubBlock<TDot>(q, (int*)(a0 + o), sc, sj, s0);
-                        if (rows > 1) s1 = SubBlock<TDot>(q, (int*)(a1 + o), sc, sj + sumStride, s1);
-                        if (rows > 2) s2 = SubBlock<TDot>(q, (int*)(a2 + o), sc, sj + 2 * sumStride, s2);
-                        if (rows > 3) s3 = SubBlock<TDot>(q, (int*)(a3 + o), sc, sj + 3 * sumStride, s3);
-                    }
+                    Quants q = Unpack(sub);
+                    s0 += SubBlock<TDot>(q, a0 + o, sc, sj);
+                    if (rows > 1) s1 += SubBlock<TDot>(q, a1 + o, sc, sj + sumStride);
+                    if (rows > 2) s2 += SubBlock<TDot>(q, a2 + o, sc, sj + 2 * sumStride);
+                    if (rows > 3) s3 += SubBlock<TDot>(q, a3 + o, sc, sj + 3 * sumStride);
                 }
                 Vector256<float> d = Q8_0Packed.Halves(block);
                 y0 = Finish(d, s0, da[b], y0);
@@ -171,11 +157,19 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
         }
     }
 
-    /// <summary>The scales of a sub-block's two groups (columns 0..15 and 16..31) for the 8 rows.</summary>
+    /// <summary>
+    /// A sub-block's scales for the 8 rows: its two groups' (columns 0..15 and 16..31) in the path's form, and with int16
+    /// partials −32 times both as int16 pairs (low group, high group) in each int32 lane for the offset's vpmaddwd
+    /// (|−32 · sc| ≤ 4096), since an int16 partial has no room for the offset.
+    /// </summary>
     struct Scales
     {
-        public Vector256<int> Low, High;
+        public Vector256<int> Low, High, Offsets;
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<int> OffsetScales(Vector256<int> low, Vector256<int> high) =>
+        (-Vector256.ShiftLeft(low, 5) & Vector256.Create(0xFFFF)) | Vector256.ShiftLeft(-high, 21);
 
     /// <summary>A sub-block's quants for 8 rows: L_c columns 4c..4c+3, H_c columns 16+4c..16+4c+3.</summary>
     struct Quants
@@ -204,65 +198,35 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
     }
 
     /// <summary>
-    /// s + sc_low·(q·a − 32·Σa over columns 0..15) + sc_high·(… over 16..31) for the group's 8 rows; a = the sub-block's
-    /// 32 activation quants as 8 ints, sums = its two per-16 sums. Each group's sum starts at its −32·Σa.
+    /// sc_low·(q·a − 32·Σa over columns 0..15) + sc_high·(… over 16..31) for the group's 8 rows; a = the sub-block's 32
+    /// activation quants as 8 ints, sums = its two per-16 sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> SubBlock<TDot>(in Quants q, int* a, in Scales sc, short* sums, Vector256<int> s) where TDot : struct, IInt8Dot
+    static Vector256<int> SubBlock<TDot>(in Quants q, int* a, in Scales sc, short* sums) where TDot : struct, IInt8Dot
     {
-        Vector256<int> dl = Vector256.Create(-32 * sums[0]), dh = Vector256.Create(-32 * sums[1]);
-        dl = TDot.Unsigned(dl, q.L0, Vector256.Create(a[0]).AsSByte());
-        dh = TDot.Unsigned(dh, q.H0, Vector256.Create(a[4]).AsSByte());
-        dl = TDot.Unsigned(dl, q.L1, Vector256.Create(a[1]).AsSByte());
-        dh = TDot.Unsigned(dh, q.H1, Vector256.Create(a[5]).AsSByte());
-        dl = TDot.Unsigned(dl, q.L2, Vector256.Create(a[2]).AsSByte());
-        dh = TDot.Unsigned(dh, q.H2, Vector256.Create(a[6]).AsSByte());
-        dl = TDot.Unsigned(dl, q.L3, Vector256.Create(a[3]).AsSByte());
-        dh = TDot.Unsigned(dh, q.H3, Vector256.Create(a[7]).AsSByte());
-        return s + Avx2.MultiplyLow(dl, sc.Low) + Avx2.MultiplyLow(dh, sc.High);
+        if (TDot.Int16Partials)
+            return Avx2.MultiplyAddAdjacent(sc.Offsets.AsInt16(), Q4_KPacked.SumPair(sums)) + Pair<TDot>(q.L0, q.L1, a, sc.Low) + Pair<TDot>(q.L2, q.L3, a + 2, sc.Low)
+                + Pair<TDot>(q.H0, q.H1, a + 4, sc.High) + Pair<TDot>(q.H2, q.H3, a + 6, sc.High);
+        // int32 partials: one chain per group, starting at the group's offset −32·Σa, the two chains interleaved for vpdpbusd's latency.
+        Vector256<short> l = TDot.Accumulate(Vector256.Create(-32 * sums[0]).AsInt16(), q.L0, Broadcast(a));
+        Vector256<short> h = TDot.Accumulate(Vector256.Create(-32 * sums[1]).AsInt16(), q.H0, Broadcast(a + 4));
+        l = TDot.Accumulate(l, q.L1, Broadcast(a + 1));
+        h = TDot.Accumulate(h, q.H1, Broadcast(a + 5));
+        l = TDot.Accumulate(l, q.L2, Broadcast(a + 2));
+        h = TDot.Accumulate(h, q.H2, Broadcast(a + 6));
+        l = TDot.Accumulate(l, q.L3, Broadcast(a + 3));
+        h = TDot.Accumulate(h, q.H3, Broadcast(a + 7));
+        return TDot.Scaled(l, sc.Low) + TDot.Scaled(h, sc.High);
     }
 
-    /// <summary>A sub-block's quants two chunks a vector: L01 columns 0..7, L23 8..15, H01 16..23, H23 24..31.</summary>
-    struct Quants512
-    {
-        public Vector512<byte> L01, L23, H01, H23;
-    }
-
-    /// <summary>vpermd indices spreading a sub-block's 8 activation ints to match <see cref="Quants512"/>.</summary>
-    struct Picks
-    {
-        public Vector512<int> L01, L23, H01, H23;
-    }
-
+    /// <summary>scale · Σ of 2 chunks' products: one int16 partial (at most 32004).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Quants512 Unpack512(byte* sub)
-    {
-        Vector512<byte> nibble = Vector512.Create((byte)0x0F), top = Vector512.Create((byte)0x30);
-        Vector512<byte> v01 = Vector512.Load(sub), v23 = Vector512.Load(sub + 64);
-        Vector512<ushort> h = Vector512.Load((ushort*)(sub + HighOffset));
-        return new Quants512
-        {
-            L01 = (v01 & nibble) | (Vector512.ShiftLeft(h, 4).AsByte() & top),
-            H01 = (Vector512.ShiftRightLogical(v01.AsUInt16(), 4).AsByte() & nibble) | (Vector512.ShiftLeft(h, 2).AsByte() & top),
-            L23 = (v23 & nibble) | (h.AsByte() & top),
-            H23 = (Vector512.ShiftRightLogical(v23.AsUInt16(), 4).AsByte() & nibble) | (Vector512.ShiftRightLogical(h, 2).AsByte() & top),
-        };
-    }
+    static Vector256<int> Pair<TDot>(Vector256<byte> q0, Vector256<byte> q1, int* a, Vector256<int> scale) where TDot : struct, IInt8Dot =>
+        TDot.Scaled(TDot.Accumulate(TDot.Accumulate(default, q0, Broadcast(a)), q1, Broadcast(a + 1)), scale);
 
-    /// <summary>The 512-bit <see cref="SubBlock{TDot}"/>; a = the sub-block's 32 activation quants.</summary>
+    /// <summary>4 activation bytes in every int32 lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static Vector256<int> SubBlock512<TDot>(in Quants512 q, in Picks p, sbyte* a, in Scales sc, short* sums, Vector256<int> s)
-        where TDot : struct, IInt8Dot
-    {
-        Vector512<int> xs = Vector256.Load((int*)a).ToVector512Unsafe();
-        Vector512<int> dl = TDot.Unsigned(Vector512<int>.Zero, q.L01, Avx512F.PermuteVar16x32(xs, p.L01).AsSByte());
-        Vector512<int> dh = TDot.Unsigned(Vector512<int>.Zero, q.H01, Avx512F.PermuteVar16x32(xs, p.H01).AsSByte());
-        dl = TDot.Unsigned(dl, q.L23, Avx512F.PermuteVar16x32(xs, p.L23).AsSByte());
-        dh = TDot.Unsigned(dh, q.H23, Avx512F.PermuteVar16x32(xs, p.H23).AsSByte());
-        Vector256<int> low = dl.GetLower() + dl.GetUpper() + Vector256.Create(-32 * sums[0]);
-        Vector256<int> high = dh.GetLower() + dh.GetUpper() + Vector256.Create(-32 * sums[1]);
-        return s + Avx2.MultiplyLow(low, sc.Low) + Avx2.MultiplyLow(high, sc.High);
-    }
+    static Vector256<sbyte> Broadcast(int* a) => Avx2.BroadcastScalarToVector256(a).AsSByte();
 
     /// <summary>y + d_a · (d · S), as the scalar twin computes it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

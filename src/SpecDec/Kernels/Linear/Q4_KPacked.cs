@@ -73,8 +73,11 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
 
     static int IPackedGroupKernel.BlockColumns => BlockQ4_K.Size;
     static int IPackedGroupKernel.GroupBlockBytes => GroupBlockBytes;
-    const int MaxPassRows = 4; // four rows' sums and mins, and the unpacked nibbles, fill the registers
-    static int IPackedGroupKernel.MaxPassRows => MaxPassRows;
+    /// <summary>
+    /// Rows a pass takes: 8 where EVEX gives the JIT 32 vector registers (each row holds a partial and a sum, 16 for 8 rows),
+    /// 4 in AVX2's 16.
+    /// </summary>
+    static int IPackedGroupKernel.MaxPassRows => Avx512F.IsSupported ? 8 : 4;
 
     static void IPackedGroupKernel.GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
     {
@@ -118,13 +121,14 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
     /// are unpacked once for all of them. A row's products over a sub-block are summed in the path's partial form
     /// (<see cref="IInt8Dot.Accumulate(Vector256{short}, Vector256{byte}, Vector256{sbyte})"/>: for vpmaddubsw in int16,
     /// 8 chunks of nibbles against |a| ≤ 127 stay within 30480) and scaled once by the sub-block's scale; the mins
-    /// term takes one pass over the super-block's mins (<see cref="Mins"/>).
+    /// term takes one pass over the super-block's mins.
     /// </summary>
     static void IPackedGroupKernel.Pass<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
         int rows = TRows.Count; // a constant: each count compiles to its own loop
-        if (rows > MaxPassRows) throw new NotSupportedException($"a Q4_K pass takes at most {MaxPassRows} rows");
-        int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
+        if (rows > 8) throw new NotSupportedException("a Q4_K pass takes at most 8 rows");
+        int stride = x.K / 4;   // ints from one activation row's quants to the next
+        int* a = (int*)(x.Q8K + (long)c * x.K);
         int sumStride = x.K / ActivationQ8K.SumGroup;
         short* sums0 = x.Q8KSums + (long)c * sumStride;
         float* da = x.Q8KScale + (long)c * blocks;
@@ -132,25 +136,24 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
         {
             byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
             int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
-            float* yg = y + n;
-            Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
+            var acc = new Outputs();
             for (int b = 0; b < blocks; b++)
             {
                 byte* block = group + (long)b * GroupBlockBytes;
                 Prefetch.Lines(block, QuantsOffset / 64 + 1); // the scales; each sub-block prefetches its quants'
-                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
                 for (int j = 0; j < SubBlocks; j++)
                 {
                     byte* q = block + QuantsOffset + j * SubBlockBytes;
                     Prefetch.Lines(q, SubBlockBytes / 64);
-                    int o = (b * BlockQ4_K.Size + 32 * j) / 4;
-                    int* b0 = a0 + o, b1 = a1 + o, b2 = a2 + o, b3 = a3 + o;
+                    int* aj = a + (b * BlockQ4_K.Size + 32 * j) / 4;
                     // Up to 2 rows each row sums in two chains (low and high nibbles), which vpdpbusd's latency wants; from 3 rows on in one.
-                    Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default, t0 = default, t1 = default;
-                    Chunk<TRows, TDot>(Vector256.Load(q), 0, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
-                    Chunk<TRows, TDot>(Vector256.Load(q + 32), 1, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
-                    Chunk<TRows, TDot>(Vector256.Load(q + 64), 2, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
-                    Chunk<TRows, TDot>(Vector256.Load(q + 96), 3, b0, b1, b2, b3, ref p0, ref p1, ref p2, ref p3, ref t0, ref t1);
+                    Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default, p4 = default, p5 = default, p6 = default, p7 = default;
+                    Vector256<short> t0 = default, t1 = default;
+                    Chunk<TRows, TDot>(Vector256.Load(q), aj, stride, ref p0, ref p1, ref p2, ref p3, ref p4, ref p5, ref p6, ref p7, ref t0, ref t1);
+                    Chunk<TRows, TDot>(Vector256.Load(q + 32), aj + 1, stride, ref p0, ref p1, ref p2, ref p3, ref p4, ref p5, ref p6, ref p7, ref t0, ref t1);
+                    Chunk<TRows, TDot>(Vector256.Load(q + 64), aj + 2, stride, ref p0, ref p1, ref p2, ref p3, ref p4, ref p5, ref p6, ref p7, ref t0, ref t1);
+                    Chunk<TRows, TDot>(Vector256.Load(q + 96), aj + 3, stride, ref p0, ref p1, ref p2, ref p3, ref p4, ref p5, ref p6, ref p7, ref t0, ref t1);
                     Vector256<int> sc = TDot.ScaleForm(Avx2.ConvertToVector256Int32(block + ScalesOffset + j * GroupRows));
                     if (rows <= 2)
                     {
@@ -161,70 +164,92 @@ public readonly unsafe struct Q4_KPacked : IPackedGroupKernel
                     if (rows > 1) s1 += TDot.Scaled(p1, sc);
                     if (rows > 2) s2 += TDot.Scaled(p2, sc);
                     if (rows > 3) s3 += TDot.Scaled(p3, sc);
+                    if (rows > 4) s4 += TDot.Scaled(p4, sc);
+                    if (rows > 5) s5 += TDot.Scaled(p5, sc);
+                    if (rows > 6) s6 += TDot.Scaled(p6, sc);
+                    if (rows > 7) s7 += TDot.Scaled(p7, sc);
                 }
-                Finish<TRows>(block, sums0 + b * 16, sumStride, da + b, blocks, s0, s1, s2, s3, ref y0, ref y1, ref y2, ref y3);
+                // The mins term M = Σ_j m_j · (Σ a over sub-block j): one vpmaddwd per sub-block and row, the min in both halves
+                // of each int32 lane (one vpshufb of the 8 rows' bytes) times the sub-block's two per-16 sums; the scalar twin's M.
+                Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default, m4 = default, m5 = default, m6 = default, m7 = default;
+                Vector256<byte> spread = Pairs();
+                for (int j = 0; j < SubBlocks; j++)
+                {
+                    Vector256<short> mn = Avx2.Shuffle(Avx2.BroadcastScalarToVector256((long*)(block + MinsOffset + j * GroupRows)).AsByte(), spread).AsInt16();
+                    short* sj = sums0 + b * 16 + 2 * j;
+                    m0 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj));
+                    if (rows > 1) m1 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + sumStride));
+                    if (rows > 2) m2 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 2 * sumStride));
+                    if (rows > 3) m3 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 3 * sumStride));
+                    if (rows > 4) m4 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 4 * sumStride));
+                    if (rows > 5) m5 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 5 * sumStride));
+                    if (rows > 6) m6 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 6 * sumStride));
+                    if (rows > 7) m7 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 7 * sumStride));
+                }
+                Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
+                float* db = da + b;
+                acc.Y0 = Finish(d, negDmin, s0, m0, db[0], acc.Y0);
+                if (rows > 1) acc.Y1 = Finish(d, negDmin, s1, m1, db[blocks], acc.Y1);
+                if (rows > 2) acc.Y2 = Finish(d, negDmin, s2, m2, db[2 * blocks], acc.Y2);
+                if (rows > 3) acc.Y3 = Finish(d, negDmin, s3, m3, db[3 * blocks], acc.Y3);
+                if (rows > 4) acc.Y4 = Finish(d, negDmin, s4, m4, db[4 * blocks], acc.Y4);
+                if (rows > 5) acc.Y5 = Finish(d, negDmin, s5, m5, db[5 * blocks], acc.Y5);
+                if (rows > 6) acc.Y6 = Finish(d, negDmin, s6, m6, db[6 * blocks], acc.Y6);
+                if (rows > 7) acc.Y7 = Finish(d, negDmin, s7, m7, db[7 * blocks], acc.Y7);
             }
-            Q8_0Packed.StoreRows<TRows>(yg + (long)c * ldy, ldy, valid, y0, y1, y2, y3, default, default, default, default);
+            Q8_0Packed.StoreRows<TRows>(y + n + (long)c * ldy, ldy, valid, acc.Y0, acc.Y1, acc.Y2, acc.Y3, acc.Y4, acc.Y5, acc.Y6, acc.Y7);
         }
     }
 
+    /// <summary>A pass's 8 rows' outputs, touched once per super-block (in memory when the registers are taken).</summary>
+    internal struct Outputs
+    {
+        public Vector256<float> Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7;
+    }
+
     /// <summary>
-    /// Vector k of a sub-block (columns 4k..4k+3 in its low nibbles, 16+4k.. in its high) into each row's partial; b_r = row r's
-    /// sub-block of activations as 8 ints. Up to 2 rows the high nibbles go to a second chain t_r.
+    /// Vector v of a sub-block (4 columns in its low nibbles, the 4 columns 16 on in its high) into each row's partial; a =
+    /// the first row's 4 activation bytes of the low columns, the high ones 4 ints on, the next row <paramref name="stride"/>
+    /// ints on. Up to 2 rows the high nibbles go to a second chain t_r.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Chunk<TRows, TDot>(Vector256<byte> v, int k, int* b0, int* b1, int* b2, int* b3, ref Vector256<short> p0, ref Vector256<short> p1,
-        ref Vector256<short> p2, ref Vector256<short> p3, ref Vector256<short> t0, ref Vector256<short> t1)
+    static void Chunk<TRows, TDot>(Vector256<byte> v, int* a, int stride, ref Vector256<short> p0, ref Vector256<short> p1, ref Vector256<short> p2,
+        ref Vector256<short> p3, ref Vector256<short> p4, ref Vector256<short> p5, ref Vector256<short> p6, ref Vector256<short> p7,
+        ref Vector256<short> t0, ref Vector256<short> t1)
         where TRows : struct, IPassRows where TDot : struct, IInt8Dot
     {
         int rows = TRows.Count;
         var low = Vector256.Create((byte)0x0F);
         Vector256<byte> l = v & low, h = Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & low;
-        p0 = TDot.Accumulate(p0, l, Broadcast(b0 + k));
-        if (rows > 2) p0 = TDot.Accumulate(p0, h, Broadcast(b0 + 4 + k));
-        else t0 = TDot.Accumulate(t0, h, Broadcast(b0 + 4 + k));
-        if (rows > 1)
+        if (rows <= 2)
         {
-            p1 = TDot.Accumulate(p1, l, Broadcast(b1 + k));
-            if (rows > 2) p1 = TDot.Accumulate(p1, h, Broadcast(b1 + 4 + k));
-            else t1 = TDot.Accumulate(t1, h, Broadcast(b1 + 4 + k));
+            p0 = TDot.Accumulate(p0, l, Broadcast(a));
+            t0 = TDot.Accumulate(t0, h, Broadcast(a + 4));
+            if (rows > 1)
+            {
+                p1 = TDot.Accumulate(p1, l, Broadcast(a + stride));
+                t1 = TDot.Accumulate(t1, h, Broadcast(a + stride + 4));
+            }
+            return;
         }
-        if (rows > 2) p2 = TDot.Accumulate(TDot.Accumulate(p2, l, Broadcast(b2 + k)), h, Broadcast(b2 + 4 + k));
-        if (rows > 3) p3 = TDot.Accumulate(TDot.Accumulate(p3, l, Broadcast(b3 + k)), h, Broadcast(b3 + 4 + k));
+        p0 = Row<TDot>(p0, l, h, a);
+        p1 = Row<TDot>(p1, l, h, a + stride);
+        p2 = Row<TDot>(p2, l, h, a + 2 * stride);
+        if (rows > 3) p3 = Row<TDot>(p3, l, h, a + 3 * stride);
+        if (rows > 4) p4 = Row<TDot>(p4, l, h, a + 4 * stride);
+        if (rows > 5) p5 = Row<TDot>(p5, l, h, a + 5 * stride);
+        if (rows > 6) p6 = Row<TDot>(p6, l, h, a + 6 * stride);
+        if (rows > 7) p7 = Row<TDot>(p7, l, h, a + 7 * stride);
     }
+
+    /// <summary>One row's partial plus its products with a vector's low and high nibbles.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<short> Row<TDot>(Vector256<short> p, Vector256<byte> l, Vector256<byte> h, int* a) where TDot : struct, IInt8Dot =>
+        TDot.Accumulate(TDot.Accumulate(p, l, Broadcast(a)), h, Broadcast(a + 4));
 
     /// <summary>4 activation bytes in every int32 lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     static Vector256<sbyte> Broadcast(int* a) => Avx2.BroadcastScalarToVector256(a).AsSByte();
-
-    /// <summary>
-    /// y_r + d_a · (d·S_r − dmin·M_r) for the pass's rows, as the scalar twin computes it; sums and da at the first row's
-    /// super-block. The mins term M = Σ_j m_j · (Σ a over sub-block j) takes one vpmaddwd per sub-block and row: the min
-    /// in both halves of each int32 lane (one vpshufb of the 8 rows' bytes) times the sub-block's two per-16 sums.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Finish<TRows>(byte* block, short* sums, int sumStride, float* da, int blocks, Vector256<int> s0, Vector256<int> s1,
-        Vector256<int> s2, Vector256<int> s3, ref Vector256<float> y0, ref Vector256<float> y1, ref Vector256<float> y2, ref Vector256<float> y3)
-        where TRows : struct, IPassRows
-    {
-        int rows = TRows.Count;
-        Vector256<int> m0 = default, m1 = default, m2 = default, m3 = default;
-        Vector256<byte> spread = Pairs();
-        for (int j = 0; j < SubBlocks; j++)
-        {
-            Vector256<short> mn = Avx2.Shuffle(Avx2.BroadcastScalarToVector256((long*)(block + MinsOffset + j * GroupRows)).AsByte(), spread).AsInt16();
-            short* sj = sums + 2 * j;
-            m0 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj));
-            if (rows > 1) m1 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + sumStride));
-            if (rows > 2) m2 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 2 * sumStride));
-            if (rows > 3) m3 += Avx2.MultiplyAddAdjacent(mn, SumPair(sj + 3 * sumStride));
-        }
-        Vector256<float> d = Q8_0Packed.Halves(block), negDmin = -Q8_0Packed.Halves(block + 2 * GroupRows);
-        y0 = Finish(d, negDmin, s0, m0, da[0], y0);
-        if (rows > 1) y1 = Finish(d, negDmin, s1, m1, da[blocks], y1);
-        if (rows > 2) y2 = Finish(d, negDmin, s2, m2, da[2 * blocks], y2);
-        if (rows > 3) y3 = Finish(d, negDmin, s3, m3, da[3 * blocks], y3);
-    }
 
     /// <summary>Two adjacent per-16 sums in every int32 lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

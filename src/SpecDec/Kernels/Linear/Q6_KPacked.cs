@@ -33,7 +33,6 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
     const int HighOffset = 4 * 32;                                    // in a sub-block, after the nibbles
     const int SubBlockBytes = HighOffset + 2 * 32;                    // 192
     const int GroupBlockBytes = SubBlocksOffset + SubBlocks * SubBlockBytes; // 1680
-    const int MaxPassRows = 4; // as Q4_K: four rows' sums and the unpacked quants fill the registers
 
     static void IPackedGroupKernel.Pack(in LinearWeight w, byte* dst)
     {
@@ -73,7 +72,8 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
 
     static int IPackedGroupKernel.BlockColumns => BlockQ6_K.Size;
     static int IPackedGroupKernel.GroupBlockBytes => GroupBlockBytes;
-    static int IPackedGroupKernel.MaxPassRows => MaxPassRows;
+    /// <summary>Rows a pass takes: the 8 unpacked quant vectors and a sum per row fit EVEX's 32 registers at 8 rows, AVX2's 16 at 4.</summary>
+    static int IPackedGroupKernel.MaxPassRows => Avx512F.IsSupported ? 8 : 4;
 
     static void IPackedGroupKernel.GroupScalar(byte* group, int blocks, in Activations x, float* y, int ldy, int valid)
     {
@@ -116,8 +116,9 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
     static void IPackedGroupKernel.Pass<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
     {
         int rows = TRows.Count; // a constant: each count compiles to its own loop
-        if (rows > MaxPassRows) throw new NotSupportedException($"a Q6_K pass takes at most {MaxPassRows} rows");
-        int* a0 = (int*)(x.Q8K + (long)c * x.K), a1 = a0 + x.K / 4, a2 = a1 + x.K / 4, a3 = a2 + x.K / 4;
+        if (rows > 8) throw new NotSupportedException("a Q6_K pass takes at most 8 rows");
+        int stride = x.K / 4;   // ints from one activation row's quants to the next
+        int* a = (int*)(x.Q8K + (long)c * x.K);
         int sumStride = x.K / ActivationQ8K.SumGroup;
         short* sums0 = x.Q8KSums + (long)c * sumStride;
         float* da = x.Q8KScale + (long)c * blocks;
@@ -125,12 +126,12 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
         {
             byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
             int valid = Math.Min(GroupRows, row1 - n); // the last group may be ragged
-            Vector256<float> y0 = default, y1 = default, y2 = default, y3 = default;
+            var acc = new Q4_KPacked.Outputs();
             for (int b = 0; b < blocks; b++)
             {
                 byte* block = group + (long)b * GroupBlockBytes;
                 Prefetch.Lines(block, SubBlocksOffset / 64 + 1);
-                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
                 for (int j = 0; j < SubBlocks; j++)
                 {
                     byte* sub = block + SubBlocksOffset + j * SubBlockBytes;
@@ -139,21 +140,30 @@ public readonly unsafe struct Q6_KPacked : IPackedGroupKernel
                     Vector256<int> high = Avx2.ConvertToVector256Int32((sbyte*)block + ScalesOffset + (2 * j + 1) * GroupRows);
                     var sc = new Scales { Low = TDot.ScaleForm(low), High = TDot.ScaleForm(high) };
                     if (TDot.Int16Partials) sc.Offsets = OffsetScales(low, high);
-                    int o = (b * BlockQ6_K.Size + 32 * j) / 4;
+                    int* aj = a + (b * BlockQ6_K.Size + 32 * j) / 4;
                     short* sj = sums0 + b * 16 + 2 * j;
                     Quants q = Unpack(sub);
-                    s0 += SubBlock<TDot>(q, a0 + o, sc, sj);
-                    if (rows > 1) s1 += SubBlock<TDot>(q, a1 + o, sc, sj + sumStride);
-                    if (rows > 2) s2 += SubBlock<TDot>(q, a2 + o, sc, sj + 2 * sumStride);
-                    if (rows > 3) s3 += SubBlock<TDot>(q, a3 + o, sc, sj + 3 * sumStride);
+                    s0 += SubBlock<TDot>(q, aj, sc, sj);
+                    if (rows > 1) s1 += SubBlock<TDot>(q, aj + stride, sc, sj + sumStride);
+                    if (rows > 2) s2 += SubBlock<TDot>(q, aj + 2 * stride, sc, sj + 2 * sumStride);
+                    if (rows > 3) s3 += SubBlock<TDot>(q, aj + 3 * stride, sc, sj + 3 * sumStride);
+                    if (rows > 4) s4 += SubBlock<TDot>(q, aj + 4 * stride, sc, sj + 4 * sumStride);
+                    if (rows > 5) s5 += SubBlock<TDot>(q, aj + 5 * stride, sc, sj + 5 * sumStride);
+                    if (rows > 6) s6 += SubBlock<TDot>(q, aj + 6 * stride, sc, sj + 6 * sumStride);
+                    if (rows > 7) s7 += SubBlock<TDot>(q, aj + 7 * stride, sc, sj + 7 * sumStride);
                 }
                 Vector256<float> d = Q8_0Packed.Halves(block);
-                y0 = Finish(d, s0, da[b], y0);
-                if (rows > 1) y1 = Finish(d, s1, da[blocks + b], y1);
-                if (rows > 2) y2 = Finish(d, s2, da[2 * blocks + b], y2);
-                if (rows > 3) y3 = Finish(d, s3, da[3 * blocks + b], y3);
+                float* db = da + b;
+                acc.Y0 = Finish(d, s0, db[0], acc.Y0);
+                if (rows > 1) acc.Y1 = Finish(d, s1, db[blocks], acc.Y1);
+                if (rows > 2) acc.Y2 = Finish(d, s2, db[2 * blocks], acc.Y2);
+                if (rows > 3) acc.Y3 = Finish(d, s3, db[3 * blocks], acc.Y3);
+                if (rows > 4) acc.Y4 = Finish(d, s4, db[4 * blocks], acc.Y4);
+                if (rows > 5) acc.Y5 = Finish(d, s5, db[5 * blocks], acc.Y5);
+                if (rows > 6) acc.Y6 = Finish(d, s6, db[6 * blocks], acc.Y6);
+                if (rows > 7) acc.Y7 = Finish(d, s7, db[7 * blocks], acc.Y7);
             }
-            Q8_0Packed.StoreRows<TRows>(y + n + (long)c * ldy, ldy, valid, y0, y1, y2, y3, default, default, default, default);
+            Q8_0Packed.StoreRows<TRows>(y + n + (long)c * ldy, ldy, valid, acc.Y0, acc.Y1, acc.Y2, acc.Y3, acc.Y4, acc.Y5, acc.Y6, acc.Y7);
         }
     }
 

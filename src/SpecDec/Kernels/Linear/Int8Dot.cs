@@ -13,8 +13,9 @@ namespace SpecDec.Kernels.Linear;
 internal interface IInt8Dot
 {
     /// <summary>
-    /// Whether the kernel's passes are 512-bit (<see cref="Avx512BWDot"/>): two chunks a vector, lanes 8..15 the
-    /// next chunk's. The 256-bit members serve the 256-bit passes (single rows, ragged ends) either way.
+    /// Whether Q8_0's passes are 512-bit (<see cref="Avx512BWDot"/>): two chunks a vector, lanes 8..15 the next chunk's.
+    /// The K-quant kernels run 256-bit passes on every path: spreading a sub-block's activations to 512-bit chunk pairs
+    /// takes a vpermd per chunk pair and row, which measured slower than the 256-bit passes' broadcasts from memory.
     /// </summary>
     static abstract bool Wide { get; }
 

@@ -17,8 +17,8 @@ namespace SpecDec.Kernels.Linear;
 ///     [4 vectors × 32 bytes] vector c: byte 4r + i holds the low nibbles of column 4c + i of row r (low) and of
 ///                            column 16 + 4c + i (high), as Q4_K's
 ///     [2 × 32 bytes] high bits: byte 32·(c &amp; 1) + 4r + i holds, at bits 4·(c >> 1), the top two bits of column
-///                            4c + i, and at bits 4·(c >> 1) + 2 those of column 16 + 4c + i; so vectors c and c + 1's
-///                            (c even) are one 64-byte load with the same shifts in both halves, for the 512-bit pass
+///                            4c + i, and at bits 4·(c >> 1) + 2 those of column 16 + 4c + i, so vectors c and c + 1
+///                            (c even) take the same shifts
 ///
 /// Per super-block and row: S = Σ_g sc_g · (q·a − 32·Σa over group g) in int32 (the −32 offset from the activations'
 /// per-16 sums, as <see cref="Q6_KDot"/>), then y = fma(d_a, d·S, y) in super-block order. The scalar twin computes

@@ -11,7 +11,7 @@
 # SPECDEC (the CLI; default: a Release build of src/SpecDec.Cli), MODELS (where 1b-q8_0.gguf and 1b-q4_k_m.gguf are,
 # written by specdec synth when missing: about 1 and 5 minutes; default /tmp), TYPES (default "q8_0 q4_k_m"),
 # ROUNDS (default 2), THREADS (default 2), OUT (raw results; default a temporary file).
-# Takes about 2 minutes per file, class and round on an idle 2-core machine: 24 minutes for the default 2 rounds.
+# Should take about 1.5 minutes per file, class and round on an idle 2-core machine: about 20 minutes for the defaults.
 #
 # SpecDec: `specdec perf` (prefill = a 256-token prompt, decode = the median single-token step after it, c(8) from its
 # verification curve). llama.cpp: `llama-bench -p 8,64 -n 64 -d 256` (pp64 and tg64 at depth 256, c(8) = 8 · tg64 / pp8).

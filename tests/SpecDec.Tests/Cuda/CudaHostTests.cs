@@ -27,6 +27,27 @@ public class CudaHostTests
     }
 
     [Fact]
+    public void The_host_sizes_grids_and_buffers_as_the_kernels_expect()
+    {
+        int Define(string name) => int.Parse(Regex.Match(Source, $@"#define {name} (\d+)").Groups[1].Value);
+        Assert.Equal(CudaKernels.MaxSplits, Define("MAXSPLIT"));            // AttPartial holds MaxSplits segments a row
+        Assert.Equal(CudaKernels.TensorCoreThreads, (uint)Define("TCW") * 32); // the tensor-core matmuls' block
+        // The attention grid is sized by the longest row of a chunk (by the cache's capacity in a captured graph); a
+        // row whose segments it missed would never be written, so it must cover every shorter row's segments.
+        int most = 0;
+        for (int keys = 1; keys <= 20000; keys++)
+        {
+            int splits = CudaKernels.AttentionSplits(keys);
+            Assert.InRange(splits, 1, CudaKernels.MaxSplits);
+            most = Math.Max(most, splits);
+            Assert.InRange(CudaKernels.AttentionGrid(keys), most, CudaKernels.MaxSplits);
+        }
+        Assert.Equal(4, CudaKernels.AttentionSplits(512));
+        Assert.Equal(16, CudaKernels.AttentionSplits(2048));
+        Assert.Equal(9, CudaKernels.AttentionSplits(2049)); // segments of 256 keys
+    }
+
+    [Fact]
     public void A_wrong_device_is_one_error_naming_the_option()
     {
         var (code, _, err) = CommandInvocation.RunCli(GenerateCommand.Create(), ["generate", "--device", "gpu", "--prompt", "x"]);

@@ -28,7 +28,7 @@ internal sealed unsafe class CudaKernels
     static readonly (GgmlType Type, string Name)[] TensorCoreTypes = [(GgmlType.BF16, "bf16"), (GgmlType.Q8_0, "q8_0")];
 
     /// <summary>Threads of a tensor-core matmul block (specdec.cu's TCW warps) and the weight rows it owns.</summary>
-    const uint TensorCoreThreads = 256, TensorCoreRows = 16;
+    internal const uint TensorCoreThreads = 256, TensorCoreRows = 16;
 
     /// <summary>The attention kernel's key segments: at most this many per row (specdec.cu's MAXSPLIT).</summary>
     public const int MaxSplits = 16;
@@ -184,6 +184,12 @@ internal sealed unsafe class CudaKernels
         int tiles = (keys + 127) / 128, segment = 128 * ((tiles + MaxSplits - 1) / MaxSplits);
         return (keys + segment - 1) / segment;
     }
+
+    /// <summary>
+    /// The attention grid's segments for rows of at most <paramref name="keys"/> keys: no fewer than any such row's
+    /// <see cref="AttentionSplits"/>, which is not monotonic (2,048 keys take 16 segments of 128, 2,049 take 9 of 256).
+    /// </summary>
+    public static int AttentionGrid(int keys) => Math.Min(MaxSplits, (keys + 127) / 128);
 
     public static ulong Arg(int value) => (uint)value;
     public static ulong Arg(long value) => (ulong)value;

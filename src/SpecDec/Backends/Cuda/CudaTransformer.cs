@@ -113,7 +113,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel
                 int rows = Math.Min(MaxRows, n - c0);
                 FillInputs(batch, c0, rows, kv.Length);
                 EnqueueInputs(rows);
-                uint splits = (uint)CudaKernels.AttentionSplits(kv.Length + rows);
+                uint splits = (uint)CudaKernels.AttentionGrid(kv.Length + rows);
                 for (int l = first; l < end; l++)
                 {
                     Block(l, rows, kv, splits);
@@ -144,7 +144,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel
             try
             {
                 EnqueueInputs(rows);
-                uint splits = (uint)CudaKernels.AttentionSplits(kv.Capacity);
+                uint splits = (uint)CudaKernels.AttentionGrid(kv.Capacity);
                 for (int l = 0; l < Config.LayerCount; l++) Block(l, rows, kv, splits);
                 EnqueueLogits(m);
                 captured = true;

@@ -172,7 +172,11 @@ internal sealed class GenerationLoop
     /// <summary>One round: propose, verify, accept, roll back, commit. Returns the text it adds (may be empty).</summary>
     public string Step()
     {
-        if (FinishReason is not null) return "";
+        if (FinishReason is not null)
+        {
+            _roundCount = 0;
+            return "";
+        }
         long roundStart = Stopwatch.GetTimestamp();
         int n = _committed;
         int pending = n - 1;

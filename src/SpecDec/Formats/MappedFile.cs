@@ -53,6 +53,8 @@ internal sealed unsafe class MappedFile : IDisposable
     {
         var info = new FileInfo(path);
         if (!info.Exists) throw new FileNotFoundException($"{path}: no such file", path);
+        // A symbolic link's own FileInfo has the link's length (Hugging Face's cache links every snapshot file to a blob).
+        if (info.LinkTarget is not null) info = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
         long length = info.Length;
         // An empty file cannot be mapped; callers see a zero-length span and report it as truncated.
         if (length == 0) return new MappedFile(path, 0, null, null, null);

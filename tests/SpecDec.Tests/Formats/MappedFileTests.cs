@@ -23,4 +23,18 @@ public unsafe class MappedFileTests
         file.Evict(file.Pointer + bytes.Length - 10, 1000);
         Assert.True(mapped.SequenceEqual(bytes));
     }
+
+    [Fact]
+    public void A_symbolic_link_maps_the_whole_file_it_points_to()
+    {
+        using var dir = new TempDirectory();
+        byte[] bytes = new byte[3 * Environment.SystemPageSize + 5];
+        new Random(3).NextBytes(bytes);
+        string target = dir.Write("blob.bin", bytes), link = dir.File("model.gguf");
+        File.CreateSymbolicLink(link, target);
+
+        using MappedFile file = MappedFile.Open(link);
+        Assert.Equal(bytes.Length, file.Length);
+        Assert.True(new ReadOnlySpan<byte>(file.Pointer, bytes.Length).SequenceEqual(bytes));
+    }
 }

@@ -8,9 +8,10 @@ namespace SpecDec.Tests.Templates;
 /// <summary>
 /// Real chat templates through the Jinja subset. References: llama.cpp's tests/test-chat-template.cpp expectations
 /// (its Jinja engine's renders of 35 templates), and for the model families' own templates the prompt formats
-/// their model cards document, written out here. transformers' apply_chat_template renders could not be made
-/// for this (no Python machine with transformers); the cases where llama.cpp's expectation differs from what
-/// Jinja itself renders are named below.
+/// their model cards document, written out here, and transformers' own renders of every fixture template
+/// (<c>transformers-renders.json</c>, made on the GPU machine by <c>tests/fixtures/make_template_renders.py</c>
+/// with transformers 5.17). The cases where llama.cpp's expectation differs from what Jinja itself renders are
+/// named below.
 /// </summary>
 public sealed class ChatTemplateTests
 {
@@ -55,6 +56,39 @@ public sealed class ChatTemplateTests
         }
         Assert.Empty(failures);
         Assert.Equal(29, checkedCases);
+    }
+
+    /// <summary>
+    /// Every fixture template × five conversations × with and without the generation prompt (and Qwen3's
+    /// enable_thinking = false), as transformers' chat-template renderer (apply_chat_template's) wrote them: the same
+    /// text, or the same raise_exception message where the template refuses the conversation.
+    /// </summary>
+    [Fact]
+    public void The_fixture_templates_render_as_transformers_renders_them()
+    {
+        var doc = JsonDocument.Parse(File.ReadAllText(Fixture("transformers-renders.json"))).RootElement;
+        var conversations = doc.GetProperty("conversations").EnumerateObject().ToDictionary(c => c.Name,
+            c => c.Value.EnumerateArray().Select(m => new ChatTurn(m.GetProperty("role").GetString()!, m.GetProperty("content").GetString()!)).ToArray());
+        var now = DateTimeOffset.Parse(doc.GetProperty("clock").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        var failures = new List<string>();
+        int cases = 0;
+        foreach (var c in doc.GetProperty("cases").EnumerateArray())
+        {
+            string file = c.GetProperty("template").GetString()!, conversation = c.GetProperty("conversation").GetString()!;
+            bool generation = c.GetProperty("add_generation_prompt").GetBoolean();
+            var extra = c.GetProperty("extra").EnumerateObject().ToDictionary(e => e.Name, e => (object?)e.Value.GetBoolean());
+            var prompt = new ChatPrompt(File.ReadAllText(Fixture(file)), c.GetProperty("bos_token").GetString(), c.GetProperty("eos_token").GetString()) { Now = () => now };
+            string expected = c.TryGetProperty("output", out var output) ? output.GetString()!
+                : "error: " + c.GetProperty("error").GetString()!["TemplateError: ".Length..];
+            string actual;
+            try { actual = prompt.Render(conversations[conversation], generation, extra); }
+            catch (TemplateException e) { actual = "error: " + e.Message; }
+            if (actual != expected)
+                failures.Add($"{file}, {conversation}, generation {generation}, {JsonSerializer.Serialize(extra)}:\n  expected {JsonSerializer.Serialize(expected)}\n  actual   {JsonSerializer.Serialize(actual)}");
+            cases++;
+        }
+        Assert.Empty(failures);
+        Assert.Equal(130, cases);
     }
 
     [Fact]

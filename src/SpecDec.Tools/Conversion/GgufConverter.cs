@@ -7,9 +7,9 @@ namespace SpecDec.Tools.Conversion;
 
 /// <summary>
 /// Hugging Face folder → GGUF, as llama.cpp's convert_hf_to_gguf.py writes it: its keys, tensor names and
-/// types, llama Q/K rows permuted to adjacent RoPE pairs (Mistral included; the others stay neox), Gemma's
-/// norms stored as 1 + w, llama3
-/// rope scaling as the rope_freqs.weight tensor, and the tokenizer as tokenizer.ggml.* metadata.
+/// types, llama Q/K rows permuted to adjacent RoPE pairs (Mistral and Mixtral included; the others stay neox), Gemma's
+/// norms stored as 1 + w, llama3 rope scaling as the rope_freqs.weight tensor, LongRoPE as rope_factors_long/short,
+/// experts stacked into ffn_*_exps, and the tokenizer as tokenizer.ggml.* metadata.
 /// Tensors are streamed from the memory-mapped source one row at a time.
 /// </summary>
 public static class GgufConverter
@@ -38,8 +38,26 @@ public static class GgufConverter
             writer.AddTensor(TensorNames.RopeFreqs, GgmlType.F32, [factors.Length], s => s.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(factors.AsSpan())));
             log?.Invoke($"{TensorNames.RopeFreqs,-28} F32   [{factors.Length}] (llama3 rope scaling)");
         }
-        foreach ((string name, _) in ExpectedTensors.For(c))
+        // LongRoPE's factors, which the source made from config.json as llama.cpp's converter does.
+        foreach (string factors in new[] { TensorNames.RopeFactorsLong, TensorNames.RopeFactorsShort })
+            if (model.Find(factors) is { } t)
+            {
+                writer.AddTensor(factors, GgmlType.F32, t.Dims, s => TensorTranscoder.Write(t, GgmlType.F32, null, s));
+                log?.Invoke($"{factors,-28} F32   [{t.Dims[0]}] (LongRoPE)");
+            }
+        foreach ((string name, long[] dims) in ExpectedTensors.For(c))
         {
+            if (model.Find(name) is null && StackedExperts(model, name, c) is { } experts)
+            {
+                // The checkpoint's one tensor per expert, stacked [experts × rows × columns] as llama.cpp's converter does.
+                GgmlType stackedType = OutputType(experts[0], weightType);
+                writer.AddTensor(name, stackedType, dims, s =>
+                {
+                    foreach (WeightTensor expert in experts) TensorTranscoder.Write(expert, stackedType, null, s);
+                });
+                log?.Invoke($"{name,-28} {stackedType,-5} [{string.Join(", ", dims)}] ({experts.Length} experts stacked)");
+                continue;
+            }
             WeightTensor tensor = model.Find(name)!; // HfModelSource.Open checked every expected tensor
             GgmlType type = OutputType(tensor, weightType);
             int[]? order = c.Architecture == "llama" ? PermutationFor(name, tensor, c) : null;
@@ -51,10 +69,26 @@ public static class GgufConverter
         writer.Write(output, cancel);
     }
 
-    /// <summary>llama.cpp's choice: vectors stay F32; Q8_0 rows that are not whole blocks fall back to F16.</summary>
+    /// <summary>The per-expert tensors of a stacked expert name (ffn_gate_exps …), or null for any other name.</summary>
+    private static WeightTensor[]? StackedExperts(HfModelSource model, string name, ModelConfig c)
+    {
+        for (int l = 0; l < c.LayerCount; l++)
+        {
+            Func<int, int, string>? single = name == TensorNames.FfnGateExps(l) ? TensorNames.FfnGateExpert
+                : name == TensorNames.FfnUpExps(l) ? TensorNames.FfnUpExpert
+                : name == TensorNames.FfnDownExps(l) ? TensorNames.FfnDownExpert : null;
+            if (single is not null) return [.. Enumerable.Range(0, c.ExpertCount).Select(e => model.Find(single(l, e))!)];
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// llama.cpp's choice: vectors and the experts' router (ffn_gate_inp) stay F32; Q8_0 rows that are not whole
+    /// blocks fall back to F16.
+    /// </summary>
     private static GgmlType OutputType(WeightTensor tensor, GgmlType weightType)
     {
-        if (tensor.Dims.Length == 1) return GgmlType.F32;
+        if (tensor.Dims.Length == 1 || tensor.Name.EndsWith(".ffn_gate_inp.weight", StringComparison.Ordinal)) return GgmlType.F32;
         if (weightType == GgmlType.Q8_0 && tensor.RowLength % GgmlTypeInfo.BlockSize(GgmlType.Q8_0) != 0) return GgmlType.F16;
         return weightType;
     }

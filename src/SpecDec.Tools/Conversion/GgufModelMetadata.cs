@@ -5,7 +5,7 @@ using SpecDec.Tensors;
 namespace SpecDec.Tools.Conversion;
 
 /// <summary>
-/// The general.* and &lt;arch&gt;.* keys llama.cpp's converter writes for a llama/qwen2/qwen3 model, in its order:
+/// The general.* and &lt;arch&gt;.* keys llama.cpp's converter writes for each supported architecture, in its order:
 /// the one writer of <see cref="ModelConfig"/> as GGUF keys (convert and synth), the inverse of the engine's GgufConfigReader.
 /// </summary>
 internal static class GgufModelMetadata
@@ -35,6 +35,19 @@ internal static class GgufModelMetadata
         {
             w.Add($"{arch}.rope.scaling.type", "linear");
             w.Add($"{arch}.rope.scaling.factor", c.RopeLinearFactor);
+        }
+        if (c.RopeOriginalContext > 0)
+        {
+            w.Add($"{arch}.rope.scaling.attn_factor", c.RopeAttentionFactor);
+            w.Add($"{arch}.rope.scaling.original_context_length", (uint)c.RopeOriginalContext);
+        }
+        if (c.IsMoe)
+        {
+            w.Add($"{arch}.expert_count", (uint)c.ExpertCount);
+            w.Add($"{arch}.expert_used_count", (uint)c.ExpertsUsed);
+            if (c.ExpertFfnSize != c.IntermediateSize) w.Add($"{arch}.expert_feed_forward_length", (uint)c.ExpertFfnSize);
+            // llama.cpp renormalises every architecture's top-k weights but OLMoE's; say so only where this model differs.
+            if (c.NormalizeExpertWeights != (arch != "olmoe")) w.Add($"{arch}.expert_weights_norm", c.NormalizeExpertWeights);
         }
         if (arch.StartsWith("gemma", StringComparison.Ordinal)) AddGemma(w, c, arch);
     }

@@ -62,7 +62,9 @@ public static class QuantPlan
     /// <param name="gqa">Query heads per KV head (Q2_K and IQ4_XS give attn_v more bits from 4 on).</param>
     public static GgmlType TypeFor(QuantScheme scheme, string name, long[] dims, int layerCount, bool tiedEmbeddings, int gqa = 1)
     {
-        if (CountDims(dims) < 2 || !name.EndsWith(".weight", StringComparison.Ordinal) || name.Contains("_norm.", StringComparison.Ordinal))
+        // llama-quantize keeps the experts' router in F32 too.
+        if (CountDims(dims) < 2 || !name.EndsWith(".weight", StringComparison.Ordinal) || name.Contains("_norm.", StringComparison.Ordinal)
+            || name.EndsWith(".ffn_gate_inp.weight", StringComparison.Ordinal))
             return GgmlType.F32;
         GgmlType type = IsMix(scheme) ? MixType(scheme, name, dims[0], layerCount, tiedEmbeddings, gqa) : SingleType(scheme);
         return Fallback(type, dims[0]);
@@ -113,7 +115,7 @@ public static class QuantPlan
                 QuantScheme.Q4_K_S when layer < 4 => GgmlType.Q5_K,
                 _ => type,
             };
-        if (name == TensorNames.FfnDown(layer))
+        if (name == TensorNames.FfnDown(layer) || name == TensorNames.FfnDownExps(layer))
             return scheme switch
             {
                 QuantScheme.Q2_K => GgmlType.Q3_K,

@@ -32,7 +32,8 @@ public sealed record ModelShape
         {
             ModelConfig c = Config;
             long kv = (long)c.KvHeadCount * c.HeadDim, q = (long)c.HeadCount * c.HeadDim;
-            long perLayer = c.HiddenSize * (q + 2 * kv) + q * c.HiddenSize + 3L * c.HiddenSize * c.IntermediateSize + 2L * c.HiddenSize
+            long ffn = c.IsMoe ? (3L * c.ExpertFfnSize + 1) * c.HiddenSize * c.ExpertCount : 3L * c.HiddenSize * c.IntermediateSize;
+            long perLayer = c.HiddenSize * (q + 2 * kv) + q * c.HiddenSize + ffn + 2L * c.HiddenSize
                             + (c.AttentionBias ? q + 2 * kv : 0);
             return (long)c.VocabSize * c.HiddenSize * (c.TiedEmbeddings ? 1 : 2) + c.LayerCount * perLayer + c.HiddenSize;
         }

@@ -5,7 +5,7 @@ namespace SpecDec.Tools.Synthetic;
 
 /// <summary>
 /// Shapes of the models users run, from their Hugging Face config.json files (meta-llama/Llama-3.2-1B and -3B,
-/// Qwen/Qwen2.5-0.5B and -1.5B, google/gemma-3-1b-pt).
+/// Qwen/Qwen2.5-0.5B and -1.5B, google/gemma-3-1b-pt, allenai/OLMoE-1B-7B-0924), and a tiny OLMoE for tests.
 /// </summary>
 public static class ModelShapes
 {
@@ -36,7 +36,47 @@ public static class ModelShapes
         Qwen2("qwen2.5-0.5b", hidden: 896, layers: 24, heads: 14, ffn: 4864),
         Qwen2("qwen2.5-1.5b", hidden: 1536, layers: 28, heads: 12, ffn: 8960),
         Gemma3_1B,
+        Olmoe1B7B,
+        Olmoe("olmoe-tiny", hidden: 256, layers: 2, heads: 4, experts: 8, used: 2, ffn: 256, vocab: 1024),
     ];
+
+    /// <summary>
+    /// allenai/OLMoE-1B-7B-0924: 16 layers of 16 heads (head_dim 128), 64 experts of width 1024 with 8 used per
+    /// token and their raw softmax weights (norm_topk_prob false), q/k norms over the whole projection, untied
+    /// 50304-row embedding; 6.9 B parameters, 1.3 B active. The vocabulary is the synthetic byte-level one.
+    /// </summary>
+    static ModelShape Olmoe1B7B => Olmoe("olmoe-1b-7b", hidden: 2048, layers: 16, heads: 16, experts: 64, used: 8, ffn: 1024, vocab: 50304);
+
+    static ModelShape Olmoe(string name, int hidden, int layers, int heads, int experts, int used, int ffn, int vocab) => new()
+    {
+        Name = name,
+        Config = new ModelConfig
+        {
+            Architecture = "olmoe",
+            HiddenSize = hidden,
+            LayerCount = layers,
+            HeadCount = heads,
+            KvHeadCount = heads,
+            HeadDim = hidden / heads,
+            IntermediateSize = ffn,
+            VocabSize = vocab,
+            ContextLength = 4096,
+            RopeTheta = 10000f,
+            RmsNormEps = 1e-5f,
+            QkNorm = true,
+            QkNormWhole = true,
+            ExpertCount = experts,
+            ExpertsUsed = used,
+            ExpertFfnSize = ffn,
+            NormalizeExpertWeights = false,
+        },
+        TokenizerPre = "olmo",
+        SpecialTokens = new Dictionary<int, string> { [vocab - 3] = "<|endoftext|>", [vocab - 2] = "<|padding|>" },
+        FirstSpecialId = vocab - 3,
+        BosTokenId = vocab - 3,
+        EosTokenId = vocab - 3,
+        AddBos = false,
+    };
 
     /// <summary>
     /// google/gemma-3-1b-pt's text config: 26 layers, 5 of 6 sliding (window 512, local RoPE base 10000, global

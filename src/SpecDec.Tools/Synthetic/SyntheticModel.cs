@@ -24,12 +24,14 @@ public static class SyntheticModel
         GgufModelMetadata.Add(writer, c, $"synthetic {shape.Name} ({scheme}, random weights)", QuantPlan.FileType(scheme));
         AddTokenizer(writer, shape);
         int tensorIndex = 0;
-        void Matrix(string name, int rows, int columns)
+        // experts > 1: the experts' matrices stacked, GGUF dims [columns, rows, experts].
+        void Matrix(string name, int rows, int columns, int experts = 1)
         {
-            GgmlType type = QuantPlan.TypeFor(scheme, name, [columns, rows], c.LayerCount, c.TiedEmbeddings, c.HeadCount / c.KvHeadCount);
+            long[] dims = experts > 1 ? [columns, rows, experts] : [columns, rows];
+            GgmlType type = QuantPlan.TypeFor(scheme, name, dims, c.LayerCount, c.TiedEmbeddings, c.HeadCount / c.KvHeadCount);
             ulong tensorSeed = seed * 1_000_003 + (ulong)tensorIndex++;
-            writer.AddTensor(name, type, [columns, rows], stream =>
-                RowWriter.Write(stream, type, columns, rows, (row, values) => Normal(tensorSeed, row, values, WeightStd)));
+            writer.AddTensor(name, type, dims, stream =>
+                RowWriter.Write(stream, type, columns, (long)rows * experts, (row, values) => Normal(tensorSeed, row, values, WeightStd)));
         }
         // Norm weights are 1 (as initialized); biases random like the matrices.
         void Vector(string name, int length, bool random)
@@ -54,9 +56,13 @@ public static class SyntheticModel
         for (int l = 0; l < c.LayerCount; l++)
         {
             Vector(TensorNames.AttnNorm(l), c.HiddenSize, random: false);
-            Matrix(TensorNames.AttnQ(l), q, c.HiddenSize);
-            Matrix(TensorNames.AttnK(l), kv, c.HiddenSize);
-            Matrix(TensorNames.AttnV(l), kv, c.HiddenSize);
+            if (c.FusedQkv) Matrix(TensorNames.AttnQkv(l), q + 2 * kv, c.HiddenSize);
+            else
+            {
+                Matrix(TensorNames.AttnQ(l), q, c.HiddenSize);
+                Matrix(TensorNames.AttnK(l), kv, c.HiddenSize);
+                Matrix(TensorNames.AttnV(l), kv, c.HiddenSize);
+            }
             if (c.AttentionBias)
             {
                 Vector(TensorNames.AttnQBias(l), q, random: true);
@@ -65,15 +71,30 @@ public static class SyntheticModel
             }
             if (c.QkNorm)
             {
-                Vector(TensorNames.AttnQNorm(l), c.HeadDim, random: false);
-                Vector(TensorNames.AttnKNorm(l), c.HeadDim, random: false);
+                Vector(TensorNames.AttnQNorm(l), c.QkNormWhole ? q : c.HeadDim, random: false);
+                Vector(TensorNames.AttnKNorm(l), c.QkNormWhole ? kv : c.HeadDim, random: false);
             }
             Matrix(TensorNames.AttnOutput(l), c.HiddenSize, q);
             if (c.PostNorms) Vector(TensorNames.PostAttnNorm(l), c.HiddenSize, random: false);
             Vector(TensorNames.FfnNorm(l), c.HiddenSize, random: false);
-            Matrix(TensorNames.FfnGate(l), c.IntermediateSize, c.HiddenSize);
-            Matrix(TensorNames.FfnUp(l), c.IntermediateSize, c.HiddenSize);
-            Matrix(TensorNames.FfnDown(l), c.HiddenSize, c.IntermediateSize);
+            if (c.IsMoe)
+            {
+                Matrix(TensorNames.FfnRouter(l), c.ExpertCount, c.HiddenSize);
+                Matrix(TensorNames.FfnGateExps(l), c.ExpertFfnSize, c.HiddenSize, c.ExpertCount);
+                Matrix(TensorNames.FfnUpExps(l), c.ExpertFfnSize, c.HiddenSize, c.ExpertCount);
+                Matrix(TensorNames.FfnDownExps(l), c.HiddenSize, c.ExpertFfnSize, c.ExpertCount);
+            }
+            else if (c.FusedGateUp)
+            {
+                Matrix(TensorNames.FfnUp(l), 2 * c.IntermediateSize, c.HiddenSize);
+                Matrix(TensorNames.FfnDown(l), c.HiddenSize, c.IntermediateSize);
+            }
+            else
+            {
+                Matrix(TensorNames.FfnGate(l), c.IntermediateSize, c.HiddenSize);
+                Matrix(TensorNames.FfnUp(l), c.IntermediateSize, c.HiddenSize);
+                Matrix(TensorNames.FfnDown(l), c.HiddenSize, c.IntermediateSize);
+            }
             if (c.PostNorms) Vector(TensorNames.PostFfnNorm(l), c.HiddenSize, random: false);
         }
         Vector(TensorNames.OutputNorm, c.HiddenSize, random: false);

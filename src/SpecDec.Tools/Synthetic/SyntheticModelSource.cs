@@ -38,15 +38,38 @@ public sealed unsafe class SyntheticModelSource : IModelSource
         if (!config.TiedEmbeddings) Add(TensorNames.Output, matrixType, [h, config.VocabSize], Scale(h), rng);
         AddVector(TensorNames.OutputNorm, h, 1f, rng);
         if (ropeFreqs) AddVector(TensorNames.RopeFreqs, d / 2, 2f, rng, spread: 1f);
+        // LongRoPE (a config with its attention factor): short factors in [1, 2], as Phi-3's are.
+        if (config.RopeOriginalContext > 0) AddVector(TensorNames.RopeFactorsShort, d / 2, 1.5f, rng, spread: 0.5f);
         for (int l = 0; l < config.LayerCount; l++)
         {
-            Add(TensorNames.AttnQ(l), matrixType, [h, q], Scale(h), rng);
-            Add(TensorNames.AttnK(l), matrixType, [h, kv], Scale(h), rng);
-            Add(TensorNames.AttnV(l), matrixType, [h, kv], Scale(h), rng);
+            if (config.FusedQkv) Add(TensorNames.AttnQkv(l), matrixType, [h, q + 2 * kv], Scale(h), rng);
+            else
+            {
+                Add(TensorNames.AttnQ(l), matrixType, [h, q], Scale(h), rng);
+                Add(TensorNames.AttnK(l), matrixType, [h, kv], Scale(h), rng);
+                Add(TensorNames.AttnV(l), matrixType, [h, kv], Scale(h), rng);
+            }
             Add(TensorNames.AttnOutput(l), matrixType, [q, h], Scale(q), rng);
-            Add(TensorNames.FfnGate(l), matrixType, [h, f], Scale(h), rng);
-            Add(TensorNames.FfnUp(l), matrixType, [h, f], Scale(h), rng);
-            Add(TensorNames.FfnDown(l), matrixType, [f, h], Scale(f), rng);
+            if (config.IsMoe)
+            {
+                // The router in F32 as llama.cpp keeps it; the experts stacked as GGUF stores them.
+                int e = config.ExpertCount, fe = config.ExpertFfnSize;
+                Add(TensorNames.FfnRouter(l), GgmlType.F32, [h, e], Scale(h), rng);
+                Add(TensorNames.FfnGateExps(l), matrixType, [h, fe, e], Scale(h), rng);
+                Add(TensorNames.FfnUpExps(l), matrixType, [h, fe, e], Scale(h), rng);
+                Add(TensorNames.FfnDownExps(l), matrixType, [fe, h, e], Scale(fe), rng);
+            }
+            else if (config.FusedGateUp)
+            {
+                Add(TensorNames.FfnUp(l), matrixType, [h, 2 * f], Scale(h), rng);
+                Add(TensorNames.FfnDown(l), matrixType, [f, h], Scale(f), rng);
+            }
+            else
+            {
+                Add(TensorNames.FfnGate(l), matrixType, [h, f], Scale(h), rng);
+                Add(TensorNames.FfnUp(l), matrixType, [h, f], Scale(h), rng);
+                Add(TensorNames.FfnDown(l), matrixType, [f, h], Scale(f), rng);
+            }
             AddVector(TensorNames.AttnNorm(l), h, 1f, rng);
             AddVector(TensorNames.FfnNorm(l), h, 1f, rng);
             if (config.PostNorms)
@@ -62,8 +85,8 @@ public sealed unsafe class SyntheticModelSource : IModelSource
             }
             if (config.QkNorm)
             {
-                AddVector(TensorNames.AttnQNorm(l), d, 1f, rng);
-                AddVector(TensorNames.AttnKNorm(l), d, 1f, rng);
+                AddVector(TensorNames.AttnQNorm(l), config.QkNormWhole ? q : d, 1f, rng);
+                AddVector(TensorNames.AttnKNorm(l), config.QkNormWhole ? kv : d, 1f, rng);
             }
         }
     }
@@ -82,7 +105,7 @@ public sealed unsafe class SyntheticModelSource : IModelSource
     void Add(string name, GgmlType type, long[] dims, float scale, SplitMix64 rng)
     {
         int rowLength = (int)dims[0];
-        long rows = dims[1];
+        long rows = dims.Skip(1).Aggregate(1L, (a, b) => a * b);
         long rowBytes = GgmlTypeInfo.ByteCount(type, rowLength);
         var buffer = new NativeBuffer<byte>(rowBytes * rows);
         var row = new float[rowLength];

@@ -13,7 +13,8 @@ public sealed unsafe class Rope
 {
     readonly float[] _inverseFrequencies; // [d/2]
 
-    public Rope(int headDim, RopeStyle style, float[] inverseFrequencies)
+    /// <param name="attentionFactor">Multiplies every cosine and sine (LongRoPE's and YaRN's mscale); 1 for plain RoPE.</param>
+    public Rope(int headDim, RopeStyle style, float[] inverseFrequencies, float attentionFactor = 1f)
     {
         if (headDim % 2 != 0) throw new ArgumentException($"head dimension {headDim} is odd");
         if (inverseFrequencies.Length != headDim / 2)
@@ -21,7 +22,10 @@ public sealed unsafe class Rope
         HeadDim = headDim;
         Style = style;
         _inverseFrequencies = inverseFrequencies;
+        AttentionFactor = attentionFactor;
     }
+
+    public float AttentionFactor { get; }
 
     public int HeadDim { get; }
     public RopeStyle Style { get; }
@@ -37,7 +41,7 @@ public sealed unsafe class Rope
             for (int j = 0; j < half; j++)
             {
                 float angle = positions[r] * _inverseFrequencies[j];
-                float cj = MathF.Cos(angle), sj = MathF.Sin(angle);
+                float cj = MathF.Cos(angle) * AttentionFactor, sj = MathF.Sin(angle) * AttentionFactor;
                 int first = Style == RopeStyle.Neox ? j : 2 * j, second = Style == RopeStyle.Neox ? j + half : 2 * j + 1;
                 c[first] = cj;
                 c[second] = cj;

@@ -11,7 +11,8 @@ namespace SpecDec.Model;
 public static class ExpectedTensors
 {
     /// <summary>Required tensors of <paramref name="config"/>: name and dims ([in, out] for a linear layer).</summary>
-    public static IEnumerable<(string Name, long[] Dims)> For(ModelConfig config)
+    /// <param name="stackedExperts">Experts as GGUF's stacked [in, out, experts] tensors; false: one 2-D tensor per expert (Hugging Face).</param>
+    public static IEnumerable<(string Name, long[] Dims)> For(ModelConfig config, bool stackedExperts = true)
     {
         long hidden = config.HiddenSize, q = (long)config.HeadCount * config.HeadDim, kv = (long)config.KvHeadCount * config.HeadDim;
         yield return (TensorNames.TokenEmbedding, [hidden, config.VocabSize]);
@@ -20,9 +21,13 @@ public static class ExpectedTensors
         for (int l = 0; l < config.LayerCount; l++)
         {
             yield return (TensorNames.AttnNorm(l), [hidden]);
-            yield return (TensorNames.AttnQ(l), [hidden, q]);
-            yield return (TensorNames.AttnK(l), [hidden, kv]);
-            yield return (TensorNames.AttnV(l), [hidden, kv]);
+            if (config.FusedQkv) yield return (TensorNames.AttnQkv(l), [hidden, q + 2 * kv]);
+            else
+            {
+                yield return (TensorNames.AttnQ(l), [hidden, q]);
+                yield return (TensorNames.AttnK(l), [hidden, kv]);
+                yield return (TensorNames.AttnV(l), [hidden, kv]);
+            }
             yield return (TensorNames.AttnOutput(l), [q, hidden]);
             if (config.AttentionBias)
             {
@@ -32,8 +37,8 @@ public static class ExpectedTensors
             }
             if (config.QkNorm)
             {
-                yield return (TensorNames.AttnQNorm(l), [config.HeadDim]);
-                yield return (TensorNames.AttnKNorm(l), [config.HeadDim]);
+                yield return (TensorNames.AttnQNorm(l), [config.QkNormWhole ? q : config.HeadDim]);
+                yield return (TensorNames.AttnKNorm(l), [config.QkNormWhole ? kv : config.HeadDim]);
             }
             yield return (TensorNames.FfnNorm(l), [hidden]);
             if (config.PostNorms)
@@ -41,11 +46,45 @@ public static class ExpectedTensors
                 yield return (TensorNames.PostAttnNorm(l), [hidden]);
                 yield return (TensorNames.PostFfnNorm(l), [hidden]);
             }
-            yield return (TensorNames.FfnGate(l), [hidden, config.IntermediateSize]);
-            yield return (TensorNames.FfnUp(l), [hidden, config.IntermediateSize]);
-            yield return (TensorNames.FfnDown(l), [config.IntermediateSize, hidden]);
+            foreach (var t in FeedForward(config, l, stackedExperts)) yield return t;
         }
     }
+
+    static IEnumerable<(string Name, long[] Dims)> FeedForward(ModelConfig config, int l, bool stackedExperts)
+    {
+        long hidden = config.HiddenSize, ffn = config.IntermediateSize;
+        if (config.IsMoe)
+        {
+            long e = config.ExpertCount, f = config.ExpertFfnSize;
+            yield return (TensorNames.FfnRouter(l), [hidden, e]);
+            if (stackedExperts)
+            {
+                yield return (TensorNames.FfnGateExps(l), [hidden, f, e]);
+                yield return (TensorNames.FfnUpExps(l), [hidden, f, e]);
+                yield return (TensorNames.FfnDownExps(l), [f, hidden, e]);
+            }
+            else
+                for (int x = 0; x < e; x++)
+                {
+                    yield return (TensorNames.FfnGateExpert(l, x), [hidden, f]);
+                    yield return (TensorNames.FfnUpExpert(l, x), [hidden, f]);
+                    yield return (TensorNames.FfnDownExpert(l, x), [f, hidden]);
+                }
+        }
+        else if (config.FusedGateUp) yield return (TensorNames.FfnUp(l), [hidden, 2 * ffn]);
+        else
+        {
+            yield return (TensorNames.FfnGate(l), [hidden, ffn]);
+            yield return (TensorNames.FfnUp(l), [hidden, ffn]);
+        }
+        if (!config.IsMoe) yield return (TensorNames.FfnDown(l), [ffn, hidden]);
+    }
+
+    /// <summary>Whether a checkpoint with these tensors stores its experts stacked (GGUF) rather than one per tensor.</summary>
+    public static bool HasStackedExperts(IReadOnlyDictionary<string, long[]> dims) => dims.ContainsKey(TensorNames.FfnGateExps(0));
+
+    /// <summary>The optional per-frequency RoPE divisors a checkpoint may carry, each [HeadDim/2].</summary>
+    public static readonly string[] RopeFactorTensors = [TensorNames.RopeFreqs, TensorNames.RopeFactorsLong, TensorNames.RopeFactorsShort];
 
     /// <param name="dims">The checkpoint's tensors: dims (GGUF order) by canonical name.</param>
     /// <param name="fileName">The name the file uses for a canonical name (Hugging Face names differ).</param>
@@ -55,20 +94,21 @@ public static class ExpectedTensors
     {
         string Shape(long[] d) => "[" + string.Join(", ", torchOrder ? d.Reverse() : d) + "]";
         string Shown(string name) => fileName?.Invoke(name) ?? name;
-        foreach ((string name, long[] expected) in For(config))
+        bool stacked = HasStackedExperts(dims);
+        foreach ((string name, long[] expected) in For(config, stacked))
         {
             long[] actual = dims.GetValueOrDefault(name) ?? throw new ModelFormatException(path, $"missing tensor {Shown(name)}");
             if (!actual.AsSpan().SequenceEqual(expected))
                 throw new ModelFormatException(path, $"tensor {Shown(name)} has shape {Shape(actual)}, but the config implies {Shape(expected)}");
         }
-        // llama.cpp's form of llama3 rope scaling: one divisor per rotated pair.
-        if (dims.GetValueOrDefault(TensorNames.RopeFreqs) is long[] freqs && !(freqs.Length == 1 && freqs[0] == config.HeadDim / 2))
-            throw new ModelFormatException(path,
-                $"tensor {TensorNames.RopeFreqs} has shape {Shape(freqs)}, but the config implies [{config.HeadDim / 2}]");
+        // llama.cpp's form of llama3 rope scaling and of LongRoPE: one divisor per rotated pair.
+        foreach (string factors in RopeFactorTensors)
+            if (dims.GetValueOrDefault(factors) is long[] freqs && !(freqs.Length == 1 && freqs[0] == config.HeadDim / 2))
+                throw new ModelFormatException(path, $"tensor {factors} has shape {Shape(freqs)}, but the config implies [{config.HeadDim / 2}]");
 
         // A tensor the config does not use means the config and the weights disagree (block_count 2 in a file
         // of 3 layers would silently run 2 of them).
-        var used = For(config).Select(t => t.Name).Append(TensorNames.RopeFreqs).ToHashSet();
+        var used = For(config, stacked).Select(t => t.Name).Concat(RopeFactorTensors).ToHashSet();
         string[] unused = dims.Keys.Where(n => !used.Contains(n)).Order(StringComparer.Ordinal).ToArray();
         if (unused.Length > 0)
         {

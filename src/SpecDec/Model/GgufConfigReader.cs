@@ -11,7 +11,7 @@ namespace SpecDec.Model;
 /// </summary>
 internal static class GgufConfigReader
 {
-    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"];
+    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "qwen3moe", "olmoe"];
 
     public static ModelConfig Read(GgufHeader header, string path)
     {
@@ -55,9 +55,38 @@ internal static class GgufConfigReader
             TiedEmbeddings = !tensors.ContainsKey(TensorNames.Output),
             AttentionBias = tensors.ContainsKey(TensorNames.AttnQBias(0)),
             QkNorm = tensors.ContainsKey(TensorNames.AttnQNorm(0)),
+            QkNormWhole = arch == "olmoe",
             RopeLinearFactor = ropeFactor,
+            // Phi-3 as llama.cpp's phi3 model: Q/K/V stacked when attn_qkv is there, gate and up always stacked;
+            // LongRoPE's attention factor (its factors are the rope_factors_* tensors). Phi's sliding window is
+            // ignored, as llama.cpp does.
+            FusedQkv = tensors.ContainsKey(TensorNames.AttnQkv(0)),
+            FusedGateUp = arch == "phi3",
+            RopeAttentionFactor = m.OptionalFloat($"{arch}.rope.scaling.attn_factor") ?? 1f,
+            RopeOriginalContext = m.OptionalPositiveInt($"{arch}.rope.scaling.original_context_length") ?? 0,
         };
+        config = Experts(config, m, arch);
         return arch.StartsWith("gemma", StringComparison.Ordinal) ? Gemma(config, m, header.Metadata, arch) : config;
+    }
+
+    /// <summary>
+    /// Mixture of experts (expert_count present): experts used, each expert's width (expert_feed_forward_length,
+    /// else feed_forward_length as Mixtral and OLMoE write it), and whether the chosen weights are renormalised:
+    /// expert_weights_norm when written, else llama.cpp's choice per architecture (olmoe raw, the others renormalised).
+    /// </summary>
+    private static ModelConfig Experts(ModelConfig c, GgufMetadata m, string arch)
+    {
+        if (m.OptionalPositiveInt($"{arch}.expert_count") is not int experts) return c;
+        int used = m.PositiveInt($"{arch}.expert_used_count");
+        if (used > experts) throw m.Error($"{arch}.expert_used_count", $"is {used}, more than the {experts} experts");
+        bool normalize = m.OptionalBool($"{arch}.expert_weights_norm") ?? arch != "olmoe";
+        return c with
+        {
+            ExpertCount = experts,
+            ExpertsUsed = used,
+            ExpertFfnSize = m.OptionalPositiveInt($"{arch}.expert_feed_forward_length") ?? c.IntermediateSize,
+            NormalizeExpertWeights = normalize,
+        };
     }
 
     /// <summary>

@@ -6,8 +6,8 @@ using SpecDec.Tensors;
 namespace SpecDec.Model;
 
 /// <summary>
-/// <see cref="ModelConfig"/> from a Hugging Face config.json of LlamaForCausalLM, MistralForCausalLM,
-/// Qwen2ForCausalLM or Qwen3ForCausalLM, with transformers' defaults for absent fields. Rope settings come
+/// <see cref="ModelConfig"/> from a Hugging Face config.json of one of <see cref="Architectures"/>, with
+/// transformers' defaults for absent fields. Rope settings come
 /// from the classic rope_theta + rope_scaling or from transformers v5's rope_parameters.
 /// </summary>
 public static class HfConfigReader
@@ -21,6 +21,10 @@ public static class HfConfigReader
         ["Qwen3ForCausalLM"] = "qwen3",
         ["Gemma2ForCausalLM"] = "gemma2",
         ["Gemma3ForCausalLM"] = "gemma3",
+        ["Phi3ForCausalLM"] = "phi3",
+        ["MixtralForCausalLM"] = "llama",
+        ["Qwen3MoeForCausalLM"] = "qwen3moe",
+        ["OlmoeForCausalLM"] = "olmoe",
     };
 
     public static ModelConfig Read(string configPath)
@@ -65,6 +69,10 @@ public static class HfConfigReader
             : throw new ModelFormatException(path, $"hidden_size {hidden} is not a multiple of num_attention_heads {heads} and head_dim is missing"));
         if (headDim % 2 != 0) throw new ModelFormatException(path, $"head_dim {headDim} is odd; RoPE needs pairs");
         (double theta, RopeScaling? scaling, float linear) = ReadRope(f, root, path);
+        if (RopeParameters(f, root) is JsonElement rp && f.OptionalNumber(rp, "partial_rotary_factor", "rope_parameters.partial_rotary_factor") is double partial && partial != 1)
+            throw new ModelFormatException(path, $"partial_rotary_factor {partial} is not supported (partial rotary embeddings)");
+        if (f.OptionalNumber(root, "partial_rotary_factor", "partial_rotary_factor") is double rootPartial && rootPartial != 1)
+            throw new ModelFormatException(path, $"partial_rotary_factor {rootPartial} is not supported (partial rotary embeddings)");
 
         var config = new ModelConfig
         {
@@ -84,10 +92,72 @@ public static class HfConfigReader
             RopeLinearFactor = linear,
             TiedEmbeddings = Flag("tie_word_embeddings"),
             AttentionBias = arch == "qwen2",
-            QkNorm = arch is "qwen3" or "gemma3",
+            QkNorm = arch is "qwen3" or "gemma3" or "qwen3moe" or "olmoe",
+            QkNormWhole = arch == "olmoe",
+            FusedQkv = arch == "phi3",
+            FusedGateUp = arch == "phi3",
             Activation = activation,
         };
+        if (LongRope(f, root, config.ContextLength) is { } longRope)
+            config = config with { RopeAttentionFactor = longRope.AttentionFactor, RopeOriginalContext = longRope.OriginalContext };
+        config = Experts(config, f, root, hfArch);
         return gemma ? Gemma(config, f, root, arch) : config;
+    }
+
+    /// <summary>
+    /// Mixture-of-experts fields: Mixtral (num_local_experts, always renormalised top-k), Qwen3-MoE (num_experts,
+    /// moe_intermediate_size, norm_topk_prob; every layer sparse) and OLMoE (num_experts, norm_topk_prob, no clip_qkv).
+    /// </summary>
+    private static ModelConfig Experts(ModelConfig c, JsonFields f, JsonElement root, string hfArch)
+    {
+        if (hfArch is not ("MixtralForCausalLM" or "Qwen3MoeForCausalLM" or "OlmoeForCausalLM")) return c;
+        string countField = root.TryGetProperty("num_experts", out _) ? "num_experts" : "num_local_experts";
+        int experts = f.PositiveInt(f.Required(root, countField, countField), countField);
+        int used = f.PositiveInt(f.Required(root, "num_experts_per_tok", "num_experts_per_tok"), "num_experts_per_tok");
+        if (used > experts) throw f.Error("num_experts_per_tok", $"is {used}, more than the {experts} experts");
+        int width = c.IntermediateSize;
+        bool normalize = true;
+        if (hfArch == "Qwen3MoeForCausalLM")
+        {
+            width = f.PositiveInt(f.Required(root, "moe_intermediate_size", "moe_intermediate_size"), "moe_intermediate_size");
+            if (f.OptionalInt(root, "decoder_sparse_step", "decoder_sparse_step", 1) != 1)
+                throw f.Error("decoder_sparse_step", "other than 1 (dense layers between sparse ones) is not supported");
+            if (f.Optional(root, "mlp_only_layers") is JsonElement dense && f.Array(dense, "mlp_only_layers").GetArrayLength() > 0)
+                throw f.Error("mlp_only_layers", "is not empty: dense layers in a Qwen3-MoE model are not supported");
+        }
+        if (hfArch != "MixtralForCausalLM") normalize = f.OptionalBool(root, "norm_topk_prob", "norm_topk_prob", fallback: false);
+        if (hfArch == "OlmoeForCausalLM" && f.Optional(root, "clip_qkv") is not null)
+            throw f.Error("clip_qkv", "is set: clipped Q/K/V are not supported");
+        return c with { ExpertCount = experts, ExpertsUsed = used, ExpertFfnSize = width, NormalizeExpertWeights = normalize };
+    }
+
+    /// <summary>rope_parameters (transformers v5) or rope_scaling, whichever the config has.</summary>
+    private static JsonElement? RopeParameters(JsonFields f, JsonElement root) =>
+        f.OptionalObject(root, "rope_parameters", "rope_parameters") ?? f.OptionalObject(root, "rope_scaling", "rope_scaling");
+
+    /// <summary>LongRoPE (rope type "longrope", or "su" as older Phi-3 configs say): its factors and attention factor.</summary>
+    public sealed record LongRopeFactors(float[] Short, float[] Long, int OriginalContext, float AttentionFactor);
+
+    /// <summary>
+    /// transformers' _compute_longrope_parameters: the original context from original_max_position_embeddings
+    /// (rope parameters, else the config's top level), the factor max_position_embeddings / original unless the
+    /// parameters give one, and the attention factor √(1 + ln factor / ln original) (1 when factor ≤ 1) unless given.
+    /// Null when the config has no LongRoPE.
+    /// </summary>
+    internal static LongRopeFactors? LongRope(JsonFields f, JsonElement root, int contextLength)
+    {
+        if (RopeParameters(f, root) is not JsonElement rp) return null;
+        string? type = f.OptionalString(rp, "rope_type", "rope_parameters.rope_type") ?? f.OptionalString(rp, "type", "rope_parameters.type");
+        if (type is not ("longrope" or "su")) return null;
+        float[] Factors(string name) =>
+            [.. f.Array(f.Required(rp, name, $"rope_parameters.{name}"), $"rope_parameters.{name}").EnumerateArray()
+                .Select(v => (float)f.Number(v, $"rope_parameters.{name}"))];
+        int original = f.OptionalPositiveInt(rp, "original_max_position_embeddings", "rope_parameters.original_max_position_embeddings")
+            ?? f.OptionalPositiveInt(root, "original_max_position_embeddings", "original_max_position_embeddings") ?? contextLength;
+        double factor = f.OptionalNumber(rp, "factor", "rope_parameters.factor") ?? (double)contextLength / original;
+        double attention = f.OptionalNumber(rp, "attention_factor", "rope_parameters.attention_factor")
+            ?? (factor <= 1 ? 1 : Math.Sqrt(1 + Math.Log(factor) / Math.Log(original)));
+        return new LongRopeFactors(Factors("short_factor"), Factors("long_factor"), original, (float)attention);
     }
 
     /// <summary>
@@ -158,13 +228,13 @@ public static class HfConfigReader
     private static (RopeScaling?, float Linear) ReadScaling(JsonFields f, JsonElement s, string field, string path)
     {
         string type = f.OptionalString(s, "rope_type", $"{field}.rope_type") ?? f.OptionalString(s, "type", $"{field}.type") ?? "default";
-        if (type == "default") return (null, 1f);
+        if (type is "default" or "longrope" or "su") return (null, 1f); // LongRoPE: see LongRope
         if (type == "linear")
         {
             double factor = f.Number(f.Required(s, "factor", $"{field}.factor"), $"{field}.factor");
             return factor > 0 ? (null, (float)factor) : throw new ModelFormatException(path, $"{field}.factor is {factor}; it must be positive");
         }
-        if (type != "llama3") throw new ModelFormatException(path, $"rope scaling type '{type}' is not supported (default, linear and llama3 are)");
+        if (type != "llama3") throw new ModelFormatException(path, $"rope scaling type '{type}' is not supported (default, linear, llama3 and longrope are)");
         float Number(string name) => (float)f.Number(f.Required(s, name, $"{field}.{name}"), $"{field}.{name}");
         var scaling = new RopeScaling(
             Number("factor"),

@@ -18,12 +18,14 @@ public sealed class HfModelSource : IModelSource
     public const string TokenizerFile = "tokenizer.json";
 
     private readonly List<SafetensorsFile> _files;
+    private readonly List<NativeBuffer<float>> _derived; // tensors made from config.json (LongRoPE factors)
     private readonly Dictionary<string, WeightTensor> _byName;
     private readonly Lazy<ITokenizer> _tokenizer;
 
     private HfModelSource(string folder, ModelConfig config, IReadOnlyDictionary<string, object> metadata,
-        List<SafetensorsFile> files, List<WeightTensor> tensors)
+        List<SafetensorsFile> files, List<WeightTensor> tensors, List<NativeBuffer<float>> derived)
     {
+        _derived = derived;
         Path = folder;
         Config = config;
         Metadata = metadata;
@@ -55,28 +57,46 @@ public sealed class HfModelSource : IModelSource
 
         ModelConfig config;
         IReadOnlyDictionary<string, object> metadata;
+        HfConfigReader.LongRopeFactors? longRope;
         using (JsonDocument doc = JsonFields.ParseConfig(configPath))
         {
             config = HfConfigReader.Read(doc.RootElement, configPath);
             metadata = Flatten(doc.RootElement);
+            longRope = HfConfigReader.LongRope(new JsonFields(configPath), doc.RootElement, config.ContextLength);
         }
 
         (IReadOnlyList<string> paths, IReadOnlyDictionary<string, string>? weightMap) = HfWeightFiles.Find(folder);
         var files = new List<SafetensorsFile>();
+        var derived = new List<NativeBuffer<float>>();
         try
         {
             foreach (string p in paths) files.Add(SafetensorsFile.Open(p));
             List<WeightTensor> tensors = Canonicalize(files, weightMap, config, folder);
+            if (longRope is not null)
+            {
+                // As llama.cpp's converter writes them: F32 tensors of per-frequency divisors.
+                tensors.Add(Derived(TensorNames.RopeFactorsLong, longRope.Long, derived));
+                tensors.Add(Derived(TensorNames.RopeFactorsShort, longRope.Short, derived));
+            }
             var dims = tensors.ToDictionary(t => t.Name, t => t.Dims);
             ExpectedTensors.Check(config, dims, folder, n => HfTensorNames.ToHf(n, config.Architecture), torchOrder: true);
             RunnableTypeCheck.Check(tensors, folder);
-            return new HfModelSource(folder, config, metadata, files, tensors);
+            return new HfModelSource(folder, config, metadata, files, tensors, derived);
         }
         catch
         {
             foreach (SafetensorsFile f in files) f.Dispose();
+            foreach (NativeBuffer<float> b in derived) b.Dispose();
             throw;
         }
+    }
+
+    private static unsafe WeightTensor Derived(string name, float[] values, List<NativeBuffer<float>> owner)
+    {
+        var buffer = new NativeBuffer<float>(values.Length);
+        owner.Add(buffer);
+        values.CopyTo(buffer.Span);
+        return new WeightTensor(name, GgmlType.F32, [values.Length], (nint)buffer.Pointer, values.Length * 4L);
     }
 
     /// <summary>All shards' tensors under canonical names; a tied checkpoint's lm_head copy is dropped.</summary>
@@ -132,5 +152,6 @@ public sealed class HfModelSource : IModelSource
     public void Dispose()
     {
         foreach (SafetensorsFile f in _files) f.Dispose();
+        foreach (NativeBuffer<float> b in _derived) b.Dispose();
     }
 }

@@ -8,8 +8,12 @@ public sealed class LayerTensors
     /// <summary>Matrices W[out × in]: Q [heads·headDim × hidden], K and V [kvHeads·headDim × hidden], Output [hidden × heads·headDim].</summary>
     public required WeightTensor Q, K, V, Output;
 
-    /// <summary>Gate and Up [ffn × hidden], Down [hidden × ffn].</summary>
-    public required WeightTensor Gate, Up, Down;
+    /// <summary>Gate and Up [ffn × hidden], Down [hidden × ffn]; null in a mixture-of-experts layer.</summary>
+    public required WeightTensor? Gate, Up, Down;
+
+    /// <summary>Mixture of experts: the router [experts × hidden] and each expert's Gate/Up [expertFfn × hidden] and Down [hidden × expertFfn].</summary>
+    public WeightTensor? Router;
+    public IReadOnlyList<WeightTensor> ExpertGate = [], ExpertUp = [], ExpertDown = [];
 
     /// <summary>[hidden] RMSNorm weights before attention (null: none, an EAGLE head's block) and before the feed-forward.</summary>
     public required WeightTensor? AttentionNorm;
@@ -24,5 +28,6 @@ public sealed class LayerTensors
     /// <summary>Gemma 2/3: [hidden] RMSNorm weights on the attention and feed-forward outputs.</summary>
     public WeightTensor? PostAttentionNorm, PostFfnNorm;
 
-    public IEnumerable<WeightTensor> Matrices => [Q, K, V, Output, Gate, Up, Down];
+    public IEnumerable<WeightTensor> Matrices =>
+        new[] { Q, K, V, Output, Gate, Up, Down, Router }.OfType<WeightTensor>().Concat(ExpertGate).Concat(ExpertUp).Concat(ExpertDown);
 }

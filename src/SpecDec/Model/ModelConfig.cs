@@ -4,8 +4,8 @@ namespace SpecDec.Model;
 
 /// <summary>
 /// Hyper-parameters of a Llama-family decoder, whichever file they came from (GGUF `&lt;arch&gt;.*` keys or
-/// Hugging Face config.json). Architecture uses GGUF names: "llama" (also Mistral), "qwen2", "qwen3", "gemma2",
-/// "gemma3". Everything a backend needs to run the architecture is here (norm form, activation, soft-caps,
+/// Hugging Face config.json). Architecture uses GGUF names: "llama" (also Mistral and Mixtral), "qwen2", "qwen3", "gemma2",
+/// "gemma3", "phi3", "qwen3moe", "olmoe". Everything a backend needs to run the architecture is here (norm form, activation, soft-caps,
 /// sliding windows), so no backend looks at the architecture name.
 /// </summary>
 public sealed record ModelConfig
@@ -36,6 +36,34 @@ public sealed record ModelConfig
 
     /// <summary>Per-head RMSNorm on Q and K before RoPE (Qwen3).</summary>
     public bool QkNorm { get; init; }
+
+    /// <summary>With <see cref="QkNorm"/>: one RMSNorm over the whole Q [heads·headDim] and K [kvHeads·headDim] projection (OLMoE) instead of per head.</summary>
+    public bool QkNormWhole { get; init; }
+
+    /// <summary>Q, K and V come as one stacked matrix attn_qkv (Phi-3).</summary>
+    public bool FusedQkv { get; init; }
+
+    /// <summary>The feed-forward's gate and up come as one stacked matrix ffn_up [2·ffn × hidden], gate first (Phi-3).</summary>
+    public bool FusedGateUp { get; init; }
+
+    /// <summary>
+    /// LongRoPE's attention factor (Phi-3 128k: √(1 + ln(max/original) / ln original)): cosines and sines are
+    /// multiplied by it; its per-frequency divisors are the rope_factors_short tensor.
+    /// </summary>
+    public float RopeAttentionFactor { get; init; } = 1f;
+
+    /// <summary>The context LongRoPE stretches (rope_factors_long applies past it; llama.cpp's n_ctx_orig_yarn); 0: none.</summary>
+    public int RopeOriginalContext { get; init; }
+
+    /// <summary>Mixture of experts: experts per layer (0: a dense feed-forward), experts each token uses, each expert's width.</summary>
+    public int ExpertCount { get; init; }
+    public int ExpertsUsed { get; init; }
+    public int ExpertFfnSize { get; init; }
+
+    /// <summary>The chosen experts' softmax weights are renormalised to sum to 1 (Mixtral, Qwen3-MoE's norm_topk_prob) or kept raw (OLMoE).</summary>
+    public bool NormalizeExpertWeights { get; init; }
+
+    public bool IsMoe => ExpertCount > 0;
 
     /// <summary>The feed-forward's gate activation: SiLU (SwiGLU) or tanh-approximated GELU (GeGLU, Gemma).</summary>
     public FfnActivation Activation { get; init; } = FfnActivation.Silu;

@@ -24,26 +24,34 @@ public sealed class ModelWeights : IDisposable
         OutputNorm = c.IsEagleHead ? null : Tensor(TensorNames.OutputNorm, [hidden]);
         InputProjection = c.IsEagleHead ? Matrix(TensorNames.EagleFc, hidden, 2 * hidden) : null;
         InputBias = c.IsEagleHead ? Tensor(TensorNames.EagleFcBias, [hidden]) : null;
-        RopeFactors = source.Find(TensorNames.RopeFreqs) is null ? null : Tensor(TensorNames.RopeFreqs, [c.HeadDim / 2]);
+        // llama3's rope_freqs, or LongRoPE's short factors (llama.cpp's choice for a context within the original one).
+        string? factors = Array.Find([TensorNames.RopeFreqs, TensorNames.RopeFactorsShort], n => source.Find(n) is not null);
+        RopeFactors = factors is null ? null : Tensor(factors, [c.HeadDim / 2]);
         var layers = new LayerTensors[c.LayerCount];
         for (int l = 0; l < layers.Length; l++)
         {
+            WeightTensor? qkv = c.FusedQkv ? Matrix(TensorNames.AttnQkv(l), qDim + 2 * kvDim, hidden) : null;
+            WeightTensor? gateUp = c.FusedGateUp && !c.IsMoe ? Matrix(TensorNames.FfnUp(l), 2 * ffn, hidden) : null;
             layers[l] = new LayerTensors
             {
-                Q = Matrix(TensorNames.AttnQ(l), qDim, hidden),
-                K = Matrix(TensorNames.AttnK(l), kvDim, hidden),
-                V = Matrix(TensorNames.AttnV(l), kvDim, hidden),
+                Q = qkv?.Rows(TensorNames.AttnQ(l), 0, qDim) ?? Matrix(TensorNames.AttnQ(l), qDim, hidden),
+                K = qkv?.Rows(TensorNames.AttnK(l), qDim, kvDim) ?? Matrix(TensorNames.AttnK(l), kvDim, hidden),
+                V = qkv?.Rows(TensorNames.AttnV(l), qDim + kvDim, kvDim) ?? Matrix(TensorNames.AttnV(l), kvDim, hidden),
                 Output = Matrix(TensorNames.AttnOutput(l), hidden, qDim),
-                Gate = Matrix(TensorNames.FfnGate(l), ffn, hidden),
-                Up = Matrix(TensorNames.FfnUp(l), ffn, hidden),
-                Down = Matrix(TensorNames.FfnDown(l), hidden, ffn),
+                Gate = c.IsMoe ? null : gateUp?.Rows(TensorNames.FfnGate(l), 0, ffn) ?? Matrix(TensorNames.FfnGate(l), ffn, hidden),
+                Up = c.IsMoe ? null : gateUp?.Rows(TensorNames.FfnUp(l), ffn, ffn) ?? Matrix(TensorNames.FfnUp(l), ffn, hidden),
+                Down = c.IsMoe ? null : Matrix(TensorNames.FfnDown(l), hidden, ffn),
+                Router = c.IsMoe ? Matrix(TensorNames.FfnRouter(l), c.ExpertCount, hidden) : null,
+                ExpertGate = c.IsMoe ? Experts(TensorNames.FfnGateExps(l), TensorNames.FfnGateExpert, l, c.ExpertFfnSize, hidden) : [],
+                ExpertUp = c.IsMoe ? Experts(TensorNames.FfnUpExps(l), TensorNames.FfnUpExpert, l, c.ExpertFfnSize, hidden) : [],
+                ExpertDown = c.IsMoe ? Experts(TensorNames.FfnDownExps(l), TensorNames.FfnDownExpert, l, hidden, c.ExpertFfnSize) : [],
                 AttentionNorm = c.IsEagleHead ? null : Tensor(TensorNames.AttnNorm(l), [hidden]),
                 FfnNorm = Tensor(TensorNames.FfnNorm(l), [hidden]),
                 QBias = c.AttentionBias ? Tensor(TensorNames.AttnQBias(l), [qDim]) : null,
                 KBias = c.AttentionBias ? Tensor(TensorNames.AttnKBias(l), [kvDim]) : null,
                 VBias = c.AttentionBias ? Tensor(TensorNames.AttnVBias(l), [kvDim]) : null,
-                QNorm = c.QkNorm ? Tensor(TensorNames.AttnQNorm(l), [c.HeadDim]) : null,
-                KNorm = c.QkNorm ? Tensor(TensorNames.AttnKNorm(l), [c.HeadDim]) : null,
+                QNorm = c.QkNorm ? Tensor(TensorNames.AttnQNorm(l), [c.QkNormWhole ? qDim : c.HeadDim]) : null,
+                KNorm = c.QkNorm ? Tensor(TensorNames.AttnKNorm(l), [c.QkNormWhole ? kvDim : c.HeadDim]) : null,
                 PostAttentionNorm = c.PostNorms ? Tensor(TensorNames.PostAttnNorm(l), [hidden]) : null,
                 PostFfnNorm = c.PostNorms ? Tensor(TensorNames.PostFfnNorm(l), [hidden]) : null,
             };
@@ -98,7 +106,10 @@ public sealed class ModelWeights : IDisposable
         Check(c.RmsNormEps > 0, "rms_norm_eps must be positive");
         Check(c.SlidingWindow >= 0 && (c.SlidingLayers.Count == 0 || c.SlidingLayers.Count == c.LayerCount),
             $"the sliding window pattern names {c.SlidingLayers.Count} layers of {c.LayerCount}");
-        Check(c.AttentionSoftcap >= 0 && c.FinalLogitSoftcap >= 0 && c.RopeLinearFactor > 0, "soft-caps must be ≥ 0 and the rope factor > 0");
+        Check(c.AttentionSoftcap >= 0 && c.FinalLogitSoftcap >= 0 && c.RopeLinearFactor > 0 && c.RopeAttentionFactor > 0,
+            "soft-caps must be ≥ 0 and the rope factors > 0");
+        Check(!c.IsMoe || (c.ExpertsUsed >= 1 && c.ExpertsUsed <= c.ExpertCount && c.ExpertFfnSize > 0),
+            $"{c.ExpertsUsed} experts used of {c.ExpertCount} (expert width {c.ExpertFfnSize}): need 1 ≤ used ≤ experts and a positive width");
     }
 
     void Check(bool ok, string problem)
@@ -115,6 +126,19 @@ public sealed class ModelWeights : IDisposable
         Check(RunnableTypes.Contains(t.Type), $"tensor {t.Name} is {t.Type}, which this build cannot compute with yet");
         Check(t.ByteLength >= GgmlTypeInfo.ByteCount(t.Type, t.ElementCount), $"tensor {t.Name} holds {t.ByteLength} bytes, fewer than its shape needs");
         return t;
+    }
+
+    /// <summary>
+    /// Each expert's W[rows × columns]: slices of the stacked tensor (GGUF dims [columns, rows, experts]) where the
+    /// file has one, else the per-expert tensors.
+    /// </summary>
+    WeightTensor[] Experts(string stacked, Func<int, int, string> single, int layer, int rows, int columns)
+    {
+        int n = Config.ExpertCount;
+        if (Source.Find(stacked) is null) return [.. Enumerable.Range(0, n).Select(e => Matrix(single(layer, e), rows, columns))];
+        WeightTensor all = Tensor(stacked, [columns, rows, n]);
+        Check(columns % GgmlTypeInfo.BlockSize(all.Type) == 0, $"tensor {stacked}: rows of {columns} are not whole {all.Type} blocks");
+        return [.. Enumerable.Range(0, n).Select(e => all.Rows(single(layer, e), (long)e * rows, rows))];
     }
 
     /// <summary>W[rows × columns]: GGUF dims [columns, rows], rows of whole blocks.</summary>

@@ -13,6 +13,10 @@ public static class TensorNames
     /// <summary>Per-frequency RoPE divisors [HeadDim/2] that llama.cpp writes for llama3 rope scaling.</summary>
     public const string RopeFreqs = "rope_freqs.weight";
 
+    /// <summary>LongRoPE (Phi-3): per-frequency divisors [HeadDim/2] for contexts past the original one, and up to it.</summary>
+    public const string RopeFactorsLong = "rope_factors_long.weight";
+    public const string RopeFactorsShort = "rope_factors_short.weight";
+
     /// <summary>EAGLE head: fc [hidden × 2·hidden] over [embedding; feature], and its bias [hidden].</summary>
     public const string EagleFc = "fc.weight";
     public const string EagleFcBias = "fc.bias";
@@ -25,6 +29,8 @@ public static class TensorNames
     public static string MedusaOutput(int head) => $"medusa.{head}.output.weight";
 
     public static string AttnNorm(int layer) => $"blk.{layer}.attn_norm.weight";
+    /// <summary>Phi-3: Q, K and V stacked as one [q + 2·kv rows × hidden] matrix.</summary>
+    public static string AttnQkv(int layer) => $"blk.{layer}.attn_qkv.weight";
     public static string AttnQ(int layer) => $"blk.{layer}.attn_q.weight";
     public static string AttnK(int layer) => $"blk.{layer}.attn_k.weight";
     public static string AttnV(int layer) => $"blk.{layer}.attn_v.weight";
@@ -42,4 +48,15 @@ public static class TensorNames
     public static string FfnGate(int layer) => $"blk.{layer}.ffn_gate.weight";
     public static string FfnUp(int layer) => $"blk.{layer}.ffn_up.weight";
     public static string FfnDown(int layer) => $"blk.{layer}.ffn_down.weight";
+
+    /// <summary>Mixture of experts: the router [experts × hidden] and the experts' stacked matrices [experts × rows × columns].</summary>
+    public static string FfnRouter(int layer) => $"blk.{layer}.ffn_gate_inp.weight";
+    public static string FfnGateExps(int layer) => $"blk.{layer}.ffn_gate_exps.weight";
+    public static string FfnUpExps(int layer) => $"blk.{layer}.ffn_up_exps.weight";
+    public static string FfnDownExps(int layer) => $"blk.{layer}.ffn_down_exps.weight";
+
+    /// <summary>One expert's matrix (llama.cpp's per-expert names, as Hugging Face checkpoints store experts).</summary>
+    public static string FfnGateExpert(int layer, int expert) => $"blk.{layer}.ffn_gate.{expert}.weight";
+    public static string FfnUpExpert(int layer, int expert) => $"blk.{layer}.ffn_up.{expert}.weight";
+    public static string FfnDownExpert(int layer, int expert) => $"blk.{layer}.ffn_down.{expert}.weight";
 }

@@ -40,6 +40,17 @@ public sealed class WeightTensor
 
     public long RowBytes => GgmlTypeInfo.ByteCount(Type, Dims[0]);
 
+    /// <summary>
+    /// Rows [first, first + count) as a 2-D tensor over the same bytes: one part of a stacked matrix (Phi-3's
+    /// attn_qkv, an expert of ffn_gate_exps), read in place.
+    /// </summary>
+    public WeightTensor Rows(string name, long first, long count)
+    {
+        if (first < 0 || count <= 0 || first + count > RowCount)
+            throw new ArgumentOutOfRangeException(nameof(count), $"rows {first}..{first + count} of {Name}'s {RowCount}");
+        return new WeightTensor(name, Type, [Dims[0], count], Data + (nint)(first * RowBytes), count * RowBytes);
+    }
+
     public unsafe ReadOnlySpan<byte> RowSpan(long row) =>
         new((byte*)Data + row * RowBytes, checked((int)RowBytes));
 

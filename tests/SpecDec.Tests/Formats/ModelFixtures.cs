@@ -1,12 +1,16 @@
 namespace SpecDec.Tests.Formats;
 
 /// <summary>
-/// The tiny reference checkpoints in tests/fixtures/models (made by tests/fixtures/make_fixtures.py with
-/// transformers), found by walking up from the test assembly to the folder holding SpecDec.slnx.
+/// The tiny reference checkpoints in tests/fixtures/models (made by tests/fixtures/make_fixtures.py and
+/// make_arch_fixtures.py with transformers), found by walking up from the test assembly to the folder holding SpecDec.slnx.
 /// </summary>
 internal static class ModelFixtures
 {
-    public static readonly string[] Names = ["llama-f32", "llama-f16", "llama-bf16", "llama-sharded", "mistral-f32", "qwen2-f32", "qwen3-bf16"];
+    public static readonly string[] Names = ["llama-f32", "llama-f16", "llama-bf16", "llama-sharded", "mistral-f32", "qwen2-f32", "qwen3-bf16",
+        "phi3-longrope", "phi4-like", "mixtral", "qwen3moe", "olmoe"];
+
+    /// <summary>The fixtures make_arch_fixtures.py builds from configs with random weights (no training).</summary>
+    public static readonly string[] RandomInitialised = ["phi3-longrope", "phi4-like", "mixtral", "qwen3moe", "olmoe"];
 
     public static string Dir(string name)
     {

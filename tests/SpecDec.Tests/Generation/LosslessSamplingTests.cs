@@ -71,6 +71,10 @@ public class LosslessSamplingTests(ITestOutputHelper output)
     [InlineData("gemma2", "draft")]
     [InlineData("gemma3", "draft")]
     [InlineData("gemma2", "pld-tree")]
+    [InlineData("phi3", "draft")]
+    [InlineData("mixtral", "draft")]
+    [InlineData("qwen3moe", "pld-tree")]
+    [InlineData("olmoe", "draft")]
     public void SpeculativeSamplingOnATransformerMatchesItsDistribution(string arch, string method)
     {
         // A logit soft-cap keeps these random models' distributions wide, so drafts are accepted and rejected.

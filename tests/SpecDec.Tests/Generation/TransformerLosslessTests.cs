@@ -56,14 +56,19 @@ public sealed class TransformerLosslessTests : IDisposable
         AssertLossless(new Generator(_target, _draft), prompt);
 
     /// <summary>
-    /// The same on Gemma 2 and 3 (<see cref="Model.TinyModels"/>): sliding windows of 4 and 5 (shorter than every
-    /// prompt), soft-caps (Gemma 2), local and global RoPE bases (Gemma 3), with rollbacks across window
-    /// boundaries. The draft has weights of its own seed.
+    /// The same on Gemma 2 and 3, Phi-3 and the mixtures of experts (<see cref="Model.TinyModels"/>): sliding windows
+    /// of 4 and 5 (shorter than every prompt), soft-caps (Gemma 2), local and global RoPE bases (Gemma 3), with
+    /// rollbacks across window boundaries; stacked projections and LongRoPE (Phi-3); verification batches whose rows
+    /// route to different experts (Mixtral, Qwen3-MoE, OLMoE). The draft has weights of its own seed.
     /// </summary>
     [Theory]
     [InlineData("gemma2")]
     [InlineData("gemma3")]
-    public void SpeculationOnGemmaReproducesPlainGreedyDecoding(string architecture)
+    [InlineData("phi3")]
+    [InlineData("mixtral")]
+    [InlineData("qwen3moe")]
+    [InlineData("olmoe")]
+    public void SpeculationOnEachArchitectureReproducesPlainGreedyDecoding(string architecture)
     {
         ModelConfig c = Model.TinyModels.Config(architecture) with { VocabSize = 26 }; // TestTokenizer's letters
         var tokenizer = new TestTokenizer(c.VocabSize);

@@ -8,7 +8,7 @@ namespace SpecDec.Tests.Model;
 /// <summary>Small random-weight models of each supported architecture, and helpers to run them.</summary>
 internal static class TinyModels
 {
-    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3"];
+    public static readonly string[] Architectures = ["llama", "qwen2", "qwen3", "gemma2", "gemma3", "phi3", "mixtral", "qwen3moe", "olmoe"];
 
     public static ModelConfig Config(string architecture) => architecture switch
     {
@@ -52,6 +52,35 @@ internal static class TinyModels
             RopeTheta = 1e6f, RopeLinearFactor = 4f, SlidingRopeTheta = 10000f, SlidingWindow = 5,
             SlidingLayers = [false, true, true],
         },
+        // Phi-3: stacked Q/K/V and gate/up, LongRoPE (short factors from the synthetic rope_factors_short, attention
+        // factor √(1 + ln 4 / ln 64)), untied.
+        "phi3" => new ModelConfig
+        {
+            Architecture = "phi3", VocabSize = 96, HiddenSize = 64, IntermediateSize = 96, LayerCount = 2,
+            HeadCount = 4, KvHeadCount = 2, HeadDim = 16, ContextLength = 256, FusedQkv = true, FusedGateUp = true,
+            RopeOriginalContext = 64, RopeAttentionFactor = MathF.Sqrt(1 + MathF.Log(4) / MathF.Log(64)),
+        },
+        // Mixtral: llama with 4 experts of width 32, top 2 renormalised, Normal rope pairs.
+        "mixtral" => new ModelConfig
+        {
+            Architecture = "llama", VocabSize = 96, HiddenSize = 64, IntermediateSize = 32, LayerCount = 2,
+            HeadCount = 4, KvHeadCount = 2, HeadDim = 16, ContextLength = 512, RopeStyle = RopeStyle.Normal, RopeTheta = 1e6f,
+            ExpertCount = 4, ExpertsUsed = 2, ExpertFfnSize = 32, NormalizeExpertWeights = true,
+        },
+        // Qwen3-MoE: per-head q/k norms, head_dim 32, 6 experts, top 3 renormalised, tied.
+        "qwen3moe" => new ModelConfig
+        {
+            Architecture = "qwen3moe", VocabSize = 96, HiddenSize = 64, IntermediateSize = 96, LayerCount = 2,
+            HeadCount = 4, KvHeadCount = 2, HeadDim = 32, ContextLength = 512, QkNorm = true, TiedEmbeddings = true,
+            ExpertCount = 6, ExpertsUsed = 3, ExpertFfnSize = 32, NormalizeExpertWeights = true, RmsNormEps = 1e-6f,
+        },
+        // OLMoE: whole-projection q/k norms, 8 experts, top 2 with raw weights, untied.
+        "olmoe" => new ModelConfig
+        {
+            Architecture = "olmoe", VocabSize = 96, HiddenSize = 64, IntermediateSize = 32, LayerCount = 2,
+            HeadCount = 4, KvHeadCount = 2, HeadDim = 16, ContextLength = 512, QkNorm = true, QkNormWhole = true,
+            ExpertCount = 8, ExpertsUsed = 2, ExpertFfnSize = 32,
+        },
         _ => throw new ArgumentException(architecture),
     };
 
@@ -64,7 +93,11 @@ internal static class TinyModels
         ModelConfig c = Config(architecture);
         if (type is not (GgmlType.Q4_K or GgmlType.Q6_K)) return c;
         int heads = 256 / c.HeadDim;
-        return c with { HiddenSize = 256, IntermediateSize = 256, HeadCount = heads, KvHeadCount = heads * c.KvHeadCount / c.HeadCount };
+        return c with
+        {
+            HiddenSize = 256, IntermediateSize = 256, HeadCount = heads, KvHeadCount = heads * c.KvHeadCount / c.HeadCount,
+            ExpertFfnSize = c.IsMoe ? 256 : 0,
+        };
     }
 
     public static Transformer Load(string architecture, GgmlType type = GgmlType.F32, int threads = 2, int seed = 1) =>

@@ -27,6 +27,9 @@ public class TransformerConsistencyTests
         data.Add("llama", GgmlType.Q4_K, KvCacheType.F32);
         data.Add("qwen2", GgmlType.Q6_K, KvCacheType.F32);
         data.Add("qwen3", GgmlType.Q4_K, KvCacheType.F32);
+        // Experts read as slices of their stacked tensors, packed per expert.
+        data.Add("olmoe", GgmlType.Q4_K, KvCacheType.F32);
+        data.Add("mixtral", GgmlType.Q8_0, KvCacheType.F32);
         // An f16 cache: rows are rounded as they are written, before any row reads them, so the same holds.
         data.Add("llama", GgmlType.Q8_0, KvCacheType.F16);
         data.Add("qwen2", GgmlType.F32, KvCacheType.F16);

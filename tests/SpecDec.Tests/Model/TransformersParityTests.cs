@@ -60,11 +60,18 @@ public class TransformersParityTests
     {
         string folder = ModelFixtures.Dir(name);
         Expected e = JsonSerializer.Deserialize<Expected>(File.ReadAllText(Path.Combine(folder, "expected.json")))!;
-        Check(name + " (f16 cache)", ModelSource.Open(folder), e, KvCacheType.F16, F16CacheTolerance);
+        double tolerance = ModelFixtures.RandomInitialised.Contains(name) ? RandomInitF16CacheTolerance : F16CacheTolerance;
+        Check(name + " (f16 cache)", ModelSource.Open(folder), e, KvCacheType.F16, tolerance);
     }
 
-    /// <summary>The fixtures measure up to 1.4e-3 (mistral); the recorded greedy margins are ≥ 0.05.</summary>
+    /// <summary>The trained fixtures measure up to 1.4e-3 (mistral); the recorded greedy margins are ≥ 0.05.</summary>
     const double F16CacheTolerance = 5e-3;
+
+    /// <summary>
+    /// The random-initialised fixtures (weights N(0, 0.2²)) have much sharper attention scores, so rounding the keys
+    /// to f16 moves their logits more: up to 6.9e-3 measured (phi3-longrope); their greedy margins are ≥ 0.05 too.
+    /// </summary>
+    const double RandomInitF16CacheTolerance = 1.5e-2;
 
     public static TheoryData<string> FixtureNames() => new(ModelFixtures.Names);
 

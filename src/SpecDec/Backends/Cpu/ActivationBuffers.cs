@@ -16,7 +16,7 @@ internal sealed unsafe class ActivationBuffers : IDisposable
 
     public ActivationBuffers(ModelConfig c, int threads, bool scaledActivations)
     {
-        int hidden = c.HiddenSize, qDim = c.HeadCount * c.HeadDim, kvDim = c.KvHeadCount * c.HeadDim, ffn = c.IntermediateSize;
+        int hidden = c.HiddenSize, qDim = c.HeadCount * c.HeadDim, kvDim = c.KvHeadCount * c.HeadDim, ffn = c.IsMoe ? c.ExpertFfnSize : c.IntermediateSize;
         int input = c.IsEagleHead ? 2 * hidden : 0;
         Workspace = new MatmulWorkspace(Rows, Math.Max(Math.Max(Math.Max(hidden, qDim), ffn), input), threads, scaledActivations);
         _buffers.Add(Workspace);

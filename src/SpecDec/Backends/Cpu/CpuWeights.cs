@@ -36,7 +36,7 @@ internal sealed unsafe class CpuWeights : IDisposable
             float[] frequencies = model.RopeFactors is { } factors
                 ? RopeFrequencies.Of(c, new ReadOnlySpan<float>(Vector(factors), c.HeadDim / 2))
                 : RopeFrequencies.Of(c);
-            Rope = new Rope(c.HeadDim, c.RopeStyle, frequencies);
+            Rope = new Rope(c.HeadDim, c.RopeStyle, frequencies, c.RopeAttentionFactor);
             SlidingRope = c.SlidingLayers.Contains(true) ? new Rope(c.HeadDim, c.RopeStyle, RopeFrequencies.OfSliding(c)) : null;
         }
         catch
@@ -84,7 +84,9 @@ internal sealed unsafe class CpuWeights : IDisposable
     LayerWeights Layer(LayerTensors t) => new()
     {
         Q = Matrix(t.Q), K = Matrix(t.K), V = Matrix(t.V), Output = Matrix(t.Output),
-        Gate = Matrix(t.Gate), Up = Matrix(t.Up), Down = Matrix(t.Down),
+        Gate = t.Gate is null ? default : Matrix(t.Gate), Up = t.Up is null ? default : Matrix(t.Up), Down = t.Down is null ? default : Matrix(t.Down),
+        Router = t.Router is null ? null : Matrix(t.Router),
+        ExpertGate = [.. t.ExpertGate.Select(Matrix)], ExpertUp = [.. t.ExpertUp.Select(Matrix)], ExpertDown = [.. t.ExpertDown.Select(Matrix)],
         AttentionNorm = OptionalNorm(t.AttentionNorm), FfnNorm = Norm(t.FfnNorm),
         QBias = OptionalVector(t.QBias), KBias = OptionalVector(t.KBias), VBias = OptionalVector(t.VBias),
         QNorm = OptionalNorm(t.QNorm), KNorm = OptionalNorm(t.KNorm),

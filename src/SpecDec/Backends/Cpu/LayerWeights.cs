@@ -9,7 +9,14 @@ namespace SpecDec.Backends.Cpu;
 /// </summary>
 internal sealed unsafe class LayerWeights
 {
-    public required LinearWeight Q, K, V, Output, Gate, Up, Down;
+    public required LinearWeight Q, K, V, Output;
+
+    /// <summary>The dense feed-forward (default in a mixture-of-experts layer, which has <see cref="Router"/> instead).</summary>
+    public LinearWeight Gate, Up, Down;
+
+    /// <summary>Mixture of experts: the router [experts × hidden], null in a dense layer; [experts] each expert's matrices.</summary>
+    public LinearWeight? Router;
+    public LinearWeight[] ExpertGate = [], ExpertUp = [], ExpertDown = [];
     /// <summary>[hidden] RMSNorm weights; AttentionNorm is null in an EAGLE head's block (no input norm).</summary>
     public required float* AttentionNorm, FfnNorm;
 
@@ -22,7 +29,8 @@ internal sealed unsafe class LayerWeights
     /// <summary>Gemma 2/3: [hidden] RMSNorm weights on the attention and feed-forward outputs.</summary>
     public float* PostAttentionNorm, PostFfnNorm;
 
-    public IEnumerable<LinearWeight> Matrices => [Q, K, V, Output, Gate, Up, Down];
+    public IEnumerable<LinearWeight> Matrices =>
+        Router is { } router ? [Q, K, V, Output, router, .. ExpertGate, .. ExpertUp, .. ExpertDown] : [Q, K, V, Output, Gate, Up, Down];
 
     /// <summary>Replaces every matrix by <paramref name="map"/> of it.</summary>
     public void MapMatrices(Func<LinearWeight, LinearWeight> map)
@@ -31,8 +39,21 @@ internal sealed unsafe class LayerWeights
         K = map(K);
         V = map(V);
         Output = map(Output);
-        Gate = map(Gate);
-        Up = map(Up);
-        Down = map(Down);
+        if (Router is { } router)
+        {
+            Router = map(router);
+            for (int e = 0; e < ExpertGate.Length; e++)
+            {
+                ExpertGate[e] = map(ExpertGate[e]);
+                ExpertUp[e] = map(ExpertUp[e]);
+                ExpertDown[e] = map(ExpertDown[e]);
+            }
+        }
+        else
+        {
+            Gate = map(Gate);
+            Up = map(Up);
+            Down = map(Down);
+        }
     }
 }

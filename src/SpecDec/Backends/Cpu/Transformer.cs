@@ -8,7 +8,8 @@ using SpecDec.Tokenization;
 namespace SpecDec.Backends.Cpu;
 
 /// <summary>
-/// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3, Gemma 2/3) on the CPU, over <see cref="ModelWeights"/> loaded
+/// A Llama-family decoder (Llama 2/3, Mistral, Qwen2, Qwen3, Gemma 2/3, Phi-3/4, and the mixtures of experts Mixtral,
+/// Qwen3-MoE and OLMoE) on the CPU, over <see cref="ModelWeights"/> loaded
 /// once. Per-sequence state is the <see cref="KvCache"/> each sequence creates; the activation buffers are
 /// allocated at load for one chunk of <see cref="ForwardBatch.MaxRows"/> rows, so Forward allocates nothing, and longer
 /// causal batches (prompts) run in chunks. Thread-safe: forwards from several threads (several sequences on
@@ -26,6 +27,7 @@ public sealed unsafe class Transformer : ILanguageModel
     readonly bool _ownsPool;
     readonly SimdLevel _level;
     readonly ActivationBuffers _buffers;
+    readonly MixtureOfExperts? _moe;
     readonly int _hidden, _qDim, _kvDim, _ffn, _headDim;
     bool _disposed;
 
@@ -38,7 +40,7 @@ public sealed unsafe class Transformer : ILanguageModel
         _headDim = c.HeadDim;
         _qDim = c.HeadCount * c.HeadDim;
         _kvDim = c.KvHeadCount * c.HeadDim;
-        _ffn = c.IntermediateSize;
+        _ffn = c.IsMoe ? c.ExpertFfnSize : c.IntermediateSize;
         _weights = new CpuWeights(model, _level);
 
         // Everything that can fail on a bad file is checked above; threads start only now.
@@ -46,6 +48,7 @@ public sealed unsafe class Transformer : ILanguageModel
         _pool = pool ?? new WorkerPool(threads);
         _weights.MarkFiniteHalves(_pool);
         _buffers = new ActivationBuffers(c, _pool.ThreadCount, scaledActivations: _weights.RawHalves);
+        _moe = c.IsMoe ? new MixtureOfExperts(c) : null;
     }
 
     /// <summary>
@@ -202,7 +205,12 @@ public sealed unsafe class Transformer : ILanguageModel
                     Add(k, w.KBias, _kvDim);
                     Add(v, w.VBias, _kvDim);
                 }
-                if (w.QNorm != null)
+                if (w.QNorm != null && c.QkNormWhole)
+                {
+                    RmsNorm.Apply(q, w.QNorm, q, _qDim, c.RmsNormEps, _level);
+                    RmsNorm.Apply(k, w.KNorm, k, _kvDim, c.RmsNormEps, _level);
+                }
+                else if (w.QNorm != null)
                 {
                     for (int h = 0; h < c.HeadCount; h++) RmsNorm.Apply(q + h * _headDim, w.QNorm, q + h * _headDim, _headDim, c.RmsNormEps, _level);
                     for (int h = 0; h < c.KvHeadCount; h++) RmsNorm.Apply(k + h * _headDim, w.KNorm, k + h * _headDim, _headDim, c.RmsNormEps, _level);
@@ -219,12 +227,17 @@ public sealed unsafe class Transformer : ILanguageModel
             Add(x, xn, rows * _hidden);
 
             NormRows(x, w.FfnNorm, xn, rows);
-            Matmul.Run(_pool, workspace, xn, rows, _level, new MatmulPart(w.Gate, gate), new MatmulPart(w.Up, up));
-            if (c.Activation == FfnActivation.GeluTanh) GeGlu.Apply(gate, up, rows * _ffn, _level);
-            else SwiGlu.Apply(gate, up, rows * _ffn, _level);
-            Matmul.Run(_pool, workspace, up, rows, _level, new MatmulPart(w.Down, xn));
-            if (w.PostFfnNorm != null) NormRows(xn, w.PostFfnNorm, xn, rows);
-            Add(x, xn, rows * _hidden);
+            float* ffnOut = xn;
+            if (_moe != null) ffnOut = _moe.Run(_pool, workspace, w, xn, rows, _level);
+            else
+            {
+                Matmul.Run(_pool, workspace, xn, rows, _level, new MatmulPart(w.Gate, gate), new MatmulPart(w.Up, up));
+                if (c.Activation == FfnActivation.GeluTanh) GeGlu.Apply(gate, up, rows * _ffn, _level);
+                else SwiGlu.Apply(gate, up, rows * _ffn, _level);
+                Matmul.Run(_pool, workspace, up, rows, _level, new MatmulPart(w.Down, xn));
+            }
+            if (w.PostFfnNorm != null) NormRows(ffnOut, w.PostFfnNorm, ffnOut, rows);
+            Add(x, ffnOut, rows * _hidden);
 
             CaptureHidden(batch, l, c0, rows);
         }
@@ -329,6 +342,7 @@ public sealed unsafe class Transformer : ILanguageModel
         _disposed = true;
         if (_ownsPool) _pool.Dispose();
         _buffers.Dispose();
+        _moe?.Dispose();
         _weights.Dispose();
         _model.Dispose();
     }

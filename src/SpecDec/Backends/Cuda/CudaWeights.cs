@@ -34,11 +34,13 @@ internal sealed unsafe class CudaWeights : IDisposable
     {
         _device = device;
         ModelConfig c = model.Config;
-        // Gemma's pieces and EAGLE heads are the CPU backend's for now: refused by name rather than computed wrongly.
+        // Gemma's pieces, mixtures of experts, OLMoE's norms, LongRoPE and EAGLE heads are the CPU backend's for now: refused by name rather than computed wrongly.
         string? unsupported = c.IsEagleHead ? "an EAGLE head" : c.Activation != FfnActivation.Silu ? $"the {c.Activation} feed-forward"
             : c.NormWeightOffset != 0 || c.EmbeddingScale != 1f || c.PostNorms ? "Gemma's norms and embedding scale"
             : c.AttentionScale is not null || c.AttentionSoftcap != 0 || c.FinalLogitSoftcap != 0 ? "attention scales and soft-caps"
-            : c.SlidingWindow != 0 ? "sliding-window attention" : null;
+            : c.SlidingWindow != 0 ? "sliding-window attention"
+            : c.IsMoe ? "a mixture of experts" : c.QkNormWhole ? "whole-projection Q/K norms"
+            : c.RopeAttentionFactor != 1f ? "LongRoPE's attention factor" : null;
         if (unsupported is not null)
             throw new SpecDecException($"{model.Source.Path}: {c.Architecture} uses {unsupported}, which the CUDA backend does not run yet; use --device cpu");
         foreach (WeightTensor t in model.Layers.SelectMany(l => l.Matrices).Append(model.OutputHead))
@@ -54,10 +56,10 @@ internal sealed unsafe class CudaWeights : IDisposable
             OutputHead = Matrix(model.OutputHead);
             OutputNorm = Vector(model.OutputNorm!); // null only for an EAGLE head, refused above
             Layers = model.Layers.Select(t => Fused(t)
-                ? new DeviceLayer(Matrix(t.Q, t.K, t.V), null, null, null, Matrix(t.Output), Matrix(t.Gate), Matrix(t.Up), Matrix(t.Down),
+                ? new DeviceLayer(Matrix(t.Q, t.K, t.V), null, null, null, Matrix(t.Output), Matrix(t.Gate!), Matrix(t.Up!), Matrix(t.Down!),
                     Vector(t.AttentionNorm!), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
                     Optional(t.QNorm), Optional(t.KNorm))
-                : new DeviceLayer(null, Matrix(t.Q), Matrix(t.K), Matrix(t.V), Matrix(t.Output), Matrix(t.Gate), Matrix(t.Up), Matrix(t.Down),
+                : new DeviceLayer(null, Matrix(t.Q), Matrix(t.K), Matrix(t.V), Matrix(t.Output), Matrix(t.Gate!), Matrix(t.Up!), Matrix(t.Down!),
                 Vector(t.AttentionNorm!), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
                 Optional(t.QNorm), Optional(t.KNorm))).ToArray();
             float[] frequencies = model.RopeFactors is { } factors ? RopeFrequencies.Of(c, Floats(factors)) : RopeFrequencies.Of(c);

@@ -55,8 +55,10 @@ public static class InspectCommand
             ("rope", $"{c.RopeStyle.ToString().ToLowerInvariant()}, theta {c.RopeTheta.ToString("G", CultureInfo.InvariantCulture)}{Scaling(source)}"),
             ("output", c.TiedEmbeddings ? "tied to token_embd" : "separate output.weight"),
             ("qkv bias", c.AttentionBias ? "yes" : "no"),
-            ("q/k norm", c.QkNorm ? "yes" : "no"),
+            ("q/k norm", c.QkNorm ? c.QkNormWhole ? "yes, over the whole projection" : "yes, per head" : "no"),
         ]);
+        if (c.IsMoe)
+            rows.Add(("experts", $"{c.ExpertCount} of width {c.ExpertFfnSize}, {c.ExpertsUsed} per token, weights {(c.NormalizeExpertWeights ? "renormalised" : "raw")}"));
         rows.Add(("tokenizer", TokenizerSummary(source)));
         int keyWidth = rows.Max(r => r.Item1.Length);
         foreach ((string key, string value) in rows) o.WriteLine($"{key.PadRight(keyWidth)}  {value}");
@@ -96,7 +98,10 @@ public static class InspectCommand
 
     private static string Scaling(IModelSource source) => source.Config.RopeScaling is RopeScaling s
         ? $", llama3 scaling (factor {s.Factor:G}, low {s.LowFreqFactor:G}, high {s.HighFreqFactor:G}, original context {s.OriginalContextLength})"
-        : source.Find(TensorNames.RopeFreqs) is not null ? ", llama3 scaling (rope_freqs.weight)" : "";
+        : source.Find(TensorNames.RopeFreqs) is not null ? ", llama3 scaling (rope_freqs.weight)"
+        : source.Config.RopeOriginalContext > 0
+            ? $", LongRoPE (short factors up to the original context {source.Config.RopeOriginalContext}, attention factor {source.Config.RopeAttentionFactor:G5})"
+        : "";
 
     private static string TokenizerSummary(IModelSource source)
     {

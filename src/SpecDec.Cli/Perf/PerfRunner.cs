@@ -145,13 +145,18 @@ internal static class PerfRunner
 
     /// <summary>
     /// Weight bytes one forward reads: every tensor but the embedding (of which it reads one row per token),
-    /// plus the output head, which is the embedding itself when tied.
+    /// plus the output head, which is the embedding itself when tied; of a mixture of experts' expert tensors,
+    /// only the share of the experts one token uses (ExpertsUsed of ExpertCount).
     /// </summary>
     static long WeightBytesPerToken(IReadOnlyList<WeightTensor> tensors, ModelConfig c)
     {
         long bytes = 0;
         foreach (WeightTensor t in tensors)
-            if (t.Name != TensorNames.TokenEmbedding || c.TiedEmbeddings) bytes += t.ByteLength;
+        {
+            if (t.Name == TensorNames.TokenEmbedding && !c.TiedEmbeddings) continue;
+            bool expert = c.IsMoe && t.Name.EndsWith("_exps.weight", StringComparison.Ordinal);
+            bytes += expert ? t.ByteLength * c.ExpertsUsed / c.ExpertCount : t.ByteLength;
+        }
         return bytes;
     }
 

@@ -64,8 +64,10 @@ internal sealed class GenerationLoop
     private int _committed;
 
     /// <param name="cache">An empty cache of the target with capacity for at least the prompt plus max tokens.</param>
+    /// <param name="cost">The target's verification cost curve, which caps adaptive draft lengths (<see cref="DraftLengthController"/>); null: no cap.</param>
+    /// <param name="draftCost">A drafted token's cost in one-row target forwards.</param>
     public GenerationLoop(ILanguageModel target, IKvCache cache, IDraftProposer? proposer, ReadOnlySpan<int> prompt,
-        GenerationOptions options, Verifier verifier, Sampler sampler)
+        GenerationOptions options, Verifier verifier, Sampler sampler, CostCurve? cost = null, double draftCost = 0)
     {
         _target = target;
         _cache = cache;
@@ -82,7 +84,7 @@ internal sealed class GenerationLoop
         int nodes = proposer is null ? 0 : _speculation.MaxNodes;
         if (proposer is not null)
         {
-            _draftLength = new DraftLengthController(_speculation.DraftMin, draftMax);
+            _draftLength = new DraftLengthController(_speculation.DraftMin, draftMax, cost, draftCost);
             _tree = new DraftTree(nodes, _vocab);
         }
         _tokens = new int[_limit];

@@ -27,9 +27,6 @@ public sealed class AutoProposer : IDraftProposer
     private readonly RateBandit _bandit;
     private readonly ILanguageModel _target;
     private bool _priced;                              // arms checked against the cost curve
-
-    /// <summary>The shortest one-row forward whose cost curve is trusted to price arms.</summary>
-    private const double MeasurableMs = 0.05;
     private ProposalRequest _request;
     private long _roundStart;
     private int _lastTokens;
@@ -63,7 +60,7 @@ public sealed class AutoProposer : IDraftProposer
             _priced = true;
             var cost = CostCurve.Measure(_target);
             // A forward timed in microseconds (a toy model) gives a curve of noise: then every arm stays.
-            for (int a = 0; a < _arms.Length && cost.OneRowMs >= MeasurableMs; a++)
+            for (int a = 0; a < _arms.Length && cost.OneRowMs >= CostCurve.MeasurableMs; a++)
                 if (_arms[a] is { } arm && cost.Relative(_options[a].MaxNodes + 1 + arm.MaxSideRows) >= _options[a].DraftMax + 1)
                     _bandit.Exclude(a);
         }

@@ -28,6 +28,9 @@ public sealed class CostCurve
         for (int n = last + 1; n <= ForwardBatch.MaxRows; n++) _relative[n] = _relative[n - 1] + slope;
     }
 
+    /// <summary>A one-row forward shorter than this (a toy model's microseconds) gives a curve of timer noise.</summary>
+    public const double MeasurableMs = 0.05;
+
     /// <summary>Time of a one-row forward, milliseconds.</summary>
     public double OneRowMs { get; }
 

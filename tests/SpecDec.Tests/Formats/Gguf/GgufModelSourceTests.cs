@@ -71,7 +71,7 @@ public sealed class GgufModelSourceTests
 
     public static TheoryData<string, TinyGguf, string> Refusals() => new()
     {
-        { "arch", new TinyGguf { EditMetadata = m => m[GgufKeys.Architecture] = "gpt2" }, "architecture 'gpt2' is not supported (supported: llama, qwen2, qwen3, gemma2, gemma3)" },
+        { "arch", new TinyGguf { EditMetadata = m => m[GgufKeys.Architecture] = "gpt2" }, "architecture 'gpt2' is not supported (supported: llama, qwen2, qwen3, gemma2, gemma3, phi3, qwen3moe, olmoe)" },
         { "missing key", new TinyGguf { EditMetadata = m => m.Remove("llama.block_count") }, "metadata key 'llama.block_count' is missing" },
         { "string for int", new TinyGguf { EditMetadata = m => m["llama.block_count"] = "2" }, "metadata key 'llama.block_count' must be an integer, not String" },
         { "zero", new TinyGguf { EditMetadata = m => m["llama.attention.head_count"] = 0u }, "metadata key 'llama.attention.head_count' is 0, out of range" },

@@ -104,7 +104,7 @@ public sealed class HfConfigReaderTests
 
     public static TheoryData<string, Action<JsonObject>, string> Refusals() => new()
     {
-        { "arch", j => j["architectures"] = new JsonArray("GPT2LMHeadModel"), "architectures [GPT2LMHeadModel] is not supported (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM)" },
+        { "arch", j => j["architectures"] = new JsonArray("GPT2LMHeadModel"), "architectures [GPT2LMHeadModel] is not supported (supported: LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, Gemma2ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM, MixtralForCausalLM, Qwen3MoeForCausalLM, OlmoeForCausalLM)" },
         { "no arch", j => j.Remove("architectures"), "has no \"architectures\" list" },
         { "yarn", j => j["rope_scaling"] = new JsonObject { ["type"] = "yarn", ["factor"] = 4.0 }, "rope scaling type 'yarn' is not supported" },
         { "llama3 incomplete", j => j["rope_scaling"] = new JsonObject { ["rope_type"] = "llama3", ["factor"] = 8.0 }, "field 'rope_scaling.low_freq_factor' is missing" },

@@ -20,9 +20,7 @@ public sealed class Generator
     private readonly Dictionary<string, IDraftProposer> _proposers = []; // by method name, built on first use
     private IKvCache? _cache;
     private int _busy;
-    private bool _costMeasured;
-    private CostCurve? _verifyCost; // the target's, for adaptive draft lengths; null for a toy model
-    private double _draftTokenCost;  // a draft model's one-row forward in target one-row forwards
+
 
     /// <summary>
     /// Throws a <see cref="SpecDecException"/> when <paramref name="draftModel"/> does not share the
@@ -198,24 +196,21 @@ public sealed class Generator
         var sampler = new Sampler(options.Sampling, _target.Config.VocabSize);
         SpeculationOptions s = options.Speculation;
         CostCurve? cost = s.DraftMin < s.DraftMax && !s.Tree && s.Method != SpeculationMethods.None ? VerifyCost(s) : null;
-        double draftCost = s.Method == SpeculationMethods.DraftModel ? _draftTokenCost : 0;
+        double draftCost = cost is not null && s.Method == SpeculationMethods.DraftModel && _context.DraftModel is { } draft
+            ? CostCurve.Of(draft, 1).OneRowMs / cost.OneRowMs
+            : 0;
         return new GenerationLoop(_target, _cache, Proposer(s), prompt, options, CreateVerifier(sampler, options.Speculation.Typical), sampler, cost, draftCost);
     }
 
     /// <summary>
-    /// The target's verification cost curve for the <see cref="DraftLengthController"/>, measured on the first request
-    /// that adapts its draft length (a few dozen forwards of up to DraftMax + 1 rows), with a draft model's one-row
-    /// cost beside it. Null where a forward is too short to time (a toy model): the length heuristic alone then.
+    /// The target's verification cost curve for the <see cref="DraftLengthController"/>, measured once per loaded
+    /// model at the first request that adapts its draft length (<see cref="CostCurve.Of"/>). Null where a forward is
+    /// too short to time (a toy model): the length heuristic alone then.
     /// </summary>
     private CostCurve? VerifyCost(SpeculationOptions s)
     {
-        if (_costMeasured) return _verifyCost;
-        _costMeasured = true;
-        var cost = CostCurve.Measure(_target, context: 16, repeats: 2, maxRows: s.DraftMax + 1);
-        if (cost.OneRowMs < CostCurve.MeasurableMs) return null;
-        if (_context.DraftModel is { } draft)
-            _draftTokenCost = CostCurve.Measure(draft, context: 16, repeats: 2, maxRows: 1).OneRowMs / cost.OneRowMs;
-        return _verifyCost = cost;
+        CostCurve cost = CostCurve.Of(_target, s.DraftMax + 1);
+        return cost.OneRowMs < CostCurve.MeasurableMs ? null : cost;
     }
 
     /// <summary>

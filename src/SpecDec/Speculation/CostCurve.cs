@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using SpecDec.Model;
 
 namespace SpecDec.Speculation;
@@ -36,6 +37,16 @@ public sealed class CostCurve
 
     /// <summary>c(n): an n-row forward's time over a one-row forward's, n in 1..<see cref="ForwardBatch.MaxRows"/>.</summary>
     public double Relative(int rows) => _relative[Math.Clamp(rows, 1, ForwardBatch.MaxRows)];
+
+    private static readonly ConditionalWeakTable<ILanguageModel, CostCurve> Shared = new();
+
+    /// <summary>
+    /// The curve of <paramref name="model"/> up to <paramref name="maxRows"/> rows, measured once per loaded model (a
+    /// short run: 16 cached positions, the faster of 2 forwards per size), so every generator over it sizes its
+    /// drafts by the same numbers and equal requests get equal statistics.
+    /// </summary>
+    public static CostCurve Of(ILanguageModel model, int maxRows) =>
+        Shared.GetValue(model, m => Measure(m, context: 16, repeats: 2, maxRows: maxRows));
 
     /// <summary>The row counts <see cref="Measure"/> times; the others are interpolated.</summary>
     private static readonly int[] Sampled = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];

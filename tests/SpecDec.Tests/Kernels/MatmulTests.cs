@@ -16,20 +16,23 @@ public unsafe class MatmulTests : IDisposable
         _workspace.Dispose();
     }
 
-    /// <summary>Type, K, N, and whether the weights are repacked (<see cref="PackedWeights"/>: Q8_0, Q4_K, Q6_K).</summary>
+    /// <summary>Type, K, N, and whether the weights are repacked (<see cref="PackedWeights"/>).</summary>
     public static TheoryData<GgmlType, int, int, bool> Shapes()
     {
         var data = new TheoryData<GgmlType, int, int, bool>();
         foreach (var (type, k, n) in Unpacked())
         {
             data.Add(type, k, n, false);
-            if (type is GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K) data.Add(type, k, n, true);
+            if (PackedWeights.HasLayout(type)) data.Add(type, k, n, true);
         }
         data.Add(GgmlType.Q8_0, 64, 8, true);  // one whole group
         data.Add(GgmlType.Q8_0, 64, 13, true); // a ragged last group
         data.Add(GgmlType.Q4_K, 512, 16, true);
         data.Add(GgmlType.Q4_K, 256, 13, true);
         data.Add(GgmlType.Q6_K, 512, 16, true);
+        data.Add(GgmlType.Q5_K, 256, 13, true);
+        data.Add(GgmlType.Q5_0, 64, 13, true);
+        data.Add(GgmlType.IQ4_NL, 64, 13, true);
         return data;
     }
 

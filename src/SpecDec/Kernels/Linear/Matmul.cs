@@ -45,7 +45,7 @@ public static unsafe class Matmul
             needQ8 |= form == ActivationForm.Q8;
             needQ8K |= form == ActivationForm.Q8K;
             needScaled |= w.FiniteHalves && level != SimdLevel.Scalar;
-            // Chunks of whole 8-row groups (packed Q8_0 and Q4_K compute 8 rows at once), about 8 per thread over the
+            // Chunks of whole 8-row groups (the packed layouts compute 8 rows at once), about 8 per thread over the
             // whole call, so a slow core delays little.
             const int group = Q8_0Packed.GroupRows;
             int chunk = Math.Max(group, ((w.Rows + targetItems - 1) / targetItems + group - 1) / group * group);
@@ -143,6 +143,21 @@ public static unsafe class Matmul
                 case GgmlType.Q6_K:
                     Q6_KDot.Rows(part.Weight.Data, part.Weight.RowBytes, row0, row1, new Int8Rows(X.T, X.K, X.Q8K, X.Q8KScale, X.Q8KSums),
                         part.Y, part.Weight.Rows, Level);
+                    break;
+                case GgmlType.Q5_K when part.Weight.Packed != null:
+                    Q5_KPacked.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
+                case GgmlType.Q4_1 when part.Weight.Packed != null:
+                    Block32Packed<BlockQ4_1>.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
+                case GgmlType.Q5_0 when part.Weight.Packed != null:
+                    Block32Packed<BlockQ5_0>.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
+                case GgmlType.Q5_1 when part.Weight.Packed != null:
+                    Block32Packed<BlockQ5_1>.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
+                case GgmlType.IQ4_NL when part.Weight.Packed != null:
+                    Block32Packed<BlockIQ4_NL>.Rows(part.Weight, X, part.Y, row0, row1, Path);
                     break;
                 case GgmlType.Q4_1: Block32<BlockQ4_1>(part, X, row0, row1, Level); break;
                 case GgmlType.Q5_0: Block32<BlockQ5_0>(part, X, row0, row1, Level); break;

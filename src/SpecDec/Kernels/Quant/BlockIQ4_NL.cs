@@ -9,7 +9,7 @@ namespace SpecDec.Kernels.Quant;
 /// quantize_iq4_nl (the search of <see cref="IQ4Search"/>). llama.cpp writes it where a Q2_K, Q3_K or IQ4_XS
 /// tensor's rows are not a multiple of 256.
 /// </summary>
-public readonly unsafe struct BlockIQ4_NL : IBlock32
+public readonly unsafe struct BlockIQ4_NL : IPackedBlock32
 {
     public const int Size = 32;
     public const int Bytes = 18;
@@ -21,6 +21,10 @@ public readonly unsafe struct BlockIQ4_NL : IBlock32
 
     static int IBlock32.Bytes => Bytes;
     static bool IBlock32.HasMin => false;
+    static int IPackedBlock32.IndexBits => 4;
+    static int IPackedBlock32.Offset => 0;
+    static bool IPackedBlock32.Indexed => true;
+    static Vector128<sbyte> IPackedBlock32.Table => Table;
     static float IBlock32.D(byte* block) => QuantFormat.HalfAt(block);
     static float IBlock32.M(byte* block) => 0f;
     static Vector256<sbyte> IBlock32.Unpack(byte* block) => Nibbles.Lookup(block + 2, Table);

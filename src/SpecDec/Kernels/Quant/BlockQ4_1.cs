@@ -7,13 +7,17 @@ namespace SpecDec.Kernels.Quant;
 /// GGUF Q4_1: blocks of 32 values in 20 bytes: fp16 d, fp16 m, 16 bytes of 4-bit quants q (byte j: element j
 /// low nibble, j + 16 high); x = d·q + m. Quantized as ggml's quantize_row_q4_1_ref: m = min, d = (max − min)/15.
 /// </summary>
-public readonly unsafe struct BlockQ4_1 : IBlock32
+public readonly unsafe struct BlockQ4_1 : IPackedBlock32
 {
     public const int Size = 32;
     public const int Bytes = 20;
 
     static int IBlock32.Bytes => Bytes;
     static bool IBlock32.HasMin => true;
+    static int IPackedBlock32.IndexBits => 4;
+    static int IPackedBlock32.Offset => 0;
+    static bool IPackedBlock32.Indexed => false;
+    static Vector128<sbyte> IPackedBlock32.Table => default;
     static float IBlock32.D(byte* block) => QuantFormat.HalfAt(block);
     static float IBlock32.M(byte* block) => QuantFormat.HalfAt(block + 2);
     static Vector256<sbyte> IBlock32.Unpack(byte* block) => Nibbles.Unpack(block + 4).AsSByte();

@@ -9,13 +9,17 @@ namespace SpecDec.Kernels.Quant;
 /// quantize_row_q5_0_ref: d = m / −16 for the value m of largest magnitude. llama.cpp writes it where a
 /// Q4_K tensor's rows are not a multiple of 256.
 /// </summary>
-public readonly unsafe struct BlockQ5_0 : IBlock32
+public readonly unsafe struct BlockQ5_0 : IPackedBlock32
 {
     public const int Size = 32;
     public const int Bytes = 22;
 
     static int IBlock32.Bytes => Bytes;
     static bool IBlock32.HasMin => false;
+    static int IPackedBlock32.IndexBits => 5;
+    static int IPackedBlock32.Offset => -16;
+    static bool IPackedBlock32.Indexed => false;
+    static Vector128<sbyte> IPackedBlock32.Table => default;
     static float IBlock32.D(byte* block) => QuantFormat.HalfAt(block);
     static float IBlock32.M(byte* block) => 0f;
 

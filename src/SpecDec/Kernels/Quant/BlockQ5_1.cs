@@ -8,13 +8,17 @@ namespace SpecDec.Kernels.Quant;
 /// (as <see cref="BlockQ5_0"/>); x = d·q + m. Quantized as ggml's quantize_row_q5_1_ref: m = min,
 /// d = (max − min)/31. llama.cpp writes it where a Q5_K tensor's rows are not a multiple of 256.
 /// </summary>
-public readonly unsafe struct BlockQ5_1 : IBlock32
+public readonly unsafe struct BlockQ5_1 : IPackedBlock32
 {
     public const int Size = 32;
     public const int Bytes = 24;
 
     static int IBlock32.Bytes => Bytes;
     static bool IBlock32.HasMin => true;
+    static int IPackedBlock32.IndexBits => 5;
+    static int IPackedBlock32.Offset => 0;
+    static bool IPackedBlock32.Indexed => false;
+    static Vector128<sbyte> IPackedBlock32.Table => default;
     static float IBlock32.D(byte* block) => QuantFormat.HalfAt(block);
     static float IBlock32.M(byte* block) => QuantFormat.HalfAt(block + 2);
 

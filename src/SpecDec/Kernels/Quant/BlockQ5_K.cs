@@ -14,13 +14,14 @@ public readonly unsafe struct BlockQ5_K : ISuperBlock
 {
     public const int Size = 256;
     public const int Bytes = 176;
-    const int DOffset = 0, DMinOffset = 2, ScalesOffset = 4, QhOffset = 16, QsOffset = 48;
+    internal const int DOffset = 0, DMinOffset = 2, ScalesOffset = 4, QhOffset = 16, QsOffset = 48;
 
     static int ISuperBlock.Bytes => Bytes;
     static bool ISuperBlock.Signed => false;
     static bool ISuperBlock.HasMins => true;
 
-    static int Quant(byte* block, int i)
+    /// <summary>Element i's 5-bit quant.</summary>
+    internal static int Quant(byte* block, int i)
     {
         int j = i / 32, l = i % 32;
         int low = (block[QsOffset + 32 * (j / 2) + l] >> (4 * (j & 1))) & 0xF;

@@ -25,3 +25,22 @@ internal unsafe interface IBlock32
     /// <summary>The same 32 integers in one register (|v| ≤ 127, so they pair with int8 activations in vpmaddubsw).</summary>
     static abstract Vector256<sbyte> Unpack(byte* block);
 }
+
+/// <summary>
+/// A 32-block format with a packed layout (<see cref="Linear.Block32Packed{TBlock}"/>): each value is an index u of
+/// <see cref="IndexBits"/> bits, v = u + <see cref="Offset"/>, or v = <see cref="Table"/>[u] for an <see cref="Indexed"/> format.
+/// </summary>
+internal interface IPackedBlock32 : IBlock32
+{
+    /// <summary>4 or 5.</summary>
+    static abstract int IndexBits { get; }
+
+    /// <summary>v − u for a format that is not <see cref="Indexed"/> (Q5_0: −16).</summary>
+    static abstract int Offset { get; }
+
+    /// <summary>Whether v = <see cref="Table"/>[u] (IQ4_NL).</summary>
+    static abstract bool Indexed { get; }
+
+    /// <summary>The 16 values of an <see cref="Indexed"/> format.</summary>
+    static abstract Vector128<sbyte> Table { get; }
+}

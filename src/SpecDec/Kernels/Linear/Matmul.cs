@@ -159,6 +159,12 @@ public static unsafe class Matmul
                 case GgmlType.IQ4_NL when part.Weight.Packed != null:
                     Block32Packed<BlockIQ4_NL>.Rows(part.Weight, X, part.Y, row0, row1, Path);
                     break;
+                case GgmlType.Q3_K when part.Weight.Packed != null:
+                    SuperBlockPacked<BlockQ3_K>.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
+                case GgmlType.IQ4_XS when part.Weight.Packed != null:
+                    SuperBlockPacked<BlockIQ4_XS>.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
                 case GgmlType.Q4_1: Block32<BlockQ4_1>(part, X, row0, row1, Level); break;
                 case GgmlType.Q5_0: Block32<BlockQ5_0>(part, X, row0, row1, Level); break;
                 case GgmlType.Q5_1: Block32<BlockQ5_1>(part, X, row0, row1, Level); break;

@@ -10,7 +10,7 @@ namespace SpecDec.Kernels.Linear;
 /// its low nibble and column 16 + 4c + i in its high nibble; then, for 5-bit quants, [32 bytes] of fifth bits: byte
 /// 4r + i holds at bit c that of column 4c + i and at bit 4 + c that of column 16 + 4c + i. One vpdpbusd (or vpmaddubsw
 /// pair) multiplies a vector's 4 columns of all 8 rows by 4 broadcast activation bytes, the 8 int32 lanes being the rows.
-/// Used by <see cref="Q5_KPacked"/> and <see cref="Block32Packed{TBlock}"/>.
+/// Used by <see cref="Q5_KPacked"/>, <see cref="Block32Packed{TBlock}"/> and <see cref="SuperBlockPacked{TBlock}"/>.
 /// </summary>
 internal static unsafe class PackedNibbles
 {
@@ -76,16 +76,25 @@ internal static unsafe class PackedNibbles
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Dot<TDot>(in Chunks w, int* a) where TDot : struct, IInt8Dot
     {
-        // Two independent chains (integer sums: the split does not change the result) halve the latency.
-        Vector256<int> d0 = TDot.Unsigned(Vector256<int>.Zero, w.L0, Broadcast(a));
-        Vector256<int> d1 = TDot.Unsigned(Vector256<int>.Zero, w.L1, Broadcast(a + 1));
-        d0 = TDot.Unsigned(d0, w.L2, Broadcast(a + 2));
-        d1 = TDot.Unsigned(d1, w.L3, Broadcast(a + 3));
-        d0 = TDot.Unsigned(d0, w.H0, Broadcast(a + 4));
-        d1 = TDot.Unsigned(d1, w.H1, Broadcast(a + 5));
-        d0 = TDot.Unsigned(d0, w.H2, Broadcast(a + 6));
-        d1 = TDot.Unsigned(d1, w.H3, Broadcast(a + 7));
-        return d0 + d1;
+        Halves<TDot>(w, a, out Vector256<int> low, out Vector256<int> high);
+        return low + high;
+    }
+
+    /// <summary>
+    /// The 8 rows' Σ u·a over columns 0..15 (<paramref name="low"/>) and 16..31 (<paramref name="high"/>): two independent
+    /// chains, which halve the latency of one.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Halves<TDot>(in Chunks w, int* a, out Vector256<int> low, out Vector256<int> high) where TDot : struct, IInt8Dot
+    {
+        low = TDot.Unsigned(Vector256<int>.Zero, w.L0, Broadcast(a));
+        high = TDot.Unsigned(Vector256<int>.Zero, w.H0, Broadcast(a + 4));
+        low = TDot.Unsigned(low, w.L1, Broadcast(a + 1));
+        high = TDot.Unsigned(high, w.H1, Broadcast(a + 5));
+        low = TDot.Unsigned(low, w.L2, Broadcast(a + 2));
+        high = TDot.Unsigned(high, w.H2, Broadcast(a + 6));
+        low = TDot.Unsigned(low, w.L3, Broadcast(a + 3));
+        high = TDot.Unsigned(high, w.H3, Broadcast(a + 7));
     }
 
     /// <summary>The 8 prepared vectors of signed weights w = table[u], stored as u8 w + 128 (<see cref="IInt8Dot.Prepare(Vector256{byte})"/>).</summary>
@@ -116,15 +125,23 @@ internal static unsafe class PackedNibbles
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Dot<TDot>(in OffsetChunks w, int* a, Vector256<int> start) where TDot : struct, IInt8Dot
     {
-        Vector256<int> d0 = TDot.Offset(start, w.L0, Broadcast(a));
-        Vector256<int> d1 = TDot.Offset(Vector256<int>.Zero, w.L1, Broadcast(a + 1));
-        d0 = TDot.Offset(d0, w.L2, Broadcast(a + 2));
-        d1 = TDot.Offset(d1, w.L3, Broadcast(a + 3));
-        d0 = TDot.Offset(d0, w.H0, Broadcast(a + 4));
-        d1 = TDot.Offset(d1, w.H1, Broadcast(a + 5));
-        d0 = TDot.Offset(d0, w.H2, Broadcast(a + 6));
-        d1 = TDot.Offset(d1, w.H3, Broadcast(a + 7));
-        return d0 + d1;
+        Halves<TDot>(w, a, start, Vector256<int>.Zero, out Vector256<int> low, out Vector256<int> high);
+        return low + high;
+    }
+
+    /// <summary>The signed <see cref="Halves{TDot}(in Chunks, int*, out Vector256{int}, out Vector256{int})"/>, each half from its start.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Halves<TDot>(in OffsetChunks w, int* a, Vector256<int> lowStart, Vector256<int> highStart,
+        out Vector256<int> low, out Vector256<int> high) where TDot : struct, IInt8Dot
+    {
+        low = TDot.Offset(lowStart, w.L0, Broadcast(a));
+        high = TDot.Offset(highStart, w.H0, Broadcast(a + 4));
+        low = TDot.Offset(low, w.L1, Broadcast(a + 1));
+        high = TDot.Offset(high, w.H1, Broadcast(a + 5));
+        low = TDot.Offset(low, w.L2, Broadcast(a + 2));
+        high = TDot.Offset(high, w.H2, Broadcast(a + 6));
+        low = TDot.Offset(low, w.L3, Broadcast(a + 3));
+        high = TDot.Offset(high, w.H3, Broadcast(a + 7));
     }
 
     /// <summary>4 activation bytes in every int32 lane.</summary>

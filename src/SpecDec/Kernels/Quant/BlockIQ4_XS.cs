@@ -10,7 +10,7 @@ namespace SpecDec.Kernels.Quant;
 /// j's 6-bit ls_j has its low nibble in scales_l (j/2, nibble j%2) and its top two bits at 2j of scales_h.
 /// Quantized as ggml's quantize_iq4_xs (no importance matrix).
 /// </summary>
-public readonly unsafe struct BlockIQ4_XS : ISuperBlock
+public readonly unsafe struct BlockIQ4_XS : IPackedSuperBlock
 {
     public const int Size = 256;
     public const int Bytes = 136;
@@ -19,6 +19,7 @@ public readonly unsafe struct BlockIQ4_XS : ISuperBlock
     static int ISuperBlock.Bytes => Bytes;
     static bool ISuperBlock.Signed => true;
     static bool ISuperBlock.HasMins => false;
+    static int IPackedSuperBlock.Offset => 0;
 
     /// <summary>Sub-block j's scale minus 32.</summary>
     static int Scale(byte* block, int j) =>

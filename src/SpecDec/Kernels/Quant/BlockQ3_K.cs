@@ -11,7 +11,7 @@ namespace SpecDec.Kernels.Quant;
 /// byte g (g &lt; 8) or high nibble of byte g − 8, top two bits at 2·(g / 4) of byte 8 + g % 4. Quantized as
 /// ggml's quantize_row_q3_K_ref. For the dot kernels q is the unsigned integer and −4·(sc − 32) the offset.
 /// </summary>
-public readonly unsafe struct BlockQ3_K : ISuperBlock
+public readonly unsafe struct BlockQ3_K : IPackedSuperBlock
 {
     public const int Size = 256;
     public const int Bytes = 110;
@@ -20,6 +20,7 @@ public readonly unsafe struct BlockQ3_K : ISuperBlock
     static int ISuperBlock.Bytes => Bytes;
     static bool ISuperBlock.Signed => false;
     static bool ISuperBlock.HasMins => true;
+    static int IPackedSuperBlock.Offset => -4;
 
     /// <summary>The unsigned 3-bit quant (0..7) of value i.</summary>
     static int Quant(byte* block, int i)

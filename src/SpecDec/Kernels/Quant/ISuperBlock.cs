@@ -33,3 +33,13 @@ internal struct SuperBlock
     public Vector256<short> Scales, Mins;
     public float D, DMin;
 }
+
+/// <summary>
+/// A K-quant format with a packed layout (<see cref="Linear.SuperBlockPacked{TBlock}"/>): each value is a 4-bit index u,
+/// v = u + <see cref="Offset"/>, or, for a <see cref="ISuperBlock.Signed"/> format (IQ4_XS), IQ4_NL's table at u.
+/// </summary>
+internal interface IPackedSuperBlock : ISuperBlock
+{
+    /// <summary>v − u: Q3_K's −4, which replaces its <see cref="ISuperBlock"/> offsets m_g = 4·s_g (taken from the activations' per-16 sums instead).</summary>
+    static abstract int Offset { get; }
+}

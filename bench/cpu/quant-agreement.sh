@@ -45,13 +45,20 @@ for type in "${types[@]}"; do
         MXFP4) [ -f "$file" ] || "$SPECDEC" quantize "$TARGET" "$file" --type mxfp4 > /dev/null ;;
         *) [ -f "$file" ] || "$LLAMA_BIN/llama-quantize" --allow-requantize "$TARGET" "$file" "$type" 1 > /dev/null 2>&1 ;;
     esac
-    total=0
+    total=0 i=0
     for p in "${prompts[@]}"; do
         prompt=$(jq -r . <<< "$p")
-        echo_=$("$LLAMA_BIN/llama-simple" -m "$file" -n 0 "$prompt" 2> /dev/null; echo x)
-        ref=$("$LLAMA_BIN/llama-simple" -m "$file" -n 32 "$prompt" 2> /dev/null; echo x)
-        ref=${ref%$'\n'x}                # llama-simple ends with a newline of its own
-        ref=${ref#"${echo_%$'\n'x}"}     # and starts with the prompt's pieces
+        i=$((i + 1))
+        cached=$WORK/llama-$type-$PROMPTS-$i.txt   # llama.cpp's continuation, kept for reruns with other SpecDec builds or options
+        if [ ! -f "$cached" ]; then
+            echo_=$("$LLAMA_BIN/llama-simple" -m "$file" -n 0 "$prompt" 2> /dev/null; echo x)
+            ref=$("$LLAMA_BIN/llama-simple" -m "$file" -n 32 "$prompt" 2> /dev/null; echo x)
+            ref=${ref%$'\n'x}                # llama-simple ends with a newline of its own
+            ref=${ref#"${echo_%$'\n'x}"}     # and starts with the prompt's pieces
+            printf '%s' "$ref" > "$cached"
+        fi
+        ref=$(cat "$cached"; echo x)
+        ref=${ref%x}
         ours=$("$SPECDEC" generate --model "$file" --prompt "$prompt" --max-tokens 32 --temperature 0 --no-warmup --threads 1 ${SPECDEC_ARGS:-} 2> /dev/null; echo x)
         ours=${ours%x}
         total=$(echo "$total + $(share "$(ids "$file" "$ref")" "$(ids "$file" "$ours")")" | bc -l)

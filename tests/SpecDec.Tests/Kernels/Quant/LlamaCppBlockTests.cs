@@ -84,19 +84,23 @@ public unsafe class LlamaCppBlockTests
         using var y = new NativeBuffer<float>(c.Rows);
         using var pool = new WorkerPool(1);
         using var workspace = new MatmulWorkspace(1, c.K, 1);
-        var weight = new LinearWeight(type, w.Pointer, c.Rows, c.K);
-        foreach (SimdLevel level in Simd.Supported())
-        {
-            Matmul.Run(pool, workspace, a.Pointer, 1, level, new MatmulPart(weight, y.Pointer));
-            for (int r = 0; r < c.Rows; r++)
+        var file = new LinearWeight(type, w.Pointer, c.Rows, c.K);
+        (LinearWeight Weight, NativeBuffer<byte> Buffer)? packed = PackedWeights.HasLayout(type) ? PackedWeights.Pack(file) : null;
+        using NativeBuffer<byte>? packedBuffer = packed?.Buffer;
+        // Both sides round the activations to int8 (ggml with its f16 scale) and sum in different orders, the packed
+        // layouts in theirs: agreement to well under one activation step.
+        const double tolerance = 2e-3;
+        foreach (LinearWeight weight in packed is null ? new[] { file } : new[] { file, packed.Value.Weight })
+            foreach (SimdLevel level in Simd.Supported())
             {
-                double magnitude = 0;
-                for (int i = 0; i < c.K; i++) magnitude += Math.Abs(c.Dequantized[r * c.K + i] * c.A[i]);
-                // Both sides round the activations to int8 (ggml half away from zero, we half to even) and sum in
-                // different orders: agreement to well under one activation step.
-                Assert.True(Math.Abs(y.Span[r] - c.Dots[r]) <= 2e-3 * magnitude + 1e-9,
-                    $"{type} {level} row {r}: {y.Span[r]} vs llama.cpp {c.Dots[r]} (magnitude {magnitude})");
+                Matmul.Run(pool, workspace, a.Pointer, 1, level, new MatmulPart(weight, y.Pointer));
+                for (int r = 0; r < c.Rows; r++)
+                {
+                    double magnitude = 0;
+                    for (int i = 0; i < c.K; i++) magnitude += Math.Abs(c.Dequantized[r * c.K + i] * c.A[i]);
+                    Assert.True(Math.Abs(y.Span[r] - c.Dots[r]) <= tolerance * magnitude + 1e-9,
+                        $"{type} {level} packed {weight.Packed != null} row {r}: {y.Span[r]} vs llama.cpp {c.Dots[r]} (magnitude {magnitude})");
+                }
             }
-        }
     }
 }

@@ -7,8 +7,8 @@
 #   bench/cpu/quant-agreement.sh [TYPE ...]        (default: every type below; Q8_0 is the bundled file itself)
 #
 # Environment: LLAMA_BIN (llama.cpp's bin folder; default ~/llamacpp-peer/src/build/bin), SPECDEC (the CLI; default: a
-# Release build of src/SpecDec.Cli), PROMPTS (per task file; default 8), SPECDEC_ARGS (generate options; default
-# "--cache-type f16", llama.cpp's own KV cache type; empty for SpecDec's default f32 cache), WORK (scratch folder, which
+# Release build of src/SpecDec.Cli), PROMPTS (per task file; default 8), SPECDEC_ARGS (extra generate options, e.g.
+# "--cache-type f16", llama.cpp's own KV cache type), WORK (scratch folder, which
 # keeps the quantised files and llama.cpp's continuations for reruns). About 3.5 s a prompt and type on an idle
 # 2-core machine (12 minutes for all 13 types; reruns skip llama.cpp). docs/performance.md says what the scores show.
 set -euo pipefail
@@ -61,7 +61,7 @@ for type in "${types[@]}"; do
         fi
         ref=$(cat "$cached"; echo x)
         ref=${ref%x}
-        ours=$("$SPECDEC" generate --model "$file" --prompt "$prompt" --max-tokens 32 --temperature 0 --no-warmup --threads 1 ${SPECDEC_ARGS---cache-type f16} 2> /dev/null; echo x)
+        ours=$("$SPECDEC" generate --model "$file" --prompt "$prompt" --max-tokens 32 --temperature 0 --no-warmup --threads 1 ${SPECDEC_ARGS:-} 2> /dev/null; echo x)
         ours=${ours%x}
         total=$(echo "$total + $(share "$(ids "$file" "$ref")" "$(ids "$file" "$ours")")" | bc -l)
     done

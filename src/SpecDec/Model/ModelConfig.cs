@@ -55,6 +55,14 @@ public sealed record ModelConfig
     /// <summary>The context LongRoPE stretches (rope_factors_long applies past it; llama.cpp's n_ctx_orig_yarn); 0: none.</summary>
     public int RopeOriginalContext { get; init; }
 
+    /// <summary>
+    /// The positions a request may use: <see cref="ContextLength"/>, or with LongRoPE only up to
+    /// <see cref="RopeOriginalContext"/>. Only the short factors are applied, and positions past the original context
+    /// need the long ones (transformers and llama.cpp switch to them), so a longer request is refused as over-long
+    /// rather than decoded with the wrong rotations. The file's own context length is kept (convert writes it).
+    /// </summary>
+    public int UsableContext => RopeOriginalContext > 0 ? Math.Min(ContextLength, RopeOriginalContext) : ContextLength;
+
     /// <summary>Mixture of experts: experts per layer (0: a dense feed-forward), experts each token uses, each expert's width.</summary>
     public int ExpertCount { get; init; }
     public int ExpertsUsed { get; init; }

@@ -184,7 +184,7 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
     /// <summary>The request as generation options, checked against the caps and the context.</summary>
     private GenerationOptions Options(ServedModel model, CompletionRequest request, int promptTokens)
     {
-        int context = model.Target.Config.UsableContext;
+        int context = model.Target.Config.ContextLength;
         if (promptTokens >= context)
             throw ApiException.BadRequest($"the prompt has {promptTokens} tokens but the model's context holds {context}", "messages", "context_length_exceeded");
         if (request.MaxTokens > options.MaxTokensCap)

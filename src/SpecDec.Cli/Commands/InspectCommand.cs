@@ -100,7 +100,7 @@ public static class InspectCommand
         ? $", llama3 scaling (factor {s.Factor:G}, low {s.LowFreqFactor:G}, high {s.HighFreqFactor:G}, original context {s.OriginalContextLength})"
         : source.Find(TensorNames.RopeFreqs) is not null ? ", llama3 scaling (rope_freqs.weight)"
         : source.Config.RopeOriginalContext > 0
-            ? $", LongRoPE (short factors up to the original context {source.Config.RopeOriginalContext}, attention factor {source.Config.RopeAttentionFactor:G5})"
+            ? $", LongRoPE (short factors for a request up to the original context {source.Config.RopeOriginalContext}, long ones past it, attention factor {source.Config.RopeAttentionFactor:G5})"
         : "";
 
     private static string TokenizerSummary(IModelSource source)

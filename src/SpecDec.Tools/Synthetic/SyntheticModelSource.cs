@@ -38,8 +38,12 @@ public sealed unsafe class SyntheticModelSource : IModelSource
         if (!config.TiedEmbeddings) Add(TensorNames.Output, matrixType, [h, config.VocabSize], Scale(h), rng);
         AddVector(TensorNames.OutputNorm, h, 1f, rng);
         if (ropeFreqs) AddVector(TensorNames.RopeFreqs, d / 2, 2f, rng, spread: 1f);
-        // LongRoPE (a config with its attention factor): short factors in [1, 2], as Phi-3's are.
-        if (config.RopeOriginalContext > 0) AddVector(TensorNames.RopeFactorsShort, d / 2, 1.5f, rng, spread: 0.5f);
+        // LongRoPE (a config with its original context): short factors in [1, 2], as Phi-3's are, long ones in [1, 7].
+        if (config.RopeOriginalContext > 0)
+        {
+            AddVector(TensorNames.RopeFactorsShort, d / 2, 1.5f, rng, spread: 0.5f);
+            AddVector(TensorNames.RopeFactorsLong, d / 2, 4f, rng, spread: 3f);
+        }
         for (int l = 0; l < config.LayerCount; l++)
         {
             if (config.FusedQkv) Add(TensorNames.AttnQkv(l), matrixType, [h, q + 2 * kv], Scale(h), rng);

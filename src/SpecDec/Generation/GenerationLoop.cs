@@ -139,7 +139,7 @@ internal sealed class GenerationLoop
     /// </summary>
     public static int Limit(ILanguageModel target, int promptLength, GenerationOptions options)
     {
-        int context = target.Config.UsableContext;
+        int context = target.Config.ContextLength;
         if (promptLength == 0) throw new SpecDecException("the prompt is empty: there is nothing to continue");
         if (promptLength >= context)
             throw new SpecDecException($"the prompt has {promptLength} tokens but the model's context holds {context}");

@@ -190,8 +190,9 @@ public sealed class Generator
         options.Validate();
         int limit = GenerationLoop.Limit(_target, prompt.Length, options);
         CheckMemory(limit, options);
+        // A reused cache restarts at this request's limit, which picks a LongRoPE model's table for all its positions.
         if (_cache is null || _cache.Capacity < limit) _cache = _target.CreateCache(limit);
-        else _cache.Rollback(0);
+        else _cache.Restart(limit);
 
         var sampler = new Sampler(options.Sampling, _target.Config.VocabSize);
         SpeculationOptions s = options.Speculation;

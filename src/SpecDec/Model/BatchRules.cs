@@ -87,6 +87,13 @@ public static class BatchRules
             throw new ArgumentOutOfRangeException("length", target, $"rollback length must be in 0..{length}");
     }
 
+    /// <summary>Checks <see cref="IKvCache.Restart"/>'s argument against the cache's <paramref name="capacity"/>.</summary>
+    public static void CheckRestart(int limit, int capacity)
+    {
+        if (limit < 1 || limit > capacity)
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, $"a sequence's limit must be in 1..{capacity}");
+    }
+
     /// <summary>Checks <see cref="IKvCache.KeepRows"/>'s arguments against the cache's <paramref name="length"/>.</summary>
     public static void CheckKeepRows(int start, ReadOnlySpan<int> rows, int length)
     {

@@ -105,6 +105,10 @@ public static class ExpectedTensors
         foreach (string factors in RopeFactorTensors)
             if (dims.GetValueOrDefault(factors) is long[] freqs && !(freqs.Length == 1 && freqs[0] == config.HeadDim / 2))
                 throw new ModelFormatException(path, $"tensor {factors} has shape {Shape(freqs)}, but the config implies [{config.HeadDim / 2}]");
+        // LongRoPE switches between its two tables by the sequence's length: one without the other cannot run.
+        if (dims.ContainsKey(TensorNames.RopeFactorsLong) != dims.ContainsKey(TensorNames.RopeFactorsShort))
+            throw new ModelFormatException(path, $"LongRoPE needs both {TensorNames.RopeFactorsShort} and {TensorNames.RopeFactorsLong}; the file has only "
+                + (dims.ContainsKey(TensorNames.RopeFactorsLong) ? TensorNames.RopeFactorsLong : TensorNames.RopeFactorsShort));
 
         // A tensor the config does not use means the config and the weights disagree (block_count 2 in a file
         // of 3 layers would silently run 2 of them).

@@ -9,6 +9,17 @@ public interface IKvCache
     int Length { get; }
     int Capacity { get; }
 
+    /// <summary>
+    /// The positions the sequence may reach (a request's prompt + max tokens): Capacity, or less after
+    /// <see cref="Restart"/>. A LongRoPE model rotates every position of the sequence with the table this implies
+    /// (<see cref="ModelConfig.TakesLongRope"/>), so it is fixed while the cache holds rows. The forward's bound stays
+    /// Capacity.
+    /// </summary>
+    int Limit { get; }
+
+    /// <summary>Forgets every row and starts a new sequence of at most <paramref name="limit"/> positions (1 ≤ limit ≤ Capacity).</summary>
+    void Restart(int limit);
+
     /// <summary>Forget every row at index ≥ length (0 ≤ length ≤ Length).</summary>
     void Rollback(int length);
 

@@ -48,7 +48,7 @@ public sealed record ModelConfig
 
     /// <summary>
     /// LongRoPE's attention factor (Phi-3 128k: √(1 + ln(max/original) / ln original)): cosines and sines are
-    /// multiplied by it; its per-frequency divisors are the rope_factors_short tensor.
+    /// multiplied by it, with either table of per-frequency divisors (rope_factors_short, rope_factors_long).
     /// </summary>
     public float RopeAttentionFactor { get; init; } = 1f;
 
@@ -56,12 +56,12 @@ public sealed record ModelConfig
     public int RopeOriginalContext { get; init; }
 
     /// <summary>
-    /// The positions a request may use: <see cref="ContextLength"/>, or with LongRoPE only up to
-    /// <see cref="RopeOriginalContext"/>. Only the short factors are applied, and positions past the original context
-    /// need the long ones (transformers and llama.cpp switch to them), so a longer request is refused as over-long
-    /// rather than decoded with the wrong rotations. The file's own context length is kept (convert writes it).
+    /// Whether a sequence that may reach <paramref name="limit"/> positions (<see cref="IKvCache.Limit"/>) rotates all
+    /// of them with LongRoPE's long factors: when the limit exceeds the original context, as llama.cpp chooses by its
+    /// context per sequence (n_ctx_seq &gt; n_ctx_orig_yarn); up to it, the short ones. transformers chooses per forward
+    /// by max(position) + 1 instead, which agrees whenever the prompt alone is longer than the original context.
     /// </summary>
-    public int UsableContext => RopeOriginalContext > 0 ? Math.Min(ContextLength, RopeOriginalContext) : ContextLength;
+    public bool TakesLongRope(int limit) => RopeOriginalContext > 0 && limit > RopeOriginalContext;
 
     /// <summary>Mixture of experts: experts per layer (0: a dense feed-forward), experts each token uses, each expert's width.</summary>
     public int ExpertCount { get; init; }

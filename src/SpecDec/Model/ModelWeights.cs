@@ -24,9 +24,10 @@ public sealed class ModelWeights : IDisposable
         OutputNorm = c.IsEagleHead ? null : Tensor(TensorNames.OutputNorm, [hidden]);
         InputProjection = c.IsEagleHead ? Matrix(TensorNames.EagleFc, hidden, 2 * hidden) : null;
         InputBias = c.IsEagleHead ? Tensor(TensorNames.EagleFcBias, [hidden]) : null;
-        // llama3's rope_freqs, or LongRoPE's short factors (llama.cpp's choice for a context within the original one).
+        // llama3's rope_freqs, or LongRoPE's short and long factors (rope_freqs wins over both, as in llama.cpp).
         string? factors = Array.Find([TensorNames.RopeFreqs, TensorNames.RopeFactorsShort], n => source.Find(n) is not null);
         RopeFactors = factors is null ? null : Tensor(factors, [c.HeadDim / 2]);
+        RopeFactorsLong = factors == TensorNames.RopeFactorsShort ? Tensor(TensorNames.RopeFactorsLong, [c.HeadDim / 2]) : null;
         var layers = new LayerTensors[c.LayerCount];
         for (int l = 0; l < layers.Length; l++)
         {
@@ -91,8 +92,11 @@ public sealed class ModelWeights : IDisposable
     public WeightTensor? InputProjection { get; }
     public WeightTensor? InputBias { get; }
 
-    /// <summary>[headDim/2] llama.cpp's rope_freqs divisors, or null (<see cref="RopeFrequencies.Of"/>).</summary>
+    /// <summary>[headDim/2] llama.cpp's rope_freqs divisors or LongRoPE's short factors, or null (<see cref="RopeFrequencies.Of"/>).</summary>
     public WeightTensor? RopeFactors { get; }
+
+    /// <summary>[headDim/2] LongRoPE's long factors, for a sequence past the original context (<see cref="ModelConfig.TakesLongRope"/>); null without LongRoPE.</summary>
+    public WeightTensor? RopeFactorsLong { get; }
 
     /// <summary>[LayerCount] decoder blocks.</summary>
     public IReadOnlyList<LayerTensors> Layers { get; }

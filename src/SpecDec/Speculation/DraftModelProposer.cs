@@ -96,7 +96,7 @@ public sealed class DraftModelProposer : IDraftProposer
         _sampler = _sampler is not null && _sampler.Options == sampling ? _sampler : new Sampler(sampling, _sharedVocab);
         capacity = Math.Min(capacity, _draft.Config.ContextLength);
         if (_cache is null || _cache.Capacity < capacity) _cache = _draft.CreateCache(capacity);
-        else _cache.Rollback(0);
+        else _cache.Restart(capacity); // a LongRoPE draft's table follows this request's limit, as the target's does
         int historyLength = PenaltyWindow(sampling, capacity) + SpeculationOptions.MaxVerifyRows;
         if (_history.Length < historyLength) _history = new int[historyLength];
         _proposedAt = 0;

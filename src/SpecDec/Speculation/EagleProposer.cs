@@ -101,7 +101,7 @@ public sealed class EagleProposer : IDraftProposer
         int capacity = Math.Min(request.Capacity, _head.Config.ContextLength);
         int needed = capacity + ForwardBatch.MaxRows;
         if (_cache is null || _cache.Capacity < needed) _cache = _head.CreateCache(needed);
-        else _cache.Rollback(0);
+        else _cache.Restart(needed);
         if (_pending.Length < (long)capacity * _hidden) _pending = new float[(long)capacity * _hidden];
         _fed = _known = _rootAt = 0;
         _tree = null;

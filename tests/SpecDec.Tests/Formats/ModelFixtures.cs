@@ -7,10 +7,10 @@ namespace SpecDec.Tests.Formats;
 internal static class ModelFixtures
 {
     public static readonly string[] Names = ["llama-f32", "llama-f16", "llama-bf16", "llama-sharded", "mistral-f32", "qwen2-f32", "qwen3-bf16",
-        "phi3-longrope", "phi4-like", "mixtral", "qwen3moe", "olmoe", "gemma2", "gemma3"];
+        "phi3-longrope", "phi3-longrope-long", "phi4-like", "mixtral", "qwen3moe", "olmoe", "gemma2", "gemma3"];
 
     /// <summary>The fixtures make_arch_fixtures.py builds from configs with random weights (no training).</summary>
-    public static readonly string[] RandomInitialised = ["phi3-longrope", "phi4-like", "mixtral", "qwen3moe", "olmoe", "gemma2", "gemma3"];
+    public static readonly string[] RandomInitialised = ["phi3-longrope", "phi3-longrope-long", "phi4-like", "mixtral", "qwen3moe", "olmoe", "gemma2", "gemma3"];
 
     public static string Dir(string name)
     {

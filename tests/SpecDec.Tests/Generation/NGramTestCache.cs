@@ -8,7 +8,8 @@ internal sealed class NGramTestCache(int capacity) : IKvCache
     private readonly int[] _tokens = new int[capacity];
 
     public int Length { get; private set; }
-    public int Capacity => capacity;
+    public int Capacity { get; } = capacity;
+    public int Limit { get; private set; } = capacity;
     public ReadOnlySpan<int> Tokens => _tokens.AsSpan(0, Length);
 
     public void Append(ReadOnlySpan<int> tokens)
@@ -21,6 +22,13 @@ internal sealed class NGramTestCache(int capacity) : IKvCache
     {
         if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"{length} outside [0, {Length}]");
         Length = length;
+    }
+
+    public void Restart(int limit)
+    {
+        BatchRules.CheckRestart(limit, Capacity);
+        Length = 0;
+        Limit = limit;
     }
 
     public void KeepRows(int start, ReadOnlySpan<int> rows)

@@ -52,8 +52,8 @@ internal static class TinyModels
             RopeTheta = 1e6f, RopeLinearFactor = 4f, SlidingRopeTheta = 10000f, SlidingWindow = 5,
             SlidingLayers = [false, true, true],
         },
-        // Phi-3: stacked Q/K/V and gate/up, LongRoPE (short factors from the synthetic rope_factors_short, attention
-        // factor √(1 + ln 4 / ln 64)), untied.
+        // Phi-3: stacked Q/K/V and gate/up, LongRoPE (the synthetic rope_factors_short, and rope_factors_long for a cache
+        // of more than 64 positions; attention factor √(1 + ln 4 / ln 64)), untied.
         "phi3" => new ModelConfig
         {
             Architecture = "phi3", VocabSize = 96, HiddenSize = 64, IntermediateSize = 96, LayerCount = 2,

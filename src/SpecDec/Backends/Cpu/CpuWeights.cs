@@ -33,10 +33,8 @@ internal sealed unsafe class CpuWeights : IDisposable
             InputProjection = model.InputProjection is { } fc ? Matrix(fc) : null;
             InputBias = OptionalVector(model.InputBias);
             Layers = model.Layers.Select(Layer).ToArray();
-            float[] frequencies = model.RopeFactors is { } factors
-                ? RopeFrequencies.Of(c, new ReadOnlySpan<float>(Vector(factors), c.HeadDim / 2))
-                : RopeFrequencies.Of(c);
-            Rope = new Rope(c.HeadDim, c.RopeStyle, frequencies, c.RopeAttentionFactor);
+            Rope = GlobalRope(model.RopeFactors);
+            LongRope = model.RopeFactorsLong is { } longFactors ? GlobalRope(longFactors) : null;
             SlidingRope = c.SlidingLayers.Contains(true) ? new Rope(c.HeadDim, c.RopeStyle, RopeFrequencies.OfSliding(c)) : null;
         }
         catch
@@ -57,7 +55,15 @@ internal sealed unsafe class CpuWeights : IDisposable
     public LinearWeight? InputProjection { get; }
     public float* InputBias { get; }
     public LayerWeights[] Layers { get; }
+
+    /// <summary>The global layers' RoPE: plain, llama3-scaled, or with LongRoPE's short factors.</summary>
     public Rope Rope { get; }
+
+    /// <summary>With LongRoPE's long factors (the same attention factor), or null without LongRoPE.</summary>
+    public Rope? LongRope { get; }
+
+    /// <summary>The global layers' RoPE for a sequence that may reach <paramref name="limit"/> positions (<see cref="ModelConfig.TakesLongRope"/>).</summary>
+    public Rope RopeFor(int limit) => LongRope is not null && _model.Config.TakesLongRope(limit) ? LongRope : Rope;
 
     /// <summary>The sliding-window layers' RoPE (own base, no scaling), or null when no layer slides.</summary>
     public Rope? SlidingRope { get; }
@@ -116,6 +122,14 @@ internal sealed unsafe class CpuWeights : IDisposable
     }
 
     float* OptionalVector(WeightTensor? t) => t is null ? null : Vector(t);
+
+    /// <summary>RoPE from the config's frequencies, divided by <paramref name="factors"/> [HeadDim/2] when given.</summary>
+    Rope GlobalRope(WeightTensor? factors)
+    {
+        ModelConfig c = _model.Config;
+        float[] frequencies = factors is null ? RopeFrequencies.Of(c) : RopeFrequencies.Of(c, new ReadOnlySpan<float>(Vector(factors), c.HeadDim / 2));
+        return new Rope(c.HeadDim, c.RopeStyle, frequencies, c.RopeAttentionFactor);
+    }
 
     /// <summary>RMSNorm weights as the kernel multiplies by them: the stored ones plus the config's offset (HF Gemma's 1 + w).</summary>
     float* Norm(WeightTensor t)

@@ -29,6 +29,7 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
         KvHeads = kvHeads;
         HeadDim = headDim;
         Capacity = capacity;
+        Limit = capacity;
         Owner = owner;
         Type = type;
         ElementBytes = type.ElementBytes();
@@ -83,6 +84,7 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
 
     public int Length { get; private set; }
     public int Capacity { get; }
+    public int Limit { get; private set; }
     public int Layers { get; }
     public int KvHeads { get; }
     public int HeadDim { get; }
@@ -132,6 +134,13 @@ public sealed unsafe class KvCache : IKvCache, IDisposable
     {
         BatchRules.CheckRollback(length, Length);
         Length = length;
+    }
+
+    public void Restart(int limit)
+    {
+        BatchRules.CheckRestart(limit, Capacity);
+        Length = 0;
+        Limit = limit;
     }
 
     public void KeepRows(int start, ReadOnlySpan<int> rows)

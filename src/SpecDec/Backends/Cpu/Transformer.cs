@@ -175,7 +175,9 @@ public sealed unsafe class Transformer : ILanguageModel
         // Gemma's √H on what enters block 0 (a later block's input is a residual stream, already scaled).
         if (c.EmbeddingScale != 1f && first == 0)
             System.Numerics.Tensors.TensorPrimitives.Multiply(new Span<float>(x, rows * _hidden), c.EmbeddingScale, new Span<float>(x, rows * _hidden));
-        _weights.Rope.Tables(batch.Positions.Slice(c0, rows), cos, sin);
+        // Every row of a sequence takes the table its limit implies (LongRoPE's short or long factors).
+        Rope globalRope = _weights.RopeFor(kv.Limit);
+        globalRope.Tables(batch.Positions.Slice(c0, rows), cos, sin);
         _weights.SlidingRope?.Tables(batch.Positions.Slice(c0, rows), b.SlidingCos, b.SlidingSin);
         BatchRules.Visibility(batch, c0, rows, new Span<ulong>(visible, rows));
 
@@ -190,7 +192,7 @@ public sealed unsafe class Transformer : ILanguageModel
         {
             LayerWeights w = _weights.Layers[l];
             bool sliding = c.IsSliding(l);
-            Rope rope = sliding ? _weights.SlidingRope! : _weights.Rope;
+            Rope rope = sliding ? _weights.SlidingRope! : globalRope;
             float* layerCos = sliding ? b.SlidingCos : cos, layerSin = sliding ? b.SlidingSin : sin;
             attention.Window = sliding ? c.SlidingWindow : 0;
             NormRows(x, w.AttentionNorm, xn, rows);

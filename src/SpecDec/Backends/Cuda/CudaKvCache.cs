@@ -25,6 +25,7 @@ public sealed unsafe class CudaKvCache : IKvCache, IDisposable
         KvHeads = kvHeads;
         HeadDim = headDim;
         Capacity = capacity;
+        Limit = capacity;
         Owner = owner;
         Type = type;
         (_k, _v) = Allocate(Math.Min(capacity, InitialPositions));
@@ -37,6 +38,7 @@ public sealed unsafe class CudaKvCache : IKvCache, IDisposable
 
     public int Length { get; private set; }
     public int Capacity { get; }
+    public int Limit { get; private set; }
     public int Layers { get; }
     public int KvHeads { get; }
     public int HeadDim { get; }
@@ -101,6 +103,13 @@ public sealed unsafe class CudaKvCache : IKvCache, IDisposable
     {
         BatchRules.CheckRollback(length, Length);
         Length = length;
+    }
+
+    public void Restart(int limit)
+    {
+        BatchRules.CheckRestart(limit, Capacity);
+        Length = 0;
+        Limit = limit;
     }
 
     public void KeepRows(int start, ReadOnlySpan<int> rows)

@@ -40,7 +40,7 @@ internal sealed unsafe class CudaWeights : IDisposable
             : c.AttentionScale is not null || c.AttentionSoftcap != 0 || c.FinalLogitSoftcap != 0 ? "attention scales and soft-caps"
             : c.SlidingWindow != 0 ? "sliding-window attention"
             : c.IsMoe ? "a mixture of experts" : c.QkNormWhole ? "whole-projection Q/K norms"
-            : c.RopeAttentionFactor != 1f ? "LongRoPE's attention factor" : null;
+            : c.RopeAttentionFactor != 1f || model.RopeFactorsLong is not null ? "LongRoPE (its short and long factors and attention factor)" : null;
         if (unsupported is not null)
             throw new SpecDecException($"{model.Source.Path}: {c.Architecture} uses {unsupported}, which the CUDA backend does not run yet; use --device cpu");
         foreach (WeightTensor t in model.Layers.SelectMany(l => l.Matrices).Append(model.OutputHead))

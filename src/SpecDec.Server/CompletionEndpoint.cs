@@ -13,14 +13,14 @@ namespace SpecDec.Server;
 /// <summary>
 /// POST /v1/completions and /v1/chat/completions: one request from body to last byte. The prompt is tokenized and
 /// checked, the request waits for a sequence slot, then each prefill and each round takes its turn on the model
-/// (<see cref="RequestScheduler"/>). Streaming sends each round's text as one Server-Sent Event, written outside
-/// the turn so a slow client holds up no one else. Everything that can be refused is refused before the first
-/// byte of the answer, with OpenAI's error object.
+/// (<see cref="RequestScheduler"/>). Streaming sends each round's text as one Server-Sent Event, outside the turn
+/// and never waiting on the client (<see cref="StreamedAnswer"/>), so a slow client holds up no one, itself included.
+/// Everything that can be refused is refused before the first byte of the answer, with OpenAI's error object.
 /// </summary>
 internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, ServerMetrics metrics, ILogger logger)
 {
     // Text as written (quotes and non-ASCII unescaped where JSON allows): answers are read by people too.
-    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     public async Task HandleAsync(HttpContext http, bool chat)
     {
@@ -35,6 +35,10 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         timeout.CancelAfter(options.RequestTimeout);
         var cancel = timeout.Token;
         var generator = await lease.GeneratorAsync(cancel);
+        // Leave the connection's receive path before generating: Kestrel runs continuations inline (SpecDecServer),
+        // so without this hop a request could generate inside the socket's receive loop, which then would not see
+        // the client leave until the answer ended.
+        await Task.Yield();
         double startMs = 0; // arrival to the start of generation: reading, tokenizing, waiting for a slot and the turn
         using var session = await model.Scheduler.TurnAsync(() =>
         {
@@ -66,24 +70,26 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
                 first &= piece.Length == 0;
                 text.Append(piece);
             }
+            metrics.Finished(session.Stats);
             finish = FinishName(session.FinishReason);
             if (http.RequestAborted.IsCancellationRequested) finish = null;
             else
             {
                 http.Response.ContentType = "application/json";
-                await http.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(response.Whole(text.ToString(), finish, session.Stats), Json), CancellationToken.None);
+                using (var json = new Utf8JsonWriter(http.Response.BodyWriter, Json))
+                    response.WriteWhole(json, text.ToString(), finish, StatsSnapshot.Of(session.Stats));
+                await http.Response.BodyWriter.FlushAsync(CancellationToken.None);
             }
         }
-        metrics.Finished(session.Stats);
         logger.LogInformation("{Endpoint} {Id}: started after {StartMs:F1} ms, first token at {FirstMs:F1} ms, {Stats}, finish {Finish}", http.Request.Path, response.Id,
             startMs, startMs + session.Stats.FirstTokenMs, session.Stats, finish ?? "client gone");
     }
 
     /// <summary>
-    /// Sends one event per round that adds text (the headers, and for chat the role event, go out with the first),
-    /// the final event with the finish reason and speculation statistics, the usage event when asked for, and
-    /// <c>data: [DONE]</c>. Returns the finish reason, or null when the client left (its request stops at its
-    /// next turn).
+    /// Sends the text of each round that adds some (<see cref="StreamedAnswer"/>; the headers, and for chat the
+    /// role event, go out with the first), the final event with the finish reason and speculation statistics, the
+    /// usage event when asked for, and <c>data: [DONE]</c>. Returns the finish reason, or null when the client left
+    /// (its request stops at its next turn).
     /// </summary>
     private async Task<string?> StreamAsync(HttpContext http, ServedModel model, GenerationSession session, ResponseShape response,
         bool includeUsage, long arrival, CancellationToken cancel)
@@ -92,9 +98,15 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         var events = new SseWriter(http.Response.BodyWriter, Json);
+        var answer = new StreamedAnswer(events, response, cancel);
+        if (response.Chat)
+        {
+            response.WriteRoleChunk(events.Begin());
+            events.End();
+        }
+        string finish;
         try
         {
-            if (response.Chat) events.Write(response.Chunk(null, null, role: true));
             bool first = true;
             while (session.FinishReason is null)
             {
@@ -102,53 +114,35 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
                 if (piece.Length == 0) continue;
                 if (first) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
                 first = false;
-                events.Write(response.Chunk(piece, null, session.Stats, tokens: Tokens(piece, session.RoundTokens)));
-                await events.FlushAsync(cancel);
+                answer.Add(piece, session.RoundTokens, session.Stats);
             }
-            string finish = FinishName(session.FinishReason)!;
-            events.Write(response.Chunk("", finish, session.Stats));
-            if (includeUsage) events.Write(response.UsageChunk(session.Stats));
-            events.WriteDone();
-            await events.FlushAsync(cancel);
-            return finish;
+            finish = FinishName(session.FinishReason)!;
         }
         catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
         {
+            await answer.DrainAsync(); // no write may outlive the request
             return null;
         }
         catch (OperationCanceledException) when (cancel.IsCancellationRequested)
         {
             // The server's timeout: end the stream as a length-limited answer.
-            events.Write(response.Chunk("", "length", session.Stats));
-            events.WriteDone();
-            await events.FlushAsync(CancellationToken.None);
+            await answer.EndAsync("length", session.Stats, includeUsage: false, CancellationToken.None);
             return "length";
         }
-    }
-
-    /// <summary>
-    /// SpecDec's extension of a stream's chunk: the round's tokens that have text, each with its text and how it
-    /// came (<see cref="TokenOrigin"/>), for a client that shows the speculation (the playground colours them).
-    /// </summary>
-    private static object[] Tokens(string piece, ReadOnlySpan<RoundToken> tokens)
-    {
-        var shown = new List<object>(tokens.Length);
-        int start = 0;
-        foreach (var token in tokens)
+        finally
         {
-            if (token.TextEnd > start) shown.Add(new { text = piece[start..token.TextEnd], origin = OriginName(token.Origin) });
-            start = token.TextEnd;
+            metrics.Finished(session.Stats); // when generation ends, whether or not the client has read it all
         }
-        return shown.ToArray();
+        try
+        {
+            await answer.EndAsync(finish, session.Stats, includeUsage, cancel);
+        }
+        catch (OperationCanceledException) when (http.RequestAborted.IsCancellationRequested)
+        {
+            return null;
+        }
+        return finish;
     }
-
-    private static string OriginName(TokenOrigin origin) => origin switch
-    {
-        TokenOrigin.Accepted => "accepted",
-        TokenOrigin.Correction => "correction",
-        TokenOrigin.Bonus => "bonus",
-        _ => "plain",
-    };
 
     private async Task<byte[]> ReadBodyAsync(HttpContext http)
     {
@@ -222,61 +216,4 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         FinishReason.StopToken or FinishReason.StopString => "stop",
         _ => "length",
     };
-
-    /// <summary>The JSON shapes of OpenAI's responses for one request (chat or text completion).</summary>
-    private sealed record ResponseShape(bool Chat, string Id, long Created, string Model, string Method)
-    {
-        public object Whole(string text, string? finish, GenerationStats stats) => new
-        {
-            id = Id,
-            @object = Chat ? "chat.completion" : "text_completion",
-            created = Created,
-            model = Model,
-            choices = new[] { Chat ? (object)new { index = 0, message = new { role = "assistant", content = text }, finish_reason = finish, logprobs = (object?)null }
-                                   : new { index = 0, text, finish_reason = finish, logprobs = (object?)null } },
-            usage = Usage(stats),
-            speculation = Speculation(stats),
-        };
-
-        /// <param name="stats">The request's statistics so far (α, τ live); every text chunk and the last one carry them.</param>
-        /// <param name="tokens">The round's tokens with their origins (<see cref="Tokens"/>), on text chunks.</param>
-        public object Chunk(string? text, string? finish, GenerationStats? stats = null, bool role = false, object[]? tokens = null) => new
-        {
-            id = Id,
-            @object = Chat ? "chat.completion.chunk" : "text_completion",
-            created = Created,
-            model = Model,
-            choices = new[] { Chat ? (object)new { index = 0, delta = role ? new { role = "assistant", content = "" } : (object)(text is { Length: > 0 } ? new { content = text } : new { }), finish_reason = finish, logprobs = (object?)null }
-                                   : new { index = 0, text = text ?? "", finish_reason = finish, logprobs = (object?)null } },
-            speculation = stats is null ? null : Speculation(stats),
-            tokens,
-        };
-
-        public object UsageChunk(GenerationStats stats) => new
-        {
-            id = Id,
-            @object = Chat ? "chat.completion.chunk" : "text_completion",
-            created = Created,
-            model = Model,
-            choices = Array.Empty<object>(),
-            usage = Usage(stats),
-        };
-
-        private static object Usage(GenerationStats s) => new { prompt_tokens = s.PromptTokens, completion_tokens = s.GeneratedTokens, total_tokens = s.PromptTokens + s.GeneratedTokens };
-
-        /// <summary>SpecDec's extension: how the answer was speculated.</summary>
-        private object Speculation(GenerationStats s) => new
-        {
-            method = Method,
-            drafted = s.Drafted,
-            accepted = s.Accepted,
-            rounds = s.Rounds,
-            generated = s.GeneratedTokens,
-            alpha = Math.Round(s.Alpha, 4),
-            tau = Math.Round(s.Tau, 4),
-            prefill_ms = Math.Round(s.PrefillMs, 3),
-            first_token_ms = Math.Round(s.FirstTokenMs, 3),
-            decode_ms = Math.Round(s.DecodeMs, 3),
-        };
-    }
 }

@@ -28,7 +28,8 @@ public sealed class ServedPair : IDisposable
     public ILanguageModel Draft { get; }
 
     /// <summary>A started server over the pair: in process (TestServer) unless <paramref name="socket"/>, then Kestrel on a free loopback port.</summary>
-    public async Task<RunningServer> StartAsync(ServerOptions? options = null, bool socket = false)
+    /// <param name="configure">More changes to the host (e.g. a test's socket options).</param>
+    public async Task<RunningServer> StartAsync(ServerOptions? options = null, bool socket = false, Action<WebApplicationBuilder>? configure = null)
     {
         options ??= new ServerOptions();
         options = options with { Port = 0 };
@@ -37,6 +38,7 @@ public sealed class ServedPair : IDisposable
         {
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
             if (!socket) builder.WebHost.UseTestServer();
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         host.Ready(new ServedModel("target-q8_0", Target, Draft, "none", options));

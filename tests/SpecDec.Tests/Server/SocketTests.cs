@@ -1,8 +1,12 @@
 using System.ClientModel;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
+using Microsoft.Extensions.DependencyInjection;
 using OpenAI;
 using OpenAI.Chat;
 using SpecDec.Chat;
@@ -110,10 +114,96 @@ public sealed class SocketTests(ServedPair pair) : IClassFixture<ServedPair>
         }
         await WaitUntil(() => scheduler.Admitted == 0, "the abandoned request still holds its slot");
         using var next = server.Client();
-        string metrics = await next.GetStringAsync("/metrics");
-        double generated = double.Parse(metrics.Split('\n').Single(l => l.StartsWith("specdec_generated_tokens_total ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        double generated = GeneratedTotal(await next.GetStringAsync("/metrics"));
         Assert.InRange(generated, 1, 1499);
     }
+
+    [Fact]
+    public async Task A_client_that_leaves_a_whole_answer_frees_its_slot_at_the_next_round()
+    {
+        // No event goes out before the answer is whole, so only the connection's receive path can see this client
+        // leave: generation must not run inside it (Kestrel runs continuations inline).
+        await using var server = await pair.StartAsync(new ServerOptions { Parallel = 1 }, socket: true);
+        var scheduler = server.Host.Model!.Scheduler;
+        using (var client = server.Client())
+        using (var leave = new CancellationTokenSource())
+        {
+            var answer = client.PostAsync("/v1/completions", new StringContent("""{"prompt": "The history of the city begins with", "max_tokens": 1500, "temperature": 0}""", Encoding.UTF8, "application/json"), leave.Token);
+            await WaitUntil(() => scheduler.Generating == 1, "the request did not start");
+            leave.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => answer);
+        }
+        await WaitUntil(() => scheduler.Admitted == 0, "the abandoned request still holds its slot");
+        using var next = server.Client();
+        double generated = GeneratedTotal(await next.GetStringAsync("/metrics"));
+        Assert.InRange(generated, 0, 1499);
+    }
+
+    [Fact]
+    public async Task A_reader_slower_than_the_model_gets_every_token_once_and_in_order_while_generation_goes_on()
+    {
+        // Small buffers on both ends stand for a slow network: a few events fill them. The client reads nothing until
+        // the whole answer is generated, so the server's sends wait on it, and the rounds generated behind a waiting
+        // send must go out later, coalesced into fewer events, without losing, repeating or reordering a token.
+        const int tokens = 600;
+        await using var server = await pair.StartAsync(new ServerOptions { Parallel = 1 }, socket: true, builder =>
+        {
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxResponseBufferSize = 4096);
+            builder.Services.Configure<SocketTransportOptions>(sockets => sockets.CreateBoundListenSocket = endpoint =>
+            {
+                var listener = SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                listener.SendBufferSize = 4096; // accepted connections inherit it
+                return listener;
+            });
+        });
+        using var slow = new HttpClient(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancel) =>
+            {
+                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096, NoDelay = true };
+                await socket.ConnectAsync(context.DnsEndPoint, cancel);
+                return new NetworkStream(socket, ownsSocket: true);
+            },
+        }) { BaseAddress = server.BaseAddress };
+        var request = new HttpRequestMessage(HttpMethod.Post, "/v1/completions")
+        {
+            Content = new StringContent($$"""{"prompt": "The history of the city begins with", "max_tokens": {{tokens}}, "temperature": 0, "stream": true}""", Encoding.UTF8, "application/json"),
+        };
+        using var response = await slow.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        using var monitor = server.Client();
+        double generated = 0;
+        var clock = Stopwatch.StartNew();
+        while ((generated = GeneratedTotal(await monitor.GetStringAsync("/metrics"))) < tokens)
+        {
+            if (clock.Elapsed > TimeSpan.FromSeconds(30)) Assert.Fail($"generation stopped at {generated} of {tokens} tokens while the client did not read");
+            await Task.Delay(20);
+        }
+
+        var events = Sse.Events(await response.Content.ReadAsStringAsync());
+        Assert.Equal("[DONE]", events[^1]);
+        var text = new StringBuilder();
+        var tokenTexts = new StringBuilder();
+        int textEvents = 0;
+        foreach (var data in events[..^1])
+        {
+            var chunk = JsonDocument.Parse(data).RootElement;
+            if (chunk.GetProperty("tokens").ValueKind != JsonValueKind.Array) continue;
+            textEvents++;
+            text.Append(chunk.GetProperty("choices")[0].GetProperty("text").GetString());
+            foreach (var token in chunk.GetProperty("tokens").EnumerateArray()) tokenTexts.Append(token.GetProperty("text").GetString());
+        }
+        var final = JsonDocument.Parse(events[^2]).RootElement;
+        Assert.Equal("length", final.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(tokens, final.GetProperty("speculation").GetProperty("generated").GetInt32());
+        string expected = new Generator(pair.Target).Generate("The history of the city begins with", new GenerationOptions { MaxTokens = tokens, Sampling = SamplingOptions.Greedy }).Text;
+        Assert.Equal(expected, text.ToString());
+        Assert.Equal(expected, tokenTexts.ToString());
+        Assert.InRange(textEvents, 2, tokens - 1); // one per round until the buffers filled, then coalesced
+    }
+
+    static double GeneratedTotal(string metrics) => double.Parse(
+        metrics.Split('\n').Single(l => l.StartsWith("specdec_generated_tokens_total ", StringComparison.Ordinal)).Split(' ')[1],
+        System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public async Task A_full_queue_is_refused_with_429_and_turns_are_fair()

@@ -43,7 +43,7 @@ public static class BenchMethods
             k => Rest with { TreeNodes = k ?? Rest.TreeNodes }),
         new("layerskip", k => k is null ? "layer skipping: the target drafts 4 tokens through its first blocks, the exit chosen online by measured speed" : $"layer skipping: the target drafts 4 tokens through its first {k} blocks (`--spec layerskip --exit-layer {k}`)",
             k => SpeculationOptions.For(SpeculationMethods.LayerSkip) with { ExitLayer = k ?? 0 }),
-        new("auto", _ => "auto: a bandit over none, pld, rest and lookahead on measured tokens per second (`--spec auto`)",
+        new("auto", _ => "auto: each round prompt lookup, retrieval, the draft model (when loaded) or none, by expected tokens per unit of measured verification cost (`--spec auto`)",
             _ => SpeculationOptions.For(SpeculationMethods.Auto)),
         new("lookahead", k => $"lookahead decoding: window {k ?? Defaults.LookaheadWindow} × {Defaults.LookaheadNgram - 1} levels, up to {Defaults.LookaheadGuesses} {Defaults.LookaheadNgram}-grams verified as a tree (`--spec lookahead --lookahead-window k`)",
             k => SpeculationOptions.For(SpeculationMethods.Lookahead).WithLookahead(window: k)),

@@ -5,107 +5,200 @@ using SpecDec.Sampling;
 namespace SpecDec.Speculation;
 
 /// <summary>
-/// `auto`: picks the method for the user and keeps picking while it runs. Its arms are plain decoding and the
-/// methods that need nothing but the target (prompt lookup, retrieval, lookahead); a <see cref="RateBandit"/>
-/// pulls one for <see cref="RateBandit.PullRounds"/> rounds at a time and scores it by the tokens per second
-/// it delivered, measured round to round, so a method's verification cost on this machine (the rows it
-/// verifies, c(n)) counts exactly as much as its acceptance. What was learned carries over to later requests.
-/// Each arm drafts with its own method's defaults (depth and node budget) inside the round's tree; every arm
-/// reads the committed context afresh when it is pulled, so switching loses nothing.
+/// `auto`: chooses how to draft for the user, every round anew, among the sources that need nothing the user
+/// must pick: a copy of an earlier match in the request (prompt lookup), retrieval (the datastore, earlier
+/// answers and the request), the draft model when one is loaded, and plain decoding. Copy sources are cheap to
+/// consult, so each round first looks at what they would propose and how long a match found it; then it
+/// takes the source with the most expected tokens per unit of target time:
+/// <code>
+///   rate = (1 − α^(k+1)) / (1 − α) ÷ (c(rows) + k·d)      plain decoding: 1 token per c(1) = 1
+/// </code>
+/// with c the target's measured verification cost curve (<see cref="CostCurve"/>), d a draft-model token's
+/// measured cost in one-row forwards (0 for copies), k the chain's length (a copy is cut where more tokens
+/// stop paying) or a tree's depth, and α the per-level acceptance learned from that source's own rounds
+/// (<see cref="AcceptanceEstimate"/>), for copies split by the match's length: a 2-token match in free prose
+/// rarely holds, a 12-token match in an edited file almost always does. So a round drafts with the draft model
+/// where nothing matches, copies where a match is trustworthy, and does not speculate where neither pays
+/// (rows verified on a CPU are not free). What was learned carries over to later requests of the process.
 /// <para>
-/// The verification cost curve prunes before anything is spent: at the first request the target's c(n) is
-/// measured (<see cref="CostCurve"/>), and an arm whose verification forward (its node budget, its side rows
-/// and the root) costs as much as the most tokens one of its rounds can yield (its depth + 1) is never
-/// pulled, since it cannot beat plain decoding on this machine.
+/// Lookahead and layer skipping are not among the sources: on a CPU their verification rows or draft layers
+/// cost more than they return (README's methods table), and a per-round choice cannot preview them cheaply.
 /// </para>
 /// </summary>
 public sealed class AutoProposer : IDraftProposer
 {
-    private readonly string[] _names;
-    private readonly IDraftProposer?[] _arms;          // null: plain decoding
-    private readonly SpeculationOptions[] _options;    // each arm's own defaults
-    private readonly RateBandit _bandit;
+    private enum Source { None, Lookup, Retrieval, Draft }
+
+    private static readonly string[] Names = [SpeculationMethods.None, SpeculationMethods.PromptLookup, SpeculationMethods.Retrieval, SpeculationMethods.DraftModel];
+
+    /// <summary>Match lengths are grouped as 2, 3, 4–5, 6–9, 10+ tokens (1 for pld's unigram setting).</summary>
+    private const int Buckets = 5;
+
+    /// <summary>A prompt-lookup match at least this long is copied without consulting retrieval.</summary>
+    private const int LongMatch = 6;
+
     private readonly ILanguageModel _target;
-    private bool _priced;                              // arms checked against the cost curve
-    private ProposalRequest _request;
-    private long _roundStart;
-    private int _lastTokens;
+    private readonly ILanguageModel? _draftModel;
+    private readonly PromptLookupProposer _lookup = new();
+    private readonly RestProposer _retrieval;
+    private readonly DraftModelProposer? _draft;
+    private readonly SpeculationOptions _lookupOptions = SpeculationOptions.For(SpeculationMethods.PromptLookup, draftMax: 8);
+    private readonly SpeculationOptions _retrievalOptions = SpeculationOptions.For(SpeculationMethods.Retrieval);
+    private readonly SpeculationOptions _draftOptions = SpeculationOptions.For(SpeculationMethods.DraftModel);
+    private readonly AcceptanceEstimate[] _lookupAcceptance = NewEstimates(Buckets);    // [bucket]
+    private readonly AcceptanceEstimate[] _retrievalAcceptance = NewEstimates(Buckets); // [bucket]
+    private readonly AcceptanceEstimate _draftAcceptance = new();
+    private CostCurve? _cost;            // null until the first request; then the target's measured c(n)
+    private double _draftCost;           // a draft-model token in one-row target forwards, measured as it drafts
+    private long _rounds;
+    private Source _source;              // what this round drafted with
+    private AcceptanceEstimate? _estimate; // … and the estimate its outcome updates
+    private int _depth;                  // … and how deep its draft went
 
     public AutoProposer(ProposerContext context)
     {
-        string[] names = [SpeculationMethods.None, SpeculationMethods.PromptLookup, SpeculationMethods.Retrieval, SpeculationMethods.Lookahead];
-        _names = names;
-        _arms = names.Select(n => SpeculationMethods.Get(n).Create?.Invoke(context)).ToArray();
-        _options = names.Select(n => SpeculationOptions.For(n)).ToArray();
-        _bandit = new RateBandit(names.Length);
         _target = context.Target;
+        _draftModel = context.DraftModel;
+        _retrieval = new RestProposer(context.Target.Tokenizer);
+        if (_draftModel is not null) _draft = new DraftModelProposer(_draftModel, context.Target);
     }
 
-    /// <summary>The retrieval arm, whose in-process store may be saved.</summary>
-    public RestProposer Retrieval => _arms.OfType<RestProposer>().Single();
+    private static AcceptanceEstimate[] NewEstimates(int n) => Enumerable.Range(0, n).Select(_ => new AcceptanceEstimate()).ToArray();
 
-    /// <summary>The method the current round drafts with.</summary>
-    public string ActiveMethod => _names[_bandit.Current];
+    /// <summary>The retrieval source, whose in-process store may be saved.</summary>
+    public RestProposer Retrieval => _retrieval;
 
-    public int MaxSideRows => _arms.Max(a => a?.MaxSideRows ?? 0);
+    /// <summary>The source the current round drafted with.</summary>
+    public string ActiveMethod => Names[(int)_source];
 
     public void Reset(in ProposalRequest request)
     {
-        _request = request;
-        for (int a = 0; a < _arms.Length; a++)
-            _arms[a]?.Reset(request with { Speculation = _options[a] with { Datastore = request.Speculation.Datastore } });
-        _roundStart = 0;
-        if (!_priced)
+        _lookup.Reset(request with { Speculation = _lookupOptions });
+        _retrieval.Reset(request with { Speculation = _retrievalOptions with { Datastore = request.Speculation.Datastore } });
+        _draft?.Reset(request with { Speculation = _draftOptions });
+        if (_cost is null)
         {
-            _priced = true;
-            var cost = CostCurve.Measure(_target);
-            // A forward timed in microseconds (a toy model) gives a curve of noise: then every arm stays.
-            for (int a = 0; a < _arms.Length && cost.OneRowMs >= CostCurve.MeasurableMs; a++)
-                if (_arms[a] is { } arm && cost.Relative(_options[a].MaxNodes + 1 + arm.MaxSideRows) >= _options[a].DraftMax + 1)
-                    _bandit.Exclude(a);
+            var measured = CostCurve.Of(_target, SpeculationOptions.MaxVerifyRows);
+            // A toy model's microsecond forwards give a curve of timer noise: then each row is taken to cost a
+            // sixth of a forward, about what a verified row costs the bundled target on two cores.
+            _cost = measured.OneRowMs >= CostCurve.MeasurableMs ? measured
+                : new CostCurve(Enumerable.Range(1, 8).Select(n => 1 + (n - 1) / 6.0).ToArray());
+            if (_draftModel is not null)
+                _draftCost = CostCurve.Of(_draftModel, 1).OneRowMs / Math.Max(measured.OneRowMs, CostCurve.MeasurableMs);
         }
+        _source = Source.None;
+        _estimate = null;
+        _depth = 0;
     }
 
     public void Prefill(ReadOnlySpan<int> prompt)
     {
-        foreach (var arm in _arms) arm?.Prefill(prompt);
+        _lookup.Prefill(prompt);
+        _retrieval.Prefill(prompt);
+        _draft?.Prefill(prompt);
     }
 
     public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
-        long now = Stopwatch.GetTimestamp();
-        if (_roundStart != 0) _bandit.Observe(_lastTokens, Stopwatch.GetElapsedTime(_roundStart, now).TotalSeconds);
-        _roundStart = now;
-        _lastTokens = 1;
+        var cost = _cost ?? throw new InvalidOperationException("Reset must be called before Propose");
+        _rounds++;
+        int budget = tree.Budget, maxDepth = tree.MaxDepth;
+        var choice = Source.None;
+        double best = 1; // plain decoding: one token per one-row forward
+        int lookupLength = 0;
+        AcceptanceEstimate? lookupEstimate = null, retrievalEstimate = null;
 
-        int a = _bandit.Current;
-        if (_arms[a] is not { } arm) return;
-        var own = _options[a];
-        tree.Clear(Math.Min(tree.Budget, own.MaxNodes), Math.Min(tree.MaxDepth, own.DraftMax));
-        arm.Propose(context, tree, rng);
+        // Prompt lookup: its chain, cut at the length that pays most.
+        tree.Clear(Math.Min(budget, _lookupOptions.DraftMax), Math.Min(maxDepth, _lookupOptions.DraftMax));
+        _lookup.Propose(context, tree, rng);
+        if (tree.Count > 0)
+        {
+            lookupEstimate = _lookupAcceptance[Bucket(_lookup.MatchLength)];
+            double alpha = lookupEstimate.Optimistic(_rounds);
+            for (int k = 1; k <= tree.Count; k++)
+            {
+                double rate = AcceptanceEstimate.ExpectedTokens(alpha, k) / cost.Relative(k + 1);
+                if (rate > best)
+                {
+                    (best, choice, lookupLength) = (rate, Source.Lookup, k);
+                }
+            }
+        }
+
+        // Retrieval: its tree as proposed (its own share threshold already prunes rare paths). Not consulted
+        // when the request itself holds a long match: its store lookups cost more than they could add there.
+        tree.Clear(Math.Min(budget, _retrievalOptions.MaxNodes), Math.Min(maxDepth, _retrievalOptions.DraftMax));
+        if (_lookup.MatchLength < LongMatch) _retrieval.Propose(context, tree, rng);
+        if (tree.Count > 0)
+        {
+            retrievalEstimate = _retrievalAcceptance[Bucket(_retrieval.MatchLength)];
+            double rate = AcceptanceEstimate.ExpectedTokens(retrievalEstimate.Optimistic(_rounds), tree.Depth) / cost.Relative(tree.Count + 1);
+            if (rate > best) (best, choice) = (rate, Source.Retrieval);
+        }
+
+        // The draft model: its cost is paid before its tokens are seen, so it is judged on its record alone.
+        int draftLength = 0;
+        if (_draft is not null)
+        {
+            double alpha = _draftAcceptance.Optimistic(_rounds);
+            for (int k = 1; k <= Math.Min(maxDepth, _draftOptions.DraftMax); k++)
+            {
+                double rate = AcceptanceEstimate.ExpectedTokens(alpha, k) / (cost.Relative(k + 1) + k * _draftCost);
+                if (rate > best) (best, choice, draftLength) = (rate, Source.Draft, k);
+            }
+        }
+
+        switch (choice)
+        {
+            case Source.None:
+                tree.Clear(budget, maxDepth);
+                _estimate = null;
+                break;
+            case Source.Lookup:
+                tree.Clear(lookupLength, lookupLength);
+                _lookup.Propose(context, tree, rng); // the same match, cut short
+                _estimate = lookupEstimate;
+                break;
+            case Source.Retrieval:
+                _estimate = retrievalEstimate; // the tree holds its proposal
+                break;
+            case Source.Draft:
+                tree.Clear(Math.Min(budget, draftLength), draftLength);
+                long start = Stopwatch.GetTimestamp();
+                _draft!.Propose(context, tree, rng);
+                double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                if (tree.Count > 0) _draftCost = 0.9 * _draftCost + 0.1 * ms / tree.Count / cost.OneRowMs;
+                _estimate = _draftAcceptance;
+                break;
+        }
+        _source = choice;
+        _depth = tree.Depth;
     }
 
-    public int SideRows(Span<int> tokens, Span<int> parents, Span<int> wanted, out int wantedCount)
+    /// <summary>The bucket of a match of <paramref name="length"/> tokens.</summary>
+    private static int Bucket(int length) => length switch
     {
-        wantedCount = 0;
-        return _arms[_bandit.Current]?.SideRows(tokens, parents, wanted, out wantedCount) ?? 0;
-    }
-
-    public void SideLogits(ReadOnlySpan<float> logits) => _arms[_bandit.Current]?.SideLogits(logits);
+        <= 2 => 0,
+        3 => 1,
+        <= 5 => 2,
+        <= 9 => 3,
+        _ => 4,
+    };
 
     public void Accepted(ReadOnlySpan<int> path)
     {
-        _lastTokens = path.Length + 1;
-        _arms[_bandit.Current]?.Accepted(path);
+        _estimate?.Observe(_depth, path.Length);
+        if (_source == Source.Draft) _draft!.Accepted(path); // its cache keeps the accepted drafts
     }
 
-    public void Finished(ReadOnlySpan<int> generated)
-    {
-        foreach (var arm in _arms) arm?.Finished(generated);
-    }
+    public void Finished(ReadOnlySpan<int> generated) => _retrieval.Finished(generated);
 
+    /// <summary>Forgets the answers retrieval learned and every acceptance estimate.</summary>
     public void Forget()
     {
-        foreach (var arm in _arms) arm?.Forget();
+        _retrieval.Forget();
+        foreach (var e in _lookupAcceptance) e.Clear();
+        foreach (var e in _retrievalAcceptance) e.Clear();
+        _draftAcceptance.Clear();
     }
 }

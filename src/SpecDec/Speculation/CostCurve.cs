@@ -42,11 +42,11 @@ public sealed class CostCurve
 
     /// <summary>
     /// The curve of <paramref name="model"/> up to <paramref name="maxRows"/> rows, measured once per loaded model (a
-    /// short run: 16 cached positions, the faster of 2 forwards per size), so every generator over it sizes its
+    /// short run: 16 cached positions, the fastest of 4 forwards per size), so every generator over it sizes its
     /// drafts by the same numbers and equal requests get equal statistics.
     /// </summary>
     public static CostCurve Of(ILanguageModel model, int maxRows) =>
-        Shared.GetValue(model, m => Measure(m, context: 16, repeats: 2, maxRows: maxRows));
+        Shared.GetValue(model, m => Measure(m, context: 16, repeats: 4, maxRows: maxRows));
 
     /// <summary>The row counts <see cref="Measure"/> times; the others are interpolated.</summary>
     private static readonly int[] Sampled = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];
@@ -86,21 +86,21 @@ public sealed class CostCurve
             }
             var sampled = Sampled.Where(n => n <= maxRows).ToArray();
             var times = new double[sampled.Length];
-            for (int s = 0; s < sampled.Length; s++)
-            {
-                int n = sampled[s];
-                for (int i = 0; i < n; i++) positions[i] = context + i;
-                double best = double.MaxValue;
-                for (int r = 0; r < repeats; r++)
+            times.AsSpan().Fill(double.MaxValue);
+            // Repeats sweep every size in turn rather than one size at a time, so a stall of a shared machine
+            // (another process taking the core for a few milliseconds) spoils one sample of several sizes, never
+            // every sample of one: the fastest of each size then survives it.
+            for (int r = 0; r < repeats; r++)
+                for (int s = 0; s < sampled.Length; s++)
                 {
+                    int n = sampled[s];
+                    for (int i = 0; i < n; i++) positions[i] = context + i;
                     cache.Rollback(context);
                     long start = Stopwatch.GetTimestamp();
                     // Every row's logits, as a verification forward computes them.
                     model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(0, n), Positions = positions.AsSpan(0, n), LogitRows = rowIndex.AsSpan(0, n), Features = Rows(0, n) }, cache, logits);
-                    best = Math.Min(best, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    times[s] = Math.Min(times[s], Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
-                times[s] = best;
-            }
             return new CostCurve(Interpolate(sampled, times));
         }
         finally

@@ -73,9 +73,16 @@ public sealed class PromptLookupProposer : IDraftProposer
 
     public void Prefill(ReadOnlySpan<int> prompt) => Index(prompt);
 
+    /// <summary>
+    /// Tokens the last proposal's match agreed with the context: the n-gram plus its reach further back (0: no
+    /// match). A longer agreement predicts a longer accepted copy (auto's choice reads it).
+    /// </summary>
+    public int MatchLength { get; private set; }
+
     public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
         int n = context.Length;
+        MatchLength = 0;
         Index(context);
         for (int size = Math.Min(_ngramMax, n - 1); size >= _ngramMin; size--)
         {
@@ -92,6 +99,7 @@ public sealed class PromptLookupProposer : IDraftProposer
             // Furthest reach first; equal reach keeps the more recent (found earlier, and the sort is stable).
             var matches = _matches.AsSpan(0, found);
             InsertionSortByReach(matches);
+            MatchLength = size + matches[0].Reach;
             foreach (var (matchEnd, _) in _tree ? matches : matches[..1])
             {
                 AddBranch(tree, context, matchEnd + 1);

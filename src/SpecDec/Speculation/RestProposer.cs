@@ -65,6 +65,9 @@ public sealed class RestProposer : IDraftProposer
 
     public void Prefill(ReadOnlySpan<int> prompt) => _context.Append(prompt);
 
+    /// <summary>Length of the suffix the last proposal matched (0: none), which predicts how far its continuations hold.</summary>
+    public int MatchLength { get; private set; }
+
     public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
         _context.Append(context[_context.Count..]);
@@ -75,6 +78,7 @@ public sealed class RestProposer : IDraftProposer
         int contextMatch = _context.Match(tail, _starts, out _);
         int learnedMatch = _learned.Match(tail, _starts, out _);
         int best = Math.Max(fileMatch, Math.Max(contextMatch, learnedMatch));
+        MatchLength = best;
         if (best == 0) return;
 
         _trie.Clear();

@@ -48,8 +48,8 @@ public static class SpeculationMethods
             false, new SpeculationOptions { Method = LayerSkip, DraftMin = 4, DraftMax = 4 },
             context => new LayerSkipProposer(context.Target)));
         Register(new(Auto,
-            "chooses among none, pld, rest and lookahead while it runs, by the tokens per second each delivers here (a bandit); --stats names the methods used and the switches",
-            false, new SpeculationOptions { Method = Auto, DraftMin = 6, DraftMax = 6, Tree = true, TreeNodes = 12 },
+            "chooses every round among prompt lookup, retrieval, the draft model (when loaded) and plain decoding, by the tokens per unit of target time each is expected to yield: its learned acceptance (for copies by match length) against the measured verification cost; --stats names the sources used and the switches",
+            false, new SpeculationOptions { Method = Auto, DraftMin = 8, DraftMax = 8, Tree = true, TreeNodes = 12 },
             context => new AutoProposer(context)));
 
         // Trees up to the verification forward's 63 nodes and 8 (EAGLE) or 4 (Medusa heads) levels; the size within

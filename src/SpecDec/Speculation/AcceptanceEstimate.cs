@@ -1,0 +1,44 @@
+namespace SpecDec.Speculation;
+
+/// <summary>
+/// The per-level acceptance α of one kind of proposal (auto's sources, each split by how long a match found
+/// it), learned from the rounds that drafted with it: each accepted token is a success, a rejection before the
+/// draft's end a failure, so a chain of depth k is expected to yield (1 − α^(k+1)) / (1 − α) tokens with the
+/// correction or bonus (Leviathan et al. 2023). Totals are discounted per observation so the estimate follows
+/// a workload that changes (a copy-heavy edit after free prose), and start from a prior worth two tries.
+/// <see cref="Optimistic"/> adds a UCB bonus so that a source judged poor early is tried again now and then.
+/// Example: rounds (depth 4, accepted 4) and (depth 4, accepted 1) → 5 successes, 1 failure, α ≈ (5 + 1) / (6 + 2).
+/// </summary>
+internal sealed class AcceptanceEstimate
+{
+    private const double Discount = 0.97;        // memory of about 30 observations
+    private const double PriorAcceptance = 0.5, PriorWeight = 2;
+    private const double BonusScale = 0.15;
+
+    private double _accepted, _tried, _rounds;
+
+    /// <summary>Discounted rounds observed.</summary>
+    public double Rounds => _rounds;
+
+    /// <summary>Estimated probability that a drafted token stands, given that its parent did.</summary>
+    public double Alpha => (_accepted + PriorWeight * PriorAcceptance) / (_tried + PriorWeight);
+
+    /// <summary>α plus a bonus that shrinks with this estimate's rounds against <paramref name="totalRounds"/> of all.</summary>
+    public double Optimistic(long totalRounds) =>
+        Math.Min(0.98, Alpha + BonusScale * Math.Sqrt(Math.Log(1 + totalRounds) / (1 + _rounds)));
+
+    /// <summary>A round that drafted <paramref name="depth"/> levels and kept <paramref name="accepted"/> of them.</summary>
+    public void Observe(int depth, int accepted)
+    {
+        if (depth == 0) return; // nothing was proposed: no evidence
+        _accepted = _accepted * Discount + accepted;
+        _tried = _tried * Discount + accepted + (accepted < depth ? 1 : 0);
+        _rounds = _rounds * Discount + 1;
+    }
+
+    public void Clear() => _accepted = _tried = _rounds = 0;
+
+    /// <summary>Tokens a round yields on average from a chain (or tree) <paramref name="depth"/> deep: 1 + α + … + α^depth.</summary>
+    public static double ExpectedTokens(double alpha, int depth) =>
+        alpha >= 1 ? depth + 1 : (1 - Math.Pow(alpha, depth + 1)) / (1 - alpha);
+}

@@ -5,23 +5,32 @@ namespace SpecDec.Speculation;
 /// it), learned from the rounds that drafted with it: each accepted token is a success, a rejection before the
 /// draft's end a failure, so a chain of depth k is expected to yield (1 − α^(k+1)) / (1 − α) tokens with the
 /// correction or bonus (Leviathan et al. 2023). Totals are discounted per observation so the estimate follows
-/// a workload that changes (a copy-heavy edit after free prose), and start from a prior worth two tries.
+/// a workload that changes (a copy-heavy edit after free prose), and start from a prior (by default 0.5, worth two
+/// tried tokens).
 /// <see cref="Optimistic"/> adds a UCB bonus so that a source judged poor early is tried again now and then.
 /// Example: rounds (depth 4, accepted 4) and (depth 4, accepted 1) → 5 successes, 1 failure, α ≈ (5 + 1) / (6 + 2).
 /// </summary>
 internal sealed class AcceptanceEstimate
 {
-    private const double Discount = 0.97;        // memory of about 30 observations
-    private const double PriorAcceptance = 0.5, PriorWeight = 2;
     private const double BonusScale = 0.15;
 
+    private readonly double _discount, _prior, _priorWeight;
     private double _accepted, _tried, _rounds;
+
+    /// <param name="discount">Weight kept by the totals per observation: 0.97 remembers about 30 rounds, 0.9 about 10.</param>
+    /// <param name="prior">α assumed before any round, worth <paramref name="priorWeight"/> tried tokens.</param>
+    public AcceptanceEstimate(double discount = 0.97, double prior = 0.5, double priorWeight = 2)
+    {
+        if (!(discount > 0 && discount <= 1)) throw new ArgumentOutOfRangeException(nameof(discount), discount, "must be in (0, 1]");
+        if (!(prior >= 0 && prior <= 1 && priorWeight > 0)) throw new ArgumentOutOfRangeException(nameof(prior), prior, "need a prior in [0, 1] with a positive weight");
+        (_discount, _prior, _priorWeight) = (discount, prior, priorWeight);
+    }
 
     /// <summary>Discounted rounds observed.</summary>
     public double Rounds => _rounds;
 
     /// <summary>Estimated probability that a drafted token stands, given that its parent did.</summary>
-    public double Alpha => (_accepted + PriorWeight * PriorAcceptance) / (_tried + PriorWeight);
+    public double Alpha => (_accepted + _priorWeight * _prior) / (_tried + _priorWeight);
 
     /// <summary>α plus a bonus that shrinks with this estimate's rounds against <paramref name="totalRounds"/> of all.</summary>
     public double Optimistic(long totalRounds) =>
@@ -31,9 +40,9 @@ internal sealed class AcceptanceEstimate
     public void Observe(int depth, int accepted)
     {
         if (depth == 0) return; // nothing was proposed: no evidence
-        _accepted = _accepted * Discount + accepted;
-        _tried = _tried * Discount + accepted + (accepted < depth ? 1 : 0);
-        _rounds = _rounds * Discount + 1;
+        _accepted = _accepted * _discount + accepted;
+        _tried = _tried * _discount + accepted + (accepted < depth ? 1 : 0);
+        _rounds = _rounds * _discount + 1;
     }
 
     public void Clear() => _accepted = _tried = _rounds = 0;

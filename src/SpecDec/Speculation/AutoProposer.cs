@@ -47,7 +47,12 @@ public sealed class AutoProposer : IDraftProposer
     private readonly SpeculationOptions _draftOptions = SpeculationOptions.For(SpeculationMethods.DraftModel);
     private readonly AcceptanceEstimate[] _lookupAcceptance = NewEstimates(Buckets);    // [bucket]
     private readonly AcceptanceEstimate[] _retrievalAcceptance = NewEstimates(Buckets); // [bucket]
-    private readonly AcceptanceEstimate _draftAcceptance = new();
+    // The draft model's acceptance follows the text more than a copy's does (it has no match length to split by):
+    // a short memory, so it recovers within a few rounds when a request turns easy. Its prior is the draft length
+    // rule's (0.8, worth 4 tokens): a draft model is made to agree with its target, where a short copy often is not,
+    // and without it the copies' optimistic priors would keep the draft from its first round.
+    private readonly AcceptanceEstimate _draftAcceptance = new(discount: 0.9, prior: 0.8, priorWeight: 4);
+    private DraftLengthController? _draftLength; // the draft method's own length rule, under the same cost curve
     private CostCurve? _cost;            // null until the first request; then the target's measured c(n)
     private double _draftCost;           // a draft-model token in one-row target forwards, measured as it drafts
     private long _rounds;
@@ -84,7 +89,10 @@ public sealed class AutoProposer : IDraftProposer
             _cost = measured.OneRowMs >= CostCurve.MeasurableMs ? measured
                 : new CostCurve(Enumerable.Range(1, 8).Select(n => 1 + (n - 1) / 6.0).ToArray());
             if (_draftModel is not null)
+            {
                 _draftCost = CostCurve.Of(_draftModel, 1).OneRowMs / Math.Max(measured.OneRowMs, CostCurve.MeasurableMs);
+                _draftLength = new DraftLengthController(1, _draftOptions.DraftMax, _cost, _draftCost);
+            }
         }
         _source = Source.None;
         _estimate = null;
@@ -108,6 +116,18 @@ public sealed class AutoProposer : IDraftProposer
         int lookupLength = 0;
         AcceptanceEstimate? lookupEstimate = null, retrievalEstimate = null;
 
+        // The draft model: its cost is paid before its tokens are seen, so it is judged on its record alone, at the
+        // length the draft method would use (grown on full acceptance, shrunk on a rejection, capped by the cost
+        // curve); its confidence cut-off may stop it sooner.
+        int draftLength = 0;
+        if (_draft is not null)
+        {
+            draftLength = Math.Min(maxDepth, _draftLength!.Current);
+            double rate = AcceptanceEstimate.ExpectedTokens(_draftAcceptance.Optimistic(_rounds), draftLength)
+                / (cost.Relative(draftLength + 1) + draftLength * _draftCost);
+            if (rate > best) (best, choice) = (rate, Source.Draft);
+        }
+
         // Prompt lookup: its chain, cut at the length that pays most.
         tree.Clear(Math.Min(budget, _lookupOptions.DraftMax), Math.Min(maxDepth, _lookupOptions.DraftMax));
         _lookup.Propose(context, tree, rng);
@@ -118,34 +138,20 @@ public sealed class AutoProposer : IDraftProposer
             for (int k = 1; k <= tree.Count; k++)
             {
                 double rate = AcceptanceEstimate.ExpectedTokens(alpha, k) / cost.Relative(k + 1);
-                if (rate > best)
-                {
-                    (best, choice, lookupLength) = (rate, Source.Lookup, k);
-                }
+                if (rate > best) (best, choice, lookupLength) = (rate, Source.Lookup, k);
             }
         }
 
-        // Retrieval: its tree as proposed (its own share threshold already prunes rare paths). Not consulted
-        // when the request itself holds a long match: its store lookups cost more than they could add there.
+        // Retrieval: its tree as proposed (its own share threshold already prunes rare paths). Its store lookups
+        // are skipped where they cannot win: when the request itself holds a long match, or when even its most
+        // trusted match length, drafting one node per level, would not beat the choice so far.
         tree.Clear(Math.Min(budget, _retrievalOptions.MaxNodes), Math.Min(maxDepth, _retrievalOptions.DraftMax));
-        if (_lookup.MatchLength < LongMatch) _retrieval.Propose(context, tree, rng);
+        if (_lookup.MatchLength < LongMatch && RetrievalCouldWin(best, tree.MaxDepth, cost)) _retrieval.Propose(context, tree, rng);
         if (tree.Count > 0)
         {
             retrievalEstimate = _retrievalAcceptance[Bucket(_retrieval.MatchLength)];
             double rate = AcceptanceEstimate.ExpectedTokens(retrievalEstimate.Optimistic(_rounds), tree.Depth) / cost.Relative(tree.Count + 1);
             if (rate > best) (best, choice) = (rate, Source.Retrieval);
-        }
-
-        // The draft model: its cost is paid before its tokens are seen, so it is judged on its record alone.
-        int draftLength = 0;
-        if (_draft is not null)
-        {
-            double alpha = _draftAcceptance.Optimistic(_rounds);
-            for (int k = 1; k <= Math.Min(maxDepth, _draftOptions.DraftMax); k++)
-            {
-                double rate = AcceptanceEstimate.ExpectedTokens(alpha, k) / (cost.Relative(k + 1) + k * _draftCost);
-                if (rate > best) (best, choice, draftLength) = (rate, Source.Draft, k);
-            }
         }
 
         switch (choice)
@@ -175,6 +181,16 @@ public sealed class AutoProposer : IDraftProposer
         _depth = tree.Depth;
     }
 
+    /// <summary>Whether a retrieval chain <paramref name="depth"/> deep at its best bucket's acceptance would beat <paramref name="best"/>.</summary>
+    private bool RetrievalCouldWin(double best, int depth, CostCurve cost)
+    {
+        double alpha = 0;
+        foreach (var estimate in _retrievalAcceptance) alpha = Math.Max(alpha, estimate.Optimistic(_rounds));
+        for (int k = 1; k <= depth; k++)
+            if (AcceptanceEstimate.ExpectedTokens(alpha, k) / cost.Relative(k + 1) > best) return true;
+        return false;
+    }
+
     /// <summary>The bucket of a match of <paramref name="length"/> tokens.</summary>
     private static int Bucket(int length) => length switch
     {
@@ -188,7 +204,9 @@ public sealed class AutoProposer : IDraftProposer
     public void Accepted(ReadOnlySpan<int> path)
     {
         _estimate?.Observe(_depth, path.Length);
-        if (_source == Source.Draft) _draft!.Accepted(path); // its cache keeps the accepted drafts
+        if (_source != Source.Draft) return;
+        _draft!.Accepted(path); // its cache keeps the accepted drafts
+        _draftLength!.Observe(_depth, path.Length);
     }
 
     public void Finished(ReadOnlySpan<int> generated) => _retrieval.Finished(generated);
@@ -200,5 +218,6 @@ public sealed class AutoProposer : IDraftProposer
         foreach (var e in _lookupAcceptance) e.Clear();
         foreach (var e in _retrievalAcceptance) e.Clear();
         _draftAcceptance.Clear();
+        if (_draftModel is not null && _cost is not null) _draftLength = new DraftLengthController(1, _draftOptions.DraftMax, _cost, _draftCost);
     }
 }

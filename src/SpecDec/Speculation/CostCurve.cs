@@ -21,12 +21,14 @@ public sealed class CostCurve
         if (milliseconds.IsEmpty || milliseconds[0] <= 0) throw new ArgumentException("need a positive time for one row", nameof(milliseconds));
         OneRowMs = milliseconds[0];
         _relative = new double[ForwardBatch.MaxRows + 1];
-        // A larger forward is never cheaper: measurement noise would otherwise reward odd sizes.
+        // A larger forward is never cheaper: measurement noise would otherwise reward odd sizes. Nor does it cost
+        // more than n one-row forwards, which would compute the same rows: a slower sample caught a stall of a
+        // shared machine, and would price every draft out.
         int last = Math.Min(milliseconds.Length, ForwardBatch.MaxRows);
         _relative[1] = 1;
-        for (int n = 2; n <= last; n++) _relative[n] = Math.Max(milliseconds[n - 1] / OneRowMs, _relative[n - 1]);
+        for (int n = 2; n <= last; n++) _relative[n] = Math.Min(n, Math.Max(milliseconds[n - 1] / OneRowMs, _relative[n - 1]));
         double slope = last == 1 ? 1 : _relative[last] - _relative[last - 1];
-        for (int n = last + 1; n <= ForwardBatch.MaxRows; n++) _relative[n] = _relative[n - 1] + slope;
+        for (int n = last + 1; n <= ForwardBatch.MaxRows; n++) _relative[n] = Math.Min(n, _relative[n - 1] + slope);
     }
 
     /// <summary>A one-row forward shorter than this (a toy model's microseconds) gives a curve of timer noise.</summary>

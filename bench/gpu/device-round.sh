@@ -2,13 +2,15 @@
 # One round on the GPU machine (docs/gpu.md), run as `bash .gpu/device-round.sh` from a folder .gpu/ in the repository
 # holding this script, the published CLI (pub.tar.xz), specdec.cu, build-ptx.sh and hf_reference.py;
 # everything it prints goes to $OUT/round.log. Steps are bounded by timeouts so the round ends inside its limit.
-# ROUND_STEPS picks steps (default all): ptx kernels parity generate perf hf bench; ROOT is the repository
+# ROUND_STEPS picks steps (default all): ptx kernels parity generate perf profile hf bench; ROOT is the repository
 # (default: the folder above this script's). kernels times the tensor-core matmuls and, beside them, the warp-per-row
-# kernels (SPECDEC_CUDA_TENSOR_CORES=0); perf runs each model as shipped, without CUDA graphs, and with neither.
+# kernels (SPECDEC_CUDA_TENSOR_CORES=0); perf runs each model as shipped, without CUDA graphs, and with neither
+# (PERF_WAYS=shipped: as shipped only, in both); profile times every kernel of two decode steps of the 1B BF16 with Nsight
+# Compute (ncu-kernels.py sums them per kernel).
 set -u
 G="$(cd "$(dirname "$0")" && pwd)"   # .gpu/: this script, the CLI, specdec.cu, build-ptx.sh, hf_reference.py
 cd "${ROOT:-$G/..}"
-steps="${ROUND_STEPS:-ptx kernels parity generate perf hf bench}"
+steps="${ROUND_STEPS:-ptx kernels parity generate perf profile hf bench}"
 log="$OUT/round.log"
 exec > >(tee -a "$log") 2>&1
 has() { [[ " $steps " == *" $1 "* ]]; }
@@ -26,7 +28,7 @@ if has ptx; then
 fi
 if has kernels; then
   t 90 $S perf --device cuda --kernels
-  SPECDEC_CUDA_TENSOR_CORES=0 t 90 $S perf --device cuda --kernels
+  [ "${PERF_WAYS:-}" = shipped ] || SPECDEC_CUDA_TENSOR_CORES=0 t 90 $S perf --device cuda --kernels
 fi
 if has parity; then
   for m in tests/fixtures/models/{llama-f32,llama-f16,llama-bf16,mistral-f32,qwen2-f32,qwen3-bf16,demo-draft-tiny} models/draft-tiny-q8_0.gguf models/target-q8_0.gguf; do
@@ -53,10 +55,19 @@ if has perf; then
   # Each model as shipped (tensor-core matmuls, CUDA graphs), without graphs, and with neither (the first kernels).
   for m in /tmp/1b-bf16.gguf /tmp/1b-q8_0.gguf models/target-q8_0.gguf; do
     t 90 $S perf --device cuda --model $m --context 512
+    [ "${PERF_WAYS:-}" = shipped ] && continue
     SPECDEC_CUDA_GRAPHS=0 t 90 $S perf --device cuda --model $m --context 512
     SPECDEC_CUDA_GRAPHS=0 SPECDEC_CUDA_TENSOR_CORES=0 t 90 $S perf --device cuda --model $m --context 512
   done
   t 90 $S perf --device cuda --model /tmp/1b-bf16.gguf --context 4096
+fi
+if has profile; then
+  [ -f /tmp/1b-bf16.gguf ] || t 120 $S synth --shape llama-3.2-1b --type bf16 --out /tmp/1b-bf16.gguf
+  # Kernel by kernel (graph nodes one at a time, caches flushed, the card's own clocks): four forwards of 130 launches
+  # are skipped, then two are timed.
+  t 180 ncu --clock-control none --metrics gpu__time_duration.sum --csv --launch-skip 520 --launch-count 260 \
+    $S generate --device cuda --model /tmp/1b-bf16.gguf --prompt "a b c d" --max-tokens 8 --temperature 0 > "$OUT/ncu.csv"
+  python3 "$G/ncu-kernels.py" "$OUT/ncu.csv" 2
 fi
 has hf && PYTHONUNBUFFERED=1 t 180 python3 "$G/hf_reference.py"
 if has bench; then

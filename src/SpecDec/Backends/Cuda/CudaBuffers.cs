@@ -14,7 +14,8 @@ internal sealed unsafe class CudaBuffers : IDisposable
     readonly List<DeviceBuffer> _buffers = [];
     void* _pinned;
 
-    public CudaBuffers(CudaDevice device, ModelConfig c)
+    /// <param name="matrices">The model's matrices, whose tensor-core matmuls size the split-K scratch.</param>
+    public CudaBuffers(CudaDevice device, ModelConfig c, IEnumerable<DeviceMatrix> matrices)
     {
         _device = device;
         Hidden = CudaWeights.Pad(c.HiddenSize);
@@ -39,6 +40,9 @@ internal sealed unsafe class CudaBuffers : IDisposable
             Xs = Allocate(3 * XsPlane * sizeof(ushort));
             AttPartial = Floats((long)Rows * CudaKernels.MaxSplits * (QDim + 2L * c.HeadCount));
             AttCount = Allocate((long)Rows * c.HeadCount * sizeof(int));
+            DeviceMatrix[] all = matrices.ToArray();
+            SplitPart = Floats(Math.Max(1, all.Max(CudaKernels.SplitScratchFloats)));
+            SplitCount = Allocate(all.Max(m => (m.Rows + CudaKernels.TensorCoreRows - 1) / CudaKernels.TensorCoreRows) * sizeof(int));
             Logits = Floats((long)Rows * Vocab);
             Inputs = Allocate(InputBytes);
             long pinnedBytes = InputBytes + (long)Rows * Hidden * sizeof(float) + (long)Rows * Vocab * sizeof(float);
@@ -81,8 +85,10 @@ internal sealed unsafe class CudaBuffers : IDisposable
     public long XsPlane { get; }  // elements between Xs's terms
     public ulong AttPartial { get; } // [Rows][heads][MaxSplits][HeadDim + 2] f32: attention's per-segment partials
     public ulong AttCount { get; }   // [Rows][heads] int: segments done, zero between launches
+    public ulong SplitPart { get; }  // a tensor-core matmul's per-group sums when its K is split over blocks
+    public ulong SplitCount { get; } // [weight tiles] int: groups done, zero between launches
 
-    public MatmulScratch Scratch => new(Xq, Xd, Xs, XsPlane);
+    public MatmulScratch Scratch => new(Xq, Xd, Xs, XsPlane, SplitPart, SplitCount);
 
     /// <summary>
     /// Small per-chunk inputs: positions [Rows] int, logit rows [Rows] int, visibility [Rows] u64, and the cache's

@@ -77,7 +77,7 @@ public sealed unsafe class CudaDevice
     /// <summary>Where the kernels came from: NVRTC (version) or the shipped PTX.</summary>
     public string KernelSource => Kernels.Source;
 
-    public override string ToString() => $"{Name} (GPU {Ordinal}, sm_{ComputeMajor}{ComputeMinor}, {Multiprocessors} SMs, {TotalMemory / (1L << 20)} MiB; kernels: {KernelSource}{(Kernels.TensorCores ? ", tensor-core matmuls" : "")}{(CudaGraphs.Enabled ? ", CUDA graphs" : "")})";
+    public override string ToString() => $"{Name} (GPU {Ordinal}, sm_{ComputeMajor}{ComputeMinor}, {Multiprocessors} SMs, {TotalMemory / (1L << 20)} MiB; kernels: {KernelSource}{(Kernels.TensorCores ? ", tensor-core matmuls" : "")}{(Kernels.Dependent ? ", dependent launches" : "")}{(CudaGraphs.Enabled ? ", CUDA graphs" : "")})";
 
     /// <summary>Binds the device's context to the calling thread (the driver's current context is per thread).</summary>
     internal void MakeCurrent() => Api.Check(Api.cuCtxSetCurrent(_context), "cuCtxSetCurrent");

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using SpecDec.Backends.Cuda.Driver;
+using SpecDec.Model;
 using SpecDec.Tensors;
 
 namespace SpecDec.Backends.Cuda;
@@ -80,12 +81,14 @@ internal sealed unsafe class CudaKernels
             _gluTc[type] = Tiles.Select(n => Function($"glut_{name}_n{n}")).ToArray();
         }
         TensorCores = device.ComputeMajor >= 8 && Environment.GetEnvironmentVariable("SPECDEC_CUDA_TENSOR_CORES") != "0";
+        Dependent = compiled is not null && device.ComputeMajor >= 9 && _api.cuLaunchKernelEx != null
+            && Environment.GetEnvironmentVariable("SPECDEC_CUDA_PDL") != "0";
         SplitBf16 = Function("split_bf16");
         QuantizeQ8 = Function("quantize_q8");
         RmsNorm = Function("rmsnorm");
         SwiGlu = Function("swiglu");
         RopeStore = [Function("rope_store_f32"), Function("rope_store_f16")];
-        Attention = [Function("attention_f32"), Function("attention_f16")];
+        Attention = new[] { "f32", "f16" }.Select(c => AttentionDims.Select(d => Function($"attention_{c}_d{d}")).ToArray()).ToArray();
         KeepRows = [Function("keep_rows_f32"), Function("keep_rows_f16")];
     }
 
@@ -97,7 +100,14 @@ internal sealed unsafe class CudaKernels
         TypeNames.Select(t => t.Name).Append("q8_0")
             .SelectMany(t => RowGroups.SelectMany(r => t == "q8_0" ? new[] { $"mmq_{t}_r{r}", $"gluq_{t}_r{r}" } : [$"mm_{t}_r{r}", $"glu_{t}_r{r}"]))
             .Concat(TensorCoreTypes.SelectMany(t => Tiles.SelectMany(n => new[] { $"mmt_{t.Name}_n{n}", $"glut_{t.Name}_n{n}" })))
-            .Concat(["split_bf16", "quantize_q8", "rmsnorm", "swiglu", "rope_store_f32", "rope_store_f16", "attention_f32", "attention_f16", "keep_rows_f32", "keep_rows_f16"]);
+            .Concat(new[] { "f32", "f16" }.SelectMany(c => AttentionDims.Select(d => $"attention_{c}_d{d}")))
+            .Concat(["split_bf16", "quantize_q8", "rmsnorm", "swiglu", "rope_store_f32", "rope_store_f16", "keep_rows_f32", "keep_rows_f16"]);
+
+    /// <summary>The attention kernels' bounds on the head dimension (specdec.cu's D): one kernel each.</summary>
+    static readonly int[] AttentionDims = [64, 128, 256];
+
+    /// <summary>The attention kernel for a cache of <paramref name="half"/> (1: f16) and head dimension <paramref name="headDim"/> ≤ 256.</summary>
+    public nint AttentionFor(int half, int headDim) => Attention[half][Array.FindIndex(AttentionDims, d => headDim <= d)];
 
     /// <summary>Where the module came from, for perf's report.</summary>
     public string Source { get; }
@@ -121,7 +131,9 @@ internal sealed unsafe class CudaKernels
 
     /// <summary>[f32 cache, f16 cache].</summary>
     public nint[] RopeStore { get; }
-    public nint[] Attention { get; }
+
+    /// <summary>[f32 cache, f16 cache][head dimension bound].</summary>
+    nint[][] Attention { get; }
     public nint[] KeepRows { get; }
 
     /// <summary>
@@ -139,18 +151,19 @@ internal sealed unsafe class CudaKernels
         {
             int t = rows <= 8 ? 0 : rows <= 16 ? 1 : rows <= 32 ? 2 : 3;
             nint function = (glu ? _gluTc : _matmulTc)[w.Type][t];
-            uint blocks = (uint)((w.Rows + TensorCoreRows - 1) / TensorCoreRows);
+            int tiles = glu ? 1 : TensorCoreTiles(rows);
+            uint blocks = (uint)((TensorCoreTileCount(w) + tiles - 1) / tiles), kGroups = (uint)TensorCoreGroups(w);
             if (q8)
             {
-                if (glu) Launch(function, blocks, 1, TensorCoreThreads, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, up!.Data, up.Scales, y, Arg(ldy), Arg(w.Rows)]);
-                else Launch(function, blocks, 1, TensorCoreThreads, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, y, Arg(ldy), Arg(w.Rows), mode]);
+                if (glu) Launch(function, blocks, kGroups, 1, TensorCoreThreads, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, up!.Data, up.Scales, y, Arg(ldy), Arg(w.Rows), s.Part, s.Count]);
+                else Launch(function, blocks, kGroups, 1, TensorCoreThreads, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, y, Arg(ldy), Arg(w.Rows), mode, s.Part, s.Count]);
                 return;
             }
             // Up to 16 rows the kernel splits x itself; wider batches have it split once beforehand.
             if (rows > 16)
                 Launch(SplitBf16, (uint)((w.Ld + 255) / 256), (uint)rows, 256, [x, Arg(w.Ld), s.Xs, Arg(s.XsPlane), Arg(w.Ld)]);
-            if (glu) Launch(function, blocks, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, up!.Data, y, Arg(ldy), Arg(w.Rows)]);
-            else Launch(function, blocks, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, y, Arg(ldy), Arg(w.Rows), mode]);
+            if (glu) Launch(function, blocks, kGroups, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, up!.Data, y, Arg(ldy), Arg(w.Rows), s.Part, s.Count]);
+            else Launch(function, blocks, kGroups, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, y, Arg(ldy), Arg(w.Rows), mode, s.Part, s.Count]);
             return;
         }
         int g = rows <= 1 ? 0 : rows <= 2 ? 1 : rows <= 4 ? 2 : 3, r = RowGroups[g];
@@ -161,6 +174,41 @@ internal sealed unsafe class CudaKernels
         else if (glu) Launch(warpKernel, groups, columns, 128, [x, Arg(w.Ld), Arg(rows), w.Data, w.Scales, up!.Data, up.Scales, Arg(w.Ld), y, Arg(ldy), Arg(w.Rows)]);
         else Launch(warpKernel, groups, columns, 128, [x, Arg(w.Ld), Arg(rows), w.Data, w.Scales, Arg(w.Ld), y, Arg(ldy), Arg(w.Rows), mode]);
     }
+
+    /// <summary>Tiles of 16 weight rows of <paramref name="w"/>.</summary>
+    static int TensorCoreTileCount(DeviceMatrix w) => (w.Rows + (int)TensorCoreRows - 1) / (int)TensorCoreRows;
+
+    /// <summary>Weight tiles a tensor-core block takes for a batch of <paramref name="rows"/> without GLU (specdec.cu's TC_MT).</summary>
+    static int TensorCoreTiles(int rows) => rows > 16 ? 2 : 1;
+
+    /// <summary>
+    /// The groups of K ranges of <paramref name="w"/>'s tensor-core matmul (the launch's gridDim.y): for BF16, doubled
+    /// while the matrix has fewer than 512 blocks and each warp keeps at least 4 steps of 32 k, so the narrow matrices (a
+    /// 1B model's attention output and down projection: 128 tiles) are read by enough blocks to keep the memory busy.
+    /// Q8_0 keeps one: with half the bytes a step, the groups' merge cost more than the blocks gained (H100, 1B decode:
+    /// 533 tok/s split, 551 not; BF16 492 split, 473 not). A function of the matrix alone, so every batch size sums in
+    /// the same order. SPECDEC_CUDA_SPLIT_BLOCKS sets the 512 (0: no split).
+    /// </summary>
+    internal static int TensorCoreGroups(DeviceMatrix w)
+    {
+        int tiles = TensorCoreTileCount(w), steps = w.Ld / 32, groups = 1;
+        if (w.Type == GgmlType.Q8_0) return 1;
+        while (tiles * groups < SplitBlocks && steps / (TensorCoreWarps * groups * 2) >= 4) groups *= 2;
+        return groups;
+    }
+
+    /// <summary>Floats of <see cref="MatmulScratch.Part"/> a tensor-core matmul of <paramref name="w"/> needs (0 with one group).</summary>
+    internal static long SplitScratchFloats(DeviceMatrix w)
+    {
+        int groups = TensorCoreGroups(w);
+        // [tile blocks][groups][MT][GLU's 2][8 tiles of 8 rows · 16 rows], over every batch's MT.
+        return groups == 1 ? 0 : (TensorCoreTileCount(w) + 1L) * groups * 2 * ForwardRows * TensorCoreRows;
+    }
+
+    const int TensorCoreWarps = (int)TensorCoreThreads / 32;
+    static readonly int SplitBlocks = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_SPLIT_BLOCKS"), out int b) ? b : 512;
+    static readonly int MaxHeadsPerBlock = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_ATTENTION_HEADS"), out int h) ? Math.Clamp(h, 1, 4) : 4;
+    const int ForwardRows = ForwardBatch.MaxRows;
 
     /// <summary>
     /// Launches <paramref name="function"/> on the default stream. Each argument is one 8-byte slot holding the
@@ -174,15 +222,49 @@ internal sealed unsafe class CudaKernels
         fixed (ulong* a = args)
         {
             for (int i = 0; i < args.Length; i++) pointers[i] = a + i;
-            _api.Check(_api.cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, 0, _stream, pointers, null), "cuLaunchKernel");
+            if (!Dependent)
+            {
+                _api.Check(_api.cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, 0, _stream, pointers, null), "cuLaunchKernel");
+                return;
+            }
+            var attribute = new LaunchAttribute { Id = LaunchAttribute.ProgrammaticStreamSerialization, Value = 1 };
+            var config = new LaunchConfig
+            {
+                GridX = gridX, GridY = gridY, GridZ = gridZ, BlockX = block, BlockY = 1, BlockZ = 1,
+                Stream = _stream, Attributes = &attribute, AttributeCount = 1,
+            };
+            _api.Check(_api.cuLaunchKernelEx(&config, function, pointers, null), "cuLaunchKernelEx");
         }
     }
+
+    /// <summary>
+    /// Whether kernels launch as programmatic dependents of the one before (sm_90+, and the kernels compiled for the
+    /// card by NVRTC, since the shipped compute_80 PTX lacks griddepcontrol): each may start while its predecessor
+    /// finishes, waiting inside for its results (specdec.cu's pdl_wait). SPECDEC_CUDA_PDL=0 turns it off.
+    /// </summary>
+    public bool Dependent { get; }
 
     /// <summary>The key segments the attention kernel cuts L keys into (specdec.cu's attention_segment).</summary>
     public static int AttentionSplits(int keys)
     {
         int tiles = (keys + 127) / 128, segment = 128 * ((tiles + MaxSplits - 1) / MaxSplits);
         return (keys + segment - 1) / segment;
+    }
+
+    /// <summary>
+    /// Query heads one attention block takes (specdec.cu's nh): the largest divisor of a KV group's heads, up to 4 (NH),
+    /// that still gives the grid (heads / nh · rows · segments blocks) two blocks per multiprocessor, else 1. Sharing
+    /// each key's and value's loads between a group's heads pays once the grid is wide (8 rows: c(8) 1.24 → 1.02 on
+    /// the 1B), but a decode step's few blocks then run 4 heads each in turn (1B BF16 decode 556 tok/s with one head a
+    /// block, 492 with four). Each head's arithmetic does not depend on nh, so a row gets the same bits in any batch.
+    /// SPECDEC_CUDA_ATTENTION_HEADS caps nh.
+    /// </summary>
+    public static int AttentionHeadsPerBlock(int heads, int kvHeads, int rows, int segments, int multiprocessors)
+    {
+        int group = heads / kvHeads;
+        for (int nh = Math.Min(MaxHeadsPerBlock, group); nh > 1; nh--)
+            if (group % nh == 0 && (long)heads / nh * rows * segments >= 2L * multiprocessors) return nh;
+        return 1;
     }
 
     /// <summary>
@@ -248,6 +330,8 @@ internal sealed unsafe class CudaKernels
 
 /// <summary>
 /// Device scratch a matmul rounds its input into: Q8_0's int8 rows <see cref="Xq"/> and their scales <see cref="Xd"/>,
-/// and BF16's three bf16 terms <see cref="Xs"/>, <see cref="XsPlane"/> elements apart.
+/// and BF16's three bf16 terms <see cref="Xs"/>, <see cref="XsPlane"/> elements apart;
+/// <see cref="Part"/> and <see cref="Count"/> hold the sums of a tensor-core matmul whose K is split over several
+/// blocks (<see cref="CudaKernels.SplitScratchFloats"/> floats; one counter per tile, zero between launches).
 /// </summary>
-internal readonly record struct MatmulScratch(ulong Xq, ulong Xd, ulong Xs, long XsPlane);
+internal readonly record struct MatmulScratch(ulong Xq, ulong Xd, ulong Xs, long XsPlane, ulong Part, ulong Count);

@@ -50,10 +50,12 @@ public static unsafe class CudaTiming
                 var xq = new DeviceBuffer(device, (long)rows * k);
                 var xd = new DeviceBuffer(device, (long)rows * k / 32 * sizeof(float));
                 var terms = new DeviceBuffer(device, 3L * rows * k * sizeof(ushort));
-                buffers.AddRange([xq, xd, terms]);
-                var scratch = new MatmulScratch(xq.Pointer, xd.Pointer, terms.Pointer, (long)rows * k);
-                void Run(int c) => kernels.Matmul(new DeviceMatrix(type, weights[c].Data, weights[c].Scales, n, k, k), null,
-                    x.Pointer, rows, y.Pointer, n, accumulate: false, scratch);
+                DeviceMatrix Weights(int c) => new(type, weights[c].Data, weights[c].Scales, n, k, k);
+                var part = new DeviceBuffer(device, Math.Max(1, CudaKernels.SplitScratchFloats(Weights(0))) * sizeof(float));
+                var count = new DeviceBuffer(device, (n + CudaKernels.TensorCoreRows - 1) / CudaKernels.TensorCoreRows * sizeof(int));
+                buffers.AddRange([xq, xd, terms, part, count]);
+                var scratch = new MatmulScratch(xq.Pointer, xd.Pointer, terms.Pointer, (long)rows * k, part.Pointer, count.Pointer);
+                void Run(int c) => kernels.Matmul(Weights(c), null, x.Pointer, rows, y.Pointer, n, accumulate: false, scratch);
                 for (int i = 0; i < 8; i++) Run(i % Copies);
                 return device.TimeMedian(repeats, i => Run(i % Copies));
             }

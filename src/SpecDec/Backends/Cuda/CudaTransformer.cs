@@ -41,7 +41,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel
             _weights = new CudaWeights(device, model);
             try
             {
-                _b = new CudaBuffers(device, model.Config);
+                _b = new CudaBuffers(device, model.Config, _weights.Matrices);
                 _graphs = CudaGraphs.Enabled ? new CudaGraphs(device) : null;
             }
             catch
@@ -220,10 +220,11 @@ public sealed unsafe class CudaTransformer : ILanguageModel
             CudaKernels.Arg(c.KvHeadCount), CudaKernels.Arg(c.HeadDim), CudaKernels.Arg(c.RopeStyle == RopeStyle.Neox ? 1 : 0),
             kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), cached,
         ]);
-        _k.Launch(_k.Attention[half], (uint)c.HeadCount, (uint)rows, splits, Threads,
+        int group = CudaKernels.AttentionHeadsPerBlock(c.HeadCount, c.KvHeadCount, rows, (int)splits, _device.Multiprocessors);
+        _k.Launch(_k.AttentionFor(half, c.HeadDim), (uint)(c.HeadCount / group), (uint)rows, splits, Threads,
         [
             b.Qkv, CudaKernels.Arg(b.QkvLd), kv.Keys(l), kv.Values(l), CudaKernels.Arg(kv.HeadStride), cached,
-            visible, CudaKernels.Arg(c.HeadCount), CudaKernels.Arg(c.KvHeadCount), CudaKernels.Arg(c.HeadDim),
+            visible, CudaKernels.Arg(c.HeadCount), CudaKernels.Arg(c.KvHeadCount), CudaKernels.Arg(c.HeadDim), CudaKernels.Arg(group),
             CudaKernels.Arg(1f / MathF.Sqrt(c.HeadDim)), b.Att, CudaKernels.Arg(b.QDim), b.AttPartial, b.AttCount,
         ]);
         Matmul(w.Output, b.Att, rows, b.X, b.Hidden, accumulate: true);

@@ -79,6 +79,10 @@ internal sealed unsafe class CudaWeights : IDisposable
     public ulong OutputNorm { get; }
     public DeviceLayer[] Layers { get; }
 
+    /// <summary>Every matrix on the device.</summary>
+    public IEnumerable<DeviceMatrix> Matrices =>
+        Layers.SelectMany(l => new[] { l.Qkv, l.Q, l.K, l.V, l.Output, l.Gate, l.Up, l.Down }).OfType<DeviceMatrix>().Append(OutputHead);
+
     /// <summary>[HeadDim/2] f32.</summary>
     public ulong InverseFrequencies { get; }
 

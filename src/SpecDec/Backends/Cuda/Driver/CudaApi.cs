@@ -46,6 +46,8 @@ internal sealed unsafe class CudaApi
     public delegate* unmanaged<void*, ulong, nuint, nint, int> cuMemcpyDtoHAsync;
     public delegate* unmanaged<ulong, ulong, nuint, nint, int> cuMemcpyDtoDAsync;
     public delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int> cuLaunchKernel;
+    /// <summary>cuLaunchKernelEx (driver 12.0+; null when absent): a launch with attributes (<see cref="LaunchConfig"/>).</summary>
+    public delegate* unmanaged<LaunchConfig*, nint, void**, void**, int> cuLaunchKernelEx;
     public delegate* unmanaged<nint, int> cuStreamSynchronize;
     public delegate* unmanaged<nint*, uint, int> cuStreamCreate;
     public delegate* unmanaged<nint, int> cuStreamDestroy;
@@ -91,6 +93,7 @@ internal sealed unsafe class CudaApi
         cuMemcpyDtoHAsync = (delegate* unmanaged<void*, ulong, nuint, nint, int>)Export("cuMemcpyDtoHAsync_v2");
         cuMemcpyDtoDAsync = (delegate* unmanaged<ulong, ulong, nuint, nint, int>)Export("cuMemcpyDtoDAsync_v2");
         cuLaunchKernel = (delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int>)Export("cuLaunchKernel");
+        cuLaunchKernelEx = NativeLibrary.TryGetExport(_library, "cuLaunchKernelEx", out nint launchEx) ? (delegate* unmanaged<LaunchConfig*, nint, void**, void**, int>)launchEx : null;
         cuStreamSynchronize = (delegate* unmanaged<nint, int>)Export("cuStreamSynchronize");
         cuStreamCreate = (delegate* unmanaged<nint*, uint, int>)Export("cuStreamCreate");
         cuStreamDestroy = (delegate* unmanaged<nint, int>)Export("cuStreamDestroy_v2");
@@ -136,6 +139,26 @@ internal sealed unsafe class CudaApi
     {
         if (status != 0) throw new CudaException(call, ErrorName(status));
     }
+}
+
+/// <summary>CUlaunchConfig: a kernel launch's grid, block, shared memory, stream and attributes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+public unsafe struct LaunchConfig
+{
+    public uint GridX, GridY, GridZ, BlockX, BlockY, BlockZ, SharedBytes;
+    public nint Stream;
+    public LaunchAttribute* Attributes;
+    public uint AttributeCount;
+}
+
+/// <summary>CUlaunchAttribute: an id, padding to 8 bytes, and a 64-byte value of which the first int is used here.</summary>
+[StructLayout(LayoutKind.Explicit, Size = 72)]
+public struct LaunchAttribute
+{
+    /// <summary>CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION: the kernel may start before the previous one ends.</summary>
+    public const int ProgrammaticStreamSerialization = 6;
+    [FieldOffset(0)] public int Id;
+    [FieldOffset(8)] public int Value;
 }
 
 /// <summary>A driver call failed: the call and the driver's error name.</summary>

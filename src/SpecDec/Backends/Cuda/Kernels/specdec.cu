@@ -39,6 +39,25 @@ __device__ __forceinline__ float warp_max(float v)
     return v;
 }
 
+// Programmatic dependent launch (sm_90+, where the host launches with it; no-ops elsewhere): every kernel lets the
+// next one be scheduled as soon as all its blocks run (launch_next), and waits for its predecessor's results and
+// memory (pdl_wait) before it reads or writes anything the kernels before it touch. The tensor-core matmuls first
+// ask L2 for their weights, which no kernel writes, so those reads overlap the previous kernel's tail.
+__device__ __forceinline__ void launch_next()
+{
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_wait()
+{
+#if __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void pdl_entry() { launch_next(); pdl_wait(); }
+__device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" :: "l"(p)); }
+
 // ---------------------------------------------------------------------------------------------------------
 // Matmul Y[T × N] = X[T × K] · W[N × K]ᵀ, one warp per output column n, R rows of X per block (blockIdx.x picks
 // the group). Each lane walks 16-byte pieces of W's row n: piece p covers elements [p·E, p·E + E). The sums of a
@@ -98,6 +117,7 @@ template <class P, int R, bool GLU>
 __device__ __forceinline__ void matmul(const float* __restrict__ x, int ldx, int T, const void* w, const u16* ws,
     const void* w2, const u16* ws2, int ldw, float* y, int ldy, int N, int mode)
 {
+    pdl_entry();
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     // Row groups are blockIdx.x, so the blocks that read one weight row run together and share it through L2.
     int n = blockIdx.y * WARPS + warp;
@@ -152,6 +172,7 @@ MATMULS(bf16, PieceBF16)
 
 extern "C" __global__ void quantize_q8(const float* x, int ld, signed char* q, float* d, int k)
 {
+    pdl_entry();
     int row = blockIdx.y, b = blockIdx.x * blockDim.x + threadIdx.x;
     if (b >= k / 32) return;
     const float4* xb = (const float4*)(x + (long)row * ld + b * 32);
@@ -188,6 +209,7 @@ template <int R, bool GLU>
 __device__ __forceinline__ void matmul_q8(const signed char* __restrict__ xq, const float* __restrict__ xd, int ldx, int T,
     const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N, int mode)
 {
+    pdl_entry();
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
     int n = blockIdx.y * WARPS + warp;
     int t0 = blockIdx.x * R;
@@ -257,11 +279,16 @@ __device__ __forceinline__ void matmul_q8(const signed char* __restrict__ xq, co
 MATMUL_Q8(1) MATMUL_Q8(2) MATMUL_Q8(4) MATMUL_Q8(8)
 
 // ---------------------------------------------------------------------------------------------------------
-// Tensor-core matmuls (sm_80+: mma.sync), BF16 and Q8_0, for every row count from decode's 1 to a chunk's 64: a
-// block of TCW warps owns 16 weight rows and reads each weight once for all T ≤ 8·NT activation rows (NT tiles of
-// 8). The warps split K into fixed ranges (a function of K alone) and their partial sums are added in warp order,
-// and an mma forms each output element from its own row and column only, so a row's result is the same bits
-// whatever T and the other rows are: a tree row gets its path's bits, as with the kernels above.
+// Tensor-core matmuls (sm_80+: mma.sync), BF16 and Q8_0, for every row count from decode's 1 to a chunk's 64.
+// The arithmetic of an output element is fixed by the matrix alone: K is cut into TCW · groups ranges (groups, the
+// launch's gridDim.y, is chosen by the host from the matrix's shape), each range's products are chained through
+// mmas in k order, the TCW ranges of a group are added in warp order inside a block, and when groups > 1 the
+// groups' sums are added in group order by the block of a tile that finishes last (an atomic counter, as the
+// attention's segments). An mma forms each output element from its own row and column only, so a row's result is
+// the same bits whatever T and the other rows are: a tree row gets its path's bits, as with the kernels above.
+// How the work is spread is free: a block of TCW warps takes MT tiles of 16 weight rows (several when the batch is
+// wide, so each activation fragment serves MT mmas) and one group of ranges, and reads each weight once for all
+// T ≤ 8·NT activation rows (NT tiles of 8); more groups make more, shorter blocks for the narrow matrices.
 // Fragments: lane (g = lane/4, t = lane%4) loads 8 consecutive k of weight rows g and g+8 and of activation row g
 // in one piece each; the mma sees them as its k positions (2t, 2t+1, 2t+8, 2t+9) (bf16) or (4t…, 16+4t…) (s8).
 // A dot product does not depend on the order of its k, so W and X only need the same permutation.
@@ -322,6 +349,7 @@ __device__ __forceinline__ void split8(float4 a, float4 b, uint4* terms)
 // each [rows × ld].
 extern "C" __global__ void split_bf16(const float* x, int ld, u16* xs, long long plane, int k)
 {
+    pdl_entry();
     int row = blockIdx.y, c = blockIdx.x * blockDim.x + threadIdx.x;
     if (c >= k) return;
     long o = (long)row * ld + c;
@@ -357,63 +385,143 @@ __device__ __forceinline__ void tc_reduce(float (*red)[NT * 128], float (*acc)[4
     __syncthreads();
 }
 
-// Writes the block's outputs: column c is activation row c, output n0 + row. mode 1 adds to y (the residual).
-template <int NT, bool GLU>
-__device__ __forceinline__ void tc_store(float (*red)[NT * 128], float (*acc)[4], float (*acc2)[4], float* y, int ldy, int T, int N, int mode)
+// Writes the block's MT tiles: within a tile, column c is activation row c and output n0 + row. With several groups,
+// each block leaves its sums in part ([tile blocks][groups][MT][1 or 2 for GLU][NT · 128]) and the last of a tile
+// block's groups (count: [tile blocks] ints, zero between launches) adds them in group order and writes. mode 1 adds
+// to y (the residual).
+template <int NT, int MT, bool GLU>
+__device__ __forceinline__ void tc_store(float (*red)[NT * 128], float (*acc)[NT][4], float (*acc2)[NT][4], float* y, int ldy,
+    int T, int N, int mode, float* part, int* count)
 {
-    constexpr int PER = (NT * 128 + TCW * 32 - 1) / (TCW * 32);
-    float out[PER], up[PER];
-    tc_reduce<NT>(red, acc, out);
-    if (GLU)
-    {
-        tc_reduce<NT>(red, acc2, up);
+    constexpr int PER = (NT * 128 + TCW * 32 - 1) / (TCW * 32), PARTS = GLU ? 2 : 1, SIZE = NT * 128;
+    __shared__ int last;
+    float out[MT][PER], up[MT][PER];
 #pragma unroll
-        for (int i = 0; i < PER; i++) out[i] = out[i] / (1.f + expf(-out[i])) * up[i];
+    for (int mt = 0; mt < MT; mt++)
+    {
+        tc_reduce<NT>(red, acc[mt], out[mt]);
+        if (GLU) tc_reduce<NT>(red, acc2[mt], up[mt]);
     }
-    int n0 = blockIdx.x * 16;
-#pragma unroll
-    for (int i = 0; i < PER; i++)
+    int groups = gridDim.y;
+    if (groups > 1)
     {
-        int o = threadIdx.x + i * TCW * 32, row = o % 16, c = o / 16;
-        if (o < NT * 128 && c < T && n0 + row < N)
+        float* all = part + (long)blockIdx.x * groups * MT * PARTS * SIZE;
+        float* mine = all + (long)blockIdx.y * MT * PARTS * SIZE;
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int i = 0; i < PER; i++)
+            {
+                int o = threadIdx.x + i * TCW * 32;
+                if (o >= SIZE) continue;
+                mine[mt * PARTS * SIZE + o] = out[mt][i];
+                if (GLU) mine[(mt * PARTS + 1) * SIZE + o] = up[mt][i];
+            }
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) last = atomicAdd(count + blockIdx.x, 1) == groups - 1;
+        __syncthreads();
+        if (!last) return;
+        // The partials are read from L2 (__ldcg), where the other blocks' fenced stores are.
+#pragma unroll
+        for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+            for (int i = 0; i < PER; i++)
+            {
+                int o = threadIdx.x + i * TCW * 32;
+                if (o >= SIZE) continue;
+                float s = 0.f, u = 0.f;
+                for (int j = 0; j < groups; j++)
+                {
+                    s += __ldcg(all + ((long)j * MT + mt) * PARTS * SIZE + o);
+                    if (GLU) u += __ldcg(all + (((long)j * MT + mt) * PARTS + 1) * SIZE + o);
+                }
+                out[mt][i] = s;
+                up[mt][i] = u;
+            }
+        if (threadIdx.x == 0) count[blockIdx.x] = 0;
+    }
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+    {
+        int n0 = (blockIdx.x * MT + mt) * 16;
+#pragma unroll
+        for (int i = 0; i < PER; i++)
         {
-            float* p = y + (long)c * ldy + n0 + row;
-            *p = mode == 1 ? *p + out[i] : out[i];
+            int o = threadIdx.x + i * TCW * 32, row = o % 16, c = o / 16;
+            float v = out[mt][i];
+            if (GLU) v = v / (1.f + expf(-v)) * up[mt][i];
+            if (o < SIZE && c < T && n0 + row < N)
+            {
+                float* p = y + (long)c * ldy + n0 + row;
+                *p = mode == 1 ? *p + v : v;
+            }
         }
     }
+}
+
+// This warp's range of the K steps (of 32 k): range blockIdx.y · TCW + warp of TCW · groups.
+__device__ __forceinline__ void tc_range(int steps, int& s0, int& s1)
+{
+    int ranges = TCW * gridDim.y, r = blockIdx.y * TCW + threadIdx.x / 32;
+    s0 = steps * r / ranges;
+    s1 = steps * (r + 1) / ranges;
 }
 
 // BF16: W [N × ldx] bf16. Up to 16 rows (NT ≤ 2) split the f32 activations x here, with their weights' loads
 // (no split_bf16 launch for decode); wider batches read split_bf16's terms xs. The terms are the same bits either
 // way. Each step takes 32 k: two k16 mmas per term and tile.
-template <int NT, bool GLU>
+template <int NT, int MT, bool GLU>
 __device__ __forceinline__ void tc_bf16(const float* __restrict__ x, const u16* __restrict__ xs, long long plane, int ldx, int T,
-    const u16* __restrict__ w, const u16* __restrict__ w2, float* y, int ldy, int N, int mode)
+    const u16* __restrict__ w, const u16* __restrict__ w2, float* y, int ldy, int N, int mode, float* part, int* count)
 {
     constexpr bool LIVE = NT <= 2;
     constexpr int U = NT <= 2 ? 4 : 2; // steps whose loads are issued before any is used
     __shared__ float red[TCW][NT * 128];
-    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    int n0 = blockIdx.x * 16;
-    long ra = (long)min(n0 + g, N - 1) * ldx + 8 * t, rb = (long)min(n0 + g + 8, N - 1) * ldx + 8 * t;
-    int steps = ldx / 32, s0 = steps * warp / TCW, s1 = steps * (warp + 1) / TCW;
-    float acc[NT][4], acc2[NT][4];
+    int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    long ra[MT], rb[MT];
 #pragma unroll
-    for (int nt = 0; nt < NT; nt++)
+    for (int mt = 0; mt < MT; mt++)
+    {
+        int n0 = (blockIdx.x * MT + mt) * 16;
+        ra[mt] = (long)min(n0 + g, N - 1) * ldx + 8 * t;
+        rb[mt] = (long)min(n0 + g + 8, N - 1) * ldx + 8 * t;
+    }
+    int s0, s1;
+    tc_range(ldx / 32, s0, s1);
+    launch_next();
+    for (int s = s0; s < s1; s++)
 #pragma unroll
-        for (int j = 0; j < 4; j++) { acc[nt][j] = 0.f; acc2[nt][j] = 0.f; }
+        for (int mt = 0; mt < MT; mt++)
+        {
+            prefetch_l2(w + ra[mt] + s * 32);
+            prefetch_l2(w + rb[mt] + s * 32);
+            if (GLU) { prefetch_l2(w2 + ra[mt] + s * 32); prefetch_l2(w2 + rb[mt] + s * 32); }
+        }
+    pdl_wait();
+    float acc[MT][NT][4], acc2[MT][NT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int j = 0; j < 4; j++) { acc[mt][nt][j] = 0.f; acc2[mt][nt][j] = 0.f; }
     for (int s = s0; s < s1; s += U)
     {
-        uint4 wa[U], wb[U], va[U], vb[U];
+        uint4 wa[U][MT], wb[U][MT], va[U], vb[U];
         float4 xa[U][LIVE ? NT : 1], xb[U][LIVE ? NT : 1];
 #pragma unroll
         for (int u = 0; u < U; u++)
             if (s + u < s1)
             {
                 long k = (long)(s + u) * 32;
-                wa[u] = __ldg((const uint4*)(w + ra + k));
-                wb[u] = __ldg((const uint4*)(w + rb + k));
-                if (GLU) { va[u] = __ldg((const uint4*)(w2 + ra + k)); vb[u] = __ldg((const uint4*)(w2 + rb + k)); }
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+                {
+                    wa[u][mt] = __ldg((const uint4*)(w + ra[mt] + k));
+                    wb[u][mt] = __ldg((const uint4*)(w + rb[mt] + k));
+                }
+                if (GLU) { va[u] = __ldg((const uint4*)(w2 + ra[0] + k)); vb[u] = __ldg((const uint4*)(w2 + rb[0] + k)); }
                 if (LIVE)
 #pragma unroll
                     for (int nt = 0; nt < (LIVE ? NT : 1); nt++)
@@ -448,56 +556,85 @@ __device__ __forceinline__ void tc_bf16(const float* __restrict__ x, const u16* 
                     for (int term = 2; term >= 0; term--)
                     {
                         uint4 xv = terms[term];
-                        mma_bf16(acc[nt], wa[u].x, wb[u].x, wa[u].y, wb[u].y, xv.x, xv.y);
-                        mma_bf16(acc[nt], wa[u].z, wb[u].z, wa[u].w, wb[u].w, xv.z, xv.w);
+#pragma unroll
+                        for (int mt = 0; mt < MT; mt++)
+                        {
+                            mma_bf16(acc[mt][nt], wa[u][mt].x, wb[u][mt].x, wa[u][mt].y, wb[u][mt].y, xv.x, xv.y);
+                            mma_bf16(acc[mt][nt], wa[u][mt].z, wb[u][mt].z, wa[u][mt].w, wb[u][mt].w, xv.z, xv.w);
+                        }
                         if (GLU)
                         {
-                            mma_bf16(acc2[nt], va[u].x, vb[u].x, va[u].y, vb[u].y, xv.x, xv.y);
-                            mma_bf16(acc2[nt], va[u].z, vb[u].z, va[u].w, vb[u].w, xv.z, xv.w);
+                            mma_bf16(acc2[0][nt], va[u].x, vb[u].x, va[u].y, vb[u].y, xv.x, xv.y);
+                            mma_bf16(acc2[0][nt], va[u].z, vb[u].z, va[u].w, vb[u].w, xv.z, xv.w);
                         }
                     }
                 }
             }
     }
-    tc_store<NT, GLU>(red, acc, acc2, y, ldy, T, N, mode);
+    tc_store<NT, MT, GLU>(red, acc, acc2, y, ldy, T, N, mode, part, count);
 }
 
 // Q8_0: one m16n8k32 s8 mma is one block of 32: the same exact integer sums as dp4a, then per block
 // acc = fma(sum, d_w · d_x, acc) as matmul_q8 forms it.
-template <int NT, bool GLU>
+template <int NT, int MT, bool GLU>
 __device__ __forceinline__ void tc_q8(const signed char* __restrict__ xq, const float* __restrict__ xd, int ldx, int T,
     const signed char* __restrict__ w, const u16* __restrict__ ws, const signed char* __restrict__ w2, const u16* __restrict__ ws2,
-    float* y, int ldy, int N, int mode)
+    float* y, int ldy, int N, int mode, float* part, int* count)
 {
     constexpr int U = NT <= 2 && !GLU ? 8 : 4; // blocks whose weights are loaded before any is used
     __shared__ float red[TCW][NT * 128];
-    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    int n0 = blockIdx.x * 16, blocks = ldx / 32;
-    int na = min(n0 + g, N - 1), nb = min(n0 + g + 8, N - 1);
-    int b0 = blocks * warp / TCW, b1 = blocks * (warp + 1) / TCW;
-    float acc[NT][4], acc2[NT][4];
+    int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    int blocks = ldx / 32;
+    int na[MT], nb[MT];
 #pragma unroll
-    for (int nt = 0; nt < NT; nt++)
+    for (int mt = 0; mt < MT; mt++)
+    {
+        int n0 = (blockIdx.x * MT + mt) * 16;
+        na[mt] = min(n0 + g, N - 1);
+        nb[mt] = min(n0 + g + 8, N - 1);
+    }
+    int b0, b1;
+    tc_range(blocks, b0, b1);
+    launch_next();
+    for (int b = b0; b < b1; b++)
 #pragma unroll
-        for (int j = 0; j < 4; j++) { acc[nt][j] = 0.f; acc2[nt][j] = 0.f; }
+        for (int mt = 0; mt < MT; mt++)
+        {
+            if (b == b0) { prefetch_l2(ws + (long)na[mt] * blocks + b); prefetch_l2(ws + (long)nb[mt] * blocks + b); }
+            prefetch_l2(w + (long)na[mt] * ldx + b * 32);
+            prefetch_l2(w + (long)nb[mt] * ldx + b * 32);
+            if (GLU) { prefetch_l2(w2 + (long)na[mt] * ldx + b * 32); prefetch_l2(w2 + (long)nb[mt] * ldx + b * 32); }
+        }
+    pdl_wait();
+    float acc[MT][NT][4], acc2[MT][NT][4];
+#pragma unroll
+    for (int mt = 0; mt < MT; mt++)
+#pragma unroll
+        for (int nt = 0; nt < NT; nt++)
+#pragma unroll
+            for (int j = 0; j < 4; j++) { acc[mt][nt][j] = 0.f; acc2[mt][nt][j] = 0.f; }
     for (int b = b0; b < b1; b += U)
     {
-        uint2 wa[U], wb[U], va[U], vb[U];
-        float sa[U], sb[U], ta[U], tb[U];
+        uint2 wa[U][MT], wb[U][MT], va[U], vb[U];
+        float sa[U][MT], sb[U][MT], ta[U], tb[U];
 #pragma unroll
         for (int u = 0; u < U; u++)
             if (b + u < b1)
             {
-                wa[u] = __ldg((const uint2*)(w + (long)na * ldx + (b + u) * 32) + t);
-                wb[u] = __ldg((const uint2*)(w + (long)nb * ldx + (b + u) * 32) + t);
-                sa[u] = h2f(__ldg(ws + (long)na * blocks + b + u));
-                sb[u] = h2f(__ldg(ws + (long)nb * blocks + b + u));
+#pragma unroll
+                for (int mt = 0; mt < MT; mt++)
+                {
+                    wa[u][mt] = __ldg((const uint2*)(w + (long)na[mt] * ldx + (b + u) * 32) + t);
+                    wb[u][mt] = __ldg((const uint2*)(w + (long)nb[mt] * ldx + (b + u) * 32) + t);
+                    sa[u][mt] = h2f(__ldg(ws + (long)na[mt] * blocks + b + u));
+                    sb[u][mt] = h2f(__ldg(ws + (long)nb[mt] * blocks + b + u));
+                }
                 if (GLU)
                 {
-                    va[u] = __ldg((const uint2*)(w2 + (long)na * ldx + (b + u) * 32) + t);
-                    vb[u] = __ldg((const uint2*)(w2 + (long)nb * ldx + (b + u) * 32) + t);
-                    ta[u] = h2f(__ldg(ws2 + (long)na * blocks + b + u));
-                    tb[u] = h2f(__ldg(ws2 + (long)nb * blocks + b + u));
+                    va[u] = __ldg((const uint2*)(w2 + (long)na[0] * ldx + (b + u) * 32) + t);
+                    vb[u] = __ldg((const uint2*)(w2 + (long)nb[0] * ldx + (b + u) * 32) + t);
+                    ta[u] = h2f(__ldg(ws2 + (long)na[0] * blocks + b + u));
+                    tb[u] = h2f(__ldg(ws2 + (long)nb[0] * blocks + b + u));
                 }
             }
 #pragma unroll
@@ -512,72 +649,112 @@ __device__ __forceinline__ void tc_q8(const signed char* __restrict__ xq, const 
                     if (c < T) x = __ldg((const uint2*)(xq + (long)c * ldx + (b + u) * 32) + t);
                     float d0 = c0 < T ? __ldg(xd + (long)c0 * blocks + b + u) : 0.f;
                     float d1 = c0 + 1 < T ? __ldg(xd + (long)(c0 + 1) * blocks + b + u) : 0.f;
-                    int p[4] = {0, 0, 0, 0};
-                    mma_s8(p, wa[u].x, wb[u].x, wa[u].y, wb[u].y, x.x, x.y);
-                    acc[nt][0] = fmaf((float)p[0], sa[u] * d0, acc[nt][0]);
-                    acc[nt][1] = fmaf((float)p[1], sa[u] * d1, acc[nt][1]);
-                    acc[nt][2] = fmaf((float)p[2], sb[u] * d0, acc[nt][2]);
-                    acc[nt][3] = fmaf((float)p[3], sb[u] * d1, acc[nt][3]);
+#pragma unroll
+                    for (int mt = 0; mt < MT; mt++)
+                    {
+                        int p[4] = {0, 0, 0, 0};
+                        mma_s8(p, wa[u][mt].x, wb[u][mt].x, wa[u][mt].y, wb[u][mt].y, x.x, x.y);
+                        acc[mt][nt][0] = fmaf((float)p[0], sa[u][mt] * d0, acc[mt][nt][0]);
+                        acc[mt][nt][1] = fmaf((float)p[1], sa[u][mt] * d1, acc[mt][nt][1]);
+                        acc[mt][nt][2] = fmaf((float)p[2], sb[u][mt] * d0, acc[mt][nt][2]);
+                        acc[mt][nt][3] = fmaf((float)p[3], sb[u][mt] * d1, acc[mt][nt][3]);
+                    }
                     if (GLU)
                     {
                         int q[4] = {0, 0, 0, 0};
                         mma_s8(q, va[u].x, vb[u].x, va[u].y, vb[u].y, x.x, x.y);
-                        acc2[nt][0] = fmaf((float)q[0], ta[u] * d0, acc2[nt][0]);
-                        acc2[nt][1] = fmaf((float)q[1], ta[u] * d1, acc2[nt][1]);
-                        acc2[nt][2] = fmaf((float)q[2], tb[u] * d0, acc2[nt][2]);
-                        acc2[nt][3] = fmaf((float)q[3], tb[u] * d1, acc2[nt][3]);
+                        acc2[0][nt][0] = fmaf((float)q[0], ta[u] * d0, acc2[0][nt][0]);
+                        acc2[0][nt][1] = fmaf((float)q[1], ta[u] * d1, acc2[0][nt][1]);
+                        acc2[0][nt][2] = fmaf((float)q[2], tb[u] * d0, acc2[0][nt][2]);
+                        acc2[0][nt][3] = fmaf((float)q[3], tb[u] * d1, acc2[0][nt][3]);
                     }
                 }
             }
     }
-    tc_store<NT, GLU>(red, acc, acc2, y, ldy, T, N, mode);
+    tc_store<NT, MT, GLU>(red, acc, acc2, y, ldy, T, N, mode, part, count);
 }
 
 // B: blocks an SM must hold at once (decode's NT = 1 asks for 2, so one block's reduction overlaps another's loads).
+// MT: weight tiles per block, 2 for the wide batches without GLU (GLU's two matrices already share each fragment).
+// The host's TensorCoreTiles mirrors MT.
+#define TC_MT(NT) ((NT) >= 4 ? 2 : 1)
 #define MATMUL_TC(NT, B) \
     extern "C" __global__ void __launch_bounds__(TCW * 32, B) mmt_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
-        int T, const u16* w, float* y, int ldy, int N, int mode) \
-    { tc_bf16<NT, false>(x, xs, plane, ldx, T, w, 0, y, ldy, N, mode); } \
+        int T, const u16* w, float* y, int ldy, int N, int mode, float* part, int* count) \
+    { tc_bf16<NT, TC_MT(NT), false>(x, xs, plane, ldx, T, w, 0, y, ldy, N, mode, part, count); } \
     extern "C" __global__ void __launch_bounds__(TCW * 32, B) glut_bf16_n##NT(const float* x, const u16* xs, long long plane, int ldx, \
-        int T, const u16* w, const u16* w2, float* y, int ldy, int N) \
-    { tc_bf16<NT, true>(x, xs, plane, ldx, T, w, w2, y, ldy, N, 0); } \
+        int T, const u16* w, const u16* w2, float* y, int ldy, int N, float* part, int* count) \
+    { tc_bf16<NT, 1, true>(x, xs, plane, ldx, T, w, w2, y, ldy, N, 0, part, count); } \
     extern "C" __global__ void __launch_bounds__(TCW * 32, B) mmt_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
-        const signed char* w, const u16* ws, float* y, int ldy, int N, int mode) \
-    { tc_q8<NT, false>(xq, xd, ldx, T, w, ws, 0, 0, y, ldy, N, mode); } \
+        const signed char* w, const u16* ws, float* y, int ldy, int N, int mode, float* part, int* count) \
+    { tc_q8<NT, TC_MT(NT), false>(xq, xd, ldx, T, w, ws, 0, 0, y, ldy, N, mode, part, count); } \
     extern "C" __global__ void __launch_bounds__(TCW * 32, B) glut_q8_0_n##NT(const signed char* xq, const float* xd, int ldx, int T, \
-        const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N) \
-    { tc_q8<NT, true>(xq, xd, ldx, T, w, ws, w2, ws2, y, ldy, N, 0); }
+        const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N, float* part, int* count) \
+    { tc_q8<NT, 1, true>(xq, xd, ldx, T, w, ws, w2, ws2, y, ldy, N, 0, part, count); }
 MATMUL_TC(1, 2) MATMUL_TC(2, 1) MATMUL_TC(4, 1) MATMUL_TC(8, 1)
 
 // ---------------------------------------------------------------------------------------------------------
 // Y[i] = X[src(i)] / sqrt(mean(X[src(i)]²) + eps) · w, one block of 256 threads per output row; src(i) = rows[i]
-// when rows is given (the rows whose logits are wanted), else i.
+// when rows is given (the rows whose logits are wanted), else i. Thread j sums the squares of elements j, j + 256, …
+// in that order. Rows of up to NORM_ELEMENTS · 256 elements are read once into registers, every load issued before
+// the first is used: a decode step's norm is one row, so its time is the latency of its loads.
 
-extern "C" __global__ void rmsnorm(const float* x, int ldx, const float* w, float* y, int ldy, int n, float eps, const int* rows)
+#define NORM_ELEMENTS 32
+
+__device__ __forceinline__ float block_sum(float v, float* partial)
 {
-    __shared__ float partial[8];
-    int i = blockIdx.x;
-    const float* xr = x + (long)(rows ? rows[i] : i) * ldx;
-    float ss = 0.f;
-    for (int c = threadIdx.x; c < n; c += blockDim.x) ss = fmaf(xr[c], xr[c], ss);
-    ss = warp_sum(ss);
-    if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = ss;
+    v = warp_sum(v);
+    if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = v;
     __syncthreads();
     if (threadIdx.x < 32)
     {
-        float v = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.f;
-        v = warp_sum(v);
-        if (threadIdx.x == 0) partial[0] = v;
+        float u = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.f;
+        u = warp_sum(u);
+        if (threadIdx.x == 0) partial[0] = u;
     }
     __syncthreads();
-    float scale = 1.f / sqrtf(partial[0] / n + eps);
+    return partial[0];
+}
+
+extern "C" __global__ void rmsnorm(const float* x, int ldx, const float* w, float* y, int ldy, int n, float eps, const int* rows)
+{
+    pdl_entry();
+    __shared__ float partial[8];
+    int i = blockIdx.x;
+    const float* xr = x + (long)(rows ? rows[i] : i) * ldx;
     float* yr = y + (long)i * ldy;
+    if (n <= NORM_ELEMENTS * (int)blockDim.x)
+    {
+        float v[NORM_ELEMENTS], wv[NORM_ELEMENTS];
+#pragma unroll
+        for (int j = 0; j < NORM_ELEMENTS; j++)
+        {
+            int c = threadIdx.x + j * blockDim.x;
+            if (c < n) { v[j] = xr[c]; wv[j] = __ldg(w + c); }
+        }
+        float ss = 0.f;
+#pragma unroll
+        for (int j = 0; j < NORM_ELEMENTS; j++)
+            if (threadIdx.x + j * blockDim.x < n) ss = fmaf(v[j], v[j], ss);
+        float scale = 1.f / sqrtf(block_sum(ss, partial) / n + eps);
+#pragma unroll
+        for (int j = 0; j < NORM_ELEMENTS; j++)
+        {
+            int c = threadIdx.x + j * blockDim.x;
+            if (c < n) yr[c] = v[j] * scale * wv[j];
+        }
+        return;
+    }
+    float ss = 0.f;
+    for (int c = threadIdx.x; c < n; c += blockDim.x) ss = fmaf(xr[c], xr[c], ss);
+    float scale = 1.f / sqrtf(block_sum(ss, partial) / n + eps);
     for (int c = threadIdx.x; c < n; c += blockDim.x) yr[c] = xr[c] * scale * w[c];
 }
 
 // up = silu(gate) · up: where gate and up are different weight types and cannot share one glu launch.
 extern "C" __global__ void swiglu(const float* gate, float* up, int ld, int n)
 {
+    pdl_entry();
     int i = blockIdx.y;
     for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < n; c += gridDim.x * blockDim.x)
     {
@@ -603,6 +780,7 @@ __device__ void rope_store(float* q, int ldq, float* k, const float* v, int ldk,
     const float* vb, const float* qn, const float* kn, float eps, const float* inv_freq, const int* pos, int H, int G,
     int d, int style, C* kc, C* vc, long long head_stride, const int* cached)
 {
+    pdl_entry();
     __shared__ float buf[WARPS][256];
     int start = *cached;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -671,8 +849,6 @@ ROPE(f16, u16)
 // `part`, and the block that finishes a (row, head) last merges them in segment order. Segment sizes and every
 // order depend only on L and the keys, so a tree's row gets its path's bits.
 
-#define MAXD 256
-#define KEYS 4
 #define MAXSPLIT 16
 
 // Keys per segment: 128 (one tile per warp) while that makes at most MAXSPLIT segments, else the multiple of 128
@@ -694,142 +870,192 @@ __device__ __forceinline__ float4 load4(const u16* p)
 }
 
 // part: [rows][H][MAXSPLIT][d + 2] (max, sum, then d weighted values); count: [rows][H] ints, zero between launches.
-template <typename C>
+// A block takes nh ≤ NH query heads of one KV group (h0 = blockIdx.x · nh), so each key and value it loads serves
+// them all; each head's arithmetic is what it would be alone. D (64, 128 or 256) bounds the head dimension d, so a
+// lane's key row (in pieces of 64 elements) and KEYS value rows are loaded before any is used.
+#define NH 4
+template <typename C, int D>
 __device__ void attention(const float* q, int ldq, const C* kc, const C* vc, long long head_stride, const int* cached,
-    const u64* visible, int H, int G, int d, float scale, float* out, int ldo, float* part, int* count)
+    const u64* visible, int H, int G, int d, int nh, float scale, float* out, int ldo, float* part, int* count)
 {
-    __shared__ float qs[MAXD];
+    pdl_entry();
+    __shared__ float qs[NH][D];
     __shared__ int batch_rows[64];
-    __shared__ float wm[WARPS], wl[WARPS];
-    __shared__ float wacc[WARPS][MAXD];
+    __shared__ float wm[NH][WARPS], wl[NH][WARPS];
+    __shared__ float wacc[WARPS][D];
     __shared__ int last;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    int h = blockIdx.x, i = blockIdx.y, split = blockIdx.z;
-    int g = h / (H / G), past = *cached;
+    int h0 = blockIdx.x * nh, i = blockIdx.y, split = blockIdx.z;
+    int g = h0 / (H / G), past = *cached;
     u64 bits = visible[i];
     int seen = __popcll(bits);
     int L = past + seen, segment = attention_segment(L), splits = (L + segment - 1) / segment;
     if (split >= splits) return;
     if (threadIdx.x == 0)
         for (int k = 0; k < seen; k++) { batch_rows[k] = past + __ffsll((long long)bits) - 1; bits &= bits - 1; }
-    for (int c = threadIdx.x; c < d; c += blockDim.x) qs[c] = q[(long)i * ldq + h * d + c];
+    for (int j = 0; j < nh; j++)
+        for (int c = threadIdx.x; c < d; c += blockDim.x) qs[j][c] = q[(long)i * ldq + (h0 + j) * d + c];
     __syncthreads();
     int first = split * segment, end = min(L, first + segment);
     const C* keys = kc + g * head_stride;
     const C* values = vc + g * head_stride;
-    float m = NEG_INF, l = 0.f;
-    float acc[MAXD / 32];
+    float m[NH], l[NH], acc[NH][D / 32];
 #pragma unroll
-    for (int c = 0; c < MAXD / 32; c++) acc[c] = 0.f;
+    for (int j = 0; j < NH; j++)
+    {
+        m[j] = NEG_INF;
+        l[j] = 0.f;
+#pragma unroll
+        for (int c = 0; c < D / 32; c++) acc[j][c] = 0.f;
+    }
     for (int t0 = first + warp * 32; t0 < end; t0 += WARPS * 32)
     {
         int t = t0 + lane;
         int row = t < past ? t : (t < end ? batch_rows[t - past] : 0);
-        float s = NEG_INF;
+        float s[NH], p[NH];
+#pragma unroll
+        for (int j = 0; j < NH; j++) s[j] = NEG_INF;
         if (t < end)
         {
             const C* kr = keys + (long)row * d;
-            float dot = 0.f;
-            for (int c = 0; c < d; c += 4)
-            {
-                float4 kv = load4(kr + c);
-                dot = fmaf(qs[c], kv.x, dot);
-                dot = fmaf(qs[c + 1], kv.y, dot);
-                dot = fmaf(qs[c + 2], kv.z, dot);
-                dot = fmaf(qs[c + 3], kv.w, dot);
-            }
-            s = dot * scale;
-        }
-        float tile_max = warp_max(s);
-        float new_m = fmaxf(m, tile_max);
-        float correction = expf(m - new_m);
-        float p = t < end ? expf(s - new_m) : 0.f;
-        l = l * correction + warp_sum(p);
+            float dot[NH];
 #pragma unroll
-        for (int c = 0; c < MAXD / 32; c++) acc[c] *= correction;
+            for (int j = 0; j < NH; j++) dot[j] = 0.f;
+#pragma unroll
+            for (int c0 = 0; c0 < D; c0 += 64)
+            {
+                float4 kv[16];
+#pragma unroll
+                for (int e = 0; e < 16; e++)
+                    if (c0 + 4 * e < d) kv[e] = load4(kr + c0 + 4 * e);
+#pragma unroll
+                for (int e = 0; e < 16; e++)
+                {
+                    int c = c0 + 4 * e;
+                    if (c >= d) break;
+#pragma unroll
+                    for (int j = 0; j < NH; j++)
+                        if (j < nh)
+                        {
+                            dot[j] = fmaf(qs[j][c], kv[e].x, dot[j]);
+                            dot[j] = fmaf(qs[j][c + 1], kv[e].y, dot[j]);
+                            dot[j] = fmaf(qs[j][c + 2], kv[e].z, dot[j]);
+                            dot[j] = fmaf(qs[j][c + 3], kv[e].w, dot[j]);
+                        }
+                }
+            }
+#pragma unroll
+            for (int j = 0; j < NH; j++) s[j] = dot[j] * scale;
+        }
+#pragma unroll
+        for (int j = 0; j < NH; j++)
+            if (j < nh)
+            {
+                float tile_max = warp_max(s[j]);
+                float new_m = fmaxf(m[j], tile_max);
+                float correction = expf(m[j] - new_m);
+                p[j] = t < end ? expf(s[j] - new_m) : 0.f;
+                l[j] = l[j] * correction + warp_sum(p[j]);
+#pragma unroll
+                for (int c = 0; c < D / 32; c++) acc[j][c] *= correction;
+                m[j] = new_m;
+            }
         // Values of KEYS keys are loaded before any is used, so their reads overlap; summed in key order.
         int n = min(32, end - t0);
+        constexpr int KEYS = 1024 / D; // value rows in flight: 32 registers of them whatever D is
         for (int j0 = 0; j0 < n; j0 += KEYS)
         {
-            float pj[KEYS], vj[KEYS][MAXD / 32];
+            float vj[KEYS][D / 32];
 #pragma unroll
-            for (int j = 0; j < KEYS; j++)
+            for (int k = 0; k < KEYS; k++)
             {
-                pj[j] = __shfl_sync(0xffffffffu, p, j0 + j);
-                int rj = __shfl_sync(0xffffffffu, row, j0 + j);
-                const C* vr = values + (long)rj * d;
+                int rk = __shfl_sync(0xffffffffu, row, j0 + k);
+                const C* vr = values + (long)rk * d;
 #pragma unroll
-                for (int c = 0; c < MAXD / 32; c++)
-                    vj[j][c] = j0 + j < n && lane + 32 * c < d ? from_cache(vr[lane + 32 * c]) : 0.f;
+                for (int c = 0; c < D / 32; c++)
+                    vj[k][c] = j0 + k < n && lane + 32 * c < d ? from_cache(vr[lane + 32 * c]) : 0.f;
             }
 #pragma unroll
-            for (int j = 0; j < KEYS; j++)
+            for (int j = 0; j < NH; j++)
+                if (j < nh)
+                {
+                    float pk[KEYS];
 #pragma unroll
-                for (int c = 0; c < MAXD / 32; c++)
-                    if (j0 + j < n) acc[c] = fmaf(pj[j], vj[j][c], acc[c]);
+                    for (int k = 0; k < KEYS; k++) pk[k] = __shfl_sync(0xffffffffu, p[j], j0 + k);
+#pragma unroll
+                    for (int k = 0; k < KEYS; k++)
+#pragma unroll
+                        for (int c = 0; c < D / 32; c++)
+                            if (j0 + k < n) acc[j][c] = fmaf(pk[k], vj[k][c], acc[j][c]);
+                }
         }
-        m = new_m;
     }
-    if (lane == 0) { wm[warp] = m; wl[warp] = l; }
+    // Each head's segment partial: its max M, the sum of exp(s − M) and the values weighted by it (alone when the
+    // row has one segment).
 #pragma unroll
-    for (int c = 0; c < MAXD / 32; c++)
-        if (lane + 32 * c < d) wacc[warp][lane + 32 * c] = acc[c];
-    __syncthreads();
-    // The segment's partial: its max M, the sum of exp(s − M) and the values weighted by it.
-    float M = NEG_INF;
-    for (int w = 0; w < WARPS; w++) M = fmaxf(M, wm[w]);
-    float total = 0.f;
-    for (int w = 0; w < WARPS; w++) total += wm[w] == NEG_INF ? 0.f : wl[w] * expf(wm[w] - M);
-    if (splits == 1)
+    for (int j = 0; j < NH; j++)
     {
+        if (j >= nh) break;
+        int h = h0 + j;
+        if (lane == 0) { wm[j][warp] = m[j]; wl[j][warp] = l[j]; }
+#pragma unroll
+        for (int c = 0; c < D / 32; c++)
+            if (lane + 32 * c < d) wacc[warp][lane + 32 * c] = acc[j][c];
+        __syncthreads();
+        float M = NEG_INF;
+        for (int w = 0; w < WARPS; w++) M = fmaxf(M, wm[j][w]);
+        float total = 0.f;
+        for (int w = 0; w < WARPS; w++) total += wm[j][w] == NEG_INF ? 0.f : wl[j][w] * expf(wm[j][w] - M);
+        float* mine = part + (((long)i * H + h) * MAXSPLIT + split) * (d + 2);
         for (int c = threadIdx.x; c < d; c += blockDim.x)
         {
             float o = 0.f;
-            for (int w = 0; w < WARPS; w++) o += wm[w] == NEG_INF ? 0.f : wacc[w][c] * expf(wm[w] - M);
-            out[(long)i * ldo + h * d + c] = o / total;
+            for (int w = 0; w < WARPS; w++) o += wm[j][w] == NEG_INF ? 0.f : wacc[w][c] * expf(wm[j][w] - M);
+            if (splits == 1) out[(long)i * ldo + h * d + c] = o / total;
+            else mine[2 + c] = o;
         }
-        return;
+        if (splits > 1 && threadIdx.x == 0) { mine[0] = M; mine[1] = total; }
+        __syncthreads();
     }
-    float* mine = part + (((long)i * H + h) * MAXSPLIT + split) * (d + 2);
-    for (int c = threadIdx.x; c < d; c += blockDim.x)
-    {
-        float o = 0.f;
-        for (int w = 0; w < WARPS; w++) o += wm[w] == NEG_INF ? 0.f : wacc[w][c] * expf(wm[w] - M);
-        mine[2 + c] = o;
-    }
-    if (threadIdx.x == 0) { mine[0] = M; mine[1] = total; }
+    if (splits == 1) return;
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0) last = atomicAdd(count + i * H + h, 1) == splits - 1;
+    if (threadIdx.x == 0) last = atomicAdd(count + i * H + h0, 1) == splits - 1;
     __syncthreads();
     if (!last) return;
-    // Last of the row's segments: merge them all in segment order (the partials are read from L2, not L1).
-    const float* all = part + ((long)i * H + h) * MAXSPLIT * (d + 2);
-    float MM = NEG_INF;
-    for (int sp = 0; sp < splits; sp++) MM = fmaxf(MM, __ldcg(all + sp * (d + 2)));
-    float sum = 0.f;
-    for (int sp = 0; sp < splits; sp++)
+    // Last of the row's segments: merge each head's in segment order (the partials are read from L2, not L1).
+    for (int j = 0; j < nh; j++)
     {
-        float ms = __ldcg(all + sp * (d + 2));
-        sum += ms == NEG_INF ? 0.f : __ldcg(all + sp * (d + 2) + 1) * expf(ms - MM);
-    }
-    for (int c = threadIdx.x; c < d; c += blockDim.x)
-    {
-        float o = 0.f;
+        int h = h0 + j;
+        const float* all = part + ((long)i * H + h) * MAXSPLIT * (d + 2);
+        float MM = NEG_INF;
+        for (int sp = 0; sp < splits; sp++) MM = fmaxf(MM, __ldcg(all + sp * (d + 2)));
+        float sum = 0.f;
         for (int sp = 0; sp < splits; sp++)
         {
             float ms = __ldcg(all + sp * (d + 2));
-            o += ms == NEG_INF ? 0.f : __ldcg(all + sp * (d + 2) + 2 + c) * expf(ms - MM);
+            sum += ms == NEG_INF ? 0.f : __ldcg(all + sp * (d + 2) + 1) * expf(ms - MM);
         }
-        out[(long)i * ldo + h * d + c] = o / sum;
+        for (int c = threadIdx.x; c < d; c += blockDim.x)
+        {
+            float o = 0.f;
+            for (int sp = 0; sp < splits; sp++)
+            {
+                float ms = __ldcg(all + sp * (d + 2));
+                o += ms == NEG_INF ? 0.f : __ldcg(all + sp * (d + 2) + 2 + c) * expf(ms - MM);
+            }
+            out[(long)i * ldo + h * d + c] = o / sum;
+        }
     }
-    if (threadIdx.x == 0) count[i * H + h] = 0;
+    if (threadIdx.x == 0) count[i * H + h0] = 0;
 }
 
-#define ATTENTION(name, C) \
-    extern "C" __global__ void __launch_bounds__(WARPS * 32) attention_##name(const float* q, int ldq, const C* kc, const C* vc, \
-        long long head_stride, const int* cached, const u64* visible, int H, int G, int d, float scale, float* out, int ldo, float* part, int* count) \
-    { attention<C>(q, ldq, kc, vc, head_stride, cached, visible, H, G, d, scale, out, ldo, part, count); }
+#define ATTENTION_D(name, C, D) \
+    extern "C" __global__ void __launch_bounds__(WARPS * 32) attention_##name##_d##D(const float* q, int ldq, const C* kc, const C* vc, \
+        long long head_stride, const int* cached, const u64* visible, int H, int G, int d, int nh, float scale, float* out, int ldo, \
+        float* part, int* count) \
+    { attention<C, D>(q, ldq, kc, vc, head_stride, cached, visible, H, G, d, nh, scale, out, ldo, part, count); }
+#define ATTENTION(name, C) ATTENTION_D(name, C, 64) ATTENTION_D(name, C, 128) ATTENTION_D(name, C, 256)
 ATTENTION(f32, float)
 ATTENTION(f16, u16)
 
@@ -840,6 +1066,7 @@ ATTENTION(f16, u16)
 template <typename C>
 __device__ void keep_rows(C* k, C* v, long long head_stride, int heads, int d, const int* src, const int* dst, int count)
 {
+    pdl_entry();
     long e = (long)blockIdx.x * blockDim.x + threadIdx.x;
     if (e >= (long)heads * d) return;
     long head = e / d * head_stride;

@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using SpecDec.Backends.Cuda;
 using SpecDec.Cli.Commands;
+using SpecDec.Tensors;
 
 namespace SpecDec.Tests.Cuda;
 
@@ -45,6 +46,29 @@ public class CudaHostTests
         Assert.Equal(4, CudaKernels.AttentionSplits(512));
         Assert.Equal(16, CudaKernels.AttentionSplits(2048));
         Assert.Equal(9, CudaKernels.AttentionSplits(2049)); // segments of 256 keys
+    }
+
+    [Fact]
+    public void Launch_shapes_follow_the_matrix_and_the_grid()
+    {
+        // K groups are a function of the matrix alone (every batch size sums in one order): Llama-3.2-1B's shapes.
+        static int Groups(GgmlType type, int rows, int columns) => CudaKernels.TensorCoreGroups(new DeviceMatrix(type, 0, 0, rows, columns, columns));
+        Assert.Equal(2, Groups(GgmlType.BF16, 2048, 2048));    // attention output: 128 tiles
+        Assert.Equal(2, Groups(GgmlType.BF16, 3072, 2048));    // QKV
+        Assert.Equal(4, Groups(GgmlType.BF16, 2048, 8192));    // down
+        Assert.Equal(1, Groups(GgmlType.BF16, 8192, 2048));    // gate and up: 512 tiles already
+        Assert.Equal(1, Groups(GgmlType.BF16, 128256, 2048));  // head
+        Assert.Equal(1, Groups(GgmlType.Q8_0, 2048, 8192));    // Q8_0 never splits
+        Assert.Equal(129L * 4 * 2 * 64 * 16, CudaKernels.SplitScratchFloats(new DeviceMatrix(GgmlType.BF16, 0, 0, 2048, 8192, 8192)));
+        Assert.Equal(0, CudaKernels.SplitScratchFloats(new DeviceMatrix(GgmlType.BF16, 0, 0, 8192, 2048, 2048)));
+        // Query heads per attention block: as many of a KV group's (up to specdec.cu's NH) as leave two blocks an SM.
+        Assert.Equal(4, int.Parse(Regex.Match(Source, @"#define NH (\d+)").Groups[1].Value));
+        Assert.Equal(1, CudaKernels.AttentionHeadsPerBlock(32, 8, rows: 1, segments: 5, multiprocessors: 132));
+        Assert.Equal(2, CudaKernels.AttentionHeadsPerBlock(32, 8, rows: 4, segments: 5, multiprocessors: 132));
+        Assert.Equal(4, CudaKernels.AttentionHeadsPerBlock(32, 8, rows: 8, segments: 5, multiprocessors: 132));
+        Assert.Equal(1, CudaKernels.AttentionHeadsPerBlock(14, 2, rows: 64, segments: 16, multiprocessors: 132)); // groups of 7
+        Assert.Equal(3, CudaKernels.AttentionHeadsPerBlock(12, 2, rows: 64, segments: 16, multiprocessors: 132)); // groups of 6
+        Assert.Equal(1, CudaKernels.AttentionHeadsPerBlock(16, 16, rows: 64, segments: 16, multiprocessors: 132)); // no GQA
     }
 
     [Fact]

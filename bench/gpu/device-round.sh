@@ -5,7 +5,7 @@
 # ROUND_STEPS picks steps (default all): ptx kernels parity generate perf profile hf bench; ROOT is the repository
 # (default: the folder above this script's). kernels times the tensor-core matmuls and, beside them, the warp-per-row
 # kernels (SPECDEC_CUDA_TENSOR_CORES=0); perf runs each model as shipped, without CUDA graphs, and with neither
-# (PERF_WAYS=shipped: as shipped only, in both); profile times every kernel of two decode steps of the 1B BF16 with Nsight
+# (PERF_WAYS=shipped: as shipped only, in both); profile times every kernel of two forwards of the 1B BF16 with Nsight
 # Compute (ncu-kernels.py sums them per kernel).
 set -u
 G="$(cd "$(dirname "$0")" && pwd)"   # .gpu/: this script, the CLI, specdec.cu, build-ptx.sh, hf_reference.py

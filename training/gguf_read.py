@@ -126,3 +126,38 @@ def llama_from_gguf(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
                 w = unpermute(w, hp["kv_heads"])
             sd[f"model.layers.{i}.{h}.weight"] = w
     return hp, sd
+
+
+def eagle_head_from_gguf(path: Path) -> dict[str, np.ndarray]:
+    """An EAGLE head GGUF (models/README.md's keys) as heads.EagleHead's state dict (Q/K rows un-permuted)."""
+    meta, t = read_gguf(path)
+    if meta.get("general.architecture") != "eagle":
+        raise ValueError(f"{path}: general.architecture is {meta.get('general.architecture')!r}, not 'eagle'")
+    heads, kv = int(meta["eagle.attention.head_count"]), int(meta["eagle.attention.head_count_kv"])
+    names = {
+        "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
+        "attn_output": "self_attn.o_proj", "ffn_norm": "post_attention_layernorm", "ffn_gate": "mlp.gate_proj",
+        "ffn_up": "mlp.up_proj", "ffn_down": "mlp.down_proj",
+    }
+    sd = {"fc.weight": t["fc.weight"], "fc.bias": t["fc.bias"]}
+    for g, h in names.items():
+        w = t[f"blk.0.{g}.weight"]
+        if g in ("attn_q", "attn_k"):
+            w = unpermute(w, heads if g == "attn_q" else kv)
+        sd[f"layers.0.{h}.weight"] = w
+    return sd
+
+
+def medusa_heads_from_gguf(path: Path) -> dict[str, np.ndarray]:
+    """A Medusa GGUF of heads sharing the base's output head as heads.MedusaHeads' state dict."""
+    meta, t = read_gguf(path)
+    if meta.get("general.architecture") != "medusa":
+        raise ValueError(f"{path}: general.architecture is {meta.get('general.architecture')!r}, not 'medusa'")
+    if any(k.endswith(".output.weight") for k in t):
+        raise ValueError(f"{path}: heads with their own output head are not handled")
+    sd = {}
+    for i in range(int(meta["medusa.head_count"])):
+        for j in range(int(meta["medusa.block_count"])):
+            for p in ("weight", "bias"):
+                sd[f"heads.{i}.{j}.linear.{p}"] = t[f"medusa.{i}.blk.{j}.{p}"]
+    return sd

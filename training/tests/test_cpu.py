@@ -7,7 +7,9 @@ Shrinks the model shapes and batch sizes, writes random token streams, then chec
   * the attention / RoPE / GQA implementation against a naive reference;
   * a target stage of train.py runs, logs, resumes from its checkpoint and writes weights;
   * a drafts stage distils from those weights (KL and CE both logged);
-  * evaluate.simulate() gives the same counts as the explicit draft-then-verify loop.
+  * evaluate.simulate() gives the same counts as the explicit draft-then-verify loop;
+  * self_distill.generate (KV cache, grouped-query decode) continues greedily as full forwards do, and
+    train_heads.chain_report counts greedy chains as by hand.
 """
 
 from __future__ import annotations
@@ -213,8 +215,34 @@ def test_simulation(work: Path):
     print(f"simulation == explicit loop: ok (draft top-1 agreement {match.mean():.2f})")
 
 
+def test_self_distill():
+    import self_distill
+    import train_heads
+
+    torch.manual_seed(0)
+    m = LlamaLM(specs.SPECS["target"]).eval()
+    for p in m.parameters():
+        p.data += 0.05 * torch.randn_like(p)
+    prompts = torch.randint(3, 300, (3, 10))
+    g = torch.Generator()
+    g.manual_seed(0)
+    out = self_distill.generate(m, prompts, 8, torch.zeros(3), g)
+    assert torch.equal(out[:, :10], prompts)
+    with torch.no_grad():
+        for t in range(10, 18):
+            assert torch.equal(out[:, t], m(out[:, :t])[:, -1].argmax(-1)), t
+    # sampled rows stay in the vocabulary and leave greedy rows greedy
+    mixed = self_distill.generate(m, prompts, 8, torch.tensor([0.0, 1.0, 0.0]), g)
+    assert torch.equal(mixed[0], out[0]) and torch.equal(mixed[2], out[2])
+    # chains from rows 0..3: steps (T T) (T F) (F .) (T T) -> tau (3 + 2 + 1 + 3) / 4; step 2 stands in 2 of 3
+    r = train_heads.chain_report([torch.tensor([[True, True, False, True]]), torch.tensor([[True, False, True, True]])], 0)
+    assert r == {"tau": 2.25, "accept_per_position": [0.75, 0.6667]}, r
+    print("self-distillation generate == full-forward greedy, chain tau: ok")
+
+
 def main():
     test_model()
+    test_self_distill()
     work = Path(tempfile.mkdtemp(prefix="sd_test_"))
     try:
         test_train(work)

@@ -28,6 +28,12 @@ public unsafe struct Activations
     /// <summary>[T × K/32] −128·Σq of each Q8 block (see <see cref="Q8_0Packed"/>).</summary>
     public int* Q8Bias;
 
+    /// <summary>
+    /// [T × K] the Q8 quants as packed Q8_0's 256-bit passes read them (<see cref="Q8_0Packed.Interleave"/>): pass by pass,
+    /// block by block, each of the pass's rows' 32 quants of the block; null when no weight of the call needs them.
+    /// </summary>
+    public sbyte* Q8Passes;
+
     /// <summary>[T × K] int8 quants in Q8_K blocks of 256 (null when no weight of the call needs them).</summary>
     public sbyte* Q8K;
 

@@ -32,7 +32,7 @@ public static unsafe class Matmul
 
         var job = new Job { Level = level, Path = path, Workspace = workspace.RowScratch(0), ScratchStride = workspace.RowScratchStride };
         job.X = new Activations { T = t, K = k, F32 = x };
-        bool needQ8 = false, needQ8K = false, needScaled = false;
+        bool needQ8 = false, needQ8K = false, needScaled = false, needPasses = false;
         int items = 0;
         long work = 0;
         int targetItems = pool.ThreadCount * 8;
@@ -44,6 +44,7 @@ public static unsafe class Matmul
             if (form == ActivationForm.None) throw new NotSupportedException($"no matmul kernel for {w.Type} weights yet");
             needQ8 |= form == ActivationForm.Q8;
             needQ8K |= form == ActivationForm.Q8K;
+            needPasses |= w.Type == GgmlType.Q8_0 && w.Packed != null && path is KernelPath.Avx2 or KernelPath.AvxVnni; // the 256-bit passes
             needScaled |= w.FiniteHalves && level != SimdLevel.Scalar;
             // Chunks of whole 8-row groups (the packed layouts compute 8 rows at once), about 8 per thread over the
             // whole call, so a slow core delays little.
@@ -67,6 +68,11 @@ public static unsafe class Matmul
             for (int r = 0; r < t; r++)
                 ActivationQ8.Quantize(x + (long)r * k, k, job.X.Q8 + (long)r * k, job.X.Q8Scale + (long)r * (k / ActivationQ8.Block),
                     job.X.Q8Bias + (long)r * (k / ActivationQ8.Block), level);
+            if (needPasses)
+            {
+                job.X.Q8Passes = workspace.Q8Passes;
+                Q8_0Packed.Interleave(job.X.Q8, job.X.Q8Passes, t, k);
+            }
         }
         if (needQ8K)
         {

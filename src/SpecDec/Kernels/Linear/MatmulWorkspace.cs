@@ -13,6 +13,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     readonly NativeBuffer<sbyte> _q8;        // [MaxRows × MaxColumns]
     readonly NativeBuffer<float> _q8Scale;   // [MaxRows × MaxColumns/32]
     readonly NativeBuffer<int> _q8Bias;      // [MaxRows × MaxColumns/32]
+    readonly NativeBuffer<sbyte> _q8Passes;  // [MaxRows × MaxColumns]
     readonly NativeBuffer<sbyte> _q8k;       // [MaxRows × MaxColumns]
     readonly NativeBuffer<float> _q8kScale;  // [MaxRows × MaxColumns/256]
     readonly NativeBuffer<short> _q8kSums;   // [MaxRows × MaxColumns/16]
@@ -29,6 +30,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
         _q8 = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8Scale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));
         _q8Bias = new NativeBuffer<int>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));
+        _q8Passes = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8k = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8kScale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8K.Block + 1));
         _q8kSums = new NativeBuffer<short>((long)maxRows * (maxColumns / ActivationQ8K.SumGroup + 1));
@@ -44,6 +46,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     internal sbyte* Q8 => _q8.Pointer;
     internal float* Q8Scale => _q8Scale.Pointer;
     internal int* Q8Bias => _q8Bias.Pointer;
+    internal sbyte* Q8Passes => _q8Passes.Pointer;
     internal sbyte* Q8K => _q8k.Pointer;
     internal float* Q8KScale => _q8kScale.Pointer;
     internal short* Q8KSums => _q8kSums.Pointer;
@@ -55,6 +58,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
         _q8.Dispose();
         _q8Scale.Dispose();
         _q8Bias.Dispose();
+        _q8Passes.Dispose();
         _q8k.Dispose();
         _q8kScale.Dispose();
         _q8kSums.Dispose();

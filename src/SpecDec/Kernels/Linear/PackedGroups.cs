@@ -87,18 +87,24 @@ internal static unsafe class PackedGroups
             Pass<TKernel, TDot>(x.T, w.Packed, blocks, row0, row1, x, 0, y, w.Rows);
             return;
         }
-        int passes = (x.T + TKernel.MaxPassRows - 1) / TKernel.MaxPassRows;
+        int passes = Passes(x.T, TKernel.MaxPassRows);
         for (int n = row0; n < row1; n += groupRows)
         {
             int end = Math.Min(n + groupRows, row1);
             for (int p = 0, c = 0; p < passes; p++)
             {
-                int rows = x.T / passes + (p < x.T % passes ? 1 : 0);
+                int rows = PassRows(x.T, passes, p);
                 Pass<TKernel, TDot>(rows, w.Packed, blocks, n, end, x, c, y, w.Rows);
                 c += rows;
             }
         }
     }
+
+    /// <summary>Passes that t activation rows take, at most <paramref name="maxPassRows"/> each.</summary>
+    internal static int Passes(int t, int maxPassRows) => (t + maxPassRows - 1) / maxPassRows;
+
+    /// <summary>Rows of pass p of <paramref name="passes"/> over t rows: as even as possible, the longer ones first.</summary>
+    internal static int PassRows(int t, int passes, int p) => t / passes + (p < t % passes ? 1 : 0);
 
     static void Pass<TKernel, TDot>(int rows, byte* w, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
         where TKernel : struct, IPackedGroupKernel where TDot : struct, IInt8Dot

@@ -86,7 +86,9 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     /// Activation rows one pass takes: with one chain a row (<see cref="OneChainRows"/>) the inner loop of 8 rows still fits the
     /// 16 registers VEX can name; the scaled outputs, touched once a block, are what the JIT keeps on the stack.
     /// </summary>
-    static int IPackedGroupKernel.MaxPassRows => 8;
+    const int MaxPassRows = 8;
+
+    static int IPackedGroupKernel.MaxPassRows => MaxPassRows;
 
     /// <summary>
     /// From this many rows on, each row's sum is one chain of multiply-adds; below it, two. A vpdpbusd waits 4 cycles on
@@ -110,9 +112,8 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
             Pass512<TRows, TDot>(packed, blocks, row0, row1, x, c, y, ldy);
             return;
         }
-        int rows = TRows.Count; // a constant: each count compiles to its own loop
-        int stride = x.K / 4;   // ints from one activation row's quants to the next
-        int* q = (int*)(x.Q8 + (long)c * x.K);
+        int rows = TRows.Count;                 // a constant: each count compiles to its own loop
+        int* q = (int*)(x.Q8Passes + (long)c * x.K); // this pass's quants, block by block (Interleave)
         int* bias = x.Q8Bias + (long)c * blocks;
         float* dx = x.Q8Scale + (long)c * blocks;
         for (int n = row0; n < row1; n += GroupRows)
@@ -126,7 +127,7 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 byte* block = group + (long)b * GroupBlockBytes;
                 Prefetch.Lines(block, (GroupBlockBytes + 63) / 64);
                 Vector256<float> ws = Halves(block);
-                int* qb = q + b * (BlockSize / 4);
+                int* qb = q + b * rows * RowInts; // row i's block at qb + i·RowInts: constant offsets, no address arithmetic per chunk
                 if (rows == 1)
                 {
                     a0 = Block<TDot>(block, ws, qb, bias + b, dx + b, a0);
@@ -150,13 +151,13 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                         OffsetWeights chunk = TDot.Prepare(Vector256.Load(w + j * 32));
                         int* qj = qb + j;
                         s0 = Chunk<TDot>(s0, chunk, qj);
-                        s1 = Chunk<TDot>(s1, chunk, qj + stride);
-                        s2 = Chunk<TDot>(s2, chunk, qj + 2 * stride);
-                        s3 = Chunk<TDot>(s3, chunk, qj + 3 * stride);
-                        s4 = Chunk<TDot>(s4, chunk, qj + 4 * stride);
-                        s5 = Chunk<TDot>(s5, chunk, qj + 5 * stride);
-                        if (rows > 6) s6 = Chunk<TDot>(s6, chunk, qj + 6 * stride);
-                        if (rows > 7) s7 = Chunk<TDot>(s7, chunk, qj + 7 * stride);
+                        s1 = Chunk<TDot>(s1, chunk, qj + RowInts);
+                        s2 = Chunk<TDot>(s2, chunk, qj + 2 * RowInts);
+                        s3 = Chunk<TDot>(s3, chunk, qj + 3 * RowInts);
+                        s4 = Chunk<TDot>(s4, chunk, qj + 4 * RowInts);
+                        s5 = Chunk<TDot>(s5, chunk, qj + 5 * RowInts);
+                        if (rows > 6) s6 = Chunk<TDot>(s6, chunk, qj + 6 * RowInts);
+                        if (rows > 7) s7 = Chunk<TDot>(s7, chunk, qj + 7 * RowInts);
                     }
                 }
                 else
@@ -168,11 +169,11 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                         int* qe = qb + j, qo = qe + 1;
                         s0 = Chunk<TDot>(s0, even, qe);
                         t0 = Chunk<TDot>(t0, odd, qo);
-                        s1 = Chunk<TDot>(s1, even, qe + stride);
-                        t1 = Chunk<TDot>(t1, odd, qo + stride);
-                        if (rows > 2) { s2 = Chunk<TDot>(s2, even, qe + 2 * stride); t2 = Chunk<TDot>(t2, odd, qo + 2 * stride); }
-                        if (rows > 3) { s3 = Chunk<TDot>(s3, even, qe + 3 * stride); t3 = Chunk<TDot>(t3, odd, qo + 3 * stride); }
-                        if (rows > 4) { s4 = Chunk<TDot>(s4, even, qe + 4 * stride); t4 = Chunk<TDot>(t4, odd, qo + 4 * stride); }
+                        s1 = Chunk<TDot>(s1, even, qe + RowInts);
+                        t1 = Chunk<TDot>(t1, odd, qo + RowInts);
+                        if (rows > 2) { s2 = Chunk<TDot>(s2, even, qe + 2 * RowInts); t2 = Chunk<TDot>(t2, odd, qo + 2 * RowInts); }
+                        if (rows > 3) { s3 = Chunk<TDot>(s3, even, qe + 3 * RowInts); t3 = Chunk<TDot>(t3, odd, qo + 3 * RowInts); }
+                        if (rows > 4) { s4 = Chunk<TDot>(s4, even, qe + 4 * RowInts); t4 = Chunk<TDot>(t4, odd, qo + 4 * RowInts); }
                     }
                     s0 += t0;
                     s1 += t1;
@@ -191,6 +192,29 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 if (rows > 7) a7 = Scale(s7, ws, db + 7 * blocks, a7);
             }
             StoreRows<TRows>(yg + (long)c * ldy, ldy, valid, a0, a1, a2, a3, a4, a5, a6, a7);
+        }
+    }
+
+    /// <summary>Ints of one activation row's block of quants.</summary>
+    const int RowInts = BlockSize / 4;
+
+    /// <summary>
+    /// <see cref="Activations.Q8Passes"/> from the quants q[t × k]: pass by pass as <see cref="PackedGroups"/> splits the t rows,
+    /// block by block, each of the pass's rows' 32 quants of the block. Read from the row-major quants, a pass's rows sit K
+    /// bytes apart, and the JIT spent about 13 scalar instructions a chunk of 8 rows on their addresses (on the
+    /// vector ALU ports too); here one register and constant offsets reach them. Once per call, shared by every weight row.
+    /// </summary>
+    internal static void Interleave(sbyte* q, sbyte* dst, int t, int k)
+    {
+        int blocks = k / BlockSize;
+        int passes = PackedGroups.Passes(t, MaxPassRows);
+        for (int p = 0, c = 0; p < passes; p++)
+        {
+            int rows = PackedGroups.PassRows(t, passes, p);
+            for (int b = 0; b < blocks; b++)
+                for (int i = 0; i < rows; i++)
+                    Vector256.Load(q + (long)(c + i) * k + b * BlockSize).Store(dst + (long)c * k + ((long)b * rows + i) * BlockSize);
+            c += rows;
         }
     }
 

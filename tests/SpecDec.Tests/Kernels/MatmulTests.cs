@@ -33,6 +33,7 @@ public unsafe class MatmulTests : IDisposable
         data.Add(GgmlType.Q5_K, 256, 13, true);
         data.Add(GgmlType.Q5_0, 64, 13, true);
         data.Add(GgmlType.IQ4_NL, 64, 13, true);
+        data.Add(GgmlType.MXFP4, 64, 13, true);
         data.Add(GgmlType.Q3_K, 256, 13, true);
         data.Add(GgmlType.IQ4_XS, 512, 13, true);
         return data;

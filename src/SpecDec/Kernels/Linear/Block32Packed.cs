@@ -6,16 +6,17 @@ using SpecDec.Kernels.Quant;
 namespace SpecDec.Kernels.Linear;
 
 /// <summary>
-/// Q4_1, Q5_0, Q5_1 and IQ4_NL weights (<see cref="IPackedBlock32"/>) repacked at load, and their matmul against the Q8
-/// activations on every <see cref="KernelPath"/>: 8 rows interleaved block by block as <see cref="Q8_0Packed"/>, their
-/// 4- or 5-bit indices as <see cref="PackedNibbles"/>. The packed copy is exactly the file's size.
+/// Q4_1, Q5_0, Q5_1, IQ4_NL and MXFP4 weights (<see cref="IPackedBlock32"/>) repacked at load, and their matmul against
+/// the Q8 activations on every <see cref="KernelPath"/>: 8 rows interleaved block by block as <see cref="Q8_0Packed"/>,
+/// their 4- or 5-bit indices as <see cref="PackedNibbles"/>. The packed copy is exactly the file's size.
 ///
 /// Group layout (rows 8g..8g+7, zero rows past the end), per block of 32 columns:
-///   [8 × f16] d of each row, then for the formats with an offset [8 × f16] m of each row
+///   [8 × f16] d of each row (MXFP4: [8 bytes] each row's exponent e, d = 2^(e − 128) built from its bits in the
+///   kernel, as <see cref="BlockMXFP4.Scale"/>), then for the formats with an offset [8 × f16] m of each row
 ///   [128 bytes] the 8 rows' indices (<see cref="PackedNibbles"/>), then for 5-bit indices [32 bytes] their fifth bits
 ///
 /// Per block and row, in int32: S = Σ u·a + Offset·Σa (Q4_1, Q5_0, Q5_1: unsigned u, Q5_0's −16 from the activation
-/// block's sum), or S = Σ Table[u]·a (IQ4_NL: the indices looked up as w + 128 and summed from the activations' bias
+/// block's sum), or S = Σ Table[u]·a (IQ4_NL, MXFP4: the indices looked up as w + 128 and summed from the activations' bias
 /// where the path is <see cref="IInt8Dot.Biased"/>, as <see cref="Q8_0Packed"/>); then v = d·S, v = fma(m, Σa, v) for
 /// the formats with an offset, and y = fma(d_a, v, y) in block order. The scalar twin computes the same integers and
 /// float operations: the same bits, and a row's result does not depend on T.
@@ -26,7 +27,7 @@ internal readonly unsafe struct Block32Packed<TBlock> : IPackedGroupKernel where
     const int Block = 32;
     const int MaxPassRows = 4; // the 8 index vectors (or their prepared weights) and four rows' sums fill the registers
 
-    static int ScaleBytes => (TBlock.HasMin ? 2 : 1) * GroupRows * 2;
+    static int ScaleBytes => (TBlock.HasMin ? 2 : 1) * GroupRows * (TBlock.ExponentScale ? 1 : 2);
     static byte* Fifth(byte* nibbles) => TBlock.IndexBits == 5 ? nibbles + PackedNibbles.Bytes : null;
     static int GroupBlockBytes => ScaleBytes + PackedNibbles.Bytes + (TBlock.IndexBits == 5 ? PackedNibbles.FifthBytes : 0);
 
@@ -47,8 +48,9 @@ internal readonly unsafe struct Block32Packed<TBlock> : IPackedGroupKernel where
                 for (int r = 0; r < GroupRows && g * GroupRows + r < w.Rows; r++)
                 {
                     byte* src = w.Row(g * GroupRows + r) + b * TBlock.Bytes;
-                    // d and m are f16 in every packed format: through f32 and back they keep their bits.
-                    ((Half*)o)[r] = (Half)TBlock.D(src);
+                    // d and m are f16 in every packed format but MXFP4: through f32 and back they keep their bits.
+                    if (TBlock.ExponentScale) o[r] = *src;
+                    else ((Half*)o)[r] = (Half)TBlock.D(src);
                     if (TBlock.HasMin) ((Half*)o)[GroupRows + r] = (Half)TBlock.M(src);
                     TBlock.Values(src, v);
                     for (int l = 0; l < Block; l++) PackedNibbles.Put(nibbles, Fifth(nibbles), r, l, Index(v[l]));
@@ -85,13 +87,20 @@ internal readonly unsafe struct Block32Packed<TBlock> : IPackedGroupKernel where
                     sbyte* a = x.Q8 + i * Block;
                     int s = 0;
                     for (int l = 0; l < Block; l++) s += Value(PackedNibbles.Get(nibbles, Fifth(nibbles), r, l)) * a[l];
-                    float v = QuantFormat.HalfAt(block + 2 * r) * (float)s;
+                    float v = D(block, r) * (float)s;
                     if (TBlock.HasMin) v = MathF.FusedMultiplyAdd(QuantFormat.HalfAt(block + 2 * (GroupRows + r)), SumOf(x.Q8Bias[i]), v);
                     acc = MathF.FusedMultiplyAdd(x.Q8Scale[i], v, acc);
                 }
                 y[(long)c * ldy + r] = acc;
             }
     }
+
+    /// <summary>d of row r of a packed block: the scalar twin's read (an exponent byte is read as the file's block reads it).</summary>
+    static float D(byte* block, int r) => TBlock.ExponentScale ? TBlock.D(block + r) : QuantFormat.HalfAt(block + 2 * r);
+
+    /// <summary>d of the 8 rows of a packed block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector256<float> Ds(byte* block) => TBlock.ExponentScale ? BlockMXFP4.Scales(block) : Q8_0Packed.Halves(block);
 
     /// <summary>Σa of an activation block from its bias −128·Σa.</summary>
     static int SumOf(int bias) => bias / -128;
@@ -119,7 +128,7 @@ internal readonly unsafe struct Block32Packed<TBlock> : IPackedGroupKernel where
             {
                 byte* block = group + (long)b * GroupBlockBytes, nibbles = block + ScaleBytes;
                 Prefetch.Lines(block, (GroupBlockBytes + 63) / 64);
-                Vector256<float> d = Q8_0Packed.Halves(block), m = TBlock.HasMin ? Q8_0Packed.Halves(block + 2 * GroupRows) : default;
+                Vector256<float> d = Ds(block), m = TBlock.HasMin ? Q8_0Packed.Halves(block + 2 * GroupRows) : default;
                 int* q = q0 + b * (Block / 4), bias = bias0 + b;
                 float* da = da0 + b;
                 if (TBlock.Indexed)

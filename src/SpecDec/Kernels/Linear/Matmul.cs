@@ -165,6 +165,9 @@ public static unsafe class Matmul
                 case GgmlType.IQ4_NL when part.Weight.Packed != null:
                     Block32Packed<BlockIQ4_NL>.Rows(part.Weight, X, part.Y, row0, row1, Path);
                     break;
+                case GgmlType.MXFP4 when part.Weight.Packed != null:
+                    Block32Packed<BlockMXFP4>.Rows(part.Weight, X, part.Y, row0, row1, Path);
+                    break;
                 case GgmlType.Q3_K when part.Weight.Packed != null:
                     SuperBlockPacked<BlockQ3_K>.Rows(part.Weight, X, part.Y, row0, row1, Path);
                     break;

@@ -1,4 +1,6 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SpecDec.Kernels.Quant;
 
@@ -8,7 +10,7 @@ namespace SpecDec.Kernels.Quant;
 /// (<see cref="Values"/>) and halves the scale: x = Values[i]·2^(e − 128). Quantized as ggml's
 /// quantize_row_mxfp4_ref: e = ⌊log2 max|x|⌋ − 2 + 127, each value to its nearest code.
 /// </summary>
-public readonly unsafe struct BlockMXFP4 : IBlock32
+public readonly unsafe struct BlockMXFP4 : IPackedBlock32
 {
     public const int Size = 32;
     public const int Bytes = 17;
@@ -21,8 +23,23 @@ public readonly unsafe struct BlockMXFP4 : IBlock32
     /// <summary>2^(e − 128) (ggml's GGML_E8M0_TO_FP32_HALF): subnormal for e &lt; 2.</summary>
     public static float Scale(byte e) => BitConverter.UInt32BitsToSingle(e < 2 ? 0x0020_0000u << e : (uint)(e - 1) << 23);
 
+    /// <summary><see cref="Scale"/> of 8 exponent bytes, built from their bits as the scalar one is: the same floats.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Scales(byte* e)
+    {
+        Vector256<uint> x = Avx2.ConvertToVector256Int32(e).AsUInt32();
+        Vector256<uint> normal = Vector256.ShiftLeft(x - Vector256<uint>.One, 23);
+        Vector256<uint> subnormal = Avx2.ShiftLeftLogicalVariable(Vector256.Create(0x0020_0000u), x);
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(2u)), subnormal, normal).AsSingle();
+    }
+
     static int IBlock32.Bytes => Bytes;
     static bool IBlock32.HasMin => false;
+    static int IPackedBlock32.IndexBits => 4;
+    static int IPackedBlock32.Offset => 0;
+    static bool IPackedBlock32.Indexed => true;
+    static Vector128<sbyte> IPackedBlock32.Table => Table;
+    static bool IPackedBlock32.ExponentScale => true;
     static float IBlock32.D(byte* block) => Scale(*block);
     static float IBlock32.M(byte* block) => 0f;
     static Vector256<sbyte> IBlock32.Unpack(byte* block) => Nibbles.Lookup(block + 1, Table);

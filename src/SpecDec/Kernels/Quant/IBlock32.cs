@@ -28,7 +28,8 @@ internal unsafe interface IBlock32
 
 /// <summary>
 /// A 32-block format with a packed layout (<see cref="Linear.Block32Packed{TBlock}"/>): each value is an index u of
-/// <see cref="IndexBits"/> bits, v = u + <see cref="Offset"/>, or v = <see cref="Table"/>[u] for an <see cref="Indexed"/> format.
+/// <see cref="IndexBits"/> bits, v = u + <see cref="Offset"/>, or v = <see cref="Table"/>[u] for an <see cref="Indexed"/> format;
+/// its scale d an f16, or for an <see cref="ExponentScale"/> format the block's first byte, read by <see cref="IBlock32.D"/>.
 /// </summary>
 internal interface IPackedBlock32 : IBlock32
 {
@@ -43,4 +44,7 @@ internal interface IPackedBlock32 : IBlock32
 
     /// <summary>The 16 values of an <see cref="Indexed"/> format.</summary>
     static abstract Vector128<sbyte> Table { get; }
+
+    /// <summary>Whether d is an E8M0 exponent byte (MXFP4), packed as that byte, rather than an f16.</summary>
+    static virtual bool ExponentScale => false;
 }

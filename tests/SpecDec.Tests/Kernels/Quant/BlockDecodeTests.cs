@@ -129,4 +129,23 @@ public class BlockDecodeTests
         BlockQ6_K.Dequantize(Q6KBlock(q), y);
         for (int i = 0; i < 256; i++) Assert.Equal(0.25f * Q6KScales[i / 16] * (q[i] - 32), y[i]);
     }
+
+    [Fact]
+    public unsafe void MXFP4_scales_are_ggml_s_for_every_exponent_scalar_and_packed()
+    {
+        // ggml's GGML_E8M0_TO_FP32_HALF: 2^(e − 128), subnormal below e = 2, 2^127 at e = 255.
+        Assert.Equal(MathF.ScaleB(1f, -128), BlockMXFP4.Scale(0));
+        Assert.Equal(MathF.ScaleB(1f, -127), BlockMXFP4.Scale(1));
+        Assert.Equal(0.5f, BlockMXFP4.Scale(127));
+        Assert.Equal(1f, BlockMXFP4.Scale(128));
+        Assert.Equal(MathF.ScaleB(1f, 127), BlockMXFP4.Scale(255));
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;
+        byte* e = stackalloc byte[256];
+        for (int i = 0; i < 256; i++) e[i] = (byte)i;
+        for (int i = 0; i < 256; i += 8)
+        {
+            var packed = BlockMXFP4.Scales(e + i);
+            for (int j = 0; j < 8; j++) Assert.Equal(BlockMXFP4.Scale((byte)(i + j)), System.Runtime.Intrinsics.Vector256.GetElement(packed, j));
+        }
+    }
 }

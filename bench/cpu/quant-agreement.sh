@@ -1,30 +1,50 @@
 #!/usr/bin/env bash
 # Greedy agreement with llama.cpp per quantisation type (issue 23's target): llama.cpp's quantizer re-quantises the
-# bundled target into each type, llama-simple and `specdec generate --temperature 0` continue the benchmark's code and
-# math prompts by 32 tokens on the same file, and the score is the share of the 32 tokens before the first difference
-# (the continuations re-tokenised by `specdec tokenize`, which gives llama-tokenize's ids), averaged over the prompts.
+# bundled target into each type; llama.cpp (bench/cpu/llama-greedy.c, built here against libllama) and `specdec
+# generate --temperature 0` continue the benchmark's code and math prompts by 32 tokens on the same file; the score is
+# the share of the 32 tokens before the first difference (the continuations re-tokenised by `specdec tokenize`, which
+# gives llama-tokenize's ids), averaged over the prompts. llama.cpp runs in two configurations:
+#   exact    flash attention off, f32 KV cache (-fa off -ctk f32 -ctv f32): the reference, SpecDec's own arithmetic
+#   default  its defaults (flash attention auto, so on for CPU; f16 KV cache: Q, K and V rounded to f16)
+# and the third column scores llama.cpp's default against its exact configuration: how far llama.cpp moves from
+# itself by last-bit differences on the same file, the floor of what agreement between two engines can show.
 #
 #   bench/cpu/quant-agreement.sh [TYPE ...]        (default: every type below; Q8_0 is the bundled file itself)
 #
-# Environment: LLAMA_BIN (llama.cpp's bin folder; default ~/llamacpp-peer/src/build/bin), SPECDEC (the CLI; default: a
-# Release build of src/SpecDec.Cli), PROMPTS (per task file; default 8), SPECDEC_ARGS (extra generate options, e.g.
-# "--cache-type f16", llama.cpp's own KV cache type), WORK (scratch folder, which
-# keeps the quantised files and llama.cpp's continuations for reruns). About 3.5 s a prompt and type on an idle
-# 2-core machine (12 minutes for all 13 types; reruns skip llama.cpp). docs/performance.md says what the scores show.
+# Environment: LLAMA_SRC (a llama.cpp checkout built by /work/shared/tools/llamacpp-peer.sh; default
+# ~/llamacpp-peer/src, its libraries in build/bin), SPECDEC (the CLI; default: a Release build of src/SpecDec.Cli),
+# PROMPTS (per task file; default 100, i.e. all 96 code and 100 math prompts), SPECDEC_ARGS (extra generate options,
+# e.g. "--cache-type f16"), WORK (scratch folder that keeps the quantised files and llama.cpp's continuations for
+# reruns). SpecDec runs a process per prompt: about 1.5 s a prompt on an idle 2-core machine, 5 minutes a type with
+# all 196 prompts, and llama.cpp about 1 minute a type and configuration (both once per WORK).
+# docs/performance.md says what the scores show.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-LLAMA_BIN=${LLAMA_BIN:-$HOME/llamacpp-peer/src/build/bin}
+LLAMA_SRC=${LLAMA_SRC:-$HOME/llamacpp-peer/src}
 SPECDEC=${SPECDEC:-src/SpecDec.Cli/bin/Release/net10.0/SpecDec.Cli}
-PROMPTS=${PROMPTS:-8}
+PROMPTS=${PROMPTS:-100}
 WORK=${WORK:-$(mktemp -d)}
 mkdir -p "$WORK"
 TARGET=models/target-q8_0.gguf
 types=("$@")
 [ ${#types[@]} -gt 0 ] || types=(Q8_0 Q4_0 Q4_1 Q5_0 Q5_1 IQ4_NL MXFP4 Q2_K Q3_K_M Q4_K_M Q5_K_M Q6_K IQ4_XS)
-for tool in "$LLAMA_BIN/llama-simple" "$LLAMA_BIN/llama-quantize" "$SPECDEC"; do
-    [ -x "$tool" ] || { echo "error: $tool is missing (build llama.cpp with /work/shared/tools/llamacpp-peer.sh, SpecDec with dotnet build src/SpecDec.Cli -c Release)" >&2; exit 1; }
+for tool in "$LLAMA_SRC/build/bin/libllama.so" "$LLAMA_SRC/build/bin/llama-quantize" "$SPECDEC"; do
+    [ -e "$tool" ] || { echo "error: $tool is missing (build llama.cpp with /work/shared/tools/llamacpp-peer.sh, SpecDec with dotnet build src/SpecDec.Cli -c Release)" >&2; exit 1; }
 done
-mapfile -t prompts < <(for f in code_completion math_reasoning; do head -n "$PROMPTS" "bench/tasks/$f.jsonl" | jq -c .prompt; done)
+export LD_LIBRARY_PATH=$LLAMA_SRC/build/bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+greedy=$WORK/llama-greedy
+[ -x "$greedy" ] || cc -O2 bench/cpu/llama-greedy.c -I"$LLAMA_SRC/include" -I"$LLAMA_SRC/ggml/include" -L"$LLAMA_SRC/build/bin" \
+    -lllama -lggml -lggml-base -o "$greedy"
+prompt_file=$WORK/prompts-$PROMPTS.bin   # NUL-separated, as llama-greedy reads them
+for f in code_completion math_reasoning; do head -n "$PROMPTS" "bench/tasks/$f.jsonl" | jq -j '.prompt + "\u0000"'; done > "$prompt_file"
+mapfile -d '' -t prompts < "$prompt_file"
+
+# llama.cpp's continuations of every prompt: FILE OUT FLASH CACHE (llama-greedy's options), once per WORK.
+continue_with_llama() {
+    [ -f "$2" ] && return
+    "$greedy" "$1" 32 "$3" "$4" 2 text < "$prompt_file" > "$2.part"
+    mv "$2.part" "$2"
+}
 
 ids() { [ -z "$2" ] || "$SPECDEC" tokenize -m "$1" -p "$2" --ids --no-bos; }
 
@@ -38,32 +58,32 @@ share() {
     echo "scale=4; $n / $len" | bc
 }
 
-printf '%-8s %s\n' type "agreement (share of 32 tokens, mean over ${#prompts[@]} prompts)"
+echo "# $(date -u '+%F %H:%M UTC'), load average $(cut -d' ' -f1-3 /proc/loadavg), ${#prompts[@]} prompts, SpecDec ${SPECDEC_ARGS:-(default options)}"
+printf '| %-7s | %22s | %24s | %30s |\n' type "SpecDec vs llama exact" "SpecDec vs llama default" "llama default vs llama exact"
+printf '| %-7s | %22s | %24s | %30s |\n' --- ---: ---: ---:
 for type in "${types[@]}"; do
     file=$WORK/target-$type.gguf
     case $type in
         Q8_0) file=$TARGET ;;
         # llama-quantize writes MXFP4 only into MoE experts: SpecDec's quantizer writes the dense file.
         MXFP4) [ -f "$file" ] || "$SPECDEC" quantize "$TARGET" "$file" --type mxfp4 > /dev/null ;;
-        *) [ -f "$file" ] || "$LLAMA_BIN/llama-quantize" --allow-requantize "$TARGET" "$file" "$type" 1 > /dev/null 2>&1 ;;
+        *) [ -f "$file" ] || "$LLAMA_SRC/build/bin/llama-quantize" --allow-requantize "$TARGET" "$file" "$type" 1 > /dev/null 2>&1 ;;
     esac
-    total=0 i=0
-    for p in "${prompts[@]}"; do
-        prompt=$(jq -r . <<< "$p")
-        i=$((i + 1))
-        cached=$WORK/llama-$type-$PROMPTS-$i.txt   # llama.cpp's continuation, kept for reruns with other SpecDec builds or options
-        if [ ! -f "$cached" ]; then
-            echo_=$("$LLAMA_BIN/llama-simple" -m "$file" -n 0 "$prompt" 2> /dev/null; echo x)
-            ref=$("$LLAMA_BIN/llama-simple" -m "$file" -n 32 "$prompt" 2> /dev/null; echo x)
-            ref=${ref%$'\n'x}                # llama-simple ends with a newline of its own
-            ref=${ref#"${echo_%$'\n'x}"}     # and starts with the prompt's pieces
-            printf '%s' "$ref" > "$cached"
-        fi
-        ref=$(cat "$cached"; echo x)
-        ref=${ref%x}
-        ours=$("$SPECDEC" generate --model "$file" --prompt "$prompt" --max-tokens 32 --temperature 0 --no-warmup --threads 1 ${SPECDEC_ARGS:-} 2> /dev/null; echo x)
-        ours=${ours%x}
-        total=$(echo "$total + $(share "$(ids "$file" "$ref")" "$(ids "$file" "$ours")")" | bc -l)
+    # llama.cpp's continuations, kept for reruns with other SpecDec builds or options.
+    exact=$WORK/llama-exact-$type-$PROMPTS.bin default=$WORK/llama-default-$type-$PROMPTS.bin
+    continue_with_llama "$file" "$exact" off f32
+    continue_with_llama "$file" "$default" auto f16
+    mapfile -d '' -t ref_exact < "$exact"
+    mapfile -d '' -t ref_default < "$default"
+    total_exact=0 total_default=0 total_self=0
+    for i in "${!prompts[@]}"; do
+        ours=$("$SPECDEC" generate --model "$file" --prompt "${prompts[i]}" --max-tokens 32 --temperature 0 --no-warmup --threads 1 ${SPECDEC_ARGS:-} 2> /dev/null; echo x)
+        ours=$(ids "$file" "${ours%x}")
+        e=$(ids "$file" "${ref_exact[i]}") d=$(ids "$file" "${ref_default[i]}")
+        total_exact=$(echo "$total_exact + $(share "$e" "$ours")" | bc -l)
+        total_default=$(echo "$total_default + $(share "$d" "$ours")" | bc -l)
+        total_self=$(echo "$total_self + $(share "$e" "$d")" | bc -l)
     done
-    printf '%-8s %.2f\n' "$type" "$(echo "$total / ${#prompts[@]}" | bc -l)"
+    n=${#prompts[@]}
+    printf '| %-7s | %22.2f | %24.2f | %30.2f |\n' "$type" "$(echo "$total_exact / $n" | bc -l)" "$(echo "$total_default / $n" | bc -l)" "$(echo "$total_self / $n" | bc -l)"
 done

@@ -9,7 +9,7 @@
 #   bench/cpu/quant-types.sh [TYPE ...]            measure (writes missing files first); idle 2-core machine: about
 #                                                  35 s a type, 5–6 min for the default types
 #
-# Environment: QUANT_DIR (default ~/.cache/specdec/quant-types), THREADS (2), ROUNDS (1), LLAMA_BIN (llama.cpp's bin
+# Environment: TYPES (the types to run, as the arguments, e.g. TYPES=mxfp4), QUANT_DIR (default ~/.cache/specdec/quant-types), THREADS (2), ROUNDS (1), LLAMA_BIN (llama.cpp's bin
 # folder; default ~/llamacpp-peer/src/build/bin), SPECDEC (the CLI; default a Release build of src/SpecDec.Cli).
 # The kernel class follows the machine (perf prints it); force one with SPECDEC_KERNELS / DOTNET_EnableAVX512=0 and a
 # matching llama.cpp build (docs/performance.md).
@@ -23,6 +23,7 @@ SPECDEC=${SPECDEC:-src/SpecDec.Cli/bin/Release/net10.0/SpecDec.Cli}
 prepare_only=false
 if [ "${1:-}" = prepare ]; then prepare_only=true; shift; fi
 types=("$@")
+[ ${#types[@]} -gt 0 ] || read -ra types <<< "${TYPES:-}"
 [ ${#types[@]} -gt 0 ] || types=(q5_k_m q3_k_m q5_0 q4_1 q5_1 iq4_xs iq4_nl q2_k mxfp4 q4_k_m q8_0)
 for tool in "$SPECDEC" "$LLAMA_BIN/llama-bench"; do
     [ -x "$tool" ] || { echo "error: $tool is missing (dotnet build src/SpecDec.Cli -c Release; llama.cpp: /work/shared/tools/llamacpp-peer.sh)" >&2; exit 1; }

@@ -15,8 +15,9 @@
 # ~/llamacpp-peer/src, its libraries in build/bin), SPECDEC (the CLI; default: a Release build of src/SpecDec.Cli),
 # PROMPTS (per task file; default 100, i.e. all 96 code and 100 math prompts), SPECDEC_ARGS (extra generate options,
 # e.g. "--cache-type f16"), WORK (scratch folder that keeps the quantised files and llama.cpp's continuations for
-# reruns). SpecDec runs a process per prompt: about 1.5 s a prompt on an idle 2-core machine, 5 minutes a type with
-# all 196 prompts, and llama.cpp about 1 minute a type and configuration (both once per WORK).
+# reruns). Not timed idle: SpecDec runs four processes per prompt (generate, three tokenize), so several minutes a type
+# with all 196 prompts; llama.cpp one process per type and configuration, 5 minutes each at load average 30 (once per
+# WORK). For a quick look: PROMPTS=16 bench/cpu/quant-agreement.sh Q8_0 Q4_K_M.
 # docs/performance.md says what the scores show.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

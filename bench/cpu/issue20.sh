@@ -6,7 +6,7 @@
 #   lookahead τ ≥ 1.6 · rest's decode speedup ≥ pld's on rag, qa and summarization · layerskip ≥ 1.2× overall ·
 #   auto within 10 % of the best fixed method in every category and above every fixed method overall
 # (speedup, prefill included, as Spec-Bench; the decode speedup is printed beside it). Run it on an idle machine
-# from anywhere; about 12 minutes on 2 idle cores with the defaults:
+# from anywhere; about 12–15 minutes on 2 idle cores with the defaults (estimated: loaded runs scaled by the plain step):
 #
 #   bench/cpu/issue20.sh                 # LIMIT=15 RUNS=2 OUT=bench/results/issue20-<UTC time>
 #
@@ -17,6 +17,7 @@ limit="${LIMIT:-15}"
 runs="${RUNS:-2}"
 out="${OUT:-$root/bench/results/issue20-$(date -u +%Y%m%dT%H%M%SZ)}"
 
+mkdir -p "$(dirname "$out")"
 dotnet build "$root/src/SpecDec.Cli" -c Release -v q -nologo >/dev/null
 cd "$root"
 start=$(date +%s)

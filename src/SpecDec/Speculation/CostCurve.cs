@@ -44,17 +44,17 @@ public sealed class CostCurve
 
     /// <summary>
     /// The curve of <paramref name="model"/> up to <paramref name="maxRows"/> rows, measured once per loaded model (a
-    /// short run: 16 cached positions, the fastest of 4 forwards per size), so every generator over it sizes its
+    /// short run: 16 cached positions, 5 sweeps over the sizes), so every generator over it sizes its
     /// drafts by the same numbers and equal requests get equal statistics.
     /// </summary>
     public static CostCurve Of(ILanguageModel model, int maxRows) =>
-        Shared.GetValue(model, m => Measure(m, context: 16, repeats: 4, maxRows: maxRows));
+        Shared.GetValue(model, m => Measure(m, context: 16, repeats: 5, maxRows: maxRows));
 
     /// <summary>The row counts <see cref="Measure"/> times; the others are interpolated.</summary>
     private static readonly int[] Sampled = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64];
 
     /// <summary>
-    /// Times forwards of <see cref="Sampled"/> row counts (the fastest of <paramref name="repeats"/> each)
+    /// Times forwards of <see cref="Sampled"/> row counts in <paramref name="repeats"/> sweeps (the median ratio to one row of each)
     /// after <paramref name="context"/> cached positions, in a throwaway cache, and interpolates between them.
     /// About 40 forwards: a fraction of a second for the bundled target on two cores.
     /// </summary>
@@ -86,13 +86,15 @@ public sealed class CostCurve
                     model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(at, rows), Positions = positions.AsSpan(at, rows), Features = Rows(at, rows) }, cache, logits);
                 }
             }
-            var sampled = Sampled.Where(n => n <= maxRows).ToArray();
-            var times = new double[sampled.Length];
-            times.AsSpan().Fill(double.MaxValue);
-            // Repeats sweep every size in turn rather than one size at a time, so a stall of a shared machine
-            // (another process taking the core for a few milliseconds) spoils one sample of several sizes, never
-            // every sample of one: the fastest of each size then survives it.
+            var sampled = Sampled.Where(n => n <= maxRows).ToArray(); // sampled[0] = 1
+            var sweeps = new double[repeats][];
+            // Each repeat sweeps every size in turn, and a size's cost is the median over sweeps of its time over
+            // the same sweep's one-row time: on a shared machine a stall (another process taking the core) spoils
+            // one sweep's ratios, not the median, and a load that slows a whole sweep slows both sides of its
+            // ratios alike. The fastest one-row time sets the scale.
             for (int r = 0; r < repeats; r++)
+            {
+                sweeps[r] = new double[sampled.Length];
                 for (int s = 0; s < sampled.Length; s++)
                 {
                     int n = sampled[s];
@@ -101,8 +103,17 @@ public sealed class CostCurve
                     long start = Stopwatch.GetTimestamp();
                     // Every row's logits, as a verification forward computes them.
                     model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(0, n), Positions = positions.AsSpan(0, n), LogitRows = rowIndex.AsSpan(0, n), Features = Rows(0, n) }, cache, logits);
-                    times[s] = Math.Min(times[s], Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+                    sweeps[r][s] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 }
+            }
+            double one = sweeps.Min(t => t[0]);
+            var times = new double[sampled.Length];
+            for (int s = 0; s < sampled.Length; s++)
+            {
+                var ratios = sweeps.Select(t => t[s] / t[0]).Order().ToArray();
+                int m = ratios.Length / 2;
+                times[s] = one * (ratios.Length % 2 == 1 ? ratios[m] : (ratios[m - 1] + ratios[m]) / 2);
+            }
             return new CostCurve(Interpolate(sampled, times));
         }
         finally

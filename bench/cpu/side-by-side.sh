@@ -13,8 +13,9 @@
 # ROUNDS (default 2), THREADS (default 2), OUT (raw results; default a temporary file).
 # Should take about 1.5 minutes per file, class and round on an idle 2-core machine: about 20 minutes for the defaults.
 #
-# SpecDec: `specdec perf` (prefill = a 256-token prompt, decode = the median single-token step after it, c(8) from its
-# verification curve). llama.cpp: `llama-bench -p 8,64 -n 64 -d 256` (pp64 and tg64 at depth 256, c(8) = 8 · tg64 / pp8).
+# SpecDec: `specdec perf` (prefill = 64 tokens after a 256-token prompt, as pp64 -d 256; the prompt's own prefill is
+# shown beside it; decode = the median single-token step after the prompt, c(8) from its verification curve).
+# llama.cpp: `llama-bench -p 8,64 -n 64 -d 256` (pp64 and tg64 at depth 256, c(8) = 8 · tg64 / pp8).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LLAMA_BIN=${LLAMA_BIN:-$HOME/llamacpp-peer/src/build/bin}
@@ -58,37 +59,37 @@ for type in $TYPES; do
 done
 
 start=$(date +%s)
-echo "# round type class engine prefill decode c8 (raw results also in $OUT)"
+echo "# round type class engine prefill(64 at depth 256) decode c8 prefill(256-token prompt; - for llama.cpp) path (raw results also in $OUT)"
 for round in $(seq 1 "$ROUNDS"); do
     for type in $TYPES; do
         file=$MODELS/1b-$type.gguf
         for class in "${classes[@]}"; do
             json=$(env $(specdec_env "$class") "$SPECDEC" perf --model "$file" --threads "$THREADS" --context 256 --json)
             kernels=$(jq -r .kernels <<< "$json")
-            line="$round $type $class specdec $(jq -r '[.prefill_tok_s, .decode_tok_s, .verify_cost[7]] | map(tostring) | join(" ")' <<< "$json") $kernels"
+            line="$round $type $class specdec $(jq -r '[.prefill_64_tok_s, .decode_tok_s, .verify_cost[7], .prefill_tok_s] | map(tostring) | join(" ")' <<< "$json") $kernels"
             echo "$line" | tee -a "$OUT"
             lib=$(llama_lib "$class")
             json=$(LD_LIBRARY_PATH=$lib "$LLAMA_BIN/llama-bench" -m "$file" -p 8,64 -n 64 -d 256 -t "$THREADS" -r 2 -o json 2> /dev/null)
             pp8=$(jq '.[] | select(.n_prompt == 8) | .avg_ts' <<< "$json")
             pp64=$(jq '.[] | select(.n_prompt == 64) | .avg_ts' <<< "$json")
             tg=$(jq '.[] | select(.n_gen == 64) | .avg_ts' <<< "$json")
-            line="$round $type $class llama $pp64 $tg $(echo "8 * $tg / $pp8" | bc -l) ${lib:-native}"
+            line="$round $type $class llama $pp64 $tg $(echo "8 * $tg / $pp8" | bc -l) - ${lib:-native}"
             echo "$line" | tee -a "$OUT"
         done
     done
 done
 
-# Ranges over the rounds; the ratios (the issue's targets: SpecDec's decode against tg64, its prefill against pp64) are
-# taken within each round, then ranged.
+# Ranges over the rounds; the ratios (the issue's targets: SpecDec's decode against tg64, its prefill of 64 tokens at
+# depth 256 against pp64 at the same depth) are taken within each round, then ranged.
 echo
-echo "| file | class (SpecDec path) | SpecDec decode | llama.cpp tg64 | ratio | SpecDec c(8) | llama.cpp c(8) | SpecDec prefill | llama.cpp pp64 | ratio |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| file | class (SpecDec path) | SpecDec decode | llama.cpp tg64 | ratio | SpecDec c(8) | llama.cpp c(8) | SpecDec prefill 64 | llama.cpp pp64 | ratio | SpecDec prefill 256 |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 for type in $TYPES; do
     for class in "${classes[@]}"; do
         awk -v t="$type" -v c="$class" '
             function put(name, v) { if (!((name, "lo") in r) || v < r[name, "lo"]) r[name, "lo"] = v; if (!((name, "hi") in r) || v > r[name, "hi"]) r[name, "hi"] = v }
             function range(name, f) { a = sprintf(f, r[name, "lo"]); b = sprintf(f, r[name, "hi"]); return a == b ? a : a "–" b }
-            $2 == t && $3 == c { v[$1, $4, "p"] = $5; v[$1, $4, "d"] = $6; v[$1, $4, "c"] = $7; if ($4 == "specdec") path = $8; rounds[$1] = 1 }
+            $2 == t && $3 == c { v[$1, $4, "p"] = $5; v[$1, $4, "d"] = $6; v[$1, $4, "c"] = $7; if ($4 == "specdec") { path = $9; put("sq", $8) }; rounds[$1] = 1 }
             END {
                 for (k in rounds) {
                     if (!((k, "specdec", "p") in v) || !((k, "llama", "p") in v)) continue
@@ -97,9 +98,9 @@ for type in $TYPES; do
                     put("sp", v[k, "specdec", "p"]); put("lp", v[k, "llama", "p"]); put("pr", v[k, "specdec", "p"] / v[k, "llama", "p"])
                 }
                 if (!(("sd", "lo") in r)) exit
-                printf "| %s | %s (%s) | %s | %s | %s× | %s | %s | %s | %s | %s× |\n", toupper(t), c, path, range("sd", "%.1f"),
+                printf "| %s | %s (%s) | %s | %s | %s× | %s | %s | %s | %s | %s× | %s |\n", toupper(t), c, path, range("sd", "%.1f"),
                     range("ld", "%.1f"), range("dr", "%.2f"), range("sc", "%.2f"), range("lc", "%.2f"), range("sp", "%.1f"),
-                    range("lp", "%.1f"), range("pr", "%.2f")
+                    range("lp", "%.1f"), range("pr", "%.2f"), range("sq", "%.1f")
             }' "$OUT"
     done
 done

@@ -19,6 +19,9 @@ internal sealed record PerfReport
     /// <summary>KV cache element type: f32 or f16.</summary>
     public required string CacheType { get; init; }
     public required double PrefillTokensPerSecond { get; init; }
+
+    /// <summary>A prefill of <see cref="PerfRunner.ChunkTokens"/> tokens after the prompt, at its depth (llama-bench's pp64 -d PromptTokens).</summary>
+    public required double ChunkPrefillTokensPerSecond { get; init; }
     public required double DecodeTokensPerSecond { get; init; }
 
     /// <summary>Weights (the output head included) and KV cache read by one decode step.</summary>
@@ -43,6 +46,7 @@ internal sealed record PerfReport
         o.WriteLine($"model        {Model} ({Architecture}, {WeightTypes}, {FileBytes / 1e9:F2} GB)");
         o.WriteLine(Device == "cpu" ? $"threads      {Threads} ({Simd}, kernels {Kernels})" : $"device       {Simd}");
         o.WriteLine($"prefill      {PrefillTokensPerSecond,8:F1} tok/s  ({PromptTokens}-token prompt)");
+        o.WriteLine($"             {ChunkPrefillTokensPerSecond,8:F1} tok/s  ({PerfRunner.ChunkTokens} tokens after it, as llama-bench's pp{PerfRunner.ChunkTokens} -d {PromptTokens})");
         o.WriteLine($"decode       {DecodeTokensPerSecond,8:F2} tok/s  ({1000 / DecodeTokensPerSecond:F1} ms/token)");
         o.WriteLine($"bytes/token  {BytesPerToken / 1e9,8:F3} GB     (weights + the {CacheType} KV cache) achieved {AchievedGBs:F1} GB/s = {BandwidthFraction:P0} of the measured {MeasuredBandwidthGBs:F1} GB/s {(Device == "cpu" ? "read" : "device copy")} bandwidth");
         o.WriteLine($"c(k)         k:    {string.Join(" ", Enumerable.Range(1, VerifyCost.Length).Select(k => $"{k,5}"))}");
@@ -65,6 +69,7 @@ internal sealed record PerfReport
         w.WriteNumber("prompt_tokens", PromptTokens);
         w.WriteString("kv_cache_type", CacheType);
         w.WriteNumber("prefill_tok_s", Math.Round(PrefillTokensPerSecond, 2));
+        w.WriteNumber($"prefill_{PerfRunner.ChunkTokens}_tok_s", Math.Round(ChunkPrefillTokensPerSecond, 2));
         w.WriteNumber("decode_tok_s", Math.Round(DecodeTokensPerSecond, 3));
         w.WriteNumber("bytes_per_token", BytesPerToken);
         w.WriteNumber("achieved_gb_s", Math.Round(AchievedGBs, 2));

@@ -13,7 +13,8 @@ using SpecDec.Tools.Benchmarking;
 namespace SpecDec.Cli.Perf;
 
 /// <summary>
-/// Times a model the way speculative decoding uses it: a prefill (256 tokens unless asked otherwise),
+/// Times a model the way speculative decoding uses it: a prefill (256 tokens unless asked otherwise), a prefill
+/// of <see cref="ChunkTokens"/> more at that depth (llama-bench's pp64 -d 256, for a like-for-like comparison),
 /// single-token decode steps, and forwards of k = 1..16 tokens at the same context (the verification cost
 /// curve). Token ids are arbitrary: the cost of a forward does not depend on them. Each figure is the median
 /// of several runs, after a warm-up that faults in the mapped weights and lets the JIT finish optimizing the kernels.
@@ -23,6 +24,9 @@ internal static class PerfRunner
     public const int DefaultPromptTokens = 256;
     public const int MaxK = 16;
     const int DecodeSteps = 32, Repeats = 5;
+
+    /// <summary>Tokens of the prefill timed after the prompt, at its depth: llama-bench's pp64 with -d at the prompt's length.</summary>
+    public const int ChunkTokens = 64;
 
     /// <param name="promptTokens">Prefill length, and so the context the decode steps and c(k) run at.</param>
     /// <param name="gpu">The GPU to run on (null: the CPU).</param>
@@ -46,12 +50,13 @@ internal static class PerfRunner
         GgufModelSource source = GgufModelSource.Open(path);
         // Refused before the cache is sized for it: past the model's context the positions mean nothing anyway.
         int maxK = gpu is null ? MaxK : GpuK[^1];
-        long needed = (long)promptTokens + DecodeSteps + maxK;
+        int after = Math.Max(DecodeSteps + maxK, ChunkTokens); // positions past the prompt: the decode steps and c(k), or the chunk
+        long needed = (long)promptTokens + after;
         if (needed > source.Config.ContextLength)
         {
             source.Dispose();
-            throw new SpecDecException($"--context {promptTokens} needs {needed} positions ({DecodeSteps + maxK} more for the decode steps and c(k)), "
-                + $"past the model's context length of {source.Config.ContextLength}; use at most {source.Config.ContextLength - DecodeSteps - maxK}");
+            throw new SpecDecException($"--context {promptTokens} needs {needed} positions ({after} more for the decode steps, c(k) and the {ChunkTokens}-token prefill), "
+                + $"past the model's context length of {source.Config.ContextLength}; use at most {source.Config.ContextLength - after}");
         }
         long bytesPerToken = WeightBytesPerToken(source.Tensors, source.Config);
         string types = string.Join(" + ", source.Tensors.Where(t => t.Dims.Length > 1).GroupBy(t => t.Type)
@@ -61,7 +66,7 @@ internal static class PerfRunner
         MemoryBudget.Check(model.CacheBytes(needed), $"--context {promptTokens} ({needed} positions) for its KV cache", max: null);
 
         var rng = new Random(1);
-        int[] tokens = Enumerable.Range(0, promptTokens + DecodeSteps + maxK).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();
+        int[] tokens = Enumerable.Range(0, promptTokens + after).Select(_ => rng.Next(Math.Min(c.VocabSize, 32000))).ToArray();
         int[] positions = Enumerable.Range(0, tokens.Length).ToArray();
         IKvCache cache = model.CreateCache(tokens.Length);
         var logits = new float[c.VocabSize];
@@ -88,6 +93,13 @@ internal static class PerfRunner
             cache.Rollback(0);
             prefill[r] = Forward(0, promptTokens);
         }
+        var chunk = new double[3];
+        for (int r = 0; r < chunk.Length; r++)
+        {
+            cache.Rollback(promptTokens);
+            chunk[r] = Forward(promptTokens, ChunkTokens);
+        }
+        cache.Rollback(promptTokens);
 
         log("decode");
         var steps = new double[DecodeSteps];
@@ -132,6 +144,7 @@ internal static class PerfRunner
             PromptTokens = promptTokens,
             CacheType = cacheType.ToString().ToLowerInvariant(),
             PrefillTokensPerSecond = promptTokens / Median(prefill),
+            ChunkPrefillTokensPerSecond = ChunkTokens / Median(chunk),
             DecodeTokensPerSecond = 1 / Median(steps),
             BytesPerToken = bytesPerToken + kvBytes,
             MeasuredBandwidthGBs = 0,

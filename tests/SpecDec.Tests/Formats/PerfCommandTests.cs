@@ -36,6 +36,7 @@ public sealed class PerfCommandTests : IDisposable
         Assert.Equal(16, cost.Length);
         Assert.Equal(1, cost[0]);
         Assert.True(r.GetProperty("decode_tok_s").GetDouble() > 0);
+        Assert.True(r.GetProperty("prefill_64_tok_s").GetDouble() > 0); // 64 tokens after the 8, as llama-bench's pp64 -d 8
         // Bytes per token: every weight but the embedding table (untied here: the output head is its own tensor)
         // plus the f16 cache at the middle of the 32 decode steps: 2 bytes × keys and values × 2 layers × 2 KV
         // heads × head dim 16 × (8 + 16) rows.
@@ -59,10 +60,10 @@ public sealed class PerfCommandTests : IDisposable
         string gguf = _dir.File("tiny.gguf");
         GgufConverter.Convert(folder, gguf, GgmlType.F32);
 
-        var (code, output, error) = CommandInvocation.RunCli(PerfCommand.Create(), ["perf", "--model", gguf, "--context", "465"]);
+        var (code, output, error) = CommandInvocation.RunCli(PerfCommand.Create(), ["perf", "--model", gguf, "--context", "449"]);
         Assert.Equal(1, code);
         Assert.Equal("", output);
-        Assert.Equal("error: --context 465 needs 513 positions (48 more for the decode steps and c(k)), past the model's context length of 512; use at most 464",
+        Assert.Equal("error: --context 449 needs 513 positions (64 more for the decode steps, c(k) and the 64-token prefill), past the model's context length of 512; use at most 448",
             error.Trim());
     }
 }

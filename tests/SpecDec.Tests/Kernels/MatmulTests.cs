@@ -151,7 +151,7 @@ public unsafe class MatmulTests : IDisposable
         {
             var single = new float[rows][];
             for (int r = 0; r < rows; r++) single[r] = Run(weight, x.Pointer + (long)r * k, 1, level, path);
-            foreach (int t in new[] { 2, 3, 4, 5, 6, 7, 8, 17, 19 })
+            foreach (int t in new[] { 2, 3, 4, 5, 6, 7, 8, 15, 17, 19 })
                 for (int start = 0; start + t <= rows; start += Math.Max(1, rows - t))
                 {
                     float[] y = Run(weight, x.Pointer + (long)start * k, t, level, path);

@@ -29,8 +29,8 @@ public unsafe struct Activations
     public int* Q8Bias;
 
     /// <summary>
-    /// [T × K] the Q8 quants as packed Q8_0's 256-bit passes read them (<see cref="Q8_0Packed.Interleave"/>): pass by pass,
-    /// block by block, each of the pass's rows' 32 quants of the block; null when no weight of the call needs them.
+    /// [(T + passes) × K] the Q8 quants as packed Q8_0's passes read them (<see cref="Q8_0Packed.Interleave"/>): pass by pass,
+    /// block by block, the pass's rows' quants of the block (the 512-bit passes' in pairs); null when no weight of the call needs them.
     /// </summary>
     public sbyte* Q8Passes;
 

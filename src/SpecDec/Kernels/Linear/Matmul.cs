@@ -44,7 +44,7 @@ public static unsafe class Matmul
             if (form == ActivationForm.None) throw new NotSupportedException($"no matmul kernel for {w.Type} weights yet");
             needQ8 |= form == ActivationForm.Q8;
             needQ8K |= form == ActivationForm.Q8K;
-            needPasses |= w.Type == GgmlType.Q8_0 && w.Packed != null && path is KernelPath.Avx2 or KernelPath.AvxVnni; // the 256-bit passes
+            needPasses |= w.Type == GgmlType.Q8_0 && w.Packed != null && path != KernelPath.Scalar;
             needScaled |= w.FiniteHalves && level != SimdLevel.Scalar;
             // Chunks of whole 8-row groups (the packed layouts compute 8 rows at once), about 8 per thread over the
             // whole call, so a slow core delays little.
@@ -71,7 +71,7 @@ public static unsafe class Matmul
             if (needPasses)
             {
                 job.X.Q8Passes = workspace.Q8Passes;
-                Q8_0Packed.Interleave(job.X.Q8, job.X.Q8Passes, t, k);
+                Q8_0Packed.Interleave(job.X.Q8, job.X.Q8Passes, t, k, pairs: path == KernelPath.Avx512BW);
             }
         }
         if (needQ8K)

@@ -13,7 +13,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
     readonly NativeBuffer<sbyte> _q8;        // [MaxRows × MaxColumns]
     readonly NativeBuffer<float> _q8Scale;   // [MaxRows × MaxColumns/32]
     readonly NativeBuffer<int> _q8Bias;      // [MaxRows × MaxColumns/32]
-    readonly NativeBuffer<sbyte> _q8Passes;  // [MaxRows × MaxColumns]
+    readonly NativeBuffer<sbyte> _q8Passes;  // [(MaxRows + passes) × MaxColumns]
     readonly NativeBuffer<sbyte> _q8k;       // [MaxRows × MaxColumns]
     readonly NativeBuffer<float> _q8kScale;  // [MaxRows × MaxColumns/256]
     readonly NativeBuffer<short> _q8kSums;   // [MaxRows × MaxColumns/16]
@@ -30,7 +30,7 @@ public sealed unsafe class MatmulWorkspace : IDisposable
         _q8 = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8Scale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));
         _q8Bias = new NativeBuffer<int>((long)maxRows * (maxColumns / ActivationQ8.Block + 1));
-        _q8Passes = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
+        _q8Passes = new NativeBuffer<sbyte>(Q8_0Packed.PassesBytes(maxRows, maxColumns));
         _q8k = new NativeBuffer<sbyte>((long)maxRows * maxColumns);
         _q8kScale = new NativeBuffer<float>((long)maxRows * (maxColumns / ActivationQ8K.Block + 1));
         _q8kSums = new NativeBuffer<short>((long)maxRows * (maxColumns / ActivationQ8K.SumGroup + 1));

@@ -23,8 +23,11 @@ internal unsafe interface IPackedGroupKernel
     /// <summary>Most activation rows one <see cref="Pass{TRows}"/> takes (at most 8).</summary>
     static abstract int MaxPassRows { get; }
 
+    /// <summary>Most activation rows one pass takes where <see cref="IInt8Dot.Wide"/> (at most 16): Q8_0's 512-bit passes go in pairs of rows.</summary>
+    static virtual int MaxWidePassRows => 0;
+
     /// <summary>
-    /// Activation rows c .. c + TRows.Count − 1 (1 to <see cref="MaxPassRows"/>) against the groups of outputs
+    /// Activation rows c .. c + TRows.Count − 1 (1 to <see cref="MaxPassRows"/>, or <see cref="MaxWidePassRows"/>) against the groups of outputs
     /// [row0, row1) of the packed weight at <paramref name="packed"/>, each block read once for all the rows, with
     /// <typeparamref name="TDot"/>'s instructions. The loop over groups is inside, so a single-token step pays one call
     /// per work item, not one per group of 8 outputs.
@@ -82,12 +85,13 @@ internal static unsafe class PackedGroups
         // Up to MaxPassRows rows go in one pass (a short second pass, e.g. 4 + 1, costs nearly a full one). More rows go
         // in as few passes as MaxPassRows allows, lengths as even as possible (Q8_0, T = 12: 6 + 6). Several passes run
         // group by group, so a group's blocks are still in L1 for the next pass.
-        if (x.T <= TKernel.MaxPassRows)
+        int maxPassRows = TDot.Wide && TKernel.MaxWidePassRows > 0 ? TKernel.MaxWidePassRows : TKernel.MaxPassRows;
+        if (x.T <= maxPassRows)
         {
             Pass<TKernel, TDot>(x.T, w.Packed, blocks, row0, row1, x, 0, y, w.Rows);
             return;
         }
-        int passes = Passes(x.T, TKernel.MaxPassRows);
+        int passes = Passes(x.T, maxPassRows);
         for (int n = row0; n < row1; n += groupRows)
         {
             int end = Math.Min(n + groupRows, row1);
@@ -118,7 +122,15 @@ internal static unsafe class PackedGroups
             case 5: TKernel.Pass<Rows5, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
             case 6: TKernel.Pass<Rows6, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
             case 7: TKernel.Pass<Rows7, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
-            default: TKernel.Pass<Rows8, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 8: TKernel.Pass<Rows8, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 9: TKernel.Pass<Rows9, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 10: TKernel.Pass<Rows10, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 11: TKernel.Pass<Rows11, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 12: TKernel.Pass<Rows12, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 13: TKernel.Pass<Rows13, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 14: TKernel.Pass<Rows14, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            case 15: TKernel.Pass<Rows15, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
+            default: TKernel.Pass<Rows16, TDot>(w, blocks, row0, row1, x, c, y, ldy); break;
         }
     }
 }

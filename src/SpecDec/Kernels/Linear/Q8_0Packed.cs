@@ -90,6 +90,8 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
 
     static int IPackedGroupKernel.MaxPassRows => MaxPassRows;
 
+    static int IPackedGroupKernel.MaxWidePassRows => MaxWidePassRows;
+
     /// <summary>
     /// From this many rows on, each row's sum is one chain of multiply-adds; below it, two. A vpdpbusd waits 4 cycles on
     /// its chain's previous one and two issue per cycle, so about 8 chains keep the units busy; two chains a row at 8 rows
@@ -109,11 +111,12 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     {
         if (TDot.Wide)
         {
-            Pass512<TRows, TDot>(packed, blocks, row0, row1, x, c, y, ldy);
+            if (TRows.Count < PairRows) Pass512<TRows, TDot>(packed, blocks, row0, row1, x, c, y, ldy);
+            else PairPass512<TRows, TDot>(packed, blocks, row0, row1, x, c, y, ldy);
             return;
         }
         int rows = TRows.Count;                 // a constant: each count compiles to its own loop
-        int* q = (int*)(x.Q8Passes + (long)c * x.K); // this pass's quants, block by block (Interleave)
+        int* q = (int*)(x.Q8Passes + (long)PassSlot(x.T, c, MaxPassRows) * x.K); // this pass's quants, block by block (Interleave)
         int* bias = x.Q8Bias + (long)c * blocks;
         float* dx = x.Q8Scale + (long)c * blocks;
         for (int n = row0; n < row1; n += GroupRows)
@@ -199,29 +202,63 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
     const int RowInts = BlockSize / 4;
 
     /// <summary>
-    /// <see cref="Activations.Q8Passes"/> from the quants q[t × k]: pass by pass as <see cref="PackedGroups"/> splits the t rows,
-    /// block by block, each of the pass's rows' 32 quants of the block. Read from the row-major quants, a pass's rows sit K
-    /// bytes apart, and the JIT spent about 13 scalar instructions a chunk of 8 rows on their addresses (on the
-    /// vector ALU ports too); here one register and constant offsets reach them. Once per call, shared by every weight row.
+    /// <see cref="Activations.Q8Passes"/> from the quants q[t × k], pass by pass as <see cref="PackedGroups"/> splits the t rows,
+    /// pass p's from row c + p on (<see cref="PassSlot"/>: room for an odd pass's last row twice; the 512-bit passes take up
+    /// to <see cref="MaxWidePassRows"/> rows). For the 256-bit passes, block
+    /// by block, each of the pass's rows' 32 quants of the block. Read from the row-major quants, a pass's rows sit K bytes
+    /// apart, and the JIT spent about 13 scalar instructions a chunk of 8 rows on their addresses (on the vector ALU ports
+    /// too); here one register and constant offsets reach them. For the 512-bit passes (<paramref name="pairs"/>), block by
+    /// block, each pair of rows' chunks side by side: [a_0, b_0, a_1, b_1, …, a_7, b_7] (4 quants each; an odd last row
+    /// is its own b), so one 8-byte broadcast gives a chunk of both (<see cref="PairPass512{TRows, TDot}"/>). Once per
+    /// call, shared by every weight row.
     /// </summary>
-    internal static void Interleave(sbyte* q, sbyte* dst, int t, int k)
+    internal static void Interleave(sbyte* q, sbyte* dst, int t, int k, bool pairs)
     {
         int blocks = k / BlockSize;
-        int passes = PackedGroups.Passes(t, MaxPassRows);
+        int max = pairs ? MaxWidePassRows : MaxPassRows;
+        int passes = PackedGroups.Passes(t, max);
         for (int p = 0, c = 0; p < passes; p++)
         {
             int rows = PackedGroups.PassRows(t, passes, p);
-            for (int b = 0; b < blocks; b++)
-                for (int i = 0; i < rows; i++)
-                    Vector256.Load(q + (long)(c + i) * k + b * BlockSize).Store(dst + (long)c * k + ((long)b * rows + i) * BlockSize);
+            sbyte* o = dst + (long)(c + p) * k;
+            if (!pairs)
+                for (int b = 0; b < blocks; b++)
+                    for (int i = 0; i < rows; i++)
+                        Vector256.Load(q + (long)(c + i) * k + b * BlockSize).Store(o + ((long)b * rows + i) * BlockSize);
+            else
+            {
+                int count = (rows + 1) / 2;
+                for (int b = 0; b < blocks; b++)
+                    for (int i = 0; i < count; i++)
+                    {
+                        Vector256<int> a = Vector256.Load((int*)(q + (long)(c + 2 * i) * k + b * BlockSize));
+                        Vector256<int> e = Vector256.Load((int*)(q + (long)(c + Math.Min(2 * i + 1, rows - 1)) * k + b * BlockSize));
+                        Vector256<int> lo = Avx2.UnpackLow(a, e), hi = Avx2.UnpackHigh(a, e); // [a0 e0 a1 e1 | a4 e4 a5 e5], [a2 e2 a3 e3 | a6 e6 a7 e7]
+                        sbyte* pair = o + ((long)b * count + i) * 2 * BlockSize;
+                        Avx2.Permute2x128(lo, hi, 0x20).Store((int*)pair);
+                        Avx2.Permute2x128(lo, hi, 0x31).Store((int*)(pair + BlockSize));
+                    }
+            }
             c += rows;
         }
     }
 
+    /// <summary>Rows of <see cref="Activations.Q8Passes"/> before the pass that starts at activation row c of t, passes of up to <paramref name="maxPassRows"/>: c + the passes before it.</summary>
+    static int PassSlot(int t, int c, int maxPassRows)
+    {
+        int passes = PackedGroups.Passes(t, maxPassRows), shortRows = t / passes, longPasses = t % passes;
+        int longRows = longPasses * (shortRows + 1);
+        return c + (c < longRows ? c / (shortRows + 1) : longPasses + (c - longRows) / shortRows);
+    }
+
+    /// <summary>Bytes of <see cref="Activations.Q8Passes"/> for up to <paramref name="t"/> rows of k columns, one spare row a pass.</summary>
+    internal static long PassesBytes(int t, int k) => (long)(t + PackedGroups.Passes(t, MaxPassRows)) * k;
+
     /// <summary>
     /// The 512-bit pass (AVX-512BW): a vector holds chunks 2p and 2p + 1 of the 8 rows, and the activation row's block
     /// (8 ints) is spread to match by one vpermd, [q_2p × 8, q_2p+1 × 8]. A row's 16 lanes fold to its 8 sums per block.
-    /// vpmaddubsw's adds cost one cycle, so one chain a row keeps the units busy.
+    /// vpmaddubsw's adds cost one cycle, so one chain a row keeps the units busy. From <see cref="PairRows"/> rows on,
+    /// <see cref="PairPass512{TRows, TDot}"/> instead.
     /// </summary>
     static void Pass512<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
         where TRows : struct, IPassRows where TDot : struct, IInt8Dot
@@ -262,6 +299,97 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
             }
             StoreRows<TRows>(yg + (long)c * ldy, ldy, valid, a0, a1, a2, a3, a4, a5, a6, a7);
         }
+    }
+
+    /// <summary>
+    /// The 512-bit pass (AVX-512BW) of <see cref="PairRows"/> to <see cref="MaxWidePassRows"/> rows, two activation rows at a
+    /// time. Each 4-column chunk of the 8 weight rows is spread once per pass to [row 0, row 0, row 1, row 1, …] (one vpermd,
+    /// shared by the pass's rows), and a pair of activation rows' 4 quants of the chunk, stored side by side
+    /// (<see cref="Interleave"/>), is one 8-byte broadcast from memory: lane 2i sums weight row i against the pair's first
+    /// row, lane 2i + 1 against its second. Per chunk and pair that is the sign fix-up, vpmaddubsw, vpmaddwd and an add for
+    /// 64 products, where <see cref="Pass512{TRows, TDot}"/> spends a vpermd more; the spread and the weights' preparation
+    /// per chunk are what few rows do not repay. An odd last row is paired with itself.
+    /// </summary>
+    static void PairPass512<TRows, TDot>(byte* packed, int blocks, int row0, int row1, in Activations x, int c, float* y, int ldy)
+        where TRows : struct, IPassRows where TDot : struct, IInt8Dot
+    {
+        int rows = TRows.Count;
+        int pairs = (rows + 1) / 2;
+        long* q = (long*)(x.Q8Passes + (long)PassSlot(x.T, c, MaxWidePassRows) * x.K); // this pass's pairs, block by block (Interleave)
+        float* dx = x.Q8Scale + (long)c * blocks;
+        int last = (rows - 1) * blocks; // the last row's scales: an odd row's pair reads them twice
+        Vector512<int> spread = Vector512.Create(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+        Vector512<int> split = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+        for (int n = row0; n < row1; n += GroupRows)
+        {
+            byte* group = packed + (long)(n / GroupRows) * blocks * GroupBlockBytes;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* block = group + (long)b * GroupBlockBytes;
+                Prefetch.Lines(block, (GroupBlockBytes + 63) / 64);
+                byte* w = block + ScaleBytes;
+                long* qb = q + b * pairs * RowInts; // pair i's block at qb + i·RowInts longs (64 bytes)
+                Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default, s4 = default, s5 = default, s6 = default, s7 = default;
+                for (int j = 0; j < BlockSize / 4; j++)
+                {
+                    OffsetWeights512 chunk = TDot.Prepare(Avx512F.PermuteVar16x32(Vector256.Load((int*)(w + j * 32)).ToVector512Unsafe(), spread).AsByte());
+                    long* qj = qb + j;
+                    s0 = TDot.Offset(s0, chunk, Vector512.Create(*qj).AsSByte());
+                    s1 = TDot.Offset(s1, chunk, Vector512.Create(qj[RowInts]).AsSByte());
+                    s2 = TDot.Offset(s2, chunk, Vector512.Create(qj[2 * RowInts]).AsSByte());
+                    if (pairs > 3) s3 = TDot.Offset(s3, chunk, Vector512.Create(qj[3 * RowInts]).AsSByte());
+                    if (pairs > 4) s4 = TDot.Offset(s4, chunk, Vector512.Create(qj[4 * RowInts]).AsSByte());
+                    if (pairs > 5) s5 = TDot.Offset(s5, chunk, Vector512.Create(qj[5 * RowInts]).AsSByte());
+                    if (pairs > 6) s6 = TDot.Offset(s6, chunk, Vector512.Create(qj[6 * RowInts]).AsSByte());
+                    if (pairs > 7) s7 = TDot.Offset(s7, chunk, Vector512.Create(qj[7 * RowInts]).AsSByte());
+                }
+                Vector512<float> ws = Avx512F.PermuteVar16x32(Halves(block).ToVector512Unsafe(), spread); // [d_0, d_0, d_1, d_1, …]
+                float* db = dx + b;
+                a0 = PairScale(s0, ws, db, db + blocks, a0);
+                a1 = PairScale(s1, ws, db + 2 * blocks, db + 3 * blocks, a1);
+                a2 = PairScale(s2, ws, db + 4 * blocks, db + Math.Min(5 * blocks, last), a2);
+                if (pairs > 3) a3 = PairScale(s3, ws, db + 6 * blocks, db + Math.Min(7 * blocks, last), a3);
+                if (pairs > 4) a4 = PairScale(s4, ws, db + 8 * blocks, db + Math.Min(9 * blocks, last), a4);
+                if (pairs > 5) a5 = PairScale(s5, ws, db + 10 * blocks, db + Math.Min(11 * blocks, last), a5);
+                if (pairs > 6) a6 = PairScale(s6, ws, db + 12 * blocks, db + Math.Min(13 * blocks, last), a6);
+                if (pairs > 7) a7 = PairScale(s7, ws, db + 14 * blocks, db + Math.Min(15 * blocks, last), a7);
+            }
+            int valid = Math.Min(GroupRows, row1 - n);
+            float* yg = y + n + (long)c * ldy;
+            StorePair(Avx512F.PermuteVar16x32(a0, split), yg, ldy, true, valid);
+            StorePair(Avx512F.PermuteVar16x32(a1, split), yg + 2L * ldy, ldy, true, valid);
+            StorePair(Avx512F.PermuteVar16x32(a2, split), yg + 4L * ldy, ldy, rows > 5, valid);
+            if (pairs > 3) StorePair(Avx512F.PermuteVar16x32(a3, split), yg + 6L * ldy, ldy, rows > 7, valid);
+            if (pairs > 4) StorePair(Avx512F.PermuteVar16x32(a4, split), yg + 8L * ldy, ldy, rows > 9, valid);
+            if (pairs > 5) StorePair(Avx512F.PermuteVar16x32(a5, split), yg + 10L * ldy, ldy, rows > 11, valid);
+            if (pairs > 6) StorePair(Avx512F.PermuteVar16x32(a6, split), yg + 12L * ldy, ldy, rows > 13, valid);
+            if (pairs > 7) StorePair(Avx512F.PermuteVar16x32(a7, split), yg + 14L * ldy, ldy, rows > 15, valid);
+        }
+    }
+
+    /// <summary>
+    /// Rows from which a 512-bit pass goes in pairs (<see cref="PairPass512{TRows, TDot}"/>): one 2048 × 2048 weight, one
+    /// thread, thread CPU time at T = 2..8, ms, the single-row form against pairs: 0.21/0.24, 0.28/0.35, 0.35/0.35,
+    /// 0.42/0.45, 0.49/0.45, 0.56/0.56, 0.63/0.56.
+    /// </summary>
+    internal const int PairRows = 6;
+
+    /// <summary>Most rows a 512-bit pass takes: 8 pairs' sums and outputs are 16 of the 32 registers EVEX can name.</summary>
+    internal const int MaxWidePassRows = 16;
+
+    /// <summary>acc + float(s) · d_w·d_x for a pair's lanes: d_x alternates the pair's two rows' scales, [da, db, da, db, …].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> PairScale(Vector512<int> s, Vector512<float> ws, float* da, float* db, Vector512<float> acc) =>
+        Vector512.FusedMultiplyAdd(Avx512F.ConvertToVector512Single(s),
+            ws * Avx512F.UnpackLow(Vector512.Create(*da), Vector512.Create(*db)), acc);
+
+    /// <summary>A pair's outputs, split to [first row's 8, second row's 8], to y and (where there is a second row) y + ldy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void StorePair(Vector512<float> v, float* y, int ldy, bool second, int valid)
+    {
+        Store(v.GetLower(), y, valid);
+        if (second) Store(v.GetUpper(), y + ldy, valid);
     }
 
     /// <summary>One block of a group as the 512-bit pass reads it: the 4 chunk pairs, prepared, and the vpermd indices that spread an activation block to match.</summary>

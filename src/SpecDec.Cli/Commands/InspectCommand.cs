@@ -79,6 +79,7 @@ public static class InspectCommand
                 ("layers", "1 (fc over [embedding; feature], no input norm, the target's output head)"),
                 ("attention heads", $"{c.HeadCount} (kv {c.KvHeadCount}, head dim {c.HeadDim})"),
                 ("rope", $"{c.RopeStyle.ToString().ToLowerInvariant()}, theta {c.RopeTheta.ToString("G", CultureInfo.InvariantCulture)}"),
+                ("draft vocabulary", head.DraftVocab is { } d ? $"{d.Count} tokens (d2t): logits over those rows of the target's output head" : "all tokens"),
             ]);
         else if (head.Medusa is MedusaConfig m)
             rows.AddRange(

@@ -18,7 +18,12 @@ namespace SpecDec.Tools.Conversion;
 public static class HeadConverter
 {
     /// <param name="baseModel">The model the head was trained for (GGUF or folder), to record and check its vocabulary; optional.</param>
-    public static void Convert(string source, string output, GgmlType weightType, string? baseModel, Action<string>? log = null, CancellationToken cancel = default)
+    /// <param name="draftVocab">
+    /// For an EAGLE head: a reduced draft vocabulary to record (the d2t tensor, <see cref="DraftVocabulary"/>), replacing
+    /// any the head has; null keeps the head's own.
+    /// </param>
+    public static void Convert(string source, string output, GgmlType weightType, string? baseModel, Action<string>? log = null,
+        CancellationToken cancel = default, IReadOnlyList<int>? draftVocab = null)
     {
         if (!GgufConverter.WeightTypes.Contains(weightType)) throw new SpecDecException($"cannot convert to {weightType}: choose one of {string.Join(", ", GgufConverter.WeightTypes)}");
         using HeadFile head = HeadFile.Open(source);
@@ -61,6 +66,18 @@ public static class HeadConverter
             writer.Add(HeadFile.BaseModelName, identity.Name);
         }
         if (identity.TokenHash is not null) writer.Add(HeadFile.TokenHashKey(head.Kind), identity.TokenHash);
+        if (draftVocab is not null && head.Eagle is null) throw new SpecDecException($"{head.Path}: a draft vocabulary applies to EAGLE heads, not Medusa heads");
+        if ((draftVocab ?? head.DraftVocab) is { } d2t)
+        {
+            int vocab = identity.VocabSize ?? head.Eagle!.VocabSize;
+            if (d2t.Count > vocab || d2t.Any(id => (uint)id >= (uint)vocab) || d2t.Distinct().Count() != d2t.Count)
+                throw new SpecDecException($"the draft vocabulary must be distinct token ids below {vocab}");
+            writer.AddTensor(HeadFile.DraftVocabTensor, GgmlType.I64, [d2t.Count], s =>
+            {
+                foreach (int id in d2t) s.Write(BitConverter.GetBytes((long)id));
+            });
+            log?.Invoke($"{HeadFile.DraftVocabTensor,-28} {GgmlType.I64,-5} [{d2t.Count}] (draft vocabulary)");
+        }
 
         foreach ((string tensorName, _) in tensors)
         {

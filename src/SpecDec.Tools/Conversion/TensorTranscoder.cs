@@ -18,6 +18,12 @@ internal static unsafe class TensorTranscoder
     {
         int k = source.RowLength;
         long rows = source.RowCount;
+        if (source.Type == target && sourceRows is null && add == 0)
+        {
+            // Same type, same order: the bytes as they are (re-quantizing a Q8_0 row can move its scale's rounding).
+            for (long r = 0; r < rows; r++) destination.Write(source.RowSpan(r));
+            return;
+        }
         var values = new float[k]; // [k] one row as f32
         var encoded = new byte[GgmlTypeInfo.ByteCount(target, k)];
         fixed (float* dst = values)

@@ -52,8 +52,8 @@ public static class BatchRules
         foreach (int r in batch.LogitRows)
             if ((uint)r >= (uint)n) throw new ArgumentOutOfRangeException(nameof(batch), r, $"logit row outside the batch of {n}");
         int logitRows = batch.LogitRows.IsEmpty ? 1 : batch.LogitRows.Length;
-        if (logitsLength < (long)logitRows * config.VocabSize)
-            throw new ArgumentException($"logits hold {logitsLength} floats; {logitRows} rows × {config.VocabSize} are needed", "logits");
+        if (logitsLength < (long)logitRows * config.LogitCount)
+            throw new ArgumentException($"logits hold {logitsLength} floats; {logitRows} rows × {config.LogitCount} are needed", "logits");
         foreach (int l in batch.HiddenLayers)
             if ((uint)l > (uint)layers)
                 throw new ArgumentOutOfRangeException(nameof(batch), l, $"hidden layer outside 0..{layers}");

@@ -22,7 +22,7 @@ public interface ILanguageModel : IDisposable
 
     /// <summary>
     /// Runs the new tokens, appends their keys/values to <paramref name="cache"/> (which must come from
-    /// this model) and writes logits [LogitRows.Length (or 1) × Config.VocabSize] into
+    /// this model) and writes logits [LogitRows.Length (or 1) × Config.LogitCount] into
     /// <paramref name="logits"/>.
     /// </summary>
     void Forward(in ForwardBatch batch, IKvCache cache, Span<float> logits);

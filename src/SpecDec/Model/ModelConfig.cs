@@ -14,6 +14,15 @@ public sealed record ModelConfig
 
     /// <summary>Rows of the embedding and width of the logits (may exceed the tokenizer's vocabulary, as in Qwen2).</summary>
     public required int VocabSize { get; init; }
+
+    /// <summary>
+    /// A reduced draft vocabulary (EAGLE-3's d2t, an EAGLE head's only): the output head holds only these tokens'
+    /// rows, so logit j scores token DraftVocab[j] and a row of logits is <see cref="LogitCount"/> wide; null: every token.
+    /// </summary>
+    public IReadOnlyList<int>? DraftVocab { get; init; }
+
+    /// <summary>Width of a row of logits: the draft vocabulary's size when there is one, else <see cref="VocabSize"/>.</summary>
+    public int LogitCount => DraftVocab?.Count ?? VocabSize;
     public required int HiddenSize { get; init; }
     public required int IntermediateSize { get; init; }
     public required int LayerCount { get; init; }

@@ -20,7 +20,7 @@ public sealed class ModelWeights : IDisposable
 
         Embedding = Tensor(TensorNames.TokenEmbedding, [hidden, c.VocabSize]);
         OutputHead = c.TiedEmbeddings ? Matrix(TensorNames.TokenEmbedding, c.VocabSize, hidden)
-                                      : Matrix(TensorNames.Output, c.VocabSize, hidden);
+                                      : Matrix(TensorNames.Output, c.LogitCount, hidden);
         OutputNorm = c.IsEagleHead ? null : Tensor(TensorNames.OutputNorm, [hidden]);
         InputProjection = c.IsEagleHead ? Matrix(TensorNames.EagleFc, hidden, 2 * hidden) : null;
         InputBias = c.IsEagleHead ? Tensor(TensorNames.EagleFcBias, [hidden]) : null;
@@ -82,7 +82,7 @@ public sealed class ModelWeights : IDisposable
     /// <summary>token_embd [vocab rows × hidden]: the rows a token lookup reads.</summary>
     public WeightTensor Embedding { get; }
 
-    /// <summary>[vocab × hidden]: output.weight, or token_embd when the embeddings are tied.</summary>
+    /// <summary>[LogitCount × hidden]: output.weight, or token_embd when the embeddings are tied.</summary>
     public WeightTensor OutputHead { get; }
 
     /// <summary>[hidden] final RMSNorm weights; null for an EAGLE head, whose output head reads the block's output.</summary>
@@ -108,6 +108,7 @@ public sealed class ModelWeights : IDisposable
             $"{c.HeadCount} attention heads cannot be grouped over {c.KvHeadCount} KV heads");
         Check(c.HeadDim > 0 && c.HeadDim % 2 == 0, $"head dimension {c.HeadDim} must be positive and even");
         Check(c.RmsNormEps > 0, "rms_norm_eps must be positive");
+        Check(c.DraftVocab is null || (c.IsEagleHead && !c.TiedEmbeddings), "only an EAGLE head with an output head of its own has a draft vocabulary");
         Check(c.SlidingWindow >= 0 && (c.SlidingLayers.Count == 0 || c.SlidingLayers.Count == c.LayerCount),
             $"the sliding window pattern names {c.SlidingLayers.Count} layers of {c.LayerCount}");
         Check(c.AttentionSoftcap >= 0 && c.FinalLogitSoftcap >= 0 && c.RopeLinearFactor > 0 && c.RopeAttentionFactor > 0,

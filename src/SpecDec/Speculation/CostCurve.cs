@@ -68,7 +68,7 @@ public sealed class CostCurve
         var tokens = new int[width];
         var positions = new int[width];
         for (int i = 0; i < width; i++) tokens[i] = (3 + 7 * i) % model.Config.VocabSize;
-        var logits = new float[(long)maxRows * model.Config.VocabSize];
+        var logits = new float[(long)maxRows * model.Config.LogitCount];
         var rowIndex = new int[maxRows];
         var features = model.Config.IsEagleHead ? new float[(long)width * model.Config.HiddenSize] : []; // an EAGLE head's second input
         for (int i = 0; i < maxRows; i++) rowIndex[i] = i;

@@ -16,7 +16,9 @@ namespace SpecDec.Speculation;
 /// children; finally the n best of all recorded nodes by cumulative log-probability form the tree (a child never
 /// outscores its parent, so they are connected). Candidates are the head's top-k, point masses to the verifier,
 /// which keeps sampling lossless (scheme C). n, depth and k follow this machine's measured verification cost
-/// (<see cref="TreePlanner"/>) unless fixed.
+/// (<see cref="TreePlanner"/>) unless fixed. A head with a draft vocabulary (EAGLE-3's d2t) scores only those
+/// tokens, so its candidates come from them (log-probabilities normalised over them); the verifier still
+/// judges each by the target's whole distribution.
 /// </para>
 /// </summary>
 public sealed class EagleProposer : IDraftProposer
@@ -31,11 +33,13 @@ public sealed class EagleProposer : IDraftProposer
 
     private readonly ILanguageModel _head;
     private readonly ILanguageModel _target;
-    private readonly int _hidden, _vocab;
+    private readonly int _hidden;
+    private readonly int _logitCount;           // a row of the head's logits: the target's vocabulary or the draft vocabulary
+    private readonly IReadOnlyList<int>? _draftVocab; // logit j scores token _draftVocab[j] (EAGLE-3's d2t); null: token j
     private readonly int[] _layers;
     private readonly int[] _hiddenLayer;  // [1]: the head's output (its "final-normed" state is its block's output)
-    private readonly float[] _logits;     // [MaxRows × V]
-    private readonly float[] _logProbs;   // [V]
+    private readonly float[] _logits;     // [MaxRows × _logitCount]
+    private readonly float[] _logProbs;   // [_logitCount]
     private readonly float[] _out;        // [MaxRows × H] predicted features of a forward's rows
     private readonly float[] _rootFeature;// [H] f̂ of the last verified position (level-1 nodes' input feature)
     private readonly int[] _tokens = new int[ForwardBatch.MaxRows];
@@ -75,11 +79,12 @@ public sealed class EagleProposer : IDraftProposer
         _head = head;
         _target = target;
         _hidden = target.Config.HiddenSize;
-        _vocab = target.Config.VocabSize;
+        _logitCount = head.Config.LogitCount;
+        _draftVocab = head.Config.DraftVocab;
         _layers = [target.Config.LayerCount];
         _hiddenLayer = [head.Config.LayerCount];
-        _logits = new float[(long)ForwardBatch.MaxRows * _vocab];
-        _logProbs = new float[_vocab];
+        _logits = new float[(long)ForwardBatch.MaxRows * _logitCount];
+        _logProbs = new float[_logitCount];
         _out = new float[ForwardBatch.MaxRows * _hidden];
         _inFeatures = new float[ForwardBatch.MaxRows * _hidden];
         _rootFeature = new float[_hidden];
@@ -181,7 +186,7 @@ public sealed class EagleProposer : IDraftProposer
         // Level 1: the root's children from the last verified row's logits; their input feature is the root's f̂.
         _rootFeature.CopyTo(_features.AsSpan(0, _hidden));
         int expanded = 1; // slot 0: the root's predicted feature
-        int recorded = AddChildren(_logits.AsSpan(0, _vocab), parent: -1, parentScore: 0, level: 1, k, 0);
+        int recorded = AddChildren(_logits.AsSpan(0, _logitCount), parent: -1, parentScore: 0, level: 1, k, 0);
         int frontierCount = Math.Min(k, recorded);
         for (int i = 0; i < frontierCount; i++) _frontier[i] = i;
 
@@ -223,7 +228,7 @@ public sealed class EagleProposer : IDraftProposer
                 int node = _frontier[f];
                 _nodeFeature[node] = expanded;
                 _out.AsSpan(_nodeRow[node] * _hidden, _hidden).CopyTo(_features.AsSpan(expanded++ * _hidden));
-                recorded = AddChildren(_logits.AsSpan(f * _vocab, _vocab), node, _nodeScore[node], level + 1, k, recorded);
+                recorded = AddChildren(_logits.AsSpan(f * _logitCount, _logitCount), node, _nodeScore[node], level + 1, k, recorded);
             }
             // The next frontier: the k best new children by cumulative log-probability.
             frontierCount = Best(firstChild, recorded, Math.Min(k, recorded - firstChild), _frontier);
@@ -267,7 +272,7 @@ public sealed class EagleProposer : IDraftProposer
         for (int r = 0; r < k; r++)
         {
             int i = recorded++;
-            _nodeToken[i] = _top[r];
+            _nodeToken[i] = _draftVocab is null ? _top[r] : _draftVocab[_top[r]];
             _nodeParent[i] = parent;
             _nodeLevel[i] = level;
             _nodeScore[i] = parentScore + (logits[_top[r]] - max - logSum);

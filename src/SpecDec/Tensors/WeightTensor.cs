@@ -51,6 +51,23 @@ public sealed class WeightTensor
         return new WeightTensor(name, Type, [Dims[0], count], Data + (nint)(first * RowBytes), count * RowBytes);
     }
 
+    /// <summary>
+    /// Rows <paramref name="rows"/>, in that order, copied into <paramref name="into"/> (which must hold
+    /// rows.Count × <see cref="RowBytes"/> bytes) as a 2-D tensor over that memory: a matrix of a few of this one's
+    /// rows, gathered once (an EAGLE head's draft-vocabulary output head).
+    /// </summary>
+    public unsafe WeightTensor Gather(string name, IReadOnlyList<int> rows, NativeBuffer<byte> into)
+    {
+        long bytes = rows.Count * RowBytes;
+        if (rows.Count == 0 || into.Length < bytes) throw new ArgumentException($"{rows.Count} rows of {Name} need {bytes} bytes; the buffer holds {into.Length}", nameof(into));
+        for (int i = 0; i < rows.Count; i++)
+        {
+            if ((uint)rows[i] >= (ulong)RowCount) throw new ArgumentOutOfRangeException(nameof(rows), rows[i], $"row outside {Name}'s {RowCount}");
+            RowSpan(rows[i]).CopyTo(new Span<byte>(into.Pointer + i * RowBytes, checked((int)RowBytes)));
+        }
+        return new WeightTensor(name, Type, [Dims[0], rows.Count], (nint)into.Pointer, bytes);
+    }
+
     public unsafe ReadOnlySpan<byte> RowSpan(long row) =>
         new((byte*)Data + row * RowBytes, checked((int)RowBytes));
 

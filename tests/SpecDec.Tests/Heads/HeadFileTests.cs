@@ -114,5 +114,57 @@ public sealed class HeadFileTests : IDisposable
         Assert.Contains(message, e.Message);
     }
 
+    [Fact]
+    public void ADraftVocabularyHeadScoresItsTokensAsTheFullHeadDoes()
+    {
+        string full = System.IO.Path.Combine(_dir, "eagle.gguf"), reduced = System.IO.Path.Combine(_dir, "eagle-d2t.gguf");
+        int[] d2t = [.. Enumerable.Range(0, 700).Select(i => 3 + 11 * i)]; // 700 of 8192 tokens, a length no multiple of 8
+        HeadConverter.Convert(Eagle, full, GgmlType.Q8_0, Target);
+        HeadConverter.Convert(full, reduced, GgmlType.Q8_0, null, draftVocab: d2t);
+        using (var file = HeadFile.Open(reduced)) Assert.Equal(d2t, file.DraftVocab);
+        using (var file = HeadFile.Open(full)) Assert.Null(file.DraftVocab);
+
+        using var target = LoadTarget();
+        using var wide = LoadEagle(target, full);
+        using var narrow = LoadEagle(target, reduced);
+        Assert.Equal((8192, 8192, 700), (narrow.Config.VocabSize, wide.Config.LogitCount, narrow.Config.LogitCount));
+        var reference = LoadReference();
+        int rows = 6;
+        float[] Logits(ILanguageModel head)
+        {
+            var logits = new float[rows * head.Config.LogitCount];
+            head.Forward(new ForwardBatch
+            {
+                Tokens = reference.InputIds.AsSpan(1, rows), Features = reference.Features.Take(rows).SelectMany(f => f).ToArray(),
+                Positions = Enumerable.Range(0, rows).ToArray(), LogitRows = Enumerable.Range(0, rows).ToArray(),
+            }, head.CreateCache(rows), logits);
+            return logits;
+        }
+        float[] all = Logits(wide), some = Logits(narrow);
+        for (int r = 0; r < rows; r++)
+            for (int j = 0; j < d2t.Length; j++)
+                Assert.Equal(all[r * 8192 + d2t[j]], some[r * d2t.Length + j], 5);
+
+        // Re-converting keeps the vocabulary; a repeated id is refused before anything is written.
+        string again = System.IO.Path.Combine(_dir, "again.gguf");
+        HeadConverter.Convert(reduced, again, GgmlType.Q8_0, null);
+        using (var file = HeadFile.Open(again)) Assert.Equal(d2t, file.DraftVocab);
+        var e = Assert.Throws<SpecDecException>(() => HeadConverter.Convert(full, System.IO.Path.Combine(_dir, "bad.gguf"), GgmlType.Q8_0, null, draftVocab: [5, 9, 5]));
+        Assert.Contains("distinct", e.Message);
+    }
+
+    [Fact]
+    public void TheDraftVocabularyIsTheMostFrequentTokensWithEachFileWeighingTheSame()
+    {
+        using var target = LoadTarget();
+        string big = System.IO.Path.Combine(_dir, "big.txt"), small = System.IO.Path.Combine(_dir, "small.txt");
+        File.WriteAllText(big, string.Concat(Enumerable.Repeat(" cat cat dog", 300)));
+        File.WriteAllText(small, " fish");
+        int Id(string word) => Assert.Single(target.Tokenizer.Encode(word, addSpecial: false));
+        // big: cat 2/3, dog 1/3; small: fish 1. Shares: fish 1 > cat 2/3 > dog 1/3, however long big is.
+        Assert.Equal(new[] { Id(" fish"), Id(" cat") }.Order(), DraftVocabulary.FromText(target.Tokenizer, 8192, [big, small], 2));
+        Assert.Throws<SpecDecException>(() => DraftVocabulary.FromText(target.Tokenizer, 8192, [big], 0));
+    }
+
     private static SpecDec.Backends.Cpu.Transformer Transformer(string path) => SpecDec.Backends.Cpu.Transformer.Load(ModelSource.Open(path), threads: 1);
 }

@@ -52,6 +52,31 @@ public sealed class HeadGenerationTests(ITestOutputHelper output)
         if (nodes is not null) Assert.True(drafted > 0);
     }
 
+    [Fact]
+    public void AHeadWithADraftVocabularyKeepsGreedyOutput()
+    {
+        string dir = Directory.CreateTempSubdirectory("specdec-d2t-").FullName;
+        try
+        {
+            string head = System.IO.Path.Combine(dir, "eagle-d2t.gguf");
+            SpecDec.Tools.Conversion.HeadConverter.Convert(Eagle, head, SpecDec.Tensors.GgmlType.F32, Target, draftVocab: [.. Enumerable.Range(0, 4096)]);
+            using var target = LoadTarget();
+            using var eagle = LoadEagle(target, head);
+            var generator = new Generator(target, heads: new DraftHeads(eagle));
+            var plain = new GenerationOptions { MaxTokens = 32, Sampling = SamplingOptions.Greedy };
+            foreach (string prompt in Prompts)
+            {
+                var actual = generator.Generate(prompt, plain with { Speculation = Options("eagle", 12, 4, 3) });
+                Assert.Equal(generator.Generate(prompt, plain).Tokens, actual.Tokens);
+                Assert.True(actual.Stats.Drafted > 0);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static SpeculationOptions Options(string method, int? nodes, int? depth, int? topK)
     {
         var options = SpeculationOptions.For(method);

@@ -134,7 +134,7 @@ public sealed unsafe class Transformer : ILanguageModel
             throw new ArgumentException("the KV cache was not created by this model", nameof(cache));
         int n = batch.Count;
         int logitRows = BatchRules.Validate(batch, Config, kv.Length, kv.Capacity, logits.Length);
-        int vocab = Config.VocabSize;
+        int vocab = Config.LogitCount;
         int first = batch.FirstLayer, end = batch.Layers == 0 ? Config.LayerCount : first + batch.Layers;
         kv.Reserve(kv.Length + n); // a sequence's own cache: grows outside the model's gate
 

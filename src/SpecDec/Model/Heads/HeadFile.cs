@@ -22,12 +22,16 @@ public sealed class HeadFile : IDisposable
     public static string TokenHashKey(string kind) => $"{kind}.base_model.token_hash";
     public static string MedusaHeadCount => $"{MedusaKind}.head_count";
 
+    /// <summary>An EAGLE head's draft vocabulary: I64 [N], the target token ids of its logits (llama.cpp's EAGLE-3 d2t).</summary>
+    public const string DraftVocabTensor = "d2t";
+
     private readonly IDisposable[] _files;
     private readonly Dictionary<string, WeightTensor> _byName;
 
     internal HeadFile(string path, string formatName, string kind, BaseModelIdentity identity, ModelConfig? eagle, MedusaConfig? medusa,
-        Dictionary<string, WeightTensor> tensors, IReadOnlyDictionary<string, object> metadata, IDisposable[] files)
+        Dictionary<string, WeightTensor> tensors, IReadOnlyDictionary<string, object> metadata, IDisposable[] files, int[]? draftVocab = null)
     {
+        DraftVocab = draftVocab;
         Path = path;
         FormatName = formatName;
         Kind = kind;
@@ -49,6 +53,12 @@ public sealed class HeadFile : IDisposable
     /// <summary>An EAGLE head's block (Architecture "eagle", one layer; vocabulary = the base's); null for Medusa.</summary>
     public ModelConfig? Eagle { get; }
     public MedusaConfig? Medusa { get; }
+
+    /// <summary>
+    /// An EAGLE head's reduced draft vocabulary (EAGLE-3's d2t as absolute ids, distinct, each below the vocabulary):
+    /// its logits score only these tokens of the target's output head; null: all of them.
+    /// </summary>
+    public IReadOnlyList<int>? DraftVocab { get; }
     public int HiddenSize => Eagle?.HiddenSize ?? Medusa!.HiddenSize;
     public IReadOnlyDictionary<string, object> Metadata { get; }
     public IReadOnlyCollection<WeightTensor> Tensors => _byName.Values;
@@ -108,6 +118,7 @@ public sealed class HeadFile : IDisposable
         int hidden = m.PositiveInt(GgufKeys.EmbeddingLength(kind));
         if (kind == EagleKind)
         {
+            int[]? draftVocab = tensors.Remove(DraftVocabTensor, out WeightTensor? d2t) ? ReadDraftVocab(d2t, vocab, path) : null;
             int heads = m.PositiveInt(GgufKeys.HeadCount(kind));
             int kvHeads = m.OptionalPositiveInt(GgufKeys.HeadCountKv(kind)) ?? heads;
             int blocks = m.PositiveInt(GgufKeys.BlockCount(kind));
@@ -116,12 +127,30 @@ public sealed class HeadFile : IDisposable
                 m.OptionalPositiveInt(GgufKeys.KeyLength(kind)), m.PositiveInt(GgufKeys.ContextLength(kind)),
                 m.Float(GgufKeys.RmsEpsilon(kind)), m.OptionalFloat(GgufKeys.RopeFreqBase(kind)) ?? 10000f, RopeStyle.Normal);
             HeadTensors.Check(HeadTensors.Eagle(config), tensors, path, n => n, torchOrder: false);
-            return new HeadFile(path, $"GGUF v{file.Header.Version}", kind, identity, config, null, tensors, file.Metadata, [file]);
+            return new HeadFile(path, $"GGUF v{file.Header.Version}", kind, identity, config, null, tensors, file.Metadata, [file], draftVocab);
         }
         var medusa = new MedusaConfig(m.PositiveInt(MedusaHeadCount), m.PositiveInt(GgufKeys.BlockCount(kind)), hidden, vocab,
             tensors.ContainsKey(TensorNames.MedusaOutput(0)));
         HeadTensors.Check(HeadTensors.Medusa(medusa), tensors, path, n => n, torchOrder: false);
         return new HeadFile(path, $"GGUF v{file.Header.Version}", kind, identity, null, medusa, tensors, file.Metadata, [file]);
+    }
+
+    /// <summary>The d2t tensor's ids: I64 [N], N ≤ <paramref name="vocab"/>, each a distinct id below it.</summary>
+    private static unsafe int[] ReadDraftVocab(WeightTensor d2t, int vocab, string path)
+    {
+        if (d2t.Type != GgmlType.I64 || d2t.Dims.Length != 1 || d2t.Dims[0] > vocab)
+            throw new ModelFormatException(path, $"tensor {DraftVocabTensor} is {d2t.Type} [{string.Join(", ", d2t.Dims)}]; a draft vocabulary is I64 [at most {vocab}] (target token ids)");
+        var ids = new int[d2t.Dims[0]];
+        var seen = new bool[vocab];
+        var values = new ReadOnlySpan<long>((void*)d2t.Data, ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if ((ulong)values[i] >= (ulong)vocab || seen[values[i]])
+                throw new ModelFormatException(path, $"tensor {DraftVocabTensor}[{i}] = {values[i]} is {((ulong)values[i] >= (ulong)vocab ? $"outside the vocabulary of {vocab}" : "a repeated token")}");
+            seen[values[i]] = true;
+            ids[i] = (int)values[i];
+        }
+        return ids;
     }
 
     /// <summary>An EAGLE head's block as a <see cref="ModelConfig"/>, its sizes checked.</summary>

@@ -174,12 +174,46 @@ internal sealed class GenerationLoop
     /// <summary>One round: propose, verify, accept, roll back, commit. Returns the text it adds (may be empty).</summary>
     public string Step()
     {
+        return BeginRound(Stopwatch.GetTimestamp()) ? VerifyAlone() : "";
+    }
+
+    /// <summary>The rest of a round begun with <see cref="BeginRound"/>, its verification forward on its own.</summary>
+    public string VerifyAlone()
+    {
+        long verifyStart = Stopwatch.GetTimestamp();
+        _target.Forward(RoundBatch, _cache, _logits);
+        return EndRound(_logits, verifyStart);
+    }
+
+    // The round in progress, between BeginRound and EndRound.
+    private long _roundStart;
+    private int _drafted, _side, _wanted, _treeRows, _rows;
+
+    /// <summary>The target this loop generates with.</summary>
+    public ILanguageModel Target => _target;
+
+    /// <summary>The target cache of this sequence.</summary>
+    public IKvCache Cache => _cache;
+
+    /// <summary>
+    /// Whether <see cref="RoundBatch"/> can ride in a forward with other sequences' rounds
+    /// (<see cref="ILanguageModel.Forward(in ForwardBatch, ReadOnlySpan{SequenceRows}, Span{float})"/>): it asks for no hidden states.
+    /// </summary>
+    public bool Batchable => _hiddenLayers.Length == 0;
+
+    /// <summary>
+    /// The first half of a round, up to the verification forward: proposes and lays out <see cref="RoundBatch"/>.
+    /// Returns false, doing nothing, once generation has ended. <paramref name="roundStart"/> is the timestamp the
+    /// round's time counts from (a batch of rounds counts all from its start).
+    /// </summary>
+    public bool BeginRound(long roundStart)
+    {
         if (FinishReason is not null)
         {
             _roundCount = 0;
-            return "";
+            return false;
         }
-        long roundStart = Stopwatch.GetTimestamp();
+        _roundStart = roundStart;
         int n = _committed;
         int pending = n - 1;
 
@@ -203,8 +237,6 @@ internal sealed class GenerationLoop
         if (sideRoom > 0)
             side = _proposer!.SideRows(_rowTokens.AsSpan(drafted + 1, sideRoom), _sideParents.AsSpan(0, sideRoom),
                 _sideWanted.AsSpan(0, sideRoom), out wanted);
-        long verifyStart = Stopwatch.GetTimestamp();
-        Stats.DraftMs += Stopwatch.GetElapsedTime(roundStart, verifyStart).TotalMilliseconds;
 
         // Verify every node in one target forward: row 0 the pending token at position n − 1, row i + 1 node i at
         // n − 1 + its depth, seeing the cache and its ancestors; the side rows after them likewise.
@@ -229,17 +261,36 @@ internal sealed class GenerationLoop
             _positions[treeRows + k] = _positions[parent] + 1;
         }
         for (int k = 0; k < wanted; k++) _logitRows[treeRows + k] = treeRows + _sideWanted[k];
-        var batch = new ForwardBatch
-        {
-            Tokens = _rowTokens.AsSpan(0, rows),
-            Positions = _positions.AsSpan(0, rows),
-            Parents = side > 0 || (drafted > 0 && !tree!.IsChain) ? _parents.AsSpan(0, rows) : default,
-            LogitRows = _logitRows.AsSpan(0, treeRows + wanted),
-            HiddenLayers = _hiddenLayers,
-            Hidden = _hidden,
-        };
-        _target.Forward(batch, _cache, _logits);
-        var verdict = _verifier.Verify(_logits, tree ?? EmptyTree, _tokens, n, _path, _rng);
+        (_drafted, _side, _wanted, _treeRows, _rows) = (drafted, side, wanted, treeRows, rows);
+        return true;
+    }
+
+    /// <summary>
+    /// This round's verification forward (after <see cref="BeginRound"/>): the pending token, the tree's nodes and
+    /// the side rows; logits of every tree row, then of the side rows wanted.
+    /// </summary>
+    public ForwardBatch RoundBatch => new()
+    {
+        Tokens = _rowTokens.AsSpan(0, _rows),
+        Positions = _positions.AsSpan(0, _rows),
+        Parents = _side > 0 || (_drafted > 0 && !_tree!.IsChain) ? _parents.AsSpan(0, _rows) : default,
+        LogitRows = _logitRows.AsSpan(0, _treeRows + _wanted),
+        HiddenLayers = _hiddenLayers,
+        Hidden = _hidden,
+    };
+
+    /// <summary>
+    /// The second half of a round: verifies <paramref name="logits"/> (those of <see cref="RoundBatch"/>, whose forward
+    /// started at <paramref name="verifyStart"/>), accepts, rolls back and commits. Returns the text it adds (may be empty).
+    /// </summary>
+    public string EndRound(ReadOnlySpan<float> logits, long verifyStart)
+    {
+        int n = _committed;
+        int pending = n - 1;
+        var tree = _tree;
+        int drafted = _drafted, side = _side, wanted = _wanted, treeRows = _treeRows, rows = _rows;
+        Stats.DraftMs += Stopwatch.GetElapsedTime(_roundStart, verifyStart).TotalMilliseconds;
+        var verdict = _verifier.Verify(logits, tree ?? EmptyTree, _tokens, n, _path, _rng);
         Stats.RecordRound(drafted, tree?.Depth ?? 0, verdict);
 
         // Accept: the verifier wrote the path's tokens and the correction or bonus after the committed ones. The
@@ -260,7 +311,7 @@ internal sealed class GenerationLoop
                 for (int j = 0; j < path.Length; j++) _hiddenRows[j + 1] = path[j] + 1;
                 _proposer.TargetHidden(pending, path.Length + 1, Gather(rows, _hiddenRows.AsSpan(0, path.Length + 1)));
             }
-            if (side > 0) _proposer.SideLogits(_logits.AsSpan(treeRows * _vocab, wanted * _vocab));
+            if (side > 0) _proposer.SideLogits(logits.Slice(treeRows * _vocab, wanted * _vocab));
             _proposer.Accepted(path);
             _draftLength!.Observe(tree!.Depth, verdict.Accepted);
             Stats.TreeSize = _proposer.TreeSize;
@@ -287,7 +338,7 @@ internal sealed class GenerationLoop
             last = last with { TextEnd = _roundText.Length };
             _proposer?.Finished(Generated);
         }
-        double roundMs = Stopwatch.GetElapsedTime(roundStart).TotalMilliseconds;
+        double roundMs = Stopwatch.GetElapsedTime(_roundStart).TotalMilliseconds;
         if (Stats.Rounds == 1) Stats.FirstTokenMs = Stats.PrefillMs + roundMs;
         Stats.DecodeMs += roundMs;
         return _roundText.Length == 0 ? "" : _roundText.ToString();

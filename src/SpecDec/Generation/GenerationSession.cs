@@ -24,6 +24,16 @@ public sealed class GenerationSession : IDisposable
     /// <summary>One round (propose, verify, accept); returns the text it adds, possibly empty.</summary>
     public string Step() => _loop.Step();
 
+    /// <summary>Runs one round of each session together (<see cref="BatchedRounds"/>).</summary>
+    internal GenerationLoop Loop
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _loop;
+        }
+    }
+
     /// <summary>Set once generation has ended.</summary>
     public FinishReason? FinishReason => _loop.FinishReason;
 

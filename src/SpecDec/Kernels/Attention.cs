@@ -86,6 +86,57 @@ public static unsafe class Attention
         pool.For(problem.KvHeads * rowBlocks, job);
     }
 
+    /// <summary>
+    /// Several sequences' problems (continuous batching: each its own cache, rows, mask) in one dispatch. Each
+    /// problem is split into items exactly as <see cref="Run"/> splits it, so every row gets the bits it gets alone.
+    /// </summary>
+    public static void RunMany(WorkerPool pool, Problem* problems, int count, float* scratch, SimdLevel level)
+    {
+        int items = 0;
+        for (int s = 0; s < count; s++)
+        {
+            int group = problems[s].Heads / problems[s].KvHeads;
+            if (group > MaxQueries) throw new ArgumentException($"{group} query heads per KV head exceed {MaxQueries}");
+            int rowsPerItem = Math.Max(1, MaxQueries / group);
+            items += problems[s].KvHeads * ((problems[s].T + rowsPerItem - 1) / rowsPerItem);
+        }
+        pool.For(items, new ManyJob
+        {
+            Problems = problems, Count = count, Scratch = scratch, ScratchStride = ScratchFloats(problems[0].HeadDim), Level = level,
+        });
+    }
+
+    struct ManyJob : IParallelJob
+    {
+        public Problem* Problems;
+        public int Count;
+        public float* Scratch;
+        public int ScratchStride;
+        public SimdLevel Level;
+
+        public void Execute(int index, int thread)
+        {
+            for (int s = 0; s < Count; s++)
+            {
+                ref Problem p = ref Problems[s];
+                int group = p.Heads / p.KvHeads;
+                int rowsPerItem = Math.Max(1, MaxQueries / group);
+                int rowBlocks = (p.T + rowsPerItem - 1) / rowsPerItem;
+                if (index >= p.KvHeads * rowBlocks)
+                {
+                    index -= p.KvHeads * rowBlocks;
+                    continue;
+                }
+                new Job
+                {
+                    P = p, Group = group, RowsPerItem = rowsPerItem, RowBlocks = rowBlocks,
+                    Scratch = Scratch, ScratchStride = ScratchStride, Level = Level,
+                }.Execute(index, thread);
+                return;
+            }
+        }
+    }
+
     struct Job : IParallelJob
     {
         public Problem P;

@@ -63,6 +63,43 @@ public static class BatchRules
     }
 
     /// <summary>
+    /// Checks a forward over several sequences (<see cref="ILanguageModel.Forward(in ForwardBatch, ReadOnlySpan{SequenceRows}, Span{float})"/>)
+    /// before anything is written; returns the number of logit rows.
+    /// </summary>
+    public static int ValidateSequences(in ForwardBatch batch, ReadOnlySpan<SequenceRows> sequences, ModelConfig config, int logitsLength)
+    {
+        int n = batch.Count;
+        if (sequences.IsEmpty) throw new ArgumentException("a batch of sequences needs at least one", nameof(sequences));
+        if (n > ForwardBatch.MaxRows) throw new ArgumentException($"a batch of sequences holds at most {ForwardBatch.MaxRows} rows, not {n}");
+        if (!batch.Embeddings.IsEmpty || !batch.Features.IsEmpty || !batch.Mask.IsEmpty || !batch.HiddenLayers.IsEmpty || batch.FirstLayer != 0 || batch.Layers != 0)
+            throw new ArgumentException("a batch of sequences takes tokens, positions, parents and logit rows only");
+        if (batch.LogitRows.Length < sequences.Length) throw new ArgumentException("every sequence of the batch needs a logit row");
+        int at = 0, o = 0;
+        for (int s = 0; s < sequences.Length; s++)
+        {
+            var seq = sequences[s];
+            if (seq.Start != at || seq.Count < 1) throw new ArgumentException($"sequence {s} holds rows {seq.Start}..{seq.Start + seq.Count - 1}; the sequences must split the batch's rows in order");
+            for (int t = 0; t < s; t++)
+                if (ReferenceEquals(sequences[t].Cache, seq.Cache)) throw new ArgumentException($"sequences {t} and {s} share a cache");
+            if (seq.Cache.Length + seq.Count > seq.Cache.Capacity)
+                throw new ArgumentException($"the KV cache of sequence {s} holds {seq.Cache.Length} of {seq.Cache.Capacity} rows: no room for {seq.Count} more");
+            if (!batch.Parents.IsEmpty)
+                for (int i = 0; i < seq.Count; i++)
+                    if (batch.Parents[at + i] < -1 || batch.Parents[at + i] >= i)
+                        throw new ArgumentException($"parent {batch.Parents[at + i]} of row {i} of sequence {s} is not an earlier row of it or -1");
+            int first = o;
+            for (; o < batch.LogitRows.Length && batch.LogitRows[o] >= at && batch.LogitRows[o] < at + seq.Count; o++) { }
+            if (o == first) throw new ArgumentException($"sequence {s} has no logit row, or the logit rows are not in sequence order");
+            at += seq.Count;
+        }
+        if (at != n) throw new ArgumentException($"the sequences hold {at} rows of the batch's {n}");
+        if (o != batch.LogitRows.Length) throw new ArgumentException("the logit rows are not grouped by sequence in sequence order");
+        // The rest as for one sequence, over the whole batch: tokens, positions, logits room. Its tree rule on parents
+        // (parent < row) holds, as each sequence's parents count from its first row.
+        return Validate(batch with { Parents = default }, config, 0, int.MaxValue, logitsLength);
+    }
+
+    /// <summary>
     /// Rows [c0, c0 + rows) of the batch as visibility bits over the chunk: bit j of visible[i] means chunk row i
     /// sees chunk row j (itself always): the Mask as given, a row's parent's bits plus its own, or a causal prefix.
     /// </summary>

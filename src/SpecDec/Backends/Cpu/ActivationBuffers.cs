@@ -41,6 +41,9 @@ internal sealed unsafe class ActivationBuffers : IDisposable
         _buffers.Add(visible);
         Visible = visible.Pointer;
         AttentionScratch = Floats((long)threads * Attention.ScratchFloats(c.HeadDim));
+        var problems = new NativeBuffer<Attention.Problem>(Rows);
+        _buffers.Add(problems);
+        Problems = problems.Pointer;
     }
 
     public MatmulWorkspace Workspace { get; }
@@ -60,6 +63,7 @@ internal sealed unsafe class ActivationBuffers : IDisposable
     public float* FcIn { get; }     // [Rows × 2·hidden] an EAGLE head's [embedding; feature] rows (null otherwise)
     public ulong* Visible { get; }  // [Rows] attention mask bits over the chunk
     public float* AttentionScratch { get; } // [threads × Attention.ScratchFloats]
+    public Attention.Problem* Problems { get; } // [Rows] one attention problem per sequence of the chunk
 
     float* Floats(long n)
     {

@@ -130,8 +130,7 @@ public sealed unsafe class Transformer : ILanguageModel
     public void Forward(in ForwardBatch batch, IKvCache cache, Span<float> logits)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (cache is not KvCache kv || kv.Owner != this)
-            throw new ArgumentException("the KV cache was not created by this model", nameof(cache));
+        KvCache kv = Own(cache);
         int n = batch.Count;
         int logitRows = BatchRules.Validate(batch, Config, kv.Length, kv.Capacity, logits.Length);
         int vocab = Config.LogitCount;
@@ -146,17 +145,55 @@ public sealed unsafe class Transformer : ILanguageModel
                 for (int c0 = 0; c0 < n; c0 += MaxRows)
                 {
                     int rows = Math.Min(MaxRows, n - c0);
-                    RunChunk(batch, c0, rows, first, end, kv);
+                    _segments[0] = new Segment(kv, 0, rows);
+                    RunChunk(batch, c0, rows, first, end, _segments.AsSpan(0, 1));
                     if (batch.HiddenLayers.Length > 0) CaptureFinal(batch, c0, rows, hiddenPtr);
                     ComputeLogits(batch, c0, rows, logitRows, logitsPtr, vocab);
                     kv.Advance(rows);
                 }
             }
+            _segments[0] = default;
         }
     }
 
-    /// <summary>Blocks [first, end) over batch rows [c0, c0 + rows), whose keys and values land at kv.Length.</summary>
-    void RunChunk(in ForwardBatch batch, int c0, int rows, int first, int end, KvCache kv)
+    /// <summary>
+    /// Several sequences in one chunk: every matmul runs once over all their rows; RoPE, the cache writes and
+    /// attention go per sequence (one attention dispatch for all), so each row's bits are those of its sequence alone.
+    /// </summary>
+    public void Forward(in ForwardBatch batch, ReadOnlySpan<SequenceRows> sequences, Span<float> logits)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int logitRows = BatchRules.ValidateSequences(batch, sequences, Config, logits.Length);
+        foreach (var s in sequences)
+        {
+            KvCache kv = Own(s.Cache);
+            kv.Reserve(kv.Length + s.Count);
+        }
+        lock (_pool.Gate)
+        {
+            for (int s = 0; s < sequences.Length; s++) _segments[s] = new Segment((KvCache)sequences[s].Cache, sequences[s].Start, sequences[s].Count);
+            var segments = _segments.AsSpan(0, sequences.Length);
+            RunChunk(batch, 0, batch.Count, 0, Config.LayerCount, segments);
+            fixed (float* logitsPtr = logits) ComputeLogits(batch, 0, batch.Count, logitRows, logitsPtr, Config.VocabSize);
+            foreach (var segment in segments) segment.Kv.Advance(segment.Rows);
+            segments.Clear(); // holds no cache past the forward
+        }
+    }
+
+    KvCache Own(IKvCache cache) =>
+        cache is KvCache kv && kv.Owner == this ? kv : throw new ArgumentException("the KV cache was not created by this model", nameof(cache));
+
+    /// <summary>A sequence's rows [Start, Start + Rows) of a chunk, with its cache.</summary>
+    readonly record struct Segment(KvCache Kv, int Start, int Rows);
+
+    /// <summary>[MaxRows] the sequences of the chunk in progress (under the pool's gate).</summary>
+    readonly Segment[] _segments = new Segment[MaxRows];
+
+    /// <summary>
+    /// Blocks [first, end) over batch rows [c0, c0 + rows), which <paramref name="segments"/> split into sequences
+    /// (chunk rows, each with its cache, whose keys and values land at its Length).
+    /// </summary>
+    void RunChunk(in ForwardBatch batch, int c0, int rows, int first, int end, ReadOnlySpan<Segment> segments)
     {
         ModelConfig c = Config;
         ActivationBuffers b = _buffers;
@@ -175,55 +212,68 @@ public sealed unsafe class Transformer : ILanguageModel
         // Gemma's √H on what enters block 0 (a later block's input is a residual stream, already scaled).
         if (c.EmbeddingScale != 1f && first == 0)
             System.Numerics.Tensors.TensorPrimitives.Multiply(new Span<float>(x, rows * _hidden), c.EmbeddingScale, new Span<float>(x, rows * _hidden));
-        // Every row of a sequence takes the table its limit implies (LongRoPE's short or long factors).
-        Rope globalRope = _weights.RopeFor(kv.Limit);
-        globalRope.Tables(batch.Positions.Slice(c0, rows), cos, sin);
-        _weights.SlidingRope?.Tables(batch.Positions.Slice(c0, rows), b.SlidingCos, b.SlidingSin);
-        BatchRules.Visibility(batch, c0, rows, new Span<ulong>(visible, rows));
-
-        var attention = new Attention.Problem
+        Attention.Problem* problems = b.Problems;
+        for (int s = 0; s < segments.Length; s++)
         {
-            Q = qs, Output = att, HeadStride = kv.HeadStride, T = rows, Heads = c.HeadCount, KvHeads = c.KvHeadCount,
-            HeadDim = _headDim, Past = kv.Length, Visible = visible, Scale = c.AttentionScale ?? 1f / MathF.Sqrt(_headDim),
-            Half = kv.Type == KvCacheType.F16, Softcap = c.AttentionSoftcap,
-        };
+            var (kv, start, count) = segments[s];
+            // Every row of a sequence takes the table its limit implies (LongRoPE's short or long factors).
+            var positions = batch.Positions.Slice(c0 + start, count);
+            _weights.RopeFor(kv.Limit).Tables(positions, cos + (long)start * _headDim, sin + (long)start * _headDim);
+            _weights.SlidingRope?.Tables(positions, b.SlidingCos + (long)start * _headDim, b.SlidingSin + (long)start * _headDim);
+            if (segments.Length == 1) BatchRules.Visibility(batch, c0, rows, new Span<ulong>(visible, rows));
+            else
+                BatchRules.Visibility(new ForwardBatch { Positions = positions, Parents = batch.Parents.IsEmpty ? default : batch.Parents.Slice(start, count) },
+                    0, count, new Span<ulong>(visible + start, count));
+            problems[s] = new Attention.Problem
+            {
+                Q = qs + (long)start * _qDim, Output = att + (long)start * _qDim, HeadStride = kv.HeadStride, T = count, Heads = c.HeadCount,
+                KvHeads = c.KvHeadCount, HeadDim = _headDim, Past = kv.Length, Visible = visible + start,
+                Scale = c.AttentionScale ?? 1f / MathF.Sqrt(_headDim), Half = kv.Type == KvCacheType.F16, Softcap = c.AttentionSoftcap,
+            };
+        }
+
         MatmulWorkspace workspace = b.Workspace;
         for (int l = first; l < end; l++)
         {
             LayerWeights w = _weights.Layers[l];
             bool sliding = c.IsSliding(l);
-            Rope rope = sliding ? _weights.SlidingRope! : globalRope;
             float* layerCos = sliding ? b.SlidingCos : cos, layerSin = sliding ? b.SlidingSin : sin;
-            attention.Window = sliding ? c.SlidingWindow : 0;
             NormRows(x, w.AttentionNorm, xn, rows);
             Matmul.Run(_pool, workspace, xn, rows, _level,
                 new MatmulPart(w.Q, qs), new MatmulPart(w.K, ks), new MatmulPart(w.V, vs));
-            for (int i = 0; i < rows; i++)
+            for (int s = 0; s < segments.Length; s++)
             {
-                float* q = qs + (long)i * _qDim, k = ks + (long)i * _kvDim, v = vs + (long)i * _kvDim;
-                if (w.QBias != null)
+                var (kv, start, count) = segments[s];
+                Rope rope = sliding ? _weights.SlidingRope! : _weights.RopeFor(kv.Limit);
+                for (int i = start; i < start + count; i++)
                 {
-                    Add(q, w.QBias, _qDim);
-                    Add(k, w.KBias, _kvDim);
-                    Add(v, w.VBias, _kvDim);
+                    float* q = qs + (long)i * _qDim, k = ks + (long)i * _kvDim, v = vs + (long)i * _kvDim;
+                    if (w.QBias != null)
+                    {
+                        Add(q, w.QBias, _qDim);
+                        Add(k, w.KBias, _kvDim);
+                        Add(v, w.VBias, _kvDim);
+                    }
+                    if (w.QNorm != null && c.QkNormWhole)
+                    {
+                        RmsNorm.Apply(q, w.QNorm, q, _qDim, c.RmsNormEps, _level);
+                        RmsNorm.Apply(k, w.KNorm, k, _kvDim, c.RmsNormEps, _level);
+                    }
+                    else if (w.QNorm != null)
+                    {
+                        for (int h = 0; h < c.HeadCount; h++) RmsNorm.Apply(q + h * _headDim, w.QNorm, q + h * _headDim, _headDim, c.RmsNormEps, _level);
+                        for (int h = 0; h < c.KvHeadCount; h++) RmsNorm.Apply(k + h * _headDim, w.KNorm, k + h * _headDim, _headDim, c.RmsNormEps, _level);
+                    }
+                    rope.Apply(q, c.HeadCount, layerCos + (long)i * _headDim, layerSin + (long)i * _headDim, _level);
+                    rope.Apply(k, c.KvHeadCount, layerCos + (long)i * _headDim, layerSin + (long)i * _headDim, _level);
+                    StoreKv(kv, l, kv.Length + i - start, k, v);
                 }
-                if (w.QNorm != null && c.QkNormWhole)
-                {
-                    RmsNorm.Apply(q, w.QNorm, q, _qDim, c.RmsNormEps, _level);
-                    RmsNorm.Apply(k, w.KNorm, k, _kvDim, c.RmsNormEps, _level);
-                }
-                else if (w.QNorm != null)
-                {
-                    for (int h = 0; h < c.HeadCount; h++) RmsNorm.Apply(q + h * _headDim, w.QNorm, q + h * _headDim, _headDim, c.RmsNormEps, _level);
-                    for (int h = 0; h < c.KvHeadCount; h++) RmsNorm.Apply(k + h * _headDim, w.KNorm, k + h * _headDim, _headDim, c.RmsNormEps, _level);
-                }
-                rope.Apply(q, c.HeadCount, layerCos + (long)i * _headDim, layerSin + (long)i * _headDim, _level);
-                rope.Apply(k, c.KvHeadCount, layerCos + (long)i * _headDim, layerSin + (long)i * _headDim, _level);
-                StoreKv(kv, l, kv.Length + i, k, v);
+                problems[s].K = kv.Keys(l);
+                problems[s].V = kv.Values(l);
+                problems[s].Window = sliding ? c.SlidingWindow : 0;
             }
-            attention.K = kv.Keys(l);
-            attention.V = kv.Values(l);
-            Attention.Run(_pool, attention, b.AttentionScratch, _level);
+            if (segments.Length == 1) Attention.Run(_pool, problems[0], b.AttentionScratch, _level);
+            else Attention.RunMany(_pool, problems, segments.Length, b.AttentionScratch, _level);
             Matmul.Run(_pool, workspace, att, rows, _level, new MatmulPart(w.Output, xn));
             if (w.PostAttentionNorm != null) NormRows(xn, w.PostAttentionNorm, xn, rows);
             Add(x, xn, rows * _hidden);

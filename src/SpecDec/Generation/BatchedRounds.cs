@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using SpecDec.Model;
+
+namespace SpecDec.Generation;
+
+/// <summary>
+/// Continuous batching: one round of each of several sessions on one target, their verification forwards run as one
+/// (<see cref="ILanguageModel.Forward(in ForwardBatch, ReadOnlySpan{SequenceRows}, Span{float})"/>), so every weight is
+/// read once for all their rows. Each session proposes, verifies and commits as <see cref="GenerationSession.Step"/>
+/// does, on exactly the logits its round alone would get: its tokens are those it would generate alone. Sessions
+/// whose rows would take a forward past <see cref="ForwardBatch.MaxRows"/> go in the next forward of the same call;
+/// a session whose proposer asks for the target's hidden states verifies on its own. A round's time, in each
+/// session's statistics, is the whole call's up to its commit. One caller at a time; allocates nothing per round
+/// once its logits buffer has grown to the most logit rows one forward has needed.
+/// </summary>
+public sealed class BatchedRounds(ILanguageModel target)
+{
+    private const int MaxRows = ForwardBatch.MaxRows;
+    private readonly int _vocab = target.Config.VocabSize;
+    private readonly int[] _tokens = new int[MaxRows];            // [rows] the forward's rows: each session's round rows in turn
+    private readonly int[] _positions = new int[MaxRows];         // [rows]
+    private readonly int[] _parents = new int[MaxRows];           // [rows] parents counted from the session's first row
+    private readonly int[] _logitRows = new int[MaxRows];         // [logit rows] batch rows
+    private readonly SequenceRows[] _sequences = new SequenceRows[MaxRows];
+    private readonly int[] _members = new int[MaxRows];           // [sequences] index of each sequence's session
+    private readonly int[] _memberLogits = new int[MaxRows];      // [sequences] its logit rows
+    private float[] _logits = [];                                 // [logit rows × V]
+    private int _count, _rows, _logitCount;
+
+    public ILanguageModel Target => target;
+
+    /// <summary>
+    /// One round of every session that has not finished; <paramref name="texts"/>[i] gets the text session i's round
+    /// added (empty for one that had finished), and its <see cref="GenerationSession.RoundTokens"/> tell the round's tokens.
+    /// </summary>
+    public void Step(ReadOnlySpan<GenerationSession> sessions, Span<string> texts)
+    {
+        if (texts.Length < sessions.Length) throw new ArgumentException($"{texts.Length} texts for {sessions.Length} sessions", nameof(texts));
+        long start = Stopwatch.GetTimestamp();
+        try
+        {
+            for (int i = 0; i < sessions.Length; i++)
+            {
+                var loop = sessions[i].Loop;
+                if (!ReferenceEquals(loop.Target, target)) throw new ArgumentException($"session {i} generates with another model", nameof(sessions));
+                texts[i] = "";
+                if (!loop.BeginRound(start)) continue;
+                if (!loop.Batchable)
+                {
+                    texts[i] = loop.VerifyAlone();
+                    continue;
+                }
+                var batch = loop.RoundBatch;
+                if (_rows + batch.Count > MaxRows) Verify(sessions, texts);
+                Add(i, batch, loop.Cache);
+            }
+            Verify(sessions, texts);
+        }
+        finally
+        {
+            _count = _rows = _logitCount = 0;
+            _sequences.AsSpan().Clear(); // holds no cache between calls
+        }
+    }
+
+    private void Add(int member, in ForwardBatch batch, IKvCache cache)
+    {
+        int n = batch.Count;
+        batch.Tokens.CopyTo(_tokens.AsSpan(_rows));
+        batch.Positions.CopyTo(_positions.AsSpan(_rows));
+        for (int k = 0; k < n; k++) _parents[_rows + k] = batch.Parents.IsEmpty ? k - 1 : batch.Parents[k];
+        int logits = batch.LogitRows.IsEmpty ? 1 : batch.LogitRows.Length;
+        for (int k = 0; k < logits; k++) _logitRows[_logitCount + k] = _rows + (batch.LogitRows.IsEmpty ? n - 1 : batch.LogitRows[k]);
+        _sequences[_count] = new SequenceRows(cache, _rows, n);
+        _members[_count] = member;
+        _memberLogits[_count] = logits;
+        _count++;
+        _rows += n;
+        _logitCount += logits;
+    }
+
+    /// <summary>The forward of the rounds added so far, and the rest of each of those rounds.</summary>
+    private void Verify(ReadOnlySpan<GenerationSession> sessions, Span<string> texts)
+    {
+        if (_count == 0) return;
+        long need = (long)_logitCount * _vocab;
+        if (_logits.Length < need) _logits = new float[need];
+        long verifyStart = Stopwatch.GetTimestamp();
+        target.Forward(new ForwardBatch
+        {
+            Tokens = _tokens.AsSpan(0, _rows), Positions = _positions.AsSpan(0, _rows), Parents = _parents.AsSpan(0, _rows),
+            LogitRows = _logitRows.AsSpan(0, _logitCount),
+        }, _sequences.AsSpan(0, _count), _logits);
+        int o = 0;
+        for (int s = 0; s < _count; s++)
+        {
+            int m = _memberLogits[s];
+            texts[_members[s]] = sessions[_members[s]].Loop.EndRound(_logits.AsSpan(o * _vocab, m * _vocab), verifyStart);
+            o += m;
+        }
+        _count = _rows = _logitCount = 0;
+    }
+}

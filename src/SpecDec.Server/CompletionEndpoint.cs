@@ -12,8 +12,8 @@ namespace SpecDec.Server;
 
 /// <summary>
 /// POST /v1/completions and /v1/chat/completions: one request from body to last byte. The prompt is tokenized and
-/// checked, the request waits for a sequence slot, then each prefill and each round takes its turn on the model
-/// (<see cref="RequestScheduler"/>). Streaming sends each round's text as one Server-Sent Event, outside the turn
+/// checked, the request waits for a sequence slot, then its prefill takes its turn on the model and its rounds run
+/// together with the other requests' (<see cref="RequestScheduler"/>). Streaming sends each round's text as one Server-Sent Event, outside the turn
 /// and never waiting on the client (<see cref="StreamedAnswer"/>), so a slow client holds up no one, itself included.
 /// Everything that can be refused is refused before the first byte of the answer, with OpenAI's error object.
 /// </summary>
@@ -35,12 +35,10 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         timeout.CancelAfter(options.RequestTimeout);
         var cancel = timeout.Token;
         var generator = await lease.GeneratorAsync(cancel);
-        // Leave the connection's receive path before generating: Kestrel runs continuations inline (SpecDecServer),
-        // so without this hop a request could generate inside the socket's receive loop, which then would not see
-        // the client leave until the answer ended.
-        await Task.Yield();
+        // From here the request's code runs on the scheduler's generation thread (each await of it resumes there),
+        // never in the connection's receive loop, which so sees the client leave while the answer is generated.
         double startMs = 0; // arrival to the start of generation: reading, tokenizing, waiting for a slot and the turn
-        using var session = await model.Scheduler.TurnAsync(() =>
+        using var session = await model.Scheduler.RunAsync(() =>
         {
             startMs = Stopwatch.GetElapsedTime(arrival).TotalMilliseconds;
             var s = generator.Begin(prompt, generation);
@@ -65,7 +63,7 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             bool first = true;
             while (session.FinishReason is null && !cancel.IsCancellationRequested)
             {
-                string piece = await model.Scheduler.TurnAsync(session.Step, cancel);
+                string piece = await model.Scheduler.StepAsync(session, cancel);
                 if (first && piece.Length > 0) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
                 first &= piece.Length == 0;
                 text.Append(piece);
@@ -110,7 +108,7 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             bool first = true;
             while (session.FinishReason is null)
             {
-                string piece = await model.Scheduler.TurnAsync(session.Step, cancel);
+                string piece = await model.Scheduler.StepAsync(session, cancel);
                 if (piece.Length == 0) continue;
                 if (first) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
                 first = false;

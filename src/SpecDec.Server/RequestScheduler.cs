@@ -1,32 +1,49 @@
 using System.Collections.Concurrent;
 using System.Net;
 using SpecDec.Generation;
+using SpecDec.Model;
 
 namespace SpecDec.Server;
 
 /// <summary>
-/// Runs the requests of one loaded model fairly. At most <c>parallel</c> requests generate at once, each on a
-/// <see cref="Generator"/> (its own KV cache) of a fixed set; up to <c>queueLimit</c> more wait for one in
-/// arrival order, and a request beyond that is refused (429). The generating requests take turns round by
-/// round: a request holds the model for one prefill or one round, then queues behind the others, so a long
-/// answer cannot starve a short one and a cancelled request (client gone, timeout) stops at its next turn.
-/// The turn is a <see cref="SemaphoreSlim"/>, whose asynchronous waiters are served first in, first out;
-/// waiting requests hold no thread.
+/// Runs the requests of one loaded model, all on one thread of its own ("SpecDec generation"). At most
+/// <c>parallel</c> requests generate at once, each on a <see cref="Generator"/> (its own KV cache) of a fixed set;
+/// up to <c>queueLimit</c> more wait for one in arrival order, and a request beyond that is refused (429).
+/// The generating requests advance together: each pass of the thread runs one round of every request waiting for
+/// its next round, their verification forwards batched into one (<see cref="BatchedRounds"/>, continuous batching;
+/// without <c>batch</c>, one after another), then at most one prefill, the oldest waiting. So a long answer cannot
+/// starve a short one, a new request waits at most one round for its prefill, and a cancelled request (client
+/// gone, timeout) stops at its next round. A round's result completes its request's task on this thread, so the
+/// request's code after the await (its event written and sent) runs here too, with no thread woken, and asks for its
+/// next round before the next pass.
 /// </summary>
 internal sealed class RequestScheduler
 {
     private readonly ConcurrentBag<Generator> _idle;
     private readonly SemaphoreSlim _slots;
-    private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly int _capacity;
     private int _admitted;
     private int _generating;
 
-    public RequestScheduler(IEnumerable<Generator> generators, int queueLimit)
+    private readonly BatchedRounds _rounds;
+    private readonly bool _batch;
+    private readonly object _lock = new();
+    private List<RoundRequest> _waiting = [];          // requests waiting for their next round (under _lock)
+    private List<RoundRequest> _running = [];          // the pass's rounds (the generation thread's)
+    private readonly Queue<Work> _exclusive = new();   // prefills waiting, in arrival order (under _lock)
+    private GenerationSession[] _sessions;             // [rounds] of the pass
+    private string[] _texts;                           // [rounds] their texts
+
+    public RequestScheduler(ILanguageModel target, IReadOnlyCollection<Generator> generators, int queueLimit, bool batch)
     {
         _idle = new ConcurrentBag<Generator>(generators);
         _slots = new SemaphoreSlim(_idle.Count, _idle.Count);
         _capacity = _idle.Count + queueLimit;
+        _rounds = new BatchedRounds(target);
+        _batch = batch;
+        _sessions = new GenerationSession[generators.Count];
+        _texts = new string[generators.Count];
+        new Thread(Run) { IsBackground = true, Name = "SpecDec generation" }.Start();
     }
 
     /// <summary>Requests admitted and not yet finished: generating or waiting for a slot.</summary>
@@ -37,6 +54,14 @@ internal sealed class RequestScheduler
 
     /// <summary>Requests admitted that wait for a generator: the queue.</summary>
     public int Waiting => Math.Max(0, Admitted - Generating);
+
+    /// <summary>Passes of the generation thread that ran rounds (one batched forward each, more when their rows pass 64).</summary>
+    public long Passes => Volatile.Read(ref _passes);
+
+    /// <summary>Rounds those passes ran: over <see cref="Passes"/>, the mean number of requests verified together.</summary>
+    public long PassRounds => Volatile.Read(ref _passRounds);
+
+    private long _passes, _passRounds;
 
     /// <summary>Admits a request, or throws 429 when the slots and the queue are full; dispose the lease when done.</summary>
     public Lease Admit()
@@ -50,18 +75,118 @@ internal sealed class RequestScheduler
         return new Lease(this);
     }
 
-    /// <summary>Runs <paramref name="work"/> when it is this request's turn on the model.</summary>
-    public async ValueTask<T> TurnAsync<T>(Func<T> work, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="work"/> (a prefill) on the generation thread, alone, in arrival order.</summary>
+    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken)
     {
-        await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var item = new Work<T>(work, cancellationToken);
+        lock (_lock)
+        {
+            _exclusive.Enqueue(item);
+            Monitor.Pulse(_lock);
+        }
+        return item.Task;
+    }
+
+    /// <summary>The next round of <paramref name="session"/>, together with the other requests' rounds; its text.</summary>
+    public Task<string> StepAsync(GenerationSession session, CancellationToken cancellationToken)
+    {
+        var round = new RoundRequest(session, cancellationToken);
+        lock (_lock)
+        {
+            _waiting.Add(round);
+            Monitor.Pulse(_lock);
+        }
+        return round.Task;
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            Work? exclusive;
+            lock (_lock)
+            {
+                while (_waiting.Count == 0 && _exclusive.Count == 0) Monitor.Wait(_lock);
+                (_running, _waiting) = (_waiting, _running);
+                _exclusive.TryDequeue(out exclusive);
+            }
+            if (_running.Count > 0) Rounds();
+            exclusive?.Run();
+        }
+    }
+
+    /// <summary>One round of each request in <see cref="_running"/> (a cancelled one is ended instead), then each one's continuation.</summary>
+    private void Rounds()
+    {
+        int n = 0;
+        foreach (var round in _running)
+            if (round.Cancel.IsCancellationRequested) round.TrySetCanceled(round.Cancel);
+            else _sessions[n++] = round.Session;
+        if (n > 0)
+        {
+            Interlocked.Increment(ref _passes);
+            Interlocked.Add(ref _passRounds, n);
+        }
+        Exception? failure = null;
         try
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            return work();
+            if (_batch) _rounds.Step(_sessions.AsSpan(0, n), _texts);
+            else
+                for (int i = 0; i < n; i++) _texts[i] = _sessions[i].Step();
         }
-        finally
+        catch (Exception e)
         {
-            _turn.Release();
+            failure = e;
+        }
+        int k = 0;
+        foreach (var round in _running)
+        {
+            if (round.Task.IsCompleted) continue;
+            if (failure is null) round.TrySetResult(_texts[k]); // runs the request's code up to its next await, here
+            else round.TrySetException(failure);
+            k++;
+        }
+        _running.Clear();
+        _sessions.AsSpan(0, n).Clear();
+        _texts.AsSpan(0, n).Clear();
+    }
+
+    /// <summary>A request waiting for its next round. Its continuation runs on the generation thread, inline.</summary>
+    private sealed class RoundRequest(GenerationSession session, CancellationToken cancel) : TaskCompletionSource<string>
+    {
+        public GenerationSession Session => session;
+        public CancellationToken Cancel => cancel;
+    }
+
+    private abstract class Work
+    {
+        public abstract void Run();
+    }
+
+    private sealed class Work<T>(Func<T> work, CancellationToken cancel) : Work
+    {
+        private readonly TaskCompletionSource<T> _done = new();
+
+        public Task<T> Task => _done.Task;
+
+        public override void Run()
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                _done.TrySetCanceled(cancel);
+                return;
+            }
+            T result;
+            try
+            {
+                result = work();
+            }
+            catch (Exception e)
+            {
+                _done.TrySetException(e);
+                return;
+            }
+            _done.TrySetResult(result);
         }
     }
 

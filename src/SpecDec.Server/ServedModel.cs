@@ -25,7 +25,7 @@ public sealed class ServedModel
         Methods = SpeculationMethods.All.Where(m => (draft is not null || !m.NeedsDraftModel) && m.Head is null).Select(m => m.Name).ToArray();
         if (!Methods.Contains(DefaultMethod)) throw new SpecDecException($"--spec {DefaultMethod} is not served: the server loads no draft heads");
         Chat = ChatPrompt.For(target.Tokenizer);
-        Scheduler = new RequestScheduler(Enumerable.Range(0, options.Parallel).Select(_ => new Generator(target, draft)).ToArray(), options.QueueLimit);
+        Scheduler = new RequestScheduler(target, Enumerable.Range(0, options.Parallel).Select(_ => new Generator(target, draft)).ToArray(), options.QueueLimit, options.Batch);
     }
 
     public string Id { get; }

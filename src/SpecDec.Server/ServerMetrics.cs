@@ -27,10 +27,14 @@ internal sealed class ServerMetrics
         DotNetStats.Register(Registry); // process memory, GC heap and collections, CPU time: what a load test watches
         var queue = factory.CreateGauge("specdec_queue_length", "Requests waiting for a sequence slot.");
         var active = factory.CreateGauge("specdec_active_requests", "Requests generating.");
+        var passes = factory.CreateCounter("specdec_batches_total", "Passes of the scheduler that ran rounds: their verifications in one forward (continuous batching).");
+        var passRounds = factory.CreateCounter("specdec_batched_rounds_total", "Rounds those passes ran; over specdec_batches_total, the mean number of requests verified together.");
         Registry.AddBeforeCollectCallback(() =>
         {
             queue.Set(scheduler()?.Waiting ?? 0);
             active.Set(scheduler()?.Generating ?? 0);
+            passes.IncTo(scheduler()?.Passes ?? 0);
+            passRounds.IncTo(scheduler()?.PassRounds ?? 0);
         });
     }
 

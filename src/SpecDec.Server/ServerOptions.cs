@@ -18,6 +18,12 @@ public sealed record ServerOptions
     /// <summary>Sequences generating at once; each has its own KV cache on the one loaded model.</summary>
     public int Parallel { get; init; } = 4;
 
+    /// <summary>
+    /// Continuous batching: the generating requests' rounds verified in one forward. Off, they run one after another
+    /// (the same tokens either way; for measuring what batching gains).
+    /// </summary>
+    public bool Batch { get; init; } = true;
+
     /// <summary>Requests waiting for a sequence slot beyond <see cref="Parallel"/>; one more is refused with 429.</summary>
     public int QueueLimit { get; init; } = 64;
 

@@ -26,15 +26,16 @@ public static class ServeCommand
         var port = new Option<int>("--port") { Description = "TCP port", DefaultValueFactory = _ => defaults.Port };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require Authorization: Bearer KEY on /v1 (or set {ApiKeyVariable}, which keeps the key out of the process list)" };
         var maxTokensCap = new Option<int>("--max-tokens-cap") { Description = "Most new tokens a request may ask for", DefaultValueFactory = _ => defaults.MaxTokensCap };
-        var parallel = new Option<int>("--parallel") { Description = "Requests generating at once (each with its own KV cache; they take turns round by round)", DefaultValueFactory = _ => defaults.Parallel };
+        var parallel = new Option<int>("--parallel") { Description = "Requests generating at once (each with its own KV cache; their rounds are verified together in one forward)", DefaultValueFactory = _ => defaults.Parallel };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait for a slot; more are refused with 429", DefaultValueFactory = _ => defaults.QueueLimit };
         var timeout = new Option<int>("--timeout") { Description = "Seconds a request may wait and generate in all", DefaultValueFactory = _ => (int)defaults.RequestTimeout.TotalSeconds };
         var threads = ThreadsOption.Create();
         var cacheType = CacheTypeOption.Create();
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip compiling the kernels before the first request" };
+        var noBatching = new Option<bool>("--no-batching") { Description = "Run the generating requests' rounds one after another instead of in one forward (the same tokens; to measure what batching gains)" };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API, with a playground at /");
-        foreach (Option option in new Option[] { model, draftModel, spec, host, port, apiKey, maxTokensCap, parallel, queue, timeout, threads, cacheType, noWarmUp })
+        foreach (Option option in new Option[] { model, draftModel, spec, host, port, apiKey, maxTokensCap, parallel, queue, timeout, threads, cacheType, noWarmUp, noBatching })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -49,6 +50,7 @@ public static class ServeCommand
                 Parallel = parse.GetValue(parallel),
                 QueueLimit = parse.GetValue(queue),
                 RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                Batch = !parse.GetValue(noBatching),
             };
             options.Validate();
             if (!System.Net.IPAddress.TryParse(options.Host == "localhost" ? "127.0.0.1" : options.Host, out _))
@@ -72,7 +74,7 @@ public static class ServeCommand
             var served = new ServedModel(Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath)), target, draft, method.Name, options);
             if (!parse.GetValue(noWarmUp)) served.WarmUp();
             modelHost.Ready(served);
-            stderr.WriteLine($"specdec serve: ready: model {served.Id}, methods {string.Join(", ", served.Methods)} (default {served.DefaultMethod}), {options.Parallel} parallel, chat template {(served.Chat is null ? "none" : "yes")}");
+            stderr.WriteLine($"specdec serve: ready: model {served.Id}, methods {string.Join(", ", served.Methods)} (default {served.DefaultMethod}), {options.Parallel} parallel{(options.Batch ? ", batched" : "")}, chat template {(served.Chat is null ? "none" : "yes")}");
 
             app.WaitForShutdownAsync().GetAwaiter().GetResult();
             return 0;

@@ -51,6 +51,34 @@ public sealed class CompletionsTests(ServedPair pair) : IClassFixture<ServedPair
     }
 
     [Fact]
+    public async Task Concurrent_requests_are_verified_together_and_each_answer_is_its_own_alone()
+    {
+        await using var server = await pair.StartAsync(new ServerOptions { Parallel = 4 });
+        using var client = server.Client();
+        string[] prompts = ["The history of the city begins with", "static int main", "Once upon a time", "The the the the"];
+        string[] methods = ["none", "draft", "pld", "none"];
+        var options = methods.Select(m => new GenerationOptions { MaxTokens = 40, Sampling = SamplingOptions.Greedy, Speculation = SpeculationOptions.For(m) }).ToArray();
+        var expected = prompts.Select((p, i) => new Generator(pair.Target, pair.Draft).Generate(p, options[i]).Text).ToArray();
+
+        var answers = await Task.WhenAll(prompts.Select(async (p, i) =>
+        {
+            var response = await client.PostAsync("/v1/completions",
+                Json(JsonSerializer.Serialize(new { prompt = p, max_tokens = 40, temperature = 0, spec = methods[i], stream = i % 2 == 1 })));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            string body = await response.Content.ReadAsStringAsync();
+            if (i % 2 == 0) return JsonDocument.Parse(body).RootElement.GetProperty("choices")[0].GetProperty("text").GetString();
+            return string.Concat(body.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+                .Select(l => JsonDocument.Parse(l[6..]).RootElement.GetProperty("choices"))
+                .Where(c => c.GetArrayLength() > 0).Select(c => c[0].GetProperty("text").GetString()));
+        }));
+        Assert.Equal(expected, answers);
+        var scheduler = server.Host.Model!.Scheduler;
+        Assert.True(scheduler.PassRounds > scheduler.Passes, $"{scheduler.PassRounds} rounds in {scheduler.Passes} passes: no two requests were verified together");
+        string metrics = await client.GetStringAsync("/metrics");
+        Assert.Contains($"specdec_batched_rounds_total {scheduler.PassRounds}", metrics);
+    }
+
+    [Fact]
     public async Task Greedy_chat_equals_the_generator_on_the_templated_prompt_and_streams_the_same_text()
     {
         await using var server = await pair.StartAsync();

@@ -9,7 +9,9 @@ namespace SpecDec.ServeBench;
 /// One stream through `specdec serve` against `specdec generate` on the same prompt, interleaved run by run on
 /// the same machine: generate's decode tok/s, prefill and first-token times from its --stats, the server's as
 /// its client sees them (decode: tokens between the first and the last text event over that time; first token:
-/// from just before the request is sent to the first text event), and whether the greedy texts are identical.
+/// from just before the request is sent to the first text event) and as its own statistics tell (engine time only),
+/// and whether the greedy texts are identical. One server per --stream-intervals value (default 10 ms, and 0: every
+/// round sent at once), each measured in every run.
 /// </summary>
 internal static partial class Compare
 {
@@ -22,6 +24,7 @@ internal static partial class Compare
         string[] methods = args.String("methods", "none,draft").Split(',');
         string task = args.String("task", "prose_continuation-0000");
         string threads = args.String("threads", "0");
+        string[] intervals = args.String("stream-intervals", "10,0").Split(',');
         string log = args.String("log", Path.Combine(Path.GetTempPath(), "specdec-serve-compare.log"));
         args.CheckAllRead();
 
@@ -29,54 +32,74 @@ internal static partial class Compare
         string prompt = Tasks.Prompt(task);
         string promptFile = Path.GetTempFileName();
         await File.WriteAllTextAsync(promptFile, prompt);
-        await using var server = await Server.StartAsync(cli, port, ["--parallel", "1", "--threads", threads], log);
-        using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
-        string Body(string method, int tokens) => JsonSerializer.Serialize(new { prompt, max_tokens = tokens, temperature = 0, stream = true, spec = method });
-        foreach (string method in methods) await StreamResult.RunAsync(client, "/v1/completions", Body(method, 16)); // first use of each method's code paths
-
-        Console.WriteLine($"task {task}, max tokens {maxTokens}, greedy, {runs} runs, threads {(threads == "0" ? "default" : threads)}, {Environment.ProcessorCount} processors, load average {Machine.LoadAverage()}");
-        Console.WriteLine();
-        Console.WriteLine("| run | method | tokens | generate decode tok/s | server decode tok/s (client) | server engine decode tok/s | generate prefill ms | server engine prefill ms | generate first token ms | server first text ms (client) | same text |");
-        Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
-        var rows = new List<Row>();
-        for (int run = 1; run <= runs; run++)
-            foreach (string method in methods)
-            {
-                var (text, stats) = await Specdec.GenerateAsync(cli, ["--prompt-file", promptFile, "--max-tokens", $"{maxTokens}", "--temperature", "0", "--stats", "--spec", method, "--threads", threads]);
-                var served = await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens));
-                var s = served.Speculation!.Value;
-                var row = new Row(method, Stat(stats, "generated tokens", @"(\d+)"), Stat(stats, "decode", @"([\d.]+) ms, ([\d.]+) tok/s", 2),
-                    served.DecodeTokensPerSecond, s.GetProperty("generated").GetDouble() / (s.GetProperty("decode_ms").GetDouble() / 1000),
-                    Stat(stats, "prefill", @"([\d.]+) ms"), s.GetProperty("prefill_ms").GetDouble(), Stat(stats, "first token", @"([\d.]+) ms"), served.FirstTextMs, text == served.Text);
-                rows.Add(row);
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"| {run} | {method} | {row.Tokens} | {row.GenerateTps:F1} | {row.ServerTps:F1} | {row.EngineTps:F1} | {row.GeneratePrefillMs:F1} | {row.ServerPrefillMs:F1} | {row.GenerateFirstMs:F1} | {row.ServerFirstMs:F1} | {(row.SameText ? "yes" : "NO")} |"));
-            }
-
-        Console.WriteLine();
-        Console.WriteLine("Medians, and the issue's targets (server decode within 5 % of generate's; first token within 5 ms of generate's prefill):");
-        Console.WriteLine();
-        bool allSame = rows.All(r => r.SameText);
-        foreach (string method in methods)
+        // One server per stream interval, each measured in every run beside generate.
+        var servers = new List<(string Interval, Server Server, HttpClient Client)>();
+        try
         {
-            var m = rows.Where(r => r.Method == method).ToArray();
-            double gen = Machine.Median(m.Select(r => r.GenerateTps)), srv = Machine.Median(m.Select(r => r.ServerTps));
-            double prefill = Machine.Median(m.Select(r => r.GeneratePrefillMs)), serverPrefill = Machine.Median(m.Select(r => r.ServerPrefillMs)), first = Machine.Median(m.Select(r => r.GenerateFirstMs)), ttft = Machine.Median(m.Select(r => r.ServerFirstMs));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"- {method}: decode {srv:F1} tok/s through the server against {gen:F1} for generate ({(srv / gen - 1) * 100:+0.0;-0.0} %, {(srv >= 0.95 * gen ? "met: at most 5 % slower" : "MISSED")}); "
-                + $"first text {ttft:F1} ms against generate's prefill {prefill:F1} ms ({ttft - prefill:+0.0;-0.0} ms, {(ttft - prefill <= 5 ? "met: at most 5 ms later" : "MISSED")}) "
-                + $"and its first token {first:F1} ms ({ttft - first:+0.0;-0.0} ms, {(ttft - first <= 5 ? "at most 5 ms later" : "more than 5 ms later")}); "
-                + $"the server's own prefill took {serverPrefill:F1} ms ({serverPrefill - prefill:+0.0;-0.0} ms against generate's)"));
+            foreach (string interval in intervals)
+            {
+                var server = await Server.StartAsync(cli, port + servers.Count, ["--parallel", "1", "--threads", threads, "--stream-interval", interval], log + "." + interval);
+                servers.Add((interval, server, new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) }));
+            }
+            string Body(string method, int tokens) => JsonSerializer.Serialize(new { prompt, max_tokens = tokens, temperature = 0, stream = true, spec = method });
+            foreach (var (_, _, client) in servers)
+                foreach (string method in methods) await StreamResult.RunAsync(client, "/v1/completions", Body(method, 16)); // first use of each method's code paths
+
+            Console.WriteLine($"task {task}, max tokens {maxTokens}, greedy, {runs} runs, threads {(threads == "0" ? "default" : threads)}, {Environment.ProcessorCount} processors, load average {Machine.LoadAverage()}");
+            Console.WriteLine();
+            Console.WriteLine("| run | method | stream interval ms | tokens | generate decode tok/s | server decode tok/s (client) | server engine decode tok/s | text events | generate prefill ms | server engine prefill ms | generate first token ms | server first text ms (client) | same text |");
+            Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+            var rows = new List<Row>();
+            for (int run = 1; run <= runs; run++)
+                foreach (string method in methods)
+                {
+                    var (text, stats) = await Specdec.GenerateAsync(cli, ["--prompt-file", promptFile, "--max-tokens", $"{maxTokens}", "--temperature", "0", "--stats", "--spec", method, "--threads", threads]);
+                    foreach (var (interval, _, client) in servers)
+                    {
+                        var served = await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens));
+                        var s = served.Speculation!.Value;
+                        var row = new Row(method, interval, Stat(stats, "generated tokens", @"(\d+)"), Stat(stats, "decode", @"([\d.]+) ms, ([\d.]+) tok/s", 2),
+                            served.DecodeTokensPerSecond, s.GetProperty("generated").GetDouble() / (s.GetProperty("decode_ms").GetDouble() / 1000), served.Events.Count,
+                            Stat(stats, "prefill", @"([\d.]+) ms"), s.GetProperty("prefill_ms").GetDouble(), Stat(stats, "first token", @"([\d.]+) ms"), served.FirstTextMs, text == served.Text);
+                        rows.Add(row);
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"| {run} | {method} | {interval} | {row.Tokens} | {row.GenerateTps:F1} | {row.ServerTps:F1} | {row.EngineTps:F1} | {row.Events} | {row.GeneratePrefillMs:F1} | {row.ServerPrefillMs:F1} | {row.GenerateFirstMs:F1} | {row.ServerFirstMs:F1} | {(row.SameText ? "yes" : "NO")} |"));
+                    }
+                }
+
+            Console.WriteLine();
+            Console.WriteLine("Medians, and the issue's targets (server decode within 5 % of generate's; first token within 5 ms of generate's prefill):");
+            Console.WriteLine();
+            bool allSame = rows.All(r => r.SameText);
+            foreach (string method in methods)
+                foreach (string interval in intervals)
+                {
+                    var m = rows.Where(r => r.Method == method && r.Interval == interval).ToArray();
+                    double gen = Machine.Median(m.Select(r => r.GenerateTps)), srv = Machine.Median(m.Select(r => r.ServerTps)), engine = Machine.Median(m.Select(r => r.EngineTps));
+                    double prefill = Machine.Median(m.Select(r => r.GeneratePrefillMs)), serverPrefill = Machine.Median(m.Select(r => r.ServerPrefillMs)), first = Machine.Median(m.Select(r => r.GenerateFirstMs)), ttft = Machine.Median(m.Select(r => r.ServerFirstMs));
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"- {method}, stream interval {interval} ms: decode {srv:F1} tok/s through the server against {gen:F1} for generate ({(srv / gen - 1) * 100:+0.0;-0.0} %, {(srv >= 0.95 * gen ? "met: at most 5 % slower" : "MISSED")}; the server's engine alone {engine:F1}, {(engine / gen - 1) * 100:+0.0;-0.0} %); "
+                        + $"first text {ttft:F1} ms against generate's prefill {prefill:F1} ms ({ttft - prefill:+0.0;-0.0} ms, {(ttft - prefill <= 5 ? "met: at most 5 ms later" : "MISSED")}) "
+                        + $"and its first token {first:F1} ms ({ttft - first:+0.0;-0.0} ms, {(ttft - first <= 5 ? "at most 5 ms later" : "more than 5 ms later")}); "
+                        + $"the server's own prefill took {serverPrefill:F1} ms ({serverPrefill - prefill:+0.0;-0.0} ms against generate's)"));
+                }
+            Console.WriteLine($"- greedy text identical to specdec generate in every run: {(allSame ? "yes" : "NO")}");
+            Console.WriteLine($"- took {clock.Elapsed.TotalSeconds:F0} s");
+            return allSame ? 0 : 2;
         }
-        Console.WriteLine($"- greedy text identical to specdec generate in every run: {(allSame ? "yes" : "NO")}");
-        Console.WriteLine($"- took {clock.Elapsed.TotalSeconds:F0} s");
-        File.Delete(promptFile);
-        return allSame ? 0 : 2;
+        finally
+        {
+            foreach (var (_, server, client) in servers)
+            {
+                client.Dispose();
+                await server.DisposeAsync();
+            }
+            File.Delete(promptFile);
+        }
     }
 
-    private sealed record Row(string Method, double Tokens, double GenerateTps, double ServerTps, double EngineTps,
+    private sealed record Row(string Method, string Interval, double Tokens, double GenerateTps, double ServerTps, double EngineTps, int Events,
         double GeneratePrefillMs, double ServerPrefillMs, double GenerateFirstMs, double ServerFirstMs, bool SameText);
-
     private static double Stat(string stats, string row, string pattern, int group = 1)
     {
         var line = stats.Split('\n').FirstOrDefault(l => l.StartsWith(row + "  ", StringComparison.Ordinal))

@@ -96,7 +96,7 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
         var events = new SseWriter(http.Response.BodyWriter, Json);
-        var answer = new StreamedAnswer(events, response, cancel);
+        var answer = new StreamedAnswer(events, response, options.StreamInterval, cancel);
         if (response.Chat)
         {
             response.WriteRoleChunk(events.Begin());

@@ -24,6 +24,12 @@ public sealed record ServerOptions
     /// </summary>
     public bool Batch { get; init; } = true;
 
+    /// <summary>
+    /// Least time between two text events of a stream: rounds that finish sooner go out together with a later one's
+    /// (the first text at once). Zero sends every round as it finishes.
+    /// </summary>
+    public TimeSpan StreamInterval { get; init; } = TimeSpan.FromMilliseconds(10);
+
     /// <summary>Requests waiting for a sequence slot beyond <see cref="Parallel"/>; one more is refused with 429.</summary>
     public int QueueLimit { get; init; } = 64;
 
@@ -41,6 +47,7 @@ public sealed record ServerOptions
         if (Parallel < 1) throw new SpecDecException($"--parallel must be ≥ 1 (got {Parallel})");
         if (QueueLimit < 0) throw new SpecDecException($"--queue must be ≥ 0 (got {QueueLimit})");
         if (RequestTimeout <= TimeSpan.Zero) throw new SpecDecException($"--timeout must be > 0 (got {RequestTimeout.TotalSeconds} s)");
+        if (StreamInterval < TimeSpan.Zero || StreamInterval > TimeSpan.FromSeconds(10)) throw new SpecDecException($"--stream-interval must be in [0, 10000] ms (got {StreamInterval.TotalMilliseconds})");
         if (ApiKey is "") throw new SpecDecException("--api-key must not be empty");
     }
 }

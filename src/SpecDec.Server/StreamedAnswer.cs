@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using SpecDec.Generation;
 
 namespace SpecDec.Server;
@@ -9,10 +10,15 @@ namespace SpecDec.Server;
 /// per round, with no other thread woken. A send that cannot complete (the client reads slower than the model
 /// writes and Kestrel's response buffer is full) is awaited off the generating thread; the rounds that finish
 /// meanwhile accumulate, and its completion sends them together as one event. Every token thus reaches the
-/// client once and in order, however slowly it reads.
+/// client once and in order, however slowly it reads. With a stream interval, a round's text goes out only when
+/// the latest send started at least that long ago (else with a later round's, or at the end): each send wakes the
+/// client, which on a machine whose cores the model keeps busy takes a core from it, so a 1.5 ms round sent one by
+/// one pays that every round. The first text goes out at once.
 /// </summary>
-internal sealed class StreamedAnswer(SseWriter events, ResponseShape shape, CancellationToken cancel)
+internal sealed class StreamedAnswer(SseWriter events, ResponseShape shape, TimeSpan interval, CancellationToken cancel)
 {
+    private readonly long _intervalTicks = (long)(interval.TotalSeconds * Stopwatch.Frequency);
+    private long _lastSend = long.MinValue / 2;        // when the latest send started (timestamp)
     private readonly Lock _lock = new();
     private char[] _text = new char[1024];             // [_textLength]: text not sent yet
     private RoundToken[] _tokens = new RoundToken[64]; // [_tokenCount]: its tokens that have text, TextEnd within _text
@@ -41,6 +47,9 @@ internal sealed class StreamedAnswer(SseWriter events, ResponseShape shape, Canc
             }
             _stats = StatsSnapshot.Of(stats);
             if (_sending || _failure is not null) return;
+            long now = Stopwatch.GetTimestamp();
+            if (now - _lastSend < _intervalTicks) return; // the next round's Add, or the end, sends it
+            _lastSend = now;
             WritePending();
             var flush = events.FlushAsync(cancel);
             if (flush.IsCompletedSuccessfully && !flush.Result.IsCompleted) return;

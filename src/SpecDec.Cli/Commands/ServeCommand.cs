@@ -32,10 +32,11 @@ public static class ServeCommand
         var threads = ThreadsOption.Create();
         var cacheType = CacheTypeOption.Create();
         var noWarmUp = new Option<bool>("--no-warmup") { Description = "Skip compiling the kernels before the first request" };
+        var streamInterval = new Option<int>("--stream-interval") { Description = "Least milliseconds between two text events of a stream; rounds that finish sooner go out together (0: every round at once)", DefaultValueFactory = _ => (int)defaults.StreamInterval.TotalMilliseconds };
         var noBatching = new Option<bool>("--no-batching") { Description = "Run the generating requests' rounds one after another instead of in one forward (the same tokens; to measure what batching gains)" };
 
         var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API, with a playground at /");
-        foreach (Option option in new Option[] { model, draftModel, spec, host, port, apiKey, maxTokensCap, parallel, queue, timeout, threads, cacheType, noWarmUp, noBatching })
+        foreach (Option option in new Option[] { model, draftModel, spec, host, port, apiKey, maxTokensCap, parallel, queue, timeout, threads, cacheType, noWarmUp, streamInterval, noBatching })
             command.Options.Add(option);
 
         command.SetAction(parse =>
@@ -51,6 +52,7 @@ public static class ServeCommand
                 QueueLimit = parse.GetValue(queue),
                 RequestTimeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
                 Batch = !parse.GetValue(noBatching),
+                StreamInterval = TimeSpan.FromMilliseconds(parse.GetValue(streamInterval)),
             };
             options.Validate();
             if (!System.Net.IPAddress.TryParse(options.Host == "localhost" ? "127.0.0.1" : options.Host, out _))

@@ -54,16 +54,17 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             }
         }, cancel);
 
+        var rounds = new RequestScheduler.RoundRequest(session, cancel);
         var response = new ResponseShape(chat, "specdec-" + Guid.NewGuid().ToString("N")[..24], DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Id, generation.Speculation.Method);
         string? finish;
-        if (request.Stream) finish = await StreamAsync(http, model, session, response, request.IncludeUsage, arrival, cancel);
+        if (request.Stream) finish = await StreamAsync(http, model, rounds, response, request.IncludeUsage, arrival, cancel);
         else
         {
             var text = new System.Text.StringBuilder();
             bool first = true;
             while (session.FinishReason is null && !cancel.IsCancellationRequested)
             {
-                string piece = await model.Scheduler.StepAsync(session, cancel);
+                string piece = await model.Scheduler.StepAsync(rounds);
                 if (first && piece.Length > 0) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
                 first &= piece.Length == 0;
                 text.Append(piece);
@@ -89,9 +90,10 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
     /// usage event when asked for, and <c>data: [DONE]</c>. Returns the finish reason, or null when the client left
     /// (its request stops at its next turn).
     /// </summary>
-    private async Task<string?> StreamAsync(HttpContext http, ServedModel model, GenerationSession session, ResponseShape response,
+    private async Task<string?> StreamAsync(HttpContext http, ServedModel model, RequestScheduler.RoundRequest rounds, ResponseShape response,
         bool includeUsage, long arrival, CancellationToken cancel)
     {
+        var session = rounds.Session;
         http.Response.ContentType = "text/event-stream";
         http.Response.Headers.CacheControl = "no-cache";
         http.Response.Headers["X-Accel-Buffering"] = "no";
@@ -108,7 +110,7 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             bool first = true;
             while (session.FinishReason is null)
             {
-                string piece = await model.Scheduler.StepAsync(session, cancel);
+                string piece = await model.Scheduler.StepAsync(rounds);
                 if (piece.Length == 0) continue;
                 if (first) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
                 first = false;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Threading.Tasks.Sources;
 using SpecDec.Generation;
 using SpecDec.Model;
 
@@ -31,8 +32,9 @@ internal sealed class RequestScheduler
     private List<RoundRequest> _waiting = [];          // requests waiting for their next round (under _lock)
     private List<RoundRequest> _running = [];          // the pass's rounds (the generation thread's)
     private readonly Queue<Work> _exclusive = new();   // prefills waiting, in arrival order (under _lock)
-    private GenerationSession[] _sessions;             // [rounds] of the pass
-    private string[] _texts;                           // [rounds] their texts
+    private readonly RoundRequest[] _active;           // [rounds] the pass's requests that were not cancelled
+    private readonly GenerationSession[] _sessions;    // [rounds] their sessions
+    private readonly string[] _texts;                  // [rounds] their rounds' texts
 
     public RequestScheduler(ILanguageModel target, IReadOnlyCollection<Generator> generators, int queueLimit, bool batch)
     {
@@ -41,6 +43,7 @@ internal sealed class RequestScheduler
         _capacity = _idle.Count + queueLimit;
         _rounds = new BatchedRounds(target);
         _batch = batch;
+        _active = new RoundRequest[generators.Count];
         _sessions = new GenerationSession[generators.Count];
         _texts = new string[generators.Count];
         new Thread(Run) { IsBackground = true, Name = "SpecDec generation" }.Start();
@@ -87,16 +90,16 @@ internal sealed class RequestScheduler
         return item.Task;
     }
 
-    /// <summary>The next round of <paramref name="session"/>, together with the other requests' rounds; its text.</summary>
-    public Task<string> StepAsync(GenerationSession session, CancellationToken cancellationToken)
+    /// <summary>The next round of <paramref name="request"/>'s session, together with the other requests' rounds; its text.</summary>
+    public ValueTask<string> StepAsync(RoundRequest request)
     {
-        var round = new RoundRequest(session, cancellationToken);
+        var next = request.Next();
         lock (_lock)
         {
-            _waiting.Add(round);
+            _waiting.Add(request);
             Monitor.Pulse(_lock);
         }
-        return round.Task;
+        return next;
     }
 
     private void Run()
@@ -120,13 +123,16 @@ internal sealed class RequestScheduler
     {
         int n = 0;
         foreach (var round in _running)
-            if (round.Cancel.IsCancellationRequested) round.TrySetCanceled(round.Cancel);
-            else _sessions[n++] = round.Session;
-        if (n > 0)
-        {
-            Interlocked.Increment(ref _passes);
-            Interlocked.Add(ref _passRounds, n);
-        }
+            if (round.Cancel.IsCancellationRequested) round.Fail(new OperationCanceledException(round.Cancel));
+            else
+            {
+                _active[n] = round;
+                _sessions[n++] = round.Session;
+            }
+        _running.Clear();
+        if (n == 0) return;
+        Interlocked.Increment(ref _passes);
+        Interlocked.Add(ref _passRounds, n);
         Exception? failure = null;
         try
         {
@@ -138,24 +144,40 @@ internal sealed class RequestScheduler
         {
             failure = e;
         }
-        int k = 0;
-        foreach (var round in _running)
+        for (int i = 0; i < n; i++)
         {
-            if (round.Task.IsCompleted) continue;
-            if (failure is null) round.TrySetResult(_texts[k]); // runs the request's code up to its next await, here
-            else round.TrySetException(failure);
-            k++;
+            if (failure is null) _active[i].Complete(_texts[i]); // runs the request's code up to its next await, here
+            else _active[i].Fail(failure);
         }
-        _running.Clear();
+        _active.AsSpan(0, n).Clear();
         _sessions.AsSpan(0, n).Clear();
         _texts.AsSpan(0, n).Clear();
     }
 
-    /// <summary>A request waiting for its next round. Its continuation runs on the generation thread, inline.</summary>
-    private sealed class RoundRequest(GenerationSession session, CancellationToken cancel) : TaskCompletionSource<string>
+    /// <summary>
+    /// A request's rounds: awaited once per round and reset for the next, so a round allocates nothing here. Its
+    /// continuation runs on the generation thread, inline.
+    /// </summary>
+    public sealed class RoundRequest(GenerationSession session, CancellationToken cancel) : IValueTaskSource<string>
     {
+        private ManualResetValueTaskSourceCore<string> _core; // continuations run synchronously (the default)
+
         public GenerationSession Session => session;
         public CancellationToken Cancel => cancel;
+
+        internal ValueTask<string> Next()
+        {
+            _core.Reset();
+            return new ValueTask<string>(this, _core.Version);
+        }
+
+        internal void Complete(string text) => _core.SetResult(text);
+        internal void Fail(Exception e) => _core.SetException(e);
+
+        public string GetResult(short token) => _core.GetResult(token);
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
     }
 
     private abstract class Work

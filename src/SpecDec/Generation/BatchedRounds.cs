@@ -16,7 +16,7 @@ namespace SpecDec.Generation;
 public sealed class BatchedRounds(ILanguageModel target)
 {
     private const int MaxRows = ForwardBatch.MaxRows;
-    private readonly int _vocab = target.Config.VocabSize;
+    private readonly int _vocab = target.Config.LogitCount;
     private readonly int[] _tokens = new int[MaxRows];            // [rows] the forward's rows: each session's round rows in turn
     private readonly int[] _positions = new int[MaxRows];         // [rows]
     private readonly int[] _parents = new int[MaxRows];           // [rows] parents counted from the session's first row

@@ -40,7 +40,7 @@ public interface ILanguageModel : IDisposable
     void Forward(in ForwardBatch batch, ReadOnlySpan<SequenceRows> sequences, Span<float> logits)
     {
         BatchRules.ValidateSequences(batch, sequences, Config, logits.Length);
-        int vocab = Config.VocabSize;
+        int vocab = Config.LogitCount;
         Span<int> rows = stackalloc int[ForwardBatch.MaxRows];
         int o = 0;
         foreach (var s in sequences)

@@ -174,7 +174,7 @@ public sealed unsafe class Transformer : ILanguageModel
             for (int s = 0; s < sequences.Length; s++) _segments[s] = new Segment((KvCache)sequences[s].Cache, sequences[s].Start, sequences[s].Count);
             var segments = _segments.AsSpan(0, sequences.Length);
             RunChunk(batch, 0, batch.Count, 0, Config.LayerCount, segments);
-            fixed (float* logitsPtr = logits) ComputeLogits(batch, 0, batch.Count, logitRows, logitsPtr, Config.VocabSize);
+            fixed (float* logitsPtr = logits) ComputeLogits(batch, 0, batch.Count, logitRows, logitsPtr, Config.LogitCount);
             foreach (var segment in segments) segment.Kv.Advance(segment.Rows);
             segments.Clear(); // holds no cache past the forward
         }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Measures `specdec serve` from outside, as a client: builds the CLI and bench/SpecDec.ServeBench (Release), then runs
-#   compare     one stream through the server against `specdec generate`, interleaved run by run (about 1 min)
-#   throughput  1, 4 and 16 concurrent streams (about 2 min on 2 cores)
+#   compare     one stream through the server (stream interval 10 ms and 0) against `specdec generate`, interleaved run by run (about 1.5 min)
+#   throughput  1, 4 and 16 concurrent streams, batching on and off level by level (about 1.5-2 min on 2 cores)
 #   load        6 waves of 200 concurrent abusive requests on loopback (about 1 min)
 #   all         the three in turn
 # Extra arguments go to the tool with one mode (e.g. compare --runs 9 --threads 2 --methods none); all takes none.

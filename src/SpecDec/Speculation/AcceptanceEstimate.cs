@@ -47,6 +47,23 @@ internal sealed class AcceptanceEstimate
 
     public void Clear() => _accepted = _tried = _rounds = 0;
 
+    /// <summary>Match lengths are grouped as 2, 3, 4–5, 6–9, 10+ tokens (1 for pld's unigram setting): a 2-token match in free
+    /// prose rarely holds, a 12-token match in an edited file almost always does, so copies learn α per group.</summary>
+    public const int MatchBuckets = 5;
+
+    /// <summary>The group of a match of <paramref name="length"/> tokens.</summary>
+    public static int MatchBucket(int length) => length switch
+    {
+        <= 2 => 0,
+        3 => 1,
+        <= 5 => 2,
+        <= 9 => 3,
+        _ => 4,
+    };
+
+    /// <summary>One estimate per match-length group, default prior.</summary>
+    public static AcceptanceEstimate[] PerMatchBucket() => Enumerable.Range(0, MatchBuckets).Select(_ => new AcceptanceEstimate()).ToArray();
+
     /// <summary>Tokens a round yields on average from a chain (or tree) <paramref name="depth"/> deep: 1 + α + … + α^depth.</summary>
     public static double ExpectedTokens(double alpha, int depth) =>
         alpha >= 1 ? depth + 1 : (1 - Math.Pow(alpha, depth + 1)) / (1 - alpha);

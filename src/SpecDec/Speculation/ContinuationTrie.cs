@@ -2,12 +2,12 @@ namespace SpecDec.Speculation;
 
 /// <summary>
 /// Counts the continuations retrieved for one round in a trie (every prefix of every continuation is a node
-/// with the number of continuations that start with it) and drafts the most frequent ones as a tree: nodes
-/// are taken best-first by count, shallower first on ties, until the tree's budget is spent. A node's count
-/// is at least its children's, so every taken node's parent was taken before it, and siblings go to the
-/// verifier most frequent first (REST's selection; Medusa-style trees from counts).
-/// Example: continuations "a b", "a b", "a c", "d": counts a 3, a b 2, a c 1, d 1; a budget of 3 takes a, a b
-/// and then a c (depth 2) or d (depth 1): d, the shallower.
+/// with the number of continuations that start with it) and ranks its nodes best-first by the chance the target
+/// follows them (<see cref="Rank"/>: the share of continuations through the node, discounted per level), so the
+/// caller drafts the most likely ones as a tree, siblings most frequent first (REST's selection; suffix
+/// decoding's scored tree).
+/// Example: continuations "a b", "a b", "a c", "d", α 1: a 3/4, a b 2/4, a c 1/4, d 1/4; a budget of 3 takes a,
+/// a b and then a c (depth 2) or d (depth 1): d, the shallower.
 /// </summary>
 internal sealed class ContinuationTrie
 {
@@ -18,7 +18,9 @@ internal sealed class ContinuationTrie
     private int[] _firstChild = [];  // [capacity] or −1
     private int[] _nextSibling = []; // [capacity] or −1
     private int[] _draftNode = [];   // [capacity] the node's index in the draft tree
-    private readonly PriorityQueue<int, long> _frontier = new();
+    private double[] _p = [];        // [capacity] the chance the target follows the path to the node
+    private int[] _ranked = [];      // [capacity] nodes best-first (Rank)
+    private readonly PriorityQueue<int, (double, int)> _frontier = new();
     private int _nodes;
 
     /// <summary>Sizes it for <paramref name="continuations"/> continuations of at most <paramref name="depth"/> tokens.</summary>
@@ -33,6 +35,8 @@ internal sealed class ContinuationTrie
         _firstChild = new int[capacity];
         _nextSibling = new int[capacity];
         _draftNode = new int[capacity];
+        _p = new double[capacity];
+        _ranked = new int[capacity];
         _frontier.EnsureCapacity(capacity);
     }
 
@@ -71,27 +75,46 @@ internal sealed class ContinuationTrie
     }
 
     /// <summary>
-    /// Adds the most frequent nodes to <paramref name="tree"/> (empty), within its budget, at most
-    /// <paramref name="maxDepth"/> deep, and only nodes through which at least <paramref name="minShare"/> of
-    /// the continuations run (an estimate of the chance the target follows that path).
+    /// Ranks the nodes best-first by p = α^depth · share, the chance the target follows that path (the share of the
+    /// retrieved continuations through the node, discounted per level by <paramref name="alpha"/>, how often a level
+    /// of such a proposal held), shallower first on ties; at most <paramref name="budget"/> of them, at most
+    /// <paramref name="maxDepth"/> deep. A node's p is at most its parent's, so every ranked node's parent ranks before
+    /// it, and any prefix of the ranking is a tree. Returns how many were ranked; <see cref="Probability"/> reads them.
     /// </summary>
-    public void Draft(DraftTree tree, int maxDepth, float minShare)
+    public int Rank(int budget, int maxDepth, double alpha)
     {
         _frontier.Clear();
-        _draftNode[0] = -1;
-        int least = Math.Max(1, (int)MathF.Ceiling(minShare * _count[0]));
-        Push(0);
-        while (!tree.IsFull && _frontier.TryDequeue(out int node, out _))
+        _p[0] = 1;
+        int ranked = 0;
+        Push(0, alpha);
+        while (ranked < budget && _frontier.TryDequeue(out int node, out _))
         {
-            if (_count[node] < least) break; // the best left is too rare, and so is everything after it
+            _ranked[ranked++] = node;
+            if (_depth[node] < maxDepth) Push(node, alpha);
+        }
+        return ranked;
+    }
+
+    /// <summary>p of the <paramref name="i"/>-th ranked node.</summary>
+    public double Probability(int i) => _p[_ranked[i]];
+
+    /// <summary>Adds the first <paramref name="count"/> ranked nodes to <paramref name="tree"/> (empty), siblings most likely first.</summary>
+    public void Draft(DraftTree tree, int count)
+    {
+        _draftNode[0] = -1;
+        for (int i = 0; i < count; i++)
+        {
+            int node = _ranked[i];
             _draftNode[node] = tree.Add(_draftNode[_parent[node]], _token[node]);
-            if (_depth[node] < Math.Min(maxDepth, tree.MaxDepth)) Push(node);
         }
     }
 
-    private void Push(int node)
+    private void Push(int node, double alpha)
     {
         for (int c = _firstChild[node]; c >= 0; c = _nextSibling[c])
-            _frontier.Enqueue(c, ((long)(int.MaxValue - _count[c]) << 8) | (uint)_depth[c]);
+        {
+            _p[c] = _p[node] * alpha * _count[c] / _count[node];
+            _frontier.Enqueue(c, (-_p[c], _depth[c]));
+        }
     }
 }

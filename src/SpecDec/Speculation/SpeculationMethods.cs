@@ -40,9 +40,13 @@ public static class SpeculationMethods
             false, new SpeculationOptions { Method = Lookahead }.WithLookahead(),
             context => new LookaheadProposer(context.Target.Config.VocabSize)));
         Register(new(Retrieval,
-            "retrieval: the longest suffix match (16 down to 2 tokens) in a datastore (--datastore), in the answers this process generated and in the request itself; the continuations' most frequent paths as a tree (--tree-nodes, --draft-max deep)",
+            "retrieval: the longest suffix match (16 down to 2 tokens) in the request itself and in the stores (a datastore, --datastore, and the answers this process generated); each source's likeliest continuations as a tree sized by the verification cost, the better source drafted (--tree-nodes, --draft-max deep)",
             false, new SpeculationOptions { Method = Retrieval, DraftMin = 6, DraftMax = 6, Tree = true, TreeNodes = 12 },
-            context => new RestProposer(context.Target.Tokenizer)));
+            context =>
+            {
+                LearnedCostCurve? cost = null; // measured at the first request, then learned from the proposer's own rounds
+                return new RestProposer(context.Target.Tokenizer, () => cost ??= LearnedCostCurve.For(context.Target), timesRounds: true);
+            }));
         Register(new(LayerSkip,
             "self-speculation: the target drafts through its first E blocks and its own head, in its own KV cache (--exit-layer E, or chosen online from measured speed when 0)",
             false, new SpeculationOptions { Method = LayerSkip, DraftMin = 4, DraftMax = 4 },

@@ -21,9 +21,15 @@ public sealed class RestProposerTests : IDisposable
         return path;
     }
 
-    private static RestProposer Create(string? store, int nodes = 6, int depth = 3)
+    /// <summary>Each verified row past the first costs a sixth of a forward (about the bundled target's on two cores); not learned.</summary>
+    private static LearnedCostCurve Moderate() => Curve(n => 1 + (n - 1) / 6.0);
+
+    private static LearnedCostCurve Curve(Func<int, double> relative) =>
+        new(new CostCurve(Enumerable.Range(1, 64).Select(relative).ToArray()), learns: false);
+
+    private static RestProposer Create(string? store, int nodes = 6, int depth = 3, LearnedCostCurve? cost = null)
     {
-        var proposer = new RestProposer(Tokenizer);
+        var proposer = new RestProposer(Tokenizer, cost is null ? null : () => cost);
         proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64,
             new SpeculationOptions { Method = SpeculationMethods.Retrieval, Datastore = store, DraftMax = depth, Tree = true, TreeNodes = nodes }));
         return proposer;
@@ -77,5 +83,49 @@ public sealed class RestProposerTests : IDisposable
         Assert.Empty(Paths(Proposals.Propose(proposer, [3, 0, 1], 6, V, depth: 3)));
         var reloaded = Create(saved);
         Assert.Equal(["f", "fg"], Paths(Proposals.Propose(reloaded, [3, 0, 1], 6, V, depth: 3)));
+    }
+
+    [Fact]
+    public void TheTreeIsCutWhereMoreRowsCostMoreThanTheyAreExpectedToYield()
+    {
+        string store = Store(1, 2, 3, 4, -1, 1, 2, 3, 4, -1, 7, 1, 2, 5, -1);
+        // Free rows: every ranked node (the first test). A row as dear as a forward: no node yields a whole token.
+        Assert.Equal(["d", "de", "f"], Paths(Proposals.Propose(Create(store), [0, 1, 2], 6, V, depth: 3)));
+        Assert.Empty(Paths(Proposals.Propose(Create(store, cost: Curve(n => n)), [0, 1, 2], 6, V, depth: 3)));
+        // A sixth of a forward a row: "d" (2 of 3 continuations) and "d e" pay, the rarer "f" does not.
+        Assert.Equal(["d", "de"], Paths(Proposals.Propose(Create(store, cost: Moderate()), [0, 1, 2], 6, V, depth: 3)));
+    }
+
+    [Fact]
+    public void AMatchWhoseDraftsAreRejectedStopsDrafting()
+    {
+        string store = Store(1, 2, 3, 4, -1, 1, 2, 3, 4, -1);
+        var proposer = Create(store, cost: Moderate());
+        int rounds = 0;
+        while (Paths(Proposals.Propose(proposer, [0, 1, 2], 6, V, depth: 3)).Count > 0)
+        {
+            proposer.Accepted([]); // the target disagreed at the first token
+            Assert.True(++rounds < 100, "still drafting after 100 rejections");
+        }
+        Assert.InRange(rounds, 2, 99);
+        // Another request: what the rounds taught holds, until forgotten.
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64,
+            new SpeculationOptions { Method = SpeculationMethods.Retrieval, Datastore = store, DraftMax = 3, Tree = true, TreeNodes = 6 }));
+        Assert.Empty(Paths(Proposals.Propose(proposer, [0, 1, 2], 6, V, depth: 3)));
+        proposer.Forget();
+        Assert.NotEmpty(Paths(Proposals.Propose(proposer, [0, 1, 2], 6, V, depth: 3)));
+    }
+
+    [Fact]
+    public void TheRequestAndTheStoresAreWeighedAgainstEachOtherNotMerged()
+    {
+        // Both match "a b c" (3 tokens): the request continues it with "g" once, the store with "d" and "h" once each.
+        string store = Store(0, 1, 2, 3, 4, -1, 0, 1, 2, 7, 4, -1);
+        var proposer = Create(store, cost: Moderate());
+        int[] context = [0, 1, 2, 6, 5, 0, 1, 2];
+        proposer.Prefill(context[..^1]);
+        // The request's single continuation is likelier than either of the store's two.
+        Assert.Equal(["g", "gf"], Paths(Proposals.Propose(proposer, context, 6, V, depth: 3))[..2]);
+        Assert.DoesNotContain("d", Paths(Proposals.Propose(proposer, context, 6, V, depth: 3)));
     }
 }

@@ -1,0 +1,48 @@
+using SpecDec.Sampling;
+using SpecDec.Speculation;
+using SpecDec.Tests.Generation;
+
+namespace SpecDec.Tests.Speculation;
+
+public class AutoProposerTests
+{
+    // 300 two-letter tokens, so a prompt can hold no repeated n-gram (nothing to copy or retrieve).
+    private static readonly TestTokenizer Tokenizer =
+        new(Enumerable.Range(0, 300).Select(i => new[] { (byte)('a' + i / 26), (byte)('a' + i % 26) }).ToArray());
+
+    /// <summary>
+    /// Auto over toy models with a cost curve that does not depend on timing: each verified row past the first costs a
+    /// sixth of a one-row forward, a draft token a tenth, and the draft model reads a prompt's token for a twentieth.
+    /// </summary>
+    private static AutoProposer Create()
+    {
+        var target = new NGramTestModel(Tokenizer, seed: 1);
+        var draft = new NGramTestModel(Tokenizer, seed: 1);
+        var cost = new LearnedCostCurve(new CostCurve(Enumerable.Range(1, 64).Select(n => 1 + (n - 1) / 6.0).ToArray()), learns: false);
+        return new AutoProposer(new ProposerContext(target, draft), cost, draftTokenMs: 0.1, draftPrefillRowMs: 0.05);
+    }
+
+    private static string FirstChoice(AutoProposer auto, int promptLength)
+    {
+        int[] prompt = Enumerable.Range(0, promptLength).ToArray();
+        auto.Reset(Proposals.Request(SamplingOptions.Greedy, 1024, SpeculationOptions.For(SpeculationMethods.Auto)));
+        auto.Prefill(prompt);
+        var tree = Proposals.Propose(auto, prompt, 12, Tokenizer.VocabSize, depth: 8);
+        if (auto.ActiveMethod == SpeculationMethods.None) Assert.Equal(0, tree.Count);
+        auto.Accepted([]);
+        return auto.ActiveMethod;
+    }
+
+    [Fact]
+    public void TheDraftModelReadsALongPromptOnlyWhereTheUsualAnswerRepaysIt()
+    {
+        var auto = Create();
+        // Answers of 64 tokens (the prior) repay reading 250 prompt tokens with the draft model (the toy models read whole contexts, no window).
+        Assert.Equal(SpeculationMethods.DraftModel, FirstChoice(auto, 250));
+        // This process's answers turn out short (a summary of a long text): reading the prompt no longer pays …
+        for (int i = 0; i < 20; i++) auto.Finished(new int[8]);
+        Assert.Equal(SpeculationMethods.None, FirstChoice(auto, 250));
+        // … while a short prompt still does.
+        Assert.Equal(SpeculationMethods.DraftModel, FirstChoice(auto, 12));
+    }
+}

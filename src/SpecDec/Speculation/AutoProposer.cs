@@ -37,8 +37,11 @@ public sealed class AutoProposer : IDraftProposer
     /// <summary>A prompt-lookup match at least this long is copied without consulting retrieval.</summary>
     private const int LongMatch = 6;
 
-    /// <summary>Weight of one round (or one request) in the draft model's measured costs and the usual answer length.</summary>
+    /// <summary>Weight of one round in the draft model's measured costs.</summary>
     private const double Rate = 0.1;
+
+    /// <summary>Weight of one finished request in the usual answer length: it follows the last few requests.</summary>
+    private const double AnswerRate = 0.3;
 
     private readonly ILanguageModel _target;
     private readonly ILanguageModel? _draftModel;
@@ -232,7 +235,7 @@ public sealed class AutoProposer : IDraftProposer
     public void Finished(ReadOnlySpan<int> generated)
     {
         _retrieval.Finished(generated);
-        _usualAnswer += Rate * 2 * (generated.Length - _usualAnswer);
+        _usualAnswer += AnswerRate * (generated.Length - _usualAnswer);
     }
 
     /// <summary>Forgets the answers retrieval learned, every acceptance estimate and the usual answer length.</summary>

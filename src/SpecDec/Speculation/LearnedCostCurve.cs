@@ -62,7 +62,7 @@ public sealed class LearnedCostCurve
         if (!_learns || rows < 1 || rows > ForwardBatch.MaxRows || !(ms > 0)) return;
         double expected = Milliseconds(rows);
         ms = Math.Min(ms, MaxJump * expected);
-        _learned[rows] = _learned[rows] == 0 ? ms : _learned[rows] + Rate * (ms - _learned[rows]);
+        _learned[rows] = expected + Rate * (ms - expected); // a count's first round moves it from the scaled sweep
         _scale += Rate * (ms / _swept[rows] - _scale);
         Update();
     }

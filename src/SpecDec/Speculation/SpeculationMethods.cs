@@ -41,7 +41,7 @@ public static class SpeculationMethods
             context => new LookaheadProposer(context.Target.Config.VocabSize)));
         Register(new(Retrieval,
             "retrieval: the longest suffix match (16 down to 2 tokens) in the request itself and in the stores (a datastore, --datastore, and the answers this process generated); each source's likeliest continuations as a tree sized by the verification cost, the better source drafted (--tree-nodes, --draft-max deep)",
-            false, new SpeculationOptions { Method = Retrieval, DraftMin = 6, DraftMax = 6, Tree = true, TreeNodes = 12 },
+            false, new SpeculationOptions { Method = Retrieval, DraftMin = 8, DraftMax = 8, Tree = true, TreeNodes = 12 },
             context =>
             {
                 LearnedCostCurve? cost = null; // measured at the first request, then learned from the proposer's own rounds

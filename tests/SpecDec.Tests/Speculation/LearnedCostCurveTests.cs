@@ -34,7 +34,7 @@ public class LearnedCostCurveTests
     {
         var curve = new LearnedCostCurve(Swept());
         curve.Observe(1, 1000); // another process took the core
-        Assert.Equal(LearnedCostCurve.MaxJump * 1.0, curve.OneRowMs, 12);
+        Assert.Equal(1.0 + LearnedCostCurve.Rate * (LearnedCostCurve.MaxJump * 1.0 - 1.0), curve.OneRowMs, 12);
     }
 
     [Fact]

@@ -73,7 +73,7 @@ public sealed class RestProposerTests : IDisposable
         proposer.Finished([0, 1, 5, 6, 7]);
         proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64,
             new SpeculationOptions { Method = SpeculationMethods.Retrieval, DraftMax = 3, Tree = true, TreeNodes = 6 }));
-        Assert.Equal(["f", "fg"], Paths(Proposals.Propose(proposer, [3, 0, 1], 6, V, depth: 3)));
+        Assert.Equal(["f", "fg", "fgh"], Paths(Proposals.Propose(proposer, [3, 0, 1], 6, V, depth: 3)));
 
         // Saved, the learned answers are a datastore like any other.
         string saved = _dir.File("learned.sdds");
@@ -82,17 +82,18 @@ public sealed class RestProposerTests : IDisposable
         Assert.Equal(0, proposer.LearnedTokens);
         Assert.Empty(Paths(Proposals.Propose(proposer, [3, 0, 1], 6, V, depth: 3)));
         var reloaded = Create(saved);
-        Assert.Equal(["f", "fg"], Paths(Proposals.Propose(reloaded, [3, 0, 1], 6, V, depth: 3)));
+        Assert.Equal(["f", "fg", "fgh"], Paths(Proposals.Propose(reloaded, [3, 0, 1], 6, V, depth: 3)));
     }
 
     [Fact]
     public void TheTreeIsCutWhereMoreRowsCostMoreThanTheyAreExpectedToYield()
     {
-        string store = Store(1, 2, 3, 4, -1, 1, 2, 3, 4, -1, 7, 1, 2, 5, -1);
-        // Free rows: every ranked node (the first test). A row as dear as a forward: no node yields a whole token.
+        // "b c" continues with "d e" three times and "f" once.
+        string store = Store(1, 2, 3, 4, -1, 1, 2, 3, 4, -1, 1, 2, 3, 4, -1, 7, 1, 2, 5, -1);
+        // Free rows: every ranked node. A row as dear as a forward: no node yields a whole token.
         Assert.Equal(["d", "de", "f"], Paths(Proposals.Propose(Create(store), [0, 1, 2], 6, V, depth: 3)));
         Assert.Empty(Paths(Proposals.Propose(Create(store, cost: Curve(n => n)), [0, 1, 2], 6, V, depth: 3)));
-        // A sixth of a forward a row: "d" (2 of 3 continuations) and "d e" pay, the rarer "f" does not.
+        // A sixth of a forward a row: "d" (3 of 4 continuations) and "d e" pay, the rarer "f" does not.
         Assert.Equal(["d", "de"], Paths(Proposals.Propose(Create(store, cost: Moderate()), [0, 1, 2], 6, V, depth: 3)));
     }
 

@@ -149,10 +149,10 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 byte* w = block + ScaleBytes;
                 if (rows >= OneChainRows)
                 {
-                    for (int j = 0; j < BlockSize / 4; j++)
+                    int* qj = qb;
+                    for (byte* wj = w, wEnd = w + GroupRows * BlockSize; wj < wEnd; wj += 32, qj++) // pointers: two scalar adds a chunk
                     {
-                        OffsetWeights chunk = TDot.Prepare(Vector256.Load(w + j * 32));
-                        int* qj = qb + j;
+                        OffsetWeights chunk = TDot.Prepare(Vector256.Load(wj));
                         s0 = Chunk<TDot>(s0, chunk, qj);
                         s1 = Chunk<TDot>(s1, chunk, qj + RowInts);
                         s2 = Chunk<TDot>(s2, chunk, qj + 2 * RowInts);
@@ -166,10 +166,11 @@ public readonly unsafe struct Q8_0Packed : IPackedGroupKernel
                 else
                 {
                     Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default; // odd chunks
-                    for (int j = 0; j < BlockSize / 4; j += 2)
+                    int* qe = qb;
+                    for (byte* wj = w, wEnd = w + GroupRows * BlockSize; wj < wEnd; wj += 64, qe += 2)
                     {
-                        OffsetWeights even = TDot.Prepare(Vector256.Load(w + j * 32)), odd = TDot.Prepare(Vector256.Load(w + j * 32 + 32));
-                        int* qe = qb + j, qo = qe + 1;
+                        OffsetWeights even = TDot.Prepare(Vector256.Load(wj)), odd = TDot.Prepare(Vector256.Load(wj + 32));
+                        int* qo = qe + 1;
                         s0 = Chunk<TDot>(s0, even, qe);
                         t0 = Chunk<TDot>(t0, odd, qo);
                         s1 = Chunk<TDot>(s1, even, qe + RowInts);

@@ -57,13 +57,13 @@ public sealed class CompletionsTests(ServedPair pair) : IClassFixture<ServedPair
         using var client = server.Client();
         string[] prompts = ["The history of the city begins with", "static int main", "Once upon a time", "The the the the"];
         string[] methods = ["none", "draft", "pld", "none"];
-        var options = methods.Select(m => new GenerationOptions { MaxTokens = 40, Sampling = SamplingOptions.Greedy, Speculation = SpeculationOptions.For(m) }).ToArray();
+        var options = methods.Select(m => new GenerationOptions { MaxTokens = 32, Sampling = SamplingOptions.Greedy, Speculation = SpeculationOptions.For(m) }).ToArray();
         var expected = prompts.Select((p, i) => new Generator(pair.Target, pair.Draft).Generate(p, options[i]).Text).ToArray();
 
         var answers = await Task.WhenAll(prompts.Select(async (p, i) =>
         {
             var response = await client.PostAsync("/v1/completions",
-                Json(JsonSerializer.Serialize(new { prompt = p, max_tokens = 40, temperature = 0, spec = methods[i], stream = i % 2 == 1 })));
+                Json(JsonSerializer.Serialize(new { prompt = p, max_tokens = 32, temperature = 0, spec = methods[i], stream = i % 2 == 1 })));
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
             string body = await response.Content.ReadAsStringAsync();
             if (i % 2 == 0) return JsonDocument.Parse(body).RootElement.GetProperty("choices")[0].GetProperty("text").GetString();

@@ -3,7 +3,7 @@
 // for all their rounds), N = 1, 4, 16, for plain decoding and the draft model. A .NET file-based program; from the
 // repository root:
 //
-//   dotnet run -c Release bench/cpu/batched-rounds.cs [--repeats 3] [--max-tokens 128] [--threads 0]
+//   dotnet run -c Release bench/cpu/batched-rounds.cs [--repeats 3] [--max-tokens 128] [--threads 0] [--cache-type f32|f16]
 //
 // (about 2 minutes on 2 idle cores, with the build). Every session gets its own prompt (bench/tasks
 // prose_continuation), greedy; prefills are not timed. Each repeat runs both ways back to back; the table shows
@@ -22,15 +22,18 @@ using SpecDec.Speculation;
 
 string root = AppContext.GetData("EntryPointFileDirectoryPath") is string here ? Path.GetFullPath(Path.Combine(here, "..", "..")) : Directory.GetCurrentDirectory();
 int repeats = Option("--repeats", 3), maxTokens = Option("--max-tokens", 128), threads = Option("--threads", 0);
+int cacheAt = Array.IndexOf(args, "--cache-type");
+var cacheType = cacheAt >= 0 && cacheAt + 1 < args.Length && args[cacheAt + 1] == "f16" ? KvCacheType.F16 : KvCacheType.F32;
 using var pool = new WorkerPool(threads);
 using var target = Transformer.Load(ModelSource.Open(Path.Combine(root, "models", "target-q8_0.gguf")), pool);
+target.CacheType = cacheType; // attention reads each sequence's own cache: f16 halves its bytes
 using var draft = Transformer.Load(ModelSource.Open(Path.Combine(root, "models", "draft-tiny-q8_0.gguf")), pool);
 int[][] prompts = File.ReadLines(Path.Combine(root, "bench", "tasks", "prose_continuation.jsonl")).Take(16)
     .Select(l => target.Tokenizer.Encode(JsonDocument.Parse(l).RootElement.GetProperty("prompt").GetString()!, addSpecial: true, parseSpecial: true)).ToArray();
 var generators = prompts.Select(_ => new Generator(target, draft)).ToArray();
 var batched = new BatchedRounds(target);
 
-Console.WriteLine($"{maxTokens} greedy tokens per session, {repeats} repeats, {pool.ThreadCount} threads, kernels {Simd.Best}, load average {File.ReadAllText("/proc/loadavg")[..14]}");
+Console.WriteLine($"{maxTokens} greedy tokens per session, {repeats} repeats, {pool.ThreadCount} threads, kernels {Simd.Best}, {cacheType} cache, load average {File.ReadAllText("/proc/loadavg")[..14]}");
 Console.WriteLine();
 Console.WriteLine("| method | sessions | one after another tok/s | together tok/s | together / one after another | rounds per session | same tokens |");
 Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");

@@ -41,18 +41,9 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         using var session = await model.Scheduler.RunAsync(() =>
         {
             startMs = Stopwatch.GetElapsedTime(arrival).TotalMilliseconds;
-            var s = generator.Begin(prompt, generation);
-            try
-            {
-                s.Prefill();
-                return s;
-            }
-            catch
-            {
-                s.Dispose();
-                throw;
-            }
+            return generator.Begin(prompt, generation);
         }, cancel);
+        await model.Scheduler.PrefillAsync(session, cancel);
 
         var rounds = new RequestScheduler.RoundRequest(session, cancel);
         var response = new ResponseShape(chat, "specdec-" + Guid.NewGuid().ToString("N")[..24], DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Id, generation.Speculation.Method);

@@ -12,8 +12,8 @@ namespace SpecDec.Server;
 /// up to <c>queueLimit</c> more wait for one in arrival order, and a request beyond that is refused (429).
 /// The generating requests advance together: each pass of the thread runs one round of every request waiting for
 /// its next round, their verification forwards batched into one (<see cref="BatchedRounds"/>, continuous batching;
-/// without <c>batch</c>, one after another), then at most one prefill, the oldest waiting. So a long answer cannot
-/// starve a short one, a new request waits at most one round for its prefill, and a cancelled request (client
+/// without <c>batch</c>, one after another), then one chunk of the oldest waiting prefill. So a long answer cannot
+/// starve a short one, a long prompt holds the others up one chunk at a time, and a cancelled request (client
 /// gone, timeout) stops at its next round. A round's result completes its request's task on this thread, so the
 /// request's code after the await (its event written and sent) runs here too, with no thread woken, and asks for its
 /// next round before the next pass.
@@ -79,9 +79,11 @@ internal sealed class RequestScheduler
     }
 
     /// <summary>Runs <paramref name="work"/> (a prefill) on the generation thread, alone, in arrival order.</summary>
-    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken)
+    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken) => RunAsync(work, cancellationToken, repeatUntilTrue: false);
+
+    private Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken, bool repeatUntilTrue)
     {
-        var item = new Work<T>(work, cancellationToken);
+        var item = new Work<T>(work, cancellationToken, repeatUntilTrue);
         lock (_lock)
         {
             _exclusive.Enqueue(item);
@@ -89,6 +91,14 @@ internal sealed class RequestScheduler
         }
         return item.Task;
     }
+
+    /// <summary>
+    /// Prefills <paramref name="session"/> on the generation thread one chunk of at most 64 prompt tokens per pass,
+    /// between the passes' rounds, so a long prompt holds the other requests up by one chunk at a time, never for
+    /// its whole prefill. The oldest waiting prefill runs to its end before the next starts.
+    /// </summary>
+    public Task<bool> PrefillAsync(GenerationSession session, CancellationToken cancellationToken) =>
+        RunAsync(session.PrefillStep, cancellationToken, repeatUntilTrue: true);
 
     /// <summary>The next round of <paramref name="request"/>'s session, together with the other requests' rounds; its text.</summary>
     public ValueTask<string> StepAsync(RoundRequest request)
@@ -111,10 +121,11 @@ internal sealed class RequestScheduler
             {
                 while (_waiting.Count == 0 && _exclusive.Count == 0) Monitor.Wait(_lock);
                 (_running, _waiting) = (_waiting, _running);
-                _exclusive.TryDequeue(out exclusive);
+                _exclusive.TryPeek(out exclusive);
             }
             if (_running.Count > 0) Rounds();
-            exclusive?.Run();
+            if (exclusive is not null && exclusive.Run())
+                lock (_lock) _exclusive.Dequeue();
         }
     }
 
@@ -182,21 +193,26 @@ internal sealed class RequestScheduler
 
     private abstract class Work
     {
-        public abstract void Run();
+        /// <summary>Runs one step; true when the work is over (its task completed).</summary>
+        public abstract bool Run();
     }
 
-    private sealed class Work<T>(Func<T> work, CancellationToken cancel) : Work
+    /// <summary>
+    /// Work for the generation thread, one step per pass: once, or (<c>repeatUntilTrue</c>, a chunked prefill)
+    /// again each pass until it returns true.
+    /// </summary>
+    private sealed class Work<T>(Func<T> work, CancellationToken cancel, bool repeatUntilTrue) : Work
     {
         private readonly TaskCompletionSource<T> _done = new();
 
         public Task<T> Task => _done.Task;
 
-        public override void Run()
+        public override bool Run()
         {
             if (cancel.IsCancellationRequested)
             {
                 _done.TrySetCanceled(cancel);
-                return;
+                return true;
             }
             T result;
             try
@@ -206,9 +222,11 @@ internal sealed class RequestScheduler
             catch (Exception e)
             {
                 _done.TrySetException(e);
-                return;
+                return true;
             }
-            _done.TrySetResult(result);
+            if (repeatUntilTrue && result is false) return false;
+            _done.TrySetResult(result); // runs the request's code up to its next await, here
+            return true;
         }
     }
 

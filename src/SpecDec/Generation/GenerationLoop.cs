@@ -154,10 +154,26 @@ internal sealed class GenerationLoop
     /// </summary>
     public void Prefill()
     {
+        while (!PrefillStep()) { }
+    }
+
+    private int _prefilled;      // prompt tokens the target cache holds
+    private bool _prefillDone;   // and the proposer has read the prompt
+
+    /// <summary>
+    /// One chunk of <see cref="Prefill"/> (a scheduler interleaves a long prompt's chunks with other sequences'
+    /// rounds): the next at most <see cref="ForwardBatch.MaxRows"/> prompt tokens through the target, and after the
+    /// last the proposer's prefill. Returns true once the prompt is done. <see cref="GenerationStats.PrefillMs"/>
+    /// adds up the chunks' own times.
+    /// </summary>
+    public bool PrefillStep()
+    {
+        if (_prefillDone) return true;
         long start = Stopwatch.GetTimestamp();
-        for (int at = 0; at < _committed - 1; at += PrefillChunk)
+        int at = _prefilled, end = _committed - 1;
+        if (at < end)
         {
-            int rows = Math.Min(PrefillChunk, _committed - 1 - at);
+            int rows = Math.Min(PrefillChunk, end - at);
             for (int i = 0; i < rows; i++) _positions[i] = at + i;
             // Only the last row's logits come back, and they are not needed: the first round recomputes them.
             _target.Forward(new ForwardBatch
@@ -166,9 +182,12 @@ internal sealed class GenerationLoop
                 HiddenLayers = _hiddenLayers, Hidden = _hidden,
             }, _cache, _logits);
             if (_hiddenLayers.Length > 0) _proposer!.TargetHidden(at, rows, _hidden.AsSpan(0, _hiddenLayers.Length * rows * _target.Config.HiddenSize));
+            _prefilled += rows;
         }
-        _proposer?.Prefill(_tokens.AsSpan(0, _committed));
-        Stats.PrefillMs = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        _prefillDone = _prefilled == end;
+        if (_prefillDone) _proposer?.Prefill(_tokens.AsSpan(0, _committed));
+        Stats.PrefillMs += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        return _prefillDone;
     }
 
     /// <summary>One round: propose, verify, accept, roll back, commit. Returns the text it adds (may be empty).</summary>

@@ -21,6 +21,12 @@ public sealed class GenerationSession : IDisposable
     /// <summary>Runs the prompt through the target (and the proposer); call once, before the first <see cref="Step"/>.</summary>
     public void Prefill() => _loop.Prefill();
 
+    /// <summary>
+    /// The prefill one chunk of at most 64 prompt tokens at a time, for schedulers that interleave it with other
+    /// sequences' rounds; returns true once done (then call <see cref="Step"/>). Instead of <see cref="Prefill"/>.
+    /// </summary>
+    public bool PrefillStep() => _loop.PrefillStep();
+
     /// <summary>One round (propose, verify, accept); returns the text it adds, possibly empty.</summary>
     public string Step() => _loop.Step();
 

@@ -17,8 +17,9 @@ namespace SpecDec.Speculation;
 /// outscores its parent, so they are connected). Candidates are the head's top-k, point masses to the verifier,
 /// which keeps sampling lossless (scheme C). n, depth and k follow this machine's measured verification cost
 /// (<see cref="TreePlanner"/>) unless fixed. A head with a draft vocabulary (EAGLE-3's d2t) scores only those
-/// tokens, so its candidates come from them (log-probabilities normalised over them); the verifier still
-/// judges each by the target's whole distribution.
+/// tokens and, with the target's output-head rows, the request's context tokens outside them (see
+/// <see cref="AddContextTokens"/>), so its candidates come from those (log-probabilities normalised over them); the
+/// verifier still judges each by the target's whole distribution.
 /// </para>
 /// </summary>
 public sealed class EagleProposer : IDraftProposer
@@ -39,7 +40,16 @@ public sealed class EagleProposer : IDraftProposer
     private readonly int[] _layers;
     private readonly int[] _hiddenLayer;  // [1]: the head's output (its "final-normed" state is its block's output)
     private readonly float[] _logits;     // [MaxRows × _logitCount]
-    private readonly float[] _logProbs;   // [_logitCount]
+    private readonly float[] _row;        // [_logitCount + MaxContextTokens] a node's logits with its context tokens' after them
+    private readonly float[] _logProbs;   // [_logitCount + MaxContextTokens]
+
+    // With a draft vocabulary: the context's tokens outside it, scored by the target's own output-head rows.
+    private const int MaxContextTokens = 1024;
+    private readonly IOutputHeadRows? _targetRows;
+    private readonly bool[] _scored = [];     // [V] in the draft vocabulary or already among the context tokens
+    private readonly int[] _contextTokens = [];// [MaxContextTokens]
+    private readonly float[] _contextRows = [];// [MaxContextTokens × H] their output-head rows
+    private int _contextCount, _scanned;
     private readonly float[] _out;        // [MaxRows × H] predicted features of a forward's rows
     private readonly float[] _rootFeature;// [H] f̂ of the last verified position (level-1 nodes' input feature)
     private readonly int[] _tokens = new int[ForwardBatch.MaxRows];
@@ -84,7 +94,17 @@ public sealed class EagleProposer : IDraftProposer
         _layers = [target.Config.LayerCount];
         _hiddenLayer = [head.Config.LayerCount];
         _logits = new float[(long)ForwardBatch.MaxRows * _logitCount];
-        _logProbs = new float[_logitCount];
+        _targetRows = _draftVocab is null ? null : target as IOutputHeadRows;
+        int extra = _targetRows is null ? 0 : MaxContextTokens;
+        _row = new float[_logitCount + extra];
+        _logProbs = new float[_logitCount + extra];
+        if (_targetRows is not null)
+        {
+            _scored = new bool[target.Config.VocabSize];
+            foreach (int t in _draftVocab!) _scored[t] = true;
+            _contextTokens = new int[MaxContextTokens];
+            _contextRows = new float[MaxContextTokens * _hidden];
+        }
         _out = new float[ForwardBatch.MaxRows * _hidden];
         _inFeatures = new float[ForwardBatch.MaxRows * _hidden];
         _rootFeature = new float[_hidden];
@@ -110,6 +130,8 @@ public sealed class EagleProposer : IDraftProposer
         if (_pending.Length < (long)capacity * _hidden) _pending = new float[(long)capacity * _hidden];
         _fed = _known = _rootAt = 0;
         _tree = null;
+        for (int i = 0; i < _contextCount; i++) _scored[_contextTokens[i]] = false;
+        _contextCount = _scanned = 0;
 
         SpeculationOptions s = request.Speculation;
         int? nodes = s.SizeTree ? null : s.TreeNodes;
@@ -186,7 +208,8 @@ public sealed class EagleProposer : IDraftProposer
         // Level 1: the root's children from the last verified row's logits; their input feature is the root's f̂.
         _rootFeature.CopyTo(_features.AsSpan(0, _hidden));
         int expanded = 1; // slot 0: the root's predicted feature
-        int recorded = AddChildren(_logits.AsSpan(0, _logitCount), parent: -1, parentScore: 0, level: 1, k, 0);
+        AddContextTokens(context);
+        int recorded = AddChildren(_logits.AsSpan(0, _logitCount), _rootFeature, parent: -1, parentScore: 0, level: 1, k, 0);
         int frontierCount = Math.Min(k, recorded);
         for (int i = 0; i < frontierCount; i++) _frontier[i] = i;
 
@@ -228,7 +251,7 @@ public sealed class EagleProposer : IDraftProposer
                 int node = _frontier[f];
                 _nodeFeature[node] = expanded;
                 _out.AsSpan(_nodeRow[node] * _hidden, _hidden).CopyTo(_features.AsSpan(expanded++ * _hidden));
-                recorded = AddChildren(_logits.AsSpan(f * _logitCount, _logitCount), node, _nodeScore[node], level + 1, k, recorded);
+                recorded = AddChildren(_logits.AsSpan(f * _logitCount, _logitCount), _out.AsSpan(_nodeRow[node] * _hidden, _hidden), node, _nodeScore[node], level + 1, k, recorded);
             }
             // The next frontier: the k best new children by cumulative log-probability.
             frontierCount = Best(firstChild, recorded, Math.Min(k, recorded - firstChild), _frontier);
@@ -258,24 +281,54 @@ public sealed class EagleProposer : IDraftProposer
         _batch.Add(node);
     }
 
-    /// <summary>Records the k most likely next tokens under a node, best first; returns the new count.</summary>
-    private int AddChildren(ReadOnlySpan<float> logits, int parent, float parentScore, int level, int k, int recorded)
+    /// <summary>
+    /// With a draft vocabulary, the committed tokens not seen before that lie outside it (up to
+    /// <see cref="MaxContextTokens"/> a request): a context's rare tokens (identifiers, names, numbers) are the ones
+    /// its continuation copies, and a frequency-chosen vocabulary misses them.
+    /// </summary>
+    private void AddContextTokens(ReadOnlySpan<int> context)
+    {
+        if (_targetRows is null) return;
+        for (; _scanned < context.Length && _contextCount < MaxContextTokens; _scanned++)
+        {
+            int t = context[_scanned];
+            if ((uint)t >= (uint)_scored.Length || _scored[t]) continue;
+            _scored[t] = true;
+            _contextTokens[_contextCount] = t;
+            _targetRows.OutputHeadRow(t, _contextRows.AsSpan(_contextCount++ * _hidden, _hidden));
+        }
+    }
+
+    /// <summary>
+    /// Records the k most likely next tokens under a node, best first; returns the new count. <paramref name="logits"/>
+    /// are the head's (over the draft vocabulary, if any); the context tokens outside it are scored from the node's
+    /// <paramref name="feature"/>, the vector the output head multiplies.
+    /// </summary>
+    private int AddChildren(ReadOnlySpan<float> logits, ReadOnlySpan<float> feature, int parent, float parentScore, int level, int k, int recorded)
     {
         k = Math.Min(k, MaxRecorded - recorded);
         if (k <= 0) return recorded;
+        if (_contextCount > 0)
+        {
+            Span<float> row = _row.AsSpan(0, _logitCount + _contextCount);
+            logits.CopyTo(row);
+            for (int e = 0; e < _contextCount; e++) row[_logitCount + e] = TensorPrimitives.Dot(feature, _contextRows.AsSpan(e * _hidden, _hidden));
+            logits = row;
+        }
+        Span<float> logProbs = _logProbs.AsSpan(0, logits.Length);
         // log-softmax at temperature 1: l − max − log Σ exp(l − max)
         float max = TensorPrimitives.Max(logits);
-        TensorPrimitives.Subtract(logits, max, _logProbs);
-        TensorPrimitives.Exp(_logProbs, _logProbs);
-        float logSum = MathF.Log(TensorPrimitives.Sum(_logProbs));
+        TensorPrimitives.Subtract(logits, max, logProbs);
+        TensorPrimitives.Exp(logProbs, logProbs);
+        float logSum = MathF.Log(TensorPrimitives.Sum(logProbs));
         CandidateSelection.SelectTopSorted(logits, _top.AsSpan(0, k));
         for (int r = 0; r < k; r++)
         {
-            int i = recorded++;
-            _nodeToken[i] = _draftVocab is null ? _top[r] : _draftVocab[_top[r]];
+            int i = recorded++, j = _top[r];
+            _nodeToken[i] = _draftVocab is null ? j : j < _logitCount ? _draftVocab[j] : _contextTokens[j - _logitCount];
             _nodeParent[i] = parent;
             _nodeLevel[i] = level;
-            _nodeScore[i] = parentScore + (logits[_top[r]] - max - logSum);
+            _nodeScore[i] = parentScore + (logits[j] - max - logSum);
             _nodeFeature[i] = -1;
         }
         return recorded;

@@ -77,6 +77,34 @@ public sealed class HeadGenerationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void TheContextsTokensOutsideTheDraftVocabularyAreDrafted()
+    {
+        string dir = Directory.CreateTempSubdirectory("specdec-d2t-").FullName;
+        try
+        {
+            // A draft vocabulary of the 64 highest ids, none of which the output below contains: every draft that
+            // stands is a token the head scored from its context with the target's output-head rows.
+            int[] d2t = [.. Enumerable.Range(8192 - 64, 64)];
+            string head = System.IO.Path.Combine(dir, "eagle-d2t.gguf");
+            SpecDec.Tools.Conversion.HeadConverter.Convert(Eagle, head, SpecDec.Tensors.GgmlType.F32, Target, draftVocab: d2t);
+            using var target = LoadTarget();
+            using var eagle = LoadEagle(target, head);
+            var generator = new Generator(target, heads: new DraftHeads(eagle));
+            var plain = new GenerationOptions { MaxTokens = 32, Sampling = SamplingOptions.Greedy };
+            string prompt = string.Concat(Enumerable.Repeat(Prompts[1], 3));
+            var expected = generator.Generate(prompt, plain);
+            var actual = generator.Generate(prompt, plain with { Speculation = Options("eagle", 6, 6, 1) });
+            Assert.Equal(expected.Tokens, actual.Tokens);
+            Assert.DoesNotContain(actual.Tokens, t => t >= 8192 - 64);
+            Assert.True(actual.Stats.Accepted > 0, $"accepted {actual.Stats.Accepted} of {actual.Stats.Drafted}");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     private static SpeculationOptions Options(string method, int? nodes, int? depth, int? topK)
     {
         var options = SpeculationOptions.For(method);

@@ -16,7 +16,7 @@ namespace SpecDec.Backends.Cpu;
 /// one loaded model) take turns on the worker pool, which runs one job at a time anyway; a forward holds the
 /// pool's <see cref="WorkerPool.Gate"/> throughout, which also keeps models that share a pool apart.
 /// </summary>
-public sealed unsafe class Transformer : ILanguageModel
+public sealed unsafe class Transformer : ILanguageModel, IOutputHeadRows
 {
     /// <summary>Rows one pass computes at once.</summary>
     const int MaxRows = ForwardBatch.MaxRows;
@@ -362,6 +362,15 @@ public sealed unsafe class Transformer : ILanguageModel
             Matmul.Run(_pool, _buffers.Workspace, _buffers.HeadIn, m, _level, new MatmulPart(_weights.OutputHead, logits + (long)first * vocab));
             if (Config.FinalLogitSoftcap > 0) Softcap(logits + (long)first * vocab, m * vocab, Config.FinalLogitSoftcap);
         }
+    }
+
+    /// <summary>Dequantizes one row of the mapped output head (token_embd when tied), as the embedding lookup reads its rows.</summary>
+    public void OutputHeadRow(int token, Span<float> row)
+    {
+        WeightTensor w = _model.OutputHead;
+        if ((uint)token >= (ulong)w.RowCount) throw new ArgumentOutOfRangeException(nameof(token), token, $"outside the output head's {w.RowCount} rows");
+        if (row.Length < _hidden) throw new ArgumentException($"a row holds {_hidden} floats", nameof(row));
+        fixed (float* dst = row) Dequantize.Row(w.Type, (byte*)w.Data + token * w.RowBytes, dst, _hidden, _level);
     }
 
     /// <summary>RMSNorm of each row into y; with no weights (an EAGLE head's missing norms), a copy.</summary>

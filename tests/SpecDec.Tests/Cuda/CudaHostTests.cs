@@ -33,6 +33,9 @@ public class CudaHostTests
         int Define(string name) => int.Parse(Regex.Match(Source, $@"#define {name} (\d+)").Groups[1].Value);
         Assert.Equal(CudaKernels.MaxSplits, Define("MAXSPLIT"));            // AttPartial holds MaxSplits segments a row
         Assert.Equal(CudaKernels.TensorCoreThreads, (uint)Define("TCW") * 32); // the tensor-core matmuls' block
+        // The kernels that fuse the RMSNorm form each row's sum as rmsnorm's block does, thread j summing elements j,
+        // j + NormThreads, … (row_squares' stride): launched with another block size, the normed rows lose rmsnorm's bits.
+        Assert.Contains($"c += {CudaKernels.NormThreads})", Source);
         // The attention grid is sized by the longest row of a chunk (by the cache's capacity in a captured graph); a
         // row whose segments it missed would never be written, so it must cover every shorter row's segments.
         int most = 0;

@@ -28,6 +28,9 @@ internal sealed unsafe class CudaKernels
     static readonly int[] Tiles = [1, 2, 4, 8];
     static readonly (GgmlType Type, string Name)[] TensorCoreTypes = [(GgmlType.BF16, "bf16"), (GgmlType.Q8_0, "q8_0")];
 
+    /// <summary>Threads of an RMSNorm block (rmsnorm, norm_quantize_q8, norm_split_bf16), whose summation order they fix.</summary>
+    internal const uint NormThreads = 256;
+
     /// <summary>Threads of a tensor-core matmul block (specdec.cu's TCW warps) and the weight rows it owns.</summary>
     internal const uint TensorCoreThreads = 256, TensorCoreRows = 16;
 
@@ -85,6 +88,8 @@ internal sealed unsafe class CudaKernels
             && Environment.GetEnvironmentVariable("SPECDEC_CUDA_PDL") != "0";
         SplitBf16 = Function("split_bf16");
         QuantizeQ8 = Function("quantize_q8");
+        NormSplitBf16 = Function("norm_split_bf16");
+        NormQuantizeQ8 = Function("norm_quantize_q8");
         RmsNorm = Function("rmsnorm");
         SwiGlu = Function("swiglu");
         RopeStore = [Function("rope_store_f32"), Function("rope_store_f16")];
@@ -101,7 +106,7 @@ internal sealed unsafe class CudaKernels
             .SelectMany(t => RowGroups.SelectMany(r => t == "q8_0" ? new[] { $"mmq_{t}_r{r}", $"gluq_{t}_r{r}" } : [$"mm_{t}_r{r}", $"glu_{t}_r{r}"]))
             .Concat(TensorCoreTypes.SelectMany(t => Tiles.SelectMany(n => new[] { $"mmt_{t.Name}_n{n}", $"glut_{t.Name}_n{n}" })))
             .Concat(new[] { "f32", "f16" }.SelectMany(c => AttentionDims.Select(d => $"attention_{c}_d{d}")))
-            .Concat(["split_bf16", "quantize_q8", "rmsnorm", "swiglu", "rope_store_f32", "rope_store_f16", "keep_rows_f32", "keep_rows_f16"]);
+            .Concat(["split_bf16", "quantize_q8", "norm_split_bf16", "norm_quantize_q8", "rmsnorm", "swiglu", "rope_store_f32", "rope_store_f16", "keep_rows_f32", "keep_rows_f16"]);
 
     /// <summary>The attention kernels' bounds on the head dimension (specdec.cu's D): one kernel each.</summary>
     static readonly int[] AttentionDims = [64, 128, 256];
@@ -121,6 +126,24 @@ internal sealed unsafe class CudaKernels
     /// <summary>Splits f32 activation rows into three bf16 terms for the BF16 tensor-core matmul.</summary>
     public nint SplitBf16 { get; }
 
+    /// <summary>RMSNorm fused into <see cref="SplitBf16"/> and <see cref="QuantizeQ8"/> (the same bits as the norm, then those).</summary>
+    nint NormSplitBf16 { get; }
+    nint NormQuantizeQ8 { get; }
+
+    /// <summary>
+    /// Whether a matmul of <paramref name="w"/> over <paramref name="rows"/> rows takes its input's RMSNorm itself
+    /// (<see cref="RowNorm"/>), where a launch that rounds the activations anyway can: Q8_0 norms while rounding to int8
+    /// (norm_quantize_q8) up to 8 rows, BF16 on tensor cores while splitting into bf16 terms (norm_split_bf16) above 16
+    /// rows. Each gives rmsnorm's bits in one launch instead of two (H100, 1B, 2026-12-06: Q8_0 decode 582–585 →
+    /// 592–599 tok/s, BF16 c(64) 2.95–2.99 → 2.83–2.87). Elsewhere it measured no faster or slower: Q8_0 over 8 rows,
+    /// and BF16 up to 16 rows normed in the matmul's own activation load (every block summing its rows' squares first:
+    /// decode unchanged, c(16) 1.55 → 1.75). SPECDEC_CUDA_FUSE_NORM=0 keeps the separate norm.
+    /// </summary>
+    public bool FusesNorm(DeviceMatrix w, int rows) =>
+        FuseNorm && (w.Type == GgmlType.Q8_0 ? rows <= 8 : TensorCores && w.Type == GgmlType.BF16 && rows > 16);
+
+    static readonly bool FuseNorm = Environment.GetEnvironmentVariable("SPECDEC_CUDA_FUSE_NORM") != "0";
+
     /// <summary>
     /// Whether BF16 and Q8_0 matrices go through the tensor-core kernels (sm_80 and newer; SPECDEC_CUDA_TENSOR_CORES=0
     /// keeps the warp-per-row kernels, for comparison).
@@ -139,12 +162,17 @@ internal sealed unsafe class CudaKernels
     /// <summary>
     /// y[rows × w.Rows] (+)= x[rows × w.Ld] · Wᵀ, x's rows w.Ld apart and y's <paramref name="ldy"/>; with
     /// <paramref name="up"/> (same shape and type), y = silu(x·Wᵀ) · (x·Upᵀ). Q8_0 first rounds x into the scratch's
-    /// int8 rows, the BF16 tensor-core kernel first splits it into bf16 terms there.
+    /// int8 rows, the BF16 tensor-core kernel first splits it into bf16 terms there. With <paramref name="norm"/>
+    /// (only where <see cref="FusesNorm"/>), the product is of x's RMSNorm.
     /// </summary>
-    public void Matmul(DeviceMatrix w, DeviceMatrix? up, ulong x, int rows, ulong y, int ldy, bool accumulate, in MatmulScratch s)
+    public void Matmul(DeviceMatrix w, DeviceMatrix? up, ulong x, int rows, ulong y, int ldy, bool accumulate, in MatmulScratch s,
+        RowNorm norm = default)
     {
-        bool glu = up is not null, q8 = w.Type == GgmlType.Q8_0;
-        if (q8)
+        bool glu = up is not null, q8 = w.Type == GgmlType.Q8_0, normed = norm.Weight != 0;
+        if (normed && !FusesNorm(w, rows)) throw new InvalidOperationException($"a {w.Type} matmul of {rows} rows does not fuse its norm");
+        if (q8 && normed)
+            Launch(NormQuantizeQ8, (uint)rows, 1, NormThreads, [x, Arg(w.Ld), norm.Weight, Arg(norm.Count), Arg(norm.Eps), s.Xq, s.Xd]);
+        else if (q8)
             Launch(QuantizeQ8, (uint)((w.Ld / 32 + 127) / 128), (uint)rows, 128, [x, Arg(w.Ld), s.Xq, s.Xd, Arg(w.Ld)]);
         ulong mode = Arg(accumulate ? 1 : 0);
         if (TensorCores && _matmulTc.ContainsKey(w.Type))
@@ -159,8 +187,10 @@ internal sealed unsafe class CudaKernels
                 else Launch(function, blocks, kGroups, 1, TensorCoreThreads, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, y, Arg(ldy), Arg(w.Rows), mode, s.Part, s.Count]);
                 return;
             }
-            // Up to 16 rows the kernel splits x itself; wider batches have it split once beforehand.
-            if (rows > 16)
+            // Up to 16 rows the kernel splits x itself; wider batches have it split (and normed) once beforehand.
+            if (normed)
+                Launch(NormSplitBf16, (uint)rows, 1, NormThreads, [x, Arg(w.Ld), norm.Weight, Arg(norm.Count), Arg(norm.Eps), s.Xs, Arg(s.XsPlane)]);
+            else if (rows > 16)
                 Launch(SplitBf16, (uint)((w.Ld + 255) / 256), (uint)rows, 256, [x, Arg(w.Ld), s.Xs, Arg(s.XsPlane), Arg(w.Ld)]);
             if (glu) Launch(function, blocks, kGroups, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, up!.Data, y, Arg(ldy), Arg(w.Rows), s.Part, s.Count]);
             else Launch(function, blocks, kGroups, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, y, Arg(ldy), Arg(w.Rows), mode, s.Part, s.Count]);
@@ -327,6 +357,12 @@ internal sealed unsafe class CudaKernels
     internal static string SourceHash(string source) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(source.Replace("\r\n", "\n"))));
 }
+
+/// <summary>
+/// An RMSNorm a matmul applies to its input rows (<see cref="CudaKernels.FusesNorm"/>): the norm's weight on the device,
+/// the row's element count and epsilon. Default: none.
+/// </summary>
+internal readonly record struct RowNorm(ulong Weight, int Count, float Eps);
 
 /// <summary>
 /// Device scratch a matmul rounds its input into: Q8_0's int8 rows <see cref="Xq"/> and their scales <see cref="Xd"/>,

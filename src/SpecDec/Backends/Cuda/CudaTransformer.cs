@@ -204,10 +204,10 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         ulong positions = b.Inputs + CudaBuffers.PositionsOffset, visible = b.Inputs + CudaBuffers.VisibleOffset;
         ulong cached = b.Inputs + CudaBuffers.CachedOffset;
 
-        Norm(b.X, w.AttentionNorm, b.Xn, rows, 0);
-        if (w.Qkv is not null) Matmul(w.Qkv, b.Xn, rows, b.Qkv, b.QkvLd, accumulate: false);
+        if (w.Qkv is not null) NormedMatmul(w.Qkv, null, w.AttentionNorm, rows, b.Qkv, b.QkvLd);
         else
         {
+            Norm(b.X, w.AttentionNorm, b.Xn, rows, 0);
             Matmul(w.Q!, b.Xn, rows, b.Qkv, b.QkvLd, accumulate: false);
             Matmul(w.K!, b.Xn, rows, b.K, b.QkvLd, accumulate: false);
             Matmul(w.V!, b.Xn, rows, b.V, b.QkvLd, accumulate: false);
@@ -229,10 +229,10 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         ]);
         Matmul(w.Output, b.Att, rows, b.X, b.Hidden, accumulate: true);
 
-        Norm(b.X, w.FfnNorm, b.Xn, rows, 0);
-        if (w.Gate.Type == w.Up.Type) _k.Matmul(w.Gate, w.Up, b.Xn, rows, b.Up, b.Ffn, accumulate: false, b.Scratch);
+        if (w.Gate.Type == w.Up.Type) NormedMatmul(w.Gate, w.Up, w.FfnNorm, rows, b.Up, b.Ffn);
         else
         {
+            Norm(b.X, w.FfnNorm, b.Xn, rows, 0);
             Matmul(w.Gate, b.Xn, rows, b.Gate, b.Ffn, accumulate: false);
             Matmul(w.Up, b.Xn, rows, b.Up, b.Ffn, accumulate: false);
             _k.Launch(_k.SwiGlu, (uint)Math.Min(64, (c.IntermediateSize + 255) / 256), (uint)rows, 256,
@@ -245,9 +245,24 @@ public sealed unsafe class CudaTransformer : ILanguageModel
     void Matmul(DeviceMatrix w, ulong x, int rows, ulong y, int ldy, bool accumulate) =>
         _k.Matmul(w, null, x, rows, y, ldy, accumulate, _b.Scratch);
 
+    /// <summary>
+    /// y (=) RMSNorm(X)·Wᵀ (with <paramref name="up"/>, SwiGLU's product) over the residual's rows: the norm fused into
+    /// the matmul where the kernels can (<see cref="CudaKernels.FusesNorm"/>), else into Xn first.
+    /// </summary>
+    void NormedMatmul(DeviceMatrix w, DeviceMatrix? up, ulong normWeight, int rows, ulong y, int ldy)
+    {
+        if (_k.FusesNorm(w, rows))
+        {
+            _k.Matmul(w, up, _b.X, rows, y, ldy, accumulate: false, _b.Scratch, new RowNorm(normWeight, _hidden, Config.RmsNormEps));
+            return;
+        }
+        Norm(_b.X, normWeight, _b.Xn, rows, 0);
+        _k.Matmul(w, up, _b.Xn, rows, y, ldy, accumulate: false, _b.Scratch);
+    }
+
     /// <summary>RMSNorm of <paramref name="rows"/> rows of x into y; with <paramref name="rowIndex"/> (device ints) row i reads x's row rowIndex[i].</summary>
     void Norm(ulong x, ulong weight, ulong y, int rows, ulong rowIndex) =>
-        _k.Launch(_k.RmsNorm, (uint)rows, 1, 256,
+        _k.Launch(_k.RmsNorm, (uint)rows, 1, CudaKernels.NormThreads,
         [
             x, CudaKernels.Arg(_b.Hidden), weight, y, CudaKernels.Arg(_b.Hidden), CudaKernels.Arg(_hidden),
             CudaKernels.Arg(Config.RmsNormEps), rowIndex,

@@ -39,6 +39,37 @@ __device__ __forceinline__ float warp_max(float v)
     return v;
 }
 
+__device__ __forceinline__ float block_sum(float v, float* partial)
+{
+    v = warp_sum(v);
+    if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = v;
+    __syncthreads();
+    if (threadIdx.x < 32)
+    {
+        float u = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.f;
+        u = warp_sum(u);
+        if (threadIdx.x == 0) partial[0] = u;
+    }
+    __syncthreads();
+    return partial[0];
+}
+
+// RMSNorm's arithmetic, shared by rmsnorm and the kernels that fuse it (blocks of 256 threads): thread j sums the
+// squares of its row's elements j, j + 256, … in that order, block_sum adds the threads' sums (warps, then the 8
+// warps' sums), and scale = 1 / sqrt(sum / n + eps); a normed element is (x · scale) · w. The same bits wherever it runs.
+__device__ __forceinline__ float row_squares(const float* xr, int n)
+{
+    float ss = 0.f;
+#pragma unroll 8
+    for (int c = threadIdx.x; c < n; c += 256)
+    {
+        float v = xr[c];
+        ss = fmaf(v, v, ss);
+    }
+    return ss;
+}
+__device__ __forceinline__ float norm_scale(float sum, int n, float eps) { return 1.f / sqrtf(sum / n + eps); }
+
 // Programmatic dependent launch (sm_90+, where the host launches with it; no-ops elsewhere): every kernel lets the
 // next one be scheduled as soon as all its blocks run (launch_next), and waits for its predecessor's results and
 // memory (pdl_wait) before it reads or writes anything the kernels before it touch. The tensor-core matmuls first
@@ -57,6 +88,7 @@ __device__ __forceinline__ void pdl_wait()
 }
 __device__ __forceinline__ void pdl_entry() { launch_next(); pdl_wait(); }
 __device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" :: "l"(p)); }
+
 
 // ---------------------------------------------------------------------------------------------------------
 // Matmul Y[T × N] = X[T × K] · W[N × K]ᵀ, one warp per output column n, R rows of X per block (blockIdx.x picks
@@ -170,21 +202,13 @@ MATMULS(bf16, PieceBF16)
 // block of 32, d = max|x| / 127 and q = x · (1/d) rounded to nearest even, so both backends multiply the same
 // integers. A lane takes a whole block: 32 weights and 32 activations by dp4a, then one float multiply-add.
 
-extern "C" __global__ void quantize_q8(const float* x, int ld, signed char* q, float* d, int k)
+// One block of 32 activations v rounded to int8 quants q and the scale d.
+__device__ __forceinline__ void quantize_block(const float* v, signed char* q, float* d)
 {
-    pdl_entry();
-    int row = blockIdx.y, b = blockIdx.x * blockDim.x + threadIdx.x;
-    if (b >= k / 32) return;
-    const float4* xb = (const float4*)(x + (long)row * ld + b * 32);
-    float v[32];
     float amax = 0.f;
 #pragma unroll
-    for (int i = 0; i < 8; i++)
-    {
-        float4 f = xb[i];
-        v[4 * i] = f.x; v[4 * i + 1] = f.y; v[4 * i + 2] = f.z; v[4 * i + 3] = f.w;
-        amax = fmaxf(amax, fmaxf(fmaxf(fabsf(f.x), fabsf(f.y)), fmaxf(fabsf(f.z), fabsf(f.w))));
-    }
+    for (int i = 0; i < 32; i += 4)
+        amax = fmaxf(amax, fmaxf(fmaxf(fabsf(v[i]), fabsf(v[i + 1])), fmaxf(fabsf(v[i + 2]), fabsf(v[i + 3]))));
     float scale = amax / 127.f;
     float inv = scale != 0.f ? 1.f / scale : 0.f;
     int packed[8];
@@ -196,13 +220,29 @@ extern "C" __global__ void quantize_q8(const float* x, int ld, signed char* q, f
         for (int j = 0; j < 4; j++) word |= (__float2int_rn(v[4 * i + j] * inv) & 0xff) << (8 * j);
         packed[i] = word;
     }
-    int4* out = (int4*)(q + (long)row * ld + b * 32);
+    int4* out = (int4*)q;
     int4 lo, hi;
     lo.x = packed[0]; lo.y = packed[1]; lo.z = packed[2]; lo.w = packed[3];
     hi.x = packed[4]; hi.y = packed[5]; hi.z = packed[6]; hi.w = packed[7];
     out[0] = lo;
     out[1] = hi;
-    d[(long)row * (ld / 32) + b] = scale;
+    *d = scale;
+}
+
+extern "C" __global__ void quantize_q8(const float* x, int ld, signed char* q, float* d, int k)
+{
+    pdl_entry();
+    int row = blockIdx.y, b = blockIdx.x * blockDim.x + threadIdx.x;
+    if (b >= k / 32) return;
+    const float4* xb = (const float4*)(x + (long)row * ld + b * 32);
+    float v[32];
+#pragma unroll
+    for (int i = 0; i < 8; i++)
+    {
+        float4 f = xb[i];
+        v[4 * i] = f.x; v[4 * i + 1] = f.y; v[4 * i + 2] = f.z; v[4 * i + 3] = f.w;
+    }
+    quantize_block(v, q + (long)row * ld + b * 32, d + (long)row * (ld / 32) + b);
 }
 
 template <int R, bool GLU>
@@ -701,21 +741,6 @@ MATMUL_TC(1, 2) MATMUL_TC(2, 1) MATMUL_TC(4, 1) MATMUL_TC(8, 1)
 
 #define NORM_ELEMENTS 32
 
-__device__ __forceinline__ float block_sum(float v, float* partial)
-{
-    v = warp_sum(v);
-    if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = v;
-    __syncthreads();
-    if (threadIdx.x < 32)
-    {
-        float u = threadIdx.x < blockDim.x / 32 ? partial[threadIdx.x] : 0.f;
-        u = warp_sum(u);
-        if (threadIdx.x == 0) partial[0] = u;
-    }
-    __syncthreads();
-    return partial[0];
-}
-
 extern "C" __global__ void rmsnorm(const float* x, int ldx, const float* w, float* y, int ldy, int n, float eps, const int* rows)
 {
     pdl_entry();
@@ -736,7 +761,7 @@ extern "C" __global__ void rmsnorm(const float* x, int ldx, const float* w, floa
 #pragma unroll
         for (int j = 0; j < NORM_ELEMENTS; j++)
             if (threadIdx.x + j * blockDim.x < n) ss = fmaf(v[j], v[j], ss);
-        float scale = 1.f / sqrtf(block_sum(ss, partial) / n + eps);
+        float scale = norm_scale(block_sum(ss, partial), n, eps);
 #pragma unroll
         for (int j = 0; j < NORM_ELEMENTS; j++)
         {
@@ -747,8 +772,53 @@ extern "C" __global__ void rmsnorm(const float* x, int ldx, const float* w, floa
     }
     float ss = 0.f;
     for (int c = threadIdx.x; c < n; c += blockDim.x) ss = fmaf(xr[c], xr[c], ss);
-    float scale = 1.f / sqrtf(block_sum(ss, partial) / n + eps);
+    float scale = norm_scale(block_sum(ss, partial), n, eps);
     for (int c = threadIdx.x; c < n; c += blockDim.x) yr[c] = xr[c] * scale * w[c];
+}
+
+// RMSNorm fused into what reads its output: the row's scale as rmsnorm forms it, then the normed elements
+// (x · scale) · w (zero in the padding up to ld) rounded to Q8_0 blocks (norm_quantize_q8) or split into the three
+// bf16 terms (norm_split_bf16), the same bits as rmsnorm followed by quantize_q8 or split_bf16. One block of 256
+// threads per row.
+__device__ __forceinline__ float normed(const float* xr, const float* w, float scale, int c, int n)
+{
+    return c < n ? xr[c] * scale * __ldg(w + c) : 0.f;
+}
+
+extern "C" __global__ void __launch_bounds__(256) norm_quantize_q8(const float* x, int ld, const float* w, int n, float eps,
+    signed char* q, float* d)
+{
+    pdl_entry();
+    __shared__ float partial[8];
+    int row = blockIdx.x;
+    const float* xr = x + (long)row * ld;
+    float scale = norm_scale(block_sum(row_squares(xr, n), partial), n, eps);
+    for (int b = threadIdx.x; b < ld / 32; b += blockDim.x)
+    {
+        float v[32];
+#pragma unroll
+        for (int i = 0; i < 32; i++) v[i] = normed(xr, w, scale, b * 32 + i, n);
+        quantize_block(v, q + (long)row * ld + b * 32, d + (long)row * (ld / 32) + b);
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256) norm_split_bf16(const float* x, int ld, const float* w, int n, float eps,
+    u16* xs, long long plane)
+{
+    pdl_entry();
+    __shared__ float partial[8];
+    int row = blockIdx.x;
+    const float* xr = x + (long)row * ld;
+    float scale = norm_scale(block_sum(row_squares(xr, n), partial), n, eps);
+    for (int c = threadIdx.x; c < ld; c += blockDim.x)
+    {
+        long o = (long)row * ld + c;
+        u32 hi, mid, lo;
+        split3(normed(xr, w, scale, c, n), hi, mid, lo);
+        xs[o] = (u16)hi;
+        xs[plane + o] = (u16)mid;
+        xs[2 * plane + o] = (u16)lo;
+    }
 }
 
 // up = silu(gate) · up: where gate and up are different weight types and cannot share one glu launch.

@@ -10,7 +10,8 @@ namespace SpecDec.Generation;
 /// does, on exactly the logits its round alone would get: its tokens are those it would generate alone. Sessions
 /// whose rows would take a forward past <see cref="ForwardBatch.MaxRows"/> go in the next forward of the same call;
 /// a session whose proposer asks for the target's hidden states verifies on its own. A round's time, in each
-/// session's statistics, is the whole call's up to its commit. One caller at a time; allocates nothing per round
+/// session's statistics, is the whole call's up to its commit; a proposer that learns from its rounds' timing
+/// (auto's cost curve) is told when the forward was shared (<see cref="Speculation.IDraftProposer.SharedForward"/>). One caller at a time; allocates nothing per round
 /// once its logits buffer has grown to the most logit rows one forward has needed.
 /// </summary>
 public sealed class BatchedRounds(ILanguageModel target)
@@ -95,7 +96,7 @@ public sealed class BatchedRounds(ILanguageModel target)
         for (int s = 0; s < _count; s++)
         {
             int m = _memberLogits[s];
-            texts[_members[s]] = sessions[_members[s]].Loop.EndRound(_logits.AsSpan(o * _vocab, m * _vocab), verifyStart);
+            texts[_members[s]] = sessions[_members[s]].Loop.EndRound(_logits.AsSpan(o * _vocab, m * _vocab), verifyStart, shared: _count > 1);
             o += m;
         }
         _count = _rows = _logitCount = 0;

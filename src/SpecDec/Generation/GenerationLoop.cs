@@ -301,8 +301,9 @@ internal sealed class GenerationLoop
     /// <summary>
     /// The second half of a round: verifies <paramref name="logits"/> (those of <see cref="RoundBatch"/>, whose forward
     /// started at <paramref name="verifyStart"/>), accepts, rolls back and commits. Returns the text it adds (may be empty).
+    /// <paramref name="shared"/>: the forward held other sequences' rounds too (the proposer is told: its timing is not this round's).
     /// </summary>
-    public string EndRound(ReadOnlySpan<float> logits, long verifyStart)
+    public string EndRound(ReadOnlySpan<float> logits, long verifyStart, bool shared = false)
     {
         int n = _committed;
         int pending = n - 1;
@@ -331,6 +332,7 @@ internal sealed class GenerationLoop
                 _proposer.TargetHidden(pending, path.Length + 1, Gather(rows, _hiddenRows.AsSpan(0, path.Length + 1)));
             }
             if (side > 0) _proposer.SideLogits(logits.Slice(treeRows * _vocab, wanted * _vocab));
+            if (shared) _proposer.SharedForward();
             _proposer.Accepted(path);
             _draftLength!.Observe(tree!.Depth, verdict.Accepted);
             Stats.TreeSize = _proposer.TreeSize;

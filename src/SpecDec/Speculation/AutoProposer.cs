@@ -223,6 +223,9 @@ public sealed class AutoProposer : IDraftProposer
         return window > 0 ? Math.Min(rows, DraftModelProposer.SinkTokens + window) : rows;
     }
 
+    /// <summary>A batched round's time is not this round's cost: the learned cost curve skips it.</summary>
+    public void SharedForward() => _verifyStart = 0;
+
     public void Accepted(ReadOnlySpan<int> path)
     {
         if (_verifyStart != 0) _cost!.Observe(_rows, Stopwatch.GetElapsedTime(_verifyStart).TotalMilliseconds);

@@ -91,4 +91,11 @@ public interface IDraftProposer
 
     /// <summary>The target's logits [wanted × V] of the side rows <see cref="SideRows"/> asked for, in its order; before <see cref="Accepted"/>.</summary>
     void SideLogits(ReadOnlySpan<float> logits) { }
+
+    /// <summary>
+    /// This round's verification shared one forward with other sequences' rounds (continuous batching), before
+    /// <see cref="Accepted"/>: the time from <see cref="Propose"/> to <see cref="Accepted"/> includes theirs and says
+    /// nothing of what this round's rows cost. The default ignores it.
+    /// </summary>
+    void SharedForward() { }
 }

@@ -69,6 +69,9 @@ public sealed class LayerSkipProposer : IDraftProposer
 
     public void Prefill(ReadOnlySpan<int> prompt) { } // the target's prefill filled the cache this drafts from
 
+    /// <summary>A batched round's time holds other sequences' work: the exit bandit does not score this round.</summary>
+    public void SharedForward() => _roundStart = 0;
+
     public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
         long now = Stopwatch.GetTimestamp();

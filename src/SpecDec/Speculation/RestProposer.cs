@@ -231,6 +231,9 @@ public sealed class RestProposer : IDraftProposer
     /// failure where the tree went on below the accepted path; with <c>timesRounds</c>, the round's time for its rows.
     /// The committed tokens themselves arrive in the next context.
     /// </summary>
+    /// <summary>A batched round's time is not this round's cost: the learned cost curve skips it.</summary>
+    public void SharedForward() => _verifyStart = 0;
+
     public void Accepted(ReadOnlySpan<int> path)
     {
         if (_tree is null) return;

@@ -129,4 +129,15 @@ public sealed class RestProposerTests : IDisposable
         Assert.Equal(["g", "gf"], Paths(Proposals.Propose(proposer, context, 6, V, depth: 3))[..2]);
         Assert.DoesNotContain("d", Paths(Proposals.Propose(proposer, context, 6, V, depth: 3)));
     }
+
+    [Fact]
+    public void AFrequentMatchIsSampledEvenlyNotByItsFirstContinuations()
+    {
+        // "b c" is followed by "d" 100 times and by "f" 100 times: the suffix array lists the "d"s first, and more
+        // than FileHits of each, so counting only the first occurrences would see "d" alone.
+        var tokens = new List<int>();
+        for (int i = 0; i < 100; i++) tokens.AddRange([1, 2, 3, -1, 1, 2, 5, -1]);
+        var tree = Proposals.Propose(Create(Store([.. tokens])), [0, 1, 2], 6, V, depth: 1);
+        Assert.Equal(["d", "f"], Paths(tree).Order());
+    }
 }

@@ -74,16 +74,8 @@ public static unsafe class Attention
 
     public static void Run(WorkerPool pool, in Problem problem, float* scratch, SimdLevel level)
     {
-        int group = problem.Heads / problem.KvHeads;
-        int rowsPerItem = Math.Max(1, MaxQueries / group);
-        int rowBlocks = (problem.T + rowsPerItem - 1) / rowsPerItem;
-        if (group > MaxQueries) throw new ArgumentException($"{group} query heads per KV head exceed {MaxQueries}");
-        var job = new Job
-        {
-            P = problem, Group = group, RowsPerItem = rowsPerItem, RowBlocks = rowBlocks,
-            Scratch = scratch, ScratchStride = ScratchFloats(problem.HeadDim), Level = level,
-        };
-        pool.For(problem.KvHeads * rowBlocks, job);
+        Job job = Split(problem, scratch, level);
+        pool.For(job.Items, job);
     }
 
     /// <summary>
@@ -93,17 +85,21 @@ public static unsafe class Attention
     public static void RunMany(WorkerPool pool, Problem* problems, int count, float* scratch, SimdLevel level)
     {
         int items = 0;
-        for (int s = 0; s < count; s++)
+        for (int s = 0; s < count; s++) items += Split(problems[s], scratch, level).Items;
+        pool.For(items, new ManyJob { Problems = problems, Count = count, Scratch = scratch, Level = level });
+    }
+
+    /// <summary>A problem's work items: each KV head's query rows in blocks that fill <see cref="MaxQueries"/>.</summary>
+    static Job Split(in Problem problem, float* scratch, SimdLevel level)
+    {
+        int group = problem.Heads / problem.KvHeads;
+        if (group > MaxQueries) throw new ArgumentException($"{group} query heads per KV head exceed {MaxQueries}");
+        int rowsPerItem = Math.Max(1, MaxQueries / group);
+        return new Job
         {
-            int group = problems[s].Heads / problems[s].KvHeads;
-            if (group > MaxQueries) throw new ArgumentException($"{group} query heads per KV head exceed {MaxQueries}");
-            int rowsPerItem = Math.Max(1, MaxQueries / group);
-            items += problems[s].KvHeads * ((problems[s].T + rowsPerItem - 1) / rowsPerItem);
-        }
-        pool.For(items, new ManyJob
-        {
-            Problems = problems, Count = count, Scratch = scratch, ScratchStride = ScratchFloats(problems[0].HeadDim), Level = level,
-        });
+            P = problem, Group = group, RowsPerItem = rowsPerItem, RowBlocks = (problem.T + rowsPerItem - 1) / rowsPerItem,
+            Scratch = scratch, ScratchStride = ScratchFloats(problem.HeadDim), Level = level,
+        };
     }
 
     struct ManyJob : IParallelJob
@@ -111,28 +107,19 @@ public static unsafe class Attention
         public Problem* Problems;
         public int Count;
         public float* Scratch;
-        public int ScratchStride;
         public SimdLevel Level;
 
         public void Execute(int index, int thread)
         {
             for (int s = 0; s < Count; s++)
             {
-                ref Problem p = ref Problems[s];
-                int group = p.Heads / p.KvHeads;
-                int rowsPerItem = Math.Max(1, MaxQueries / group);
-                int rowBlocks = (p.T + rowsPerItem - 1) / rowsPerItem;
-                if (index >= p.KvHeads * rowBlocks)
+                Job job = Split(Problems[s], Scratch, Level);
+                if (index < job.Items)
                 {
-                    index -= p.KvHeads * rowBlocks;
-                    continue;
+                    job.Execute(index, thread);
+                    return;
                 }
-                new Job
-                {
-                    P = p, Group = group, RowsPerItem = rowsPerItem, RowBlocks = rowBlocks,
-                    Scratch = Scratch, ScratchStride = ScratchStride, Level = Level,
-                }.Execute(index, thread);
-                return;
+                index -= job.Items;
             }
         }
     }
@@ -144,6 +131,9 @@ public static unsafe class Attention
         public float* Scratch;
         public int ScratchStride;
         public SimdLevel Level;
+
+        /// <summary>Work items: one per KV head and block of query rows.</summary>
+        public readonly int Items => P.KvHeads * RowBlocks;
 
         public void Execute(int index, int thread)
         {

@@ -265,19 +265,33 @@ public static unsafe class Attention
                     values = rowValues;
                     unmasked = seen;
                 }
-                for (int h = g * group; h < (g + 1) * group; h++, j++)
+                // The row's query heads of this group read the same keys and values: two at a time share their loads
+                // and run twice the independent FMA chains. Each query's own operations stay as they are alone.
+                int h = g * group, hEnd = h + group;
+                for (; h + 1 < hEnd; h += 2, j += 2)
+                {
+                    float* q = p.Q + ((long)r * p.Heads + h) * d; // head h + 1's query follows at q + d
+                    float* s = scores + j * Tile, s1 = s + Tile;
+                    if (TVec.Width >= Float512.Width) ScoresPair<TVec>(q, q + d, keys, seen, d, p.Scale, s, s1);
+                    else
+                    {
+                        Scores<TVec>(q, keys, seen, d, p.Scale, s);
+                        Scores<TVec>(q + d, keys, seen, d, p.Scale, s1);
+                    }
+                    bool weighed = Weigh<TVec>(p, r, t0, seen, unmasked, windowStart, s, ref max[j], ref sum[j], acc + (long)j * d);
+                    bool weighed1 = Weigh<TVec>(p, r, t0, seen, unmasked, windowStart, s1, ref max[j + 1], ref sum[j + 1], acc + (long)(j + 1) * d);
+                    if (weighed && weighed1) AddValuesPair<TVec>(acc + (long)j * d, acc + (long)(j + 1) * d, values, s, s1, seen, d, ref sum[j], ref sum[j + 1]);
+                    else if (weighed) AddValues<TVec>(acc + (long)j * d, values, s, seen, d, ref sum[j]);
+                    else if (weighed1) AddValues<TVec>(acc + (long)(j + 1) * d, values, s1, seen, d, ref sum[j + 1]);
+                }
+                if (h < hEnd)
                 {
                     float* q = p.Q + ((long)r * p.Heads + h) * d;
                     float* s = scores + j * Tile;
                     Scores<TVec>(q, keys, seen, d, p.Scale, s);
-                    if (p.Softcap > 0) Softcap(s, seen, p.Softcap);
-                    for (int t = unmasked; t < seen; t++)
-                        if (!Sees(p, r, t0 + t)) s[t] = float.NegativeInfinity;
-                    // Slots behind the window; after LayOutPath a tree row's slots are its path's.
-                    if (p.Window > 0)
-                        for (int t = 0, behind = Math.Min(seen, windowStart - t0); t < behind; t++) s[t] = float.NegativeInfinity;
-                    if (seen == 0 || !Softmax<TVec>(s, seen, ref max[j], ref sum[j], acc + (long)j * d, d)) continue;
-                    AddValues<TVec>(acc + (long)j * d, values, s, seen, d, ref sum[j]);
+                    if (Weigh<TVec>(p, r, t0, seen, unmasked, windowStart, s, ref max[j], ref sum[j], acc + (long)j * d))
+                        AddValues<TVec>(acc + (long)j * d, values, s, seen, d, ref sum[j]);
+                    j++;
                 }
             }
         }
@@ -289,6 +303,23 @@ public static unsafe class Attention
             float* a = acc + (long)j * d;
             for (int c = 0; c < d; c++) o[c] = a[c] * inv;
         }
+    }
+
+    /// <summary>
+    /// One query's scores of a tile (row <paramref name="r"/>, <paramref name="seen"/> of them) capped and masked, then its
+    /// online softmax step (<see cref="Softmax{TVec}"/>): false when nothing in the tile is visible.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static bool Weigh<TVec>(in Problem p, int r, int t0, int seen, int unmasked, int windowStart, float* s, ref float max, ref float sum, float* acc)
+        where TVec : unmanaged, IFloatVector<TVec>
+    {
+        if (p.Softcap > 0) Softcap(s, seen, p.Softcap);
+        for (int t = unmasked; t < seen; t++)
+            if (!Sees(p, r, t0 + t)) s[t] = float.NegativeInfinity;
+        // Slots behind the window; after LayOutPath a tree row's slots are its path's.
+        if (p.Window > 0)
+            for (int t = 0, behind = Math.Min(seen, windowStart - t0); t < behind; t++) s[t] = float.NegativeInfinity;
+        return seen > 0 && Softmax<TVec>(s, seen, ref max, ref sum, acc, p.HeadDim);
     }
 
     /// <summary>s[0..n) = cap·tanh(s / cap).</summary>
@@ -421,6 +452,121 @@ public static unsafe class Attention
         TVec.Store(a2, acc + 2 * w);
         TVec.Store(a3, acc + 3 * w);
         return sum;
+    }
+
+    /// <summary>
+    /// <see cref="AddValues{TVec}"/> for two queries over the same values (two heads of a row): each value vector loaded
+    /// once for both, and twice the FMA chains in flight, where a query alone waits on its four. Each query's sums are
+    /// the ones it gets alone, in the same order.
+    /// </summary>
+    static void AddValuesPair<TVec>(float* acc, float* acc1, float* v, float* e, float* e1, int n, int d, ref float sum, ref float sum1)
+        where TVec : unmanaged, IFloatVector<TVec>
+    {
+        int w = TVec.Width;
+        if (d < 4 * w && w > Float256.Width && d >= 4 * Float256.Width)
+        {
+            AddValuesPair<Float256>(acc, acc1, v, e, e1, n, d, ref sum, ref sum1);
+            return;
+        }
+        if (d < 4 * w || d % (4 * w) != 0)
+        {
+            AddValues<TVec>(acc, v, e, n, d, ref sum);
+            AddValues<TVec>(acc1, v, e1, n, d, ref sum1);
+            return;
+        }
+        (sum, sum1) = AddFourPair<TVec>(acc, acc1, v, e, e1, n, d, sum, sum1, withSum: true);
+        for (int c = 4 * w; c < d; c += 4 * w) AddFourPair<TVec>(acc + c, acc1 + c, v + c, e, e1, n, d, 0, 0, withSum: false);
+    }
+
+    /// <summary><see cref="AddFour{TVec}"/> for two queries.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static (float, float) AddFourPair<TVec>(float* acc, float* acc1, float* v, float* e, float* e1, int n, int d, float sum, float sum1, bool withSum)
+        where TVec : unmanaged, IFloatVector<TVec>
+    {
+        int w = TVec.Width;
+        TVec a0 = TVec.Load(acc), a1 = TVec.Load(acc + w), a2 = TVec.Load(acc + 2 * w), a3 = TVec.Load(acc + 3 * w);
+        TVec b0 = TVec.Load(acc1), b1 = TVec.Load(acc1 + w), b2 = TVec.Load(acc1 + 2 * w), b3 = TVec.Load(acc1 + 3 * w);
+        for (int t = 0; t < n; t++)
+        {
+            if (withSum)
+            {
+                sum += e[t];
+                sum1 += e1[t];
+            }
+            TVec et = TVec.Broadcast(e[t]), et1 = TVec.Broadcast(e1[t]);
+            float* vt = v + (long)t * d;
+            TVec v0 = TVec.Load(vt), v1 = TVec.Load(vt + w), v2 = TVec.Load(vt + 2 * w), v3 = TVec.Load(vt + 3 * w);
+            a0 = TVec.MulAdd(et, v0, a0);
+            b0 = TVec.MulAdd(et1, v0, b0);
+            a1 = TVec.MulAdd(et, v1, a1);
+            b1 = TVec.MulAdd(et1, v1, b1);
+            a2 = TVec.MulAdd(et, v2, a2);
+            b2 = TVec.MulAdd(et1, v2, b2);
+            a3 = TVec.MulAdd(et, v3, a3);
+            b3 = TVec.MulAdd(et1, v3, b3);
+        }
+        TVec.Store(a0, acc);
+        TVec.Store(a1, acc + w);
+        TVec.Store(a2, acc + 2 * w);
+        TVec.Store(a3, acc + 3 * w);
+        TVec.Store(b0, acc1);
+        TVec.Store(b1, acc1 + w);
+        TVec.Store(b2, acc1 + 2 * w);
+        TVec.Store(b3, acc1 + 3 * w);
+        return (sum, sum1);
+    }
+
+    /// <summary>
+    /// <see cref="Scores{TVec}"/> for two queries over the same keys (two heads of a row): each key vector loaded once for
+    /// both, 16 FMA chains (the registers AVX-512 has; 256-bit vectors score one query at a time). Each query's chains are
+    /// the ones it runs alone.
+    /// </summary>
+    static void ScoresPair<TVec>(float* q, float* q1, float* tile, int n, int d, float scale, float* s, float* s1)
+        where TVec : unmanaged, IFloatVector<TVec>
+    {
+        int w = TVec.Width;
+        for (int k0 = 0; k0 < n; k0 += 4 * w)
+        {
+            float* k = tile + KeyIndex(k0, 0, d), k1 = tile + KeyIndex(k0 + w, 0, d), k2 = tile + KeyIndex(k0 + 2 * w, 0, d),
+                k3 = tile + KeyIndex(k0 + 3 * w, 0, d);
+            TVec a0 = TVec.Zero, a1 = TVec.Zero, a2 = TVec.Zero, a3 = TVec.Zero; // query q, even c
+            TVec b0 = TVec.Zero, b1 = TVec.Zero, b2 = TVec.Zero, b3 = TVec.Zero; // query q, odd c
+            TVec c0 = TVec.Zero, c1 = TVec.Zero, c2 = TVec.Zero, c3 = TVec.Zero; // query q1, even c
+            TVec e0 = TVec.Zero, e1 = TVec.Zero, e2 = TVec.Zero, e3 = TVec.Zero; // query q1, odd c
+            for (int c = 0; c < d; c += 2)
+            {
+                long at = (long)c * KeyBlock, next = at + KeyBlock;
+                TVec qc = TVec.Broadcast(q[c]), qn = TVec.Broadcast(q[c + 1]);
+                TVec rc = TVec.Broadcast(q1[c]), rn = TVec.Broadcast(q1[c + 1]);
+                TVec x0 = TVec.Load(k + at), x1 = TVec.Load(k1 + at), x2 = TVec.Load(k2 + at), x3 = TVec.Load(k3 + at);
+                a0 = TVec.MulAdd(qc, x0, a0);
+                c0 = TVec.MulAdd(rc, x0, c0);
+                a1 = TVec.MulAdd(qc, x1, a1);
+                c1 = TVec.MulAdd(rc, x1, c1);
+                a2 = TVec.MulAdd(qc, x2, a2);
+                c2 = TVec.MulAdd(rc, x2, c2);
+                a3 = TVec.MulAdd(qc, x3, a3);
+                c3 = TVec.MulAdd(rc, x3, c3);
+                TVec y0 = TVec.Load(k + next), y1 = TVec.Load(k1 + next), y2 = TVec.Load(k2 + next), y3 = TVec.Load(k3 + next);
+                b0 = TVec.MulAdd(qn, y0, b0);
+                e0 = TVec.MulAdd(rn, y0, e0);
+                b1 = TVec.MulAdd(qn, y1, b1);
+                e1 = TVec.MulAdd(rn, y1, e1);
+                b2 = TVec.MulAdd(qn, y2, b2);
+                e2 = TVec.MulAdd(rn, y2, e2);
+                b3 = TVec.MulAdd(qn, y3, b3);
+                e3 = TVec.MulAdd(rn, y3, e3);
+            }
+            TVec sc = TVec.Broadcast(scale);
+            TVec.Store(TVec.Mul(TVec.Add(a0, b0), sc), s + k0);
+            TVec.Store(TVec.Mul(TVec.Add(a1, b1), sc), s + k0 + w);
+            TVec.Store(TVec.Mul(TVec.Add(a2, b2), sc), s + k0 + 2 * w);
+            TVec.Store(TVec.Mul(TVec.Add(a3, b3), sc), s + k0 + 3 * w);
+            TVec.Store(TVec.Mul(TVec.Add(c0, e0), sc), s1 + k0);
+            TVec.Store(TVec.Mul(TVec.Add(c1, e1), sc), s1 + k0 + w);
+            TVec.Store(TVec.Mul(TVec.Add(c2, e2), sc), s1 + k0 + 2 * w);
+            TVec.Store(TVec.Mul(TVec.Add(c3, e3), sc), s1 + k0 + 3 * w);
+        }
     }
 
     /// <summary>

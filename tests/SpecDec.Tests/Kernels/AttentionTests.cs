@@ -75,6 +75,24 @@ public unsafe class AttentionTests : IDisposable
             return output.Span.ToArray();
         }
 
+        /// <summary>Query head <paramref name="h"/> alone (a problem of one head over its KV head), as [T × D].</summary>
+        public float[] RunHead(WorkerPool pool, SimdLevel level, int h)
+        {
+            using var q = new NativeBuffer<float>(T * D);
+            for (int i = 0; i < T; i++) Q.Span.Slice((i * Heads + h) * D, D).CopyTo(q.Span.Slice(i * D, D));
+            using var output = new NativeBuffer<float>(T * D);
+            using var scratch = new NativeBuffer<float>(pool.ThreadCount * Attention.ScratchFloats(D));
+            long kv = h / (Heads / KvHeads) * HeadStride;
+            var problem = new Attention.Problem
+            {
+                Q = q.Pointer, Output = output.Pointer, HeadStride = HeadStride, T = T, Heads = 1, KvHeads = 1, HeadDim = D,
+                Past = Past, Visible = Visible.Pointer, Scale = 1f / MathF.Sqrt(D), K = (byte*)(K.Pointer + kv), V = (byte*)(V.Pointer + kv),
+                Window = Window, Softcap = Softcap,
+            };
+            Attention.Run(pool, problem, scratch.Pointer, level);
+            return output.Span.ToArray();
+        }
+
         public void Dispose()
         {
             Q.Dispose();
@@ -140,6 +158,34 @@ public unsafe class AttentionTests : IDisposable
                 float[] actual = c.Run(_pool, level);
                 for (int i = 0; i < expected.Length; i++)
                     Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5f, $"{level} [{i}] {actual[i]} vs {expected[i]}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The query heads of a group run two at a time on the SIMD paths (sharing key and value loads); each head's output has
+    /// the bits it has computed alone, so how heads are grouped never changes a result.
+    /// </summary>
+    [Theory]
+    [InlineData(8, 150, 8, 4, 64)]   // the bundled target's heads: pairs over several key tiles
+    [InlineData(5, 70, 14, 2, 64)]   // groups of 7: three pairs and one head alone
+    [InlineData(3, 20, 6, 2, 32)]    // groups of 3, d = 32 (256-bit value chains on the 512-bit path)
+    [InlineData(9, 40, 4, 2, 20)]    // d not a multiple of the vector width
+    public void Paired_heads_give_each_head_its_bits_alone(int t, int past, int heads, int kvHeads, int d)
+    {
+        int[] tree = Enumerable.Range(0, t).Select(i => i == 0 ? -1 : (i * 5 + 1) % i).ToArray();
+        foreach (int[]? parents in new[] { null, tree })
+        {
+            using var c = new Case(t, past, heads, kvHeads, d, parents, seed: t * 31 + past) { Window = past / 2 + 3, Softcap = parents is null ? 0 : 2.5f };
+            foreach (SimdLevel level in Simd.Supported())
+            {
+                float[] all = c.Run(_pool, level);
+                for (int h = 0; h < heads; h++)
+                {
+                    float[] alone = c.RunHead(_pool, level, h);
+                    for (int i = 0; i < t; i++)
+                        Assert.True(all.AsSpan((i * heads + h) * d, d).SequenceEqual(alone.AsSpan(i * d, d)), $"{level} row {i} head {h}");
+                }
             }
         }
     }

@@ -7,9 +7,10 @@ namespace SpecDec.ServeBench;
 
 /// <summary>
 /// One stream through `specdec serve` against `specdec generate` on the same prompt, interleaved run by run on
-/// the same machine: generate's decode tok/s, prefill and first-token times from its --stats, the server's as
-/// its client sees them (decode: tokens between the first and the last text event over that time; first token:
-/// from just before the request is sent to the first text event) and as its own statistics tell (engine time only),
+/// the same machine: generate's decode tok/s, prefill and first-token times from its --stats (the first token comes
+/// from the target's prefill; the prefill adds the proposer's reading of the prompt after it), the server's as its
+/// client sees them (decode: tokens between the first and the last text event over that time; first text: from
+/// just before the request is sent to the first text event) and as its own statistics tell (engine time only),
 /// and whether the greedy texts are identical. One server per --stream-intervals value (default 10 ms, and 0: every
 /// round sent at once), each measured in every run.
 /// </summary>
@@ -47,7 +48,7 @@ internal static partial class Compare
 
             Console.WriteLine($"task {task}, max tokens {maxTokens}, greedy, {runs} runs, threads {(threads == "0" ? "default" : threads)}, {Environment.ProcessorCount} processors, load average {Machine.LoadAverage()}");
             Console.WriteLine();
-            Console.WriteLine("| run | method | stream interval ms | tokens | generate decode tok/s | server decode tok/s (client) | server engine decode tok/s | text events | generate prefill ms | server engine prefill ms | generate first token ms | server first text ms (client) | same text |");
+            Console.WriteLine("| run | method | stream interval ms | tokens | generate decode tok/s | server decode tok/s (client) | server engine decode tok/s | text events | generate prefill ms | generate first token ms | server engine first token ms | server first text ms (client) | same text |");
             Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
             var rows = new List<Row>();
             for (int run = 1; run <= runs; run++)
@@ -59,16 +60,17 @@ internal static partial class Compare
                         var served = await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens));
                         var s = served.Speculation!.Value;
                         var row = new Row(method, interval, Stat(stats, "generated tokens", @"(\d+)"), Stat(stats, "decode", @"([\d.]+) ms, ([\d.]+) tok/s", 2),
-                            served.DecodeTokensPerSecond, s.GetProperty("generated").GetDouble() / (s.GetProperty("decode_ms").GetDouble() / 1000), served.Events.Count,
-                            Stat(stats, "prefill", @"([\d.]+) ms"), s.GetProperty("prefill_ms").GetDouble(), Stat(stats, "first token", @"([\d.]+) ms"), served.FirstTextMs, text == served.Text);
+                            // The rounds' tokens (all but the prefill's first) over their time, as generate's decode rate counts them.
+                            served.DecodeTokensPerSecond, (s.GetProperty("generated").GetDouble() - 1) / (s.GetProperty("decode_ms").GetDouble() / 1000), served.Events.Count,
+                            Stat(stats, "prefill", @"([\d.]+) ms"), Stat(stats, "first token", @"([\d.]+) ms"), s.GetProperty("first_token_ms").GetDouble(), served.FirstTextMs, text == served.Text);
                         rows.Add(row);
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"| {run} | {method} | {interval} | {row.Tokens} | {row.GenerateTps:F1} | {row.ServerTps:F1} | {row.EngineTps:F1} | {row.Events} | {row.GeneratePrefillMs:F1} | {row.ServerPrefillMs:F1} | {row.GenerateFirstMs:F1} | {row.ServerFirstMs:F1} | {(row.SameText ? "yes" : "NO")} |"));
+                            $"| {run} | {method} | {interval} | {row.Tokens} | {row.GenerateTps:F1} | {row.ServerTps:F1} | {row.EngineTps:F1} | {row.Events} | {row.GeneratePrefillMs:F1} | {row.GenerateFirstMs:F1} | {row.ServerEngineFirstMs:F1} | {row.ServerFirstMs:F1} | {(row.SameText ? "yes" : "NO")} |"));
                     }
                 }
 
             Console.WriteLine();
-            Console.WriteLine("Medians, and the issue's targets (server decode within 5 % of generate's; first token within 5 ms of generate's prefill):");
+            Console.WriteLine("Medians, and the issue's targets (server decode within 5 % of generate's; first text within 5 ms of generate's time to the first token, its target's prefill):");
             Console.WriteLine();
             bool allSame = rows.All(r => r.SameText);
             foreach (string method in methods)
@@ -76,12 +78,13 @@ internal static partial class Compare
                 {
                     var m = rows.Where(r => r.Method == method && r.Interval == interval).ToArray();
                     double gen = Machine.Median(m.Select(r => r.GenerateTps)), srv = Machine.Median(m.Select(r => r.ServerTps)), engine = Machine.Median(m.Select(r => r.EngineTps));
-                    double prefill = Machine.Median(m.Select(r => r.GeneratePrefillMs)), serverPrefill = Machine.Median(m.Select(r => r.ServerPrefillMs)), first = Machine.Median(m.Select(r => r.GenerateFirstMs)), ttft = Machine.Median(m.Select(r => r.ServerFirstMs));
+                    double prefill = Machine.Median(m.Select(r => r.GeneratePrefillMs)), first = Machine.Median(m.Select(r => r.GenerateFirstMs)),
+                        serverFirst = Machine.Median(m.Select(r => r.ServerEngineFirstMs)), ttft = Machine.Median(m.Select(r => r.ServerFirstMs));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"- {method}, stream interval {interval} ms: decode {srv:F1} tok/s through the server against {gen:F1} for generate ({(srv / gen - 1) * 100:+0.0;-0.0} %, {(srv >= 0.95 * gen ? "met: at most 5 % slower" : "MISSED")}; the server's engine alone {engine:F1}, {(engine / gen - 1) * 100:+0.0;-0.0} %); "
-                        + $"first text {ttft:F1} ms against generate's prefill {prefill:F1} ms ({ttft - prefill:+0.0;-0.0} ms, {(ttft - prefill <= 5 ? "met: at most 5 ms later" : "MISSED")}) "
-                        + $"and its first token {first:F1} ms ({ttft - first:+0.0;-0.0} ms, {(ttft - first <= 5 ? "at most 5 ms later" : "more than 5 ms later")}); "
-                        + $"the server's own prefill took {serverPrefill:F1} ms ({serverPrefill - prefill:+0.0;-0.0} ms against generate's)"));
+                        + $"first text {ttft:F1} ms against generate's first token {first:F1} ms ({ttft - first:+0.0;-0.0} ms, {(ttft - first <= 5 ? "met: at most 5 ms later" : "MISSED")}) "
+                        + $"and its whole prefill {prefill:F1} ms ({ttft - prefill:+0.0;-0.0} ms); "
+                        + $"the server's engine had its first token at {serverFirst:F1} ms ({serverFirst - first:+0.0;-0.0} ms against generate's; the rest of the first text's time is the HTTP path and tokenizing)"));
                 }
             Console.WriteLine($"- greedy text identical to specdec generate in every run: {(allSame ? "yes" : "NO")}");
             Console.WriteLine($"- took {clock.Elapsed.TotalSeconds:F0} s");
@@ -99,7 +102,7 @@ internal static partial class Compare
     }
 
     private sealed record Row(string Method, string Interval, double Tokens, double GenerateTps, double ServerTps, double EngineTps, int Events,
-        double GeneratePrefillMs, double ServerPrefillMs, double GenerateFirstMs, double ServerFirstMs, bool SameText);
+        double GeneratePrefillMs, double GenerateFirstMs, double ServerEngineFirstMs, double ServerFirstMs, bool SameText);
     private static double Stat(string stats, string row, string pattern, int group = 1)
     {
         var line = stats.Split('\n').FirstOrDefault(l => l.StartsWith(row + "  ", StringComparison.Ordinal))

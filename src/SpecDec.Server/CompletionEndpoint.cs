@@ -43,22 +43,26 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
             startMs = Stopwatch.GetElapsedTime(arrival).TotalMilliseconds;
             return generator.Begin(prompt, generation);
         }, cancel);
-        await model.Scheduler.PrefillAsync(session, cancel);
+        // The first token comes with the prefill's last chunk; it is sent right away, before the proposer reads the
+        // prompt (in the first round) and before any round.
+        string first = await model.Scheduler.PrefillAsync(session, cancel) ?? "";
 
         var rounds = new RequestScheduler.RoundRequest(session, cancel);
         var response = new ResponseShape(chat, "specdec-" + Guid.NewGuid().ToString("N")[..24], DateTimeOffset.UtcNow.ToUnixTimeSeconds(), model.Id, generation.Speculation.Method);
         string? finish;
-        if (request.Stream) finish = await StreamAsync(http, model, rounds, response, request.IncludeUsage, arrival, cancel);
+        if (request.Stream) finish = await StreamAsync(http, model, rounds, response, first, request.IncludeUsage, arrival, cancel);
         else
         {
             var text = new System.Text.StringBuilder();
-            bool first = true;
-            while (session.FinishReason is null && !cancel.IsCancellationRequested)
+            string piece = first;
+            bool none = true; // no text yet
+            while (true)
             {
-                string piece = await model.Scheduler.StepAsync(rounds);
-                if (first && piece.Length > 0) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
-                first &= piece.Length == 0;
+                if (none && piece.Length > 0) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
+                none &= piece.Length == 0;
                 text.Append(piece);
+                if (session.FinishReason is not null || cancel.IsCancellationRequested) break;
+                piece = await model.Scheduler.StepAsync(rounds);
             }
             metrics.Finished(session.Stats);
             finish = FinishName(session.FinishReason);
@@ -76,13 +80,13 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
     }
 
     /// <summary>
-    /// Sends the text of each round that adds some (<see cref="StreamedAnswer"/>; the headers, and for chat the
-    /// role event, go out with the first), the final event with the finish reason and speculation statistics, the
+    /// Sends the first token's text (<paramref name="first"/>, from the prefill) and that of each round that adds
+    /// some (<see cref="StreamedAnswer"/>; the headers, and for chat the role event, go out with the first), the final event with the finish reason and speculation statistics, the
     /// usage event when asked for, and <c>data: [DONE]</c>. Returns the finish reason, or null when the client left
     /// (its request stops at its next turn).
     /// </summary>
     private async Task<string?> StreamAsync(HttpContext http, ServedModel model, RequestScheduler.RoundRequest rounds, ResponseShape response,
-        bool includeUsage, long arrival, CancellationToken cancel)
+        string first, bool includeUsage, long arrival, CancellationToken cancel)
     {
         var session = rounds.Session;
         http.Response.ContentType = "text/event-stream";
@@ -98,14 +102,18 @@ internal sealed class CompletionEndpoint(ModelHost host, ServerOptions options, 
         string finish;
         try
         {
-            bool first = true;
-            while (session.FinishReason is null)
+            string piece = first; // the prefill's token: its RoundTokens are still the session's
+            bool none = true;     // no text yet
+            while (true)
             {
-                string piece = await model.Scheduler.StepAsync(rounds);
-                if (piece.Length == 0) continue;
-                if (first) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
-                first = false;
-                answer.Add(piece, session.RoundTokens, session.Stats);
+                if (piece.Length > 0)
+                {
+                    if (none) metrics.FirstToken.Observe(Stopwatch.GetElapsedTime(arrival).TotalSeconds);
+                    none = false;
+                    answer.Add(piece, session.RoundTokens, session.Stats);
+                }
+                if (session.FinishReason is not null) break;
+                piece = await model.Scheduler.StepAsync(rounds);
             }
             finish = FinishName(session.FinishReason)!;
         }

@@ -79,11 +79,11 @@ internal sealed class RequestScheduler
     }
 
     /// <summary>Runs <paramref name="work"/> (a prefill) on the generation thread, alone, in arrival order.</summary>
-    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken) => RunAsync(work, cancellationToken, repeatUntilTrue: false);
+    public Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken) => RunAsync(work, cancellationToken, repeatWhileNull: false);
 
-    private Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken, bool repeatUntilTrue)
+    private Task<T> RunAsync<T>(Func<T> work, CancellationToken cancellationToken, bool repeatWhileNull)
     {
-        var item = new Work<T>(work, cancellationToken, repeatUntilTrue);
+        var item = new Work<T>(work, cancellationToken, repeatWhileNull);
         lock (_lock)
         {
             _exclusive.Enqueue(item);
@@ -95,10 +95,12 @@ internal sealed class RequestScheduler
     /// <summary>
     /// Prefills <paramref name="session"/> on the generation thread one chunk of at most 64 prompt tokens per pass,
     /// between the passes' rounds, so a long prompt holds the other requests up by one chunk at a time, never for
-    /// its whole prefill. The oldest waiting prefill runs to its end before the next starts.
+    /// its whole prefill. The oldest waiting prefill runs to its end before the next starts. Its result is the first
+    /// token's text (<see cref="GenerationSession.PrefillStep"/>; never null), and the request's code that sends it runs on
+    /// the generation thread right after the last chunk, before the next pass.
     /// </summary>
-    public Task<bool> PrefillAsync(GenerationSession session, CancellationToken cancellationToken) =>
-        RunAsync(session.PrefillStep, cancellationToken, repeatUntilTrue: true);
+    public Task<string?> PrefillAsync(GenerationSession session, CancellationToken cancellationToken) =>
+        RunAsync(session.PrefillStep, cancellationToken, repeatWhileNull: true);
 
     /// <summary>The next round of <paramref name="request"/>'s session, together with the other requests' rounds; its text.</summary>
     public ValueTask<string> StepAsync(RoundRequest request)
@@ -198,10 +200,10 @@ internal sealed class RequestScheduler
     }
 
     /// <summary>
-    /// Work for the generation thread, one step per pass: once, or (<c>repeatUntilTrue</c>, a chunked prefill)
-    /// again each pass until it returns true.
+    /// Work for the generation thread, one step per pass: once, or (<c>repeatWhileNull</c>, a chunked prefill)
+    /// again each pass until it returns a value.
     /// </summary>
-    private sealed class Work<T>(Func<T> work, CancellationToken cancel, bool repeatUntilTrue) : Work
+    private sealed class Work<T>(Func<T> work, CancellationToken cancel, bool repeatWhileNull) : Work
     {
         private readonly TaskCompletionSource<T> _done = new();
 
@@ -224,7 +226,7 @@ internal sealed class RequestScheduler
                 _done.TrySetException(e);
                 return true;
             }
-            if (repeatUntilTrue && result is false) return false;
+            if (repeatWhileNull && result is null) return false;
             _done.TrySetResult(result); // runs the request's code up to its next await, here
             return true;
         }

@@ -9,7 +9,7 @@ namespace SpecDec.Generation;
 /// read once for all their rows. Each session proposes, verifies and commits as <see cref="GenerationSession.Step"/>
 /// does, on exactly the logits its round alone would get: its tokens are those it would generate alone. Sessions
 /// whose rows would take a forward past <see cref="ForwardBatch.MaxRows"/> go in the next forward of the same call;
-/// a session whose proposer asks for the target's hidden states verifies on its own. A round's time, in each
+/// a session whose proposer asks for the target's hidden states, or one left alone in a forward, verifies on its own. A round's time, in each
 /// session's statistics, is the whole call's up to its commit; a proposer that learns from its rounds' timing
 /// (auto's cost curve) is told when the forward was shared (<see cref="Speculation.IDraftProposer.SharedForward"/>). One caller at a time; allocates nothing per round
 /// once its logits buffer has grown to the most logit rows one forward has needed.
@@ -84,6 +84,13 @@ public sealed class BatchedRounds(ILanguageModel target)
     private void Verify(ReadOnlySpan<GenerationSession> sessions, Span<string> texts)
     {
         if (_count == 0) return;
+        if (_count == 1)
+        {
+            // One sequence: its own forward, exactly what it runs unbatched (a lone stream pays nothing for batching).
+            texts[_members[0]] = sessions[_members[0]].Loop.VerifyAlone();
+            _count = _rows = _logitCount = 0;
+            return;
+        }
         long need = (long)_logitCount * _vocab;
         if (_logits.Length < need) _logits = new float[need];
         long verifyStart = Stopwatch.GetTimestamp();

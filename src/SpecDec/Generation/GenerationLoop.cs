@@ -10,8 +10,10 @@ namespace SpecDec.Generation;
 /// <summary>
 /// The decoding loop of one request, in one place:
 /// <code>
-/// prefill: run prompt[0 .. N−1) through the target in chunks (the last prompt token is "pending"), and let
-///          the proposer read the prompt (a draft model prefills its own cache)
+/// prefill: run the prompt through the target in chunks; the last row's logits give the first token, committed
+///          at once (it is "pending": the next forward runs it), so the first text is out after the target's prefill
+/// then:    the proposer reads the prompt and the first token (a draft model prefills its own cache), before the
+///          first round, so that time counts as prompt processing but comes after the first token
 /// round:   propose a tree of k drafts after the committed tokens (a chain is a tree; k = 0 without a proposer)
 ///          one target forward over [pending, d₁ … d_k], each row seeing the cache and its ancestors → k + 1 logit rows
 ///          (plus the proposer's side rows, e.g. lookahead's Jacobi window, whose logits go back to it)
@@ -130,7 +132,7 @@ internal sealed class GenerationLoop
     /// <summary>The committed tokens after the prompt.</summary>
     public ReadOnlySpan<int> Generated => _tokens.AsSpan(Stats.PromptTokens, _committed - Stats.PromptTokens);
 
-    /// <summary>The tokens of the latest <see cref="Step"/> in order, with their origins and where their text ends in what it returned.</summary>
+    /// <summary>The tokens of the latest <see cref="Step"/> (or the prefill's end: the first token) in order, with their origins and where their text ends in what it returned.</summary>
     public ReadOnlySpan<RoundToken> RoundTokens => _roundTokens.AsSpan(0, _roundCount);
 
     /// <summary>
@@ -149,45 +151,68 @@ internal sealed class GenerationLoop
     }
 
     /// <summary>
-    /// Runs all prompt tokens but the last through the target, in chunks of at most <see cref="ForwardBatch.MaxRows"/> rows, then lets the
-    /// proposer read the prompt too (a draft model's own prefill), so both count as prompt processing.
+    /// Runs the prompt through the target, in chunks of at most <see cref="ForwardBatch.MaxRows"/> rows, and commits the
+    /// first token from its last row; returns the text that token adds (may be empty; <see cref="RoundTokens"/> hold it).
     /// </summary>
-    public void Prefill()
+    public string Prefill()
     {
-        while (!PrefillStep()) { }
+        string? text;
+        while ((text = PrefillStep()) is null) { }
+        return text;
     }
 
-    private int _prefilled;      // prompt tokens the target cache holds
-    private bool _prefillDone;   // and the proposer has read the prompt
+    private int _prefilled;        // prompt tokens the target cache holds
+    private bool _proposerRead;    // the proposer has read the context (or there is none)
 
     /// <summary>
     /// One chunk of <see cref="Prefill"/> (a scheduler interleaves a long prompt's chunks with other sequences'
-    /// rounds): the next at most <see cref="ForwardBatch.MaxRows"/> prompt tokens through the target, and after the
-    /// last the proposer's prefill. Returns true once the prompt is done. <see cref="GenerationStats.PrefillMs"/>
-    /// adds up the chunks' own times.
+    /// rounds): the next at most <see cref="ForwardBatch.MaxRows"/> prompt tokens through the target. Returns null
+    /// while prompt tokens are left; the step that runs the last one commits the first token, drawn from that row's
+    /// logits as a round with nothing drafted would draw it, and returns its text (may be empty), so a caller can
+    /// show it before the proposer reads the prompt (the first round's start) and before any round; then "" with
+    /// nothing run. <see cref="GenerationStats.PrefillMs"/> adds up the chunks' own times.
     /// </summary>
-    public bool PrefillStep()
+    public string? PrefillStep()
     {
-        if (_prefillDone) return true;
+        int end = Stats.PromptTokens;
+        if (_prefilled == end) return "";
         long start = Stopwatch.GetTimestamp();
-        int at = _prefilled, end = _committed - 1;
-        if (at < end)
+        int at = _prefilled;
+        int rows = Math.Min(PrefillChunk, end - at);
+        for (int i = 0; i < rows; i++) _positions[i] = at + i;
+        // Only the last row's logits come back; those of the prompt's last token give the first token.
+        _target.Forward(new ForwardBatch
         {
-            int rows = Math.Min(PrefillChunk, end - at);
-            for (int i = 0; i < rows; i++) _positions[i] = at + i;
-            // Only the last row's logits come back, and they are not needed: the first round recomputes them.
-            _target.Forward(new ForwardBatch
-            {
-                Tokens = _tokens.AsSpan(at, rows), Positions = _positions.AsSpan(0, rows),
-                HiddenLayers = _hiddenLayers, Hidden = _hidden,
-            }, _cache, _logits);
-            if (_hiddenLayers.Length > 0) _proposer!.TargetHidden(at, rows, _hidden.AsSpan(0, _hiddenLayers.Length * rows * _target.Config.HiddenSize));
-            _prefilled += rows;
+            Tokens = _tokens.AsSpan(at, rows), Positions = _positions.AsSpan(0, rows),
+            HiddenLayers = _hiddenLayers, Hidden = _hidden,
+        }, _cache, _logits);
+        if (_hiddenLayers.Length > 0) _proposer!.TargetHidden(at, rows, _hidden.AsSpan(0, _hiddenLayers.Length * rows * _target.Config.HiddenSize));
+        _prefilled += rows;
+        if (_prefilled < end)
+        {
+            Stats.PrefillMs += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            return null;
         }
-        _prefillDone = _prefilled == end;
-        if (_prefillDone) _proposer?.Prefill(_tokens.AsSpan(0, _committed));
+        var verdict = _verifier.Verify(_logits.AsSpan(0, _vocab), EmptyTree, _tokens, end, _path, _rng);
+        string text = CommitRound(verdict, drafted: 0);
         Stats.PrefillMs += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        return _prefillDone;
+        Stats.FirstTokenMs = Stats.PrefillMs;
+        _proposerRead = _proposer is null || FinishReason is not null;
+        return text;
+    }
+
+    /// <summary>
+    /// The proposer's share of prompt processing, once, before the first round: it reads every committed token
+    /// (the prompt and the first token). Timed as prefill; returns when it ended, where the round's time starts.
+    /// </summary>
+    private long ProposerPrefill(long roundStart)
+    {
+        _proposerRead = true;
+        long start = Stopwatch.GetTimestamp();
+        _proposer!.Prefill(_tokens.AsSpan(0, _committed));
+        long end = Stopwatch.GetTimestamp();
+        Stats.PrefillMs += Stopwatch.GetElapsedTime(start, end).TotalMilliseconds;
+        return Math.Max(roundStart, end);
     }
 
     /// <summary>One round: propose, verify, accept, roll back, commit. Returns the text it adds (may be empty).</summary>
@@ -232,7 +257,8 @@ internal sealed class GenerationLoop
             _roundCount = 0;
             return false;
         }
-        _roundStart = roundStart;
+        if (_prefilled < Stats.PromptTokens) throw new InvalidOperationException("the prompt must be prefilled before the first round");
+        _roundStart = _proposerRead ? roundStart : ProposerPrefill(roundStart);
         int n = _committed;
         int pending = n - 1;
 
@@ -339,6 +365,18 @@ internal sealed class GenerationLoop
             Stats.DraftMs += Stopwatch.GetElapsedTime(verifyEnd).TotalMilliseconds;
         }
 
+        string text = CommitRound(verdict, drafted);
+        Stats.DecodeMs += Stopwatch.GetElapsedTime(_roundStart).TotalMilliseconds;
+        return text;
+    }
+
+    /// <summary>
+    /// Commits what the verifier wrote after the committed tokens (the accepted path, then the correction or bonus)
+    /// one by one, until one ends generation; records their origins in <see cref="RoundTokens"/> and returns the text they add.
+    /// </summary>
+    private string CommitRound(Verdict verdict, int drafted)
+    {
+        int n = _committed;
         _roundText.Clear();
         _roundCount = 0;
         for (int i = 0; i <= verdict.Accepted && FinishReason is null; i++)
@@ -359,9 +397,6 @@ internal sealed class GenerationLoop
             last = last with { TextEnd = _roundText.Length };
             _proposer?.Finished(Generated);
         }
-        double roundMs = Stopwatch.GetElapsedTime(_roundStart).TotalMilliseconds;
-        if (Stats.Rounds == 1) Stats.FirstTokenMs = Stats.PrefillMs + roundMs;
-        Stats.DecodeMs += roundMs;
         return _roundText.Length == 0 ? "" : _roundText.ToString();
     }
 

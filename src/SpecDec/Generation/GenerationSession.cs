@@ -18,14 +18,19 @@ public sealed class GenerationSession : IDisposable
         _exit = exit;
     }
 
-    /// <summary>Runs the prompt through the target (and the proposer); call once, before the first <see cref="Step"/>.</summary>
-    public void Prefill() => _loop.Prefill();
+    /// <summary>
+    /// Runs the prompt through the target and commits the first token from its last row; returns that token's text
+    /// (<see cref="RoundTokens"/> hold it). Call once, before the first <see cref="Step"/>, which first lets the
+    /// proposer read the prompt.
+    /// </summary>
+    public string Prefill() => _loop.Prefill();
 
     /// <summary>
     /// The prefill one chunk of at most 64 prompt tokens at a time, for schedulers that interleave it with other
-    /// sequences' rounds; returns true once done (then call <see cref="Step"/>). Instead of <see cref="Prefill"/>.
+    /// sequences' rounds: null while prompt tokens are left; then the first token's text, as <see cref="Prefill"/>
+    /// returns it (then call <see cref="Step"/>). Instead of <see cref="Prefill"/>.
     /// </summary>
-    public bool PrefillStep() => _loop.PrefillStep();
+    public string? PrefillStep() => _loop.PrefillStep();
 
     /// <summary>One round (propose, verify, accept); returns the text it adds, possibly empty.</summary>
     public string Step() => _loop.Step();
@@ -45,7 +50,7 @@ public sealed class GenerationSession : IDisposable
 
     public GenerationStats Stats => _loop.Stats;
 
-    /// <summary>The tokens the latest <see cref="Step"/> produced, with how each came (accepted draft, correction, bonus) and where its text ends.</summary>
+    /// <summary>The tokens the latest <see cref="Step"/> (or the prefill's end: the first token) produced, with how each came (accepted draft, correction, bonus) and where its text ends.</summary>
     public ReadOnlySpan<RoundToken> RoundTokens => _loop.RoundTokens;
 
     /// <summary>The committed tokens after the prompt.</summary>

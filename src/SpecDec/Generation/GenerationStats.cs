@@ -22,23 +22,27 @@ public sealed class GenerationStats
     /// <summary>Tokens in the output (a stop token is not counted).</summary>
     public int GeneratedTokens { get; internal set; }
 
-    /// <summary>Target forwards after the prefill: one per round.</summary>
+    /// <summary>Target forwards after the prefill: one per round (the first token comes from the prefill, in none).</summary>
     public long Rounds { get; private set; }
     public long Drafted { get; private set; }
     public long Accepted { get; private set; }
     public long CorrectionTokens { get; private set; }
     public long BonusTokens { get; private set; }
 
-    /// <summary>Time running all prompt tokens but the last (the first round runs that one).</summary>
+    /// <summary>
+    /// Prompt processing: the target's prefill of every prompt token (its last row gives the first token), then the
+    /// proposer's reading of the prompt (a draft model's own prefill), which runs after the first token, before the
+    /// first round.
+    /// </summary>
     public double PrefillMs { get; internal set; }
 
-    /// <summary>Time to the first token: the prefill and the first round, which runs the last prompt token.</summary>
+    /// <summary>Time to the first token: the target's prefill, whose last row gives it (the proposer reads the prompt after it).</summary>
     public double FirstTokenMs { get; internal set; }
 
-    /// <summary>Time from the end of the prefill to the end of generation.</summary>
+    /// <summary>Time in the rounds, which produce every token after the first.</summary>
     public double DecodeMs { get; internal set; }
 
-    /// <summary>Time spent in the proposer (drafting, including the draft model's own prefill).</summary>
+    /// <summary>Time spent in the proposer while drafting (its prefill is in <see cref="PrefillMs"/>).</summary>
     public double DraftMs { get; internal set; }
 
     /// <summary>Time spent in the target's verification forwards and the verifier.</summary>
@@ -71,8 +75,10 @@ public sealed class GenerationStats
     /// <summary>τ: tokens produced per target forward (accepted + correction + bonus, per round).</summary>
     public double Tau => Rounds == 0 ? 0 : (double)(Accepted + CorrectionTokens + BonusTokens) / Rounds;
 
-    public double PrefillTokensPerSecond => PrefillMs <= 0 ? 0 : Math.Max(0, PromptTokens - 1) / (PrefillMs / 1000);
-    public double DecodeTokensPerSecond => DecodeMs <= 0 ? 0 : GeneratedTokens / (DecodeMs / 1000);
+    public double PrefillTokensPerSecond => PrefillMs <= 0 ? 0 : PromptTokens / (PrefillMs / 1000);
+
+    /// <summary>The tokens the rounds produced (all but the first, which the prefill gave) over their time.</summary>
+    public double DecodeTokensPerSecond => DecodeMs <= 0 ? 0 : Math.Max(0, GeneratedTokens - 1) / (DecodeMs / 1000);
 
     /// <summary>Acceptance rate at a draft position: accepted there / drafted there.</summary>
     public double AcceptanceAt(int position) =>
@@ -165,7 +171,7 @@ public sealed class GenerationStats
         Row("prompt tokens", $"{PromptTokens}");
         Row("generated tokens", $"{GeneratedTokens}");
         Row("prefill", $"{PrefillMs:F1} ms, {PrefillTokensPerSecond:F1} tok/s");
-        Row("first token", $"{FirstTokenMs:F1} ms (prefill and first round)");
+        Row("first token", $"{FirstTokenMs:F1} ms (the target's prefill; the proposer reads the prompt after it)");
         Row("decode", $"{DecodeMs:F1} ms, {DecodeTokensPerSecond:F1} tok/s");
         Row("rounds", $"{Rounds}");
         Row("drafted", $"{Drafted}");

@@ -108,14 +108,17 @@ public sealed class Generator
         {
             var loop = Start(prompt, options);
             var text = new StringBuilder();
-            loop.Prefill();
-            while (loop.FinishReason is null)
+            string piece = loop.Prefill();
+            while (true)
             {
+                if (piece.Length > 0)
+                {
+                    text.Append(piece);
+                    onText?.Invoke(piece);
+                }
+                if (loop.FinishReason is not null) break;
                 cancellationToken.ThrowIfCancellationRequested();
-                string piece = loop.Step();
-                if (piece.Length == 0) continue;
-                text.Append(piece);
-                onText?.Invoke(piece);
+                piece = loop.Step();
             }
             return new GenerationResult(text.ToString(), loop.Generated.ToArray(), loop.FinishReason.Value, loop.Stats);
         }
@@ -147,12 +150,13 @@ public sealed class Generator
         try
         {
             var loop = Start(prompt.Span, options);
-            loop.Prefill();
-            while (loop.FinishReason is null)
+            string piece = loop.Prefill();
+            while (true)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                string piece = loop.Step();
                 if (piece.Length > 0) yield return new GenerationChunk(piece);
+                if (loop.FinishReason is not null) break;
+                cancellationToken.ThrowIfCancellationRequested();
+                piece = loop.Step();
             }
             yield return new GenerationChunk("", loop.FinishReason, loop.Stats);
         }

@@ -25,9 +25,10 @@ public interface IDraftProposer
     void Reset(in ProposalRequest request);
 
     /// <summary>
-    /// Reads the prompt (all of it but the last token, as the target's prefill does) before the first round,
-    /// so that the proposer's share of prompt processing is timed as prefill, not as the first round's drafting.
-    /// Proposing works without it: the first <see cref="Propose"/> then reads what was skipped.
+    /// Reads the committed context before the first round: the prompt and the first token, which the target's
+    /// prefill gave (all of it but that last token, as the target's cache holds), so that the proposer's share of
+    /// prompt processing is timed as prefill, not as the first round's drafting, and comes after the first token
+    /// is out. Proposing works without it: the first <see cref="Propose"/> then reads what was skipped.
     /// </summary>
     void Prefill(ReadOnlySpan<int> prompt);
 

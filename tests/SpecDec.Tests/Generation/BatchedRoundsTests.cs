@@ -112,7 +112,12 @@ public sealed class BatchedRoundsTests(ServedPair pair) : IClassFixture<ServedPa
             // Sessions join at different rounds, as requests do.
             for (int joined = 0; sessions.Take(joined).Any(s => s.FinishReason is null) || joined < sessions.Length; )
             {
-                if (joined < sessions.Length) sessions[joined++].Prefill();
+                if (joined < sessions.Length)
+                {
+                    sessions[joined].Prefill(); // the first token, from the prefill
+                    foreach (var token in sessions[joined].RoundTokens) generated[joined].Add(token.Id);
+                    joined++;
+                }
                 batched.Step(sessions.AsSpan(0, joined), texts);
                 for (int i = 0; i < joined; i++)
                     foreach (var token in sessions[i].RoundTokens) generated[i].Add(token.Id);

@@ -197,8 +197,8 @@ public class LosslessGreedyTests
         Run(new Generator(plainTarget), "abcabcabcabcab", SpeculationOptions.None);
         var specTarget = Target();
         var spec = Run(new Generator(specTarget, Target()), "abcabcabcabcab",
-            new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 });
-        // A draft identical to the target is always right: 5 tokens per verification forward.
+            new SpeculationOptions { Method = SpeculationMethods.DraftModel, DraftMin = 4, DraftMax = 4, DraftPMin = 0 }, maxTokens: 61);
+        // A draft identical to the target is always right: 5 tokens per verification forward (after the prefill's first token, 12 rounds).
         Assert.Equal(1.0, spec.Stats.Alpha);
         Assert.Equal(5.0, spec.Stats.Tau);
         Assert.True(specTarget.Forwards * 4 < plainTarget.Forwards, $"{specTarget.Forwards} vs {plainTarget.Forwards}");

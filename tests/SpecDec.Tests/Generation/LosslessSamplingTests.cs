@@ -64,7 +64,8 @@ public class LosslessSamplingTests(ITestOutputHelper output)
 
     /// <summary>
     /// The same comparison on real transformers of each architecture (Gemma's soft-caps and sliding windows
-    /// included): a 6-token vocabulary, the first two tokens, target and draft of different seeds.
+    /// included): a 6-token vocabulary, the first three tokens (the first comes from the prefill, so the two after
+    /// it are where drafts are verified), target and draft of different seeds.
     /// </summary>
     [Theory]
     [InlineData("llama", "draft")]
@@ -86,7 +87,7 @@ public class LosslessSamplingTests(ITestOutputHelper output)
             int[] tokens = [.. sequence];
             target.Forward(ForwardBatch.Causal(tokens, [.. Enumerable.Range(0, tokens.Length)]), target.CreateCache(tokens.Length), logits);
         }
-        var result = Compare(new Generator(target, draft), SamplingFor("T=1"), SpeculationFor(method), tokens: 2, samples: 6000, LogitsAfter);
+        var result = Compare(new Generator(target, draft), SamplingFor("T=1"), SpeculationFor(method), tokens: 3, samples: 6000, LogitsAfter);
         output.WriteLine(result.ToString());
         Assert.True(result.Chi2 < result.Critical, result.ToString());
         Assert.InRange(result.Stats.Accepted, 1, result.Stats.Drafted - 1);

@@ -10,7 +10,9 @@ namespace SpecDec.ServeBench;
 /// by all streams over the wall time from the first send to the last event (the prompts' prefills included); the
 /// decode rate of all streams together once every one has its first text (prefills done); and each stream's own rate. Two
 /// servers, one batching the streams' rounds into one forward (the default) and one with --no-batching, are
-/// measured level by level in turn, and each stream's text is checked to be the same from both.
+/// measured level by level, --repeats times each (the first server to go alternates from repeat to repeat, so
+/// neither always runs first after a warm-up or after the other), and each stream's text is checked to be the
+/// same from both. The summary gives each server's median per level and the median of the repeats' on/off ratios.
 /// </summary>
 internal static class Throughput
 {
@@ -23,6 +25,7 @@ internal static class Throughput
         string methods = args.String("methods", "none,draft");
         string threads = args.String("threads", "0");
         string[] modes = args.String("batching", "on,off").Split(',');
+        int repeats = args.Int("repeats", 3);
         string log = args.String("log", Path.Combine(Path.GetTempPath(), "specdec-serve-throughput.log"));
         args.CheckAllRead();
 
@@ -43,18 +46,19 @@ internal static class Throughput
                 .Select(l => JsonDocument.Parse(l).RootElement.GetProperty("prompt").GetString()!).ToArray();
             string Body(int i, string method, int tokens) => JsonSerializer.Serialize(new { prompt = prompts[i], max_tokens = tokens, temperature = 0, stream = true, spec = method });
 
-            Console.WriteLine($"max tokens {maxTokens}, greedy, --parallel {most}, {Environment.ProcessorCount} processors, load average {Machine.LoadAverage()}");
+            Console.WriteLine($"max tokens {maxTokens}, greedy, --parallel {most}, {repeats} repeats, {Environment.ProcessorCount} processors, load average {Machine.LoadAverage()}");
             Console.WriteLine();
-            Console.WriteLine("| method | streams | batching | tokens | wall s | total tok/s | decode tok/s (all streams) | per stream tok/s (median) | first text ms (median) | rounds per forward |");
-            Console.WriteLine("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+            Console.WriteLine("| method | streams | repeat | batching | tokens | wall s | total tok/s | decode tok/s (all streams) | per stream tok/s (median) | first text ms (median) | rounds per forward |");
+            Console.WriteLine("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
             bool same = true;
+            var decodes = new Dictionary<(string Method, int Streams, string Mode), List<double>>();
             foreach (string method in methods.Split(','))
             {
                 foreach (var (_, client) in servers.Values) await StreamResult.RunAsync(client, "/v1/completions", Body(0, method, 16)); // first use of the method's code paths
-                foreach (int streams in levels)
+                foreach (var (streams, repeat) in levels.SelectMany(l => Enumerable.Range(1, repeats).Select(r => (l, r))))
                 {
                     var texts = new Dictionary<string, string[]>();
-                    foreach (string mode in modes)
+                    foreach (string mode in repeat % 2 == 1 ? modes : modes.Reverse())
                     {
                         var (server, client) = servers[mode];
                         var (passes, rounds) = await BatchCountersAsync(client);
@@ -73,14 +77,27 @@ internal static class Throughput
                         double decode = end > allIn ? results.Sum(r => r.Generated - r.GeneratedBy(allIn)) / ((end - allIn) / 1000) : 0;
                         double perForward = passes2 > passes ? (double)(rounds2 - rounds) / (passes2 - passes) : 0;
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"| {method} | {streams} | {mode} | {tokens} | {wall:F2} | {tokens / wall:F1} | {decode:F1} | {perStream:F1} | {first:F0} | {perForward:F2} |"));
+                            $"| {method} | {streams} | {repeat} | {mode} | {tokens} | {wall:F2} | {tokens / wall:F1} | {decode:F1} | {perStream:F1} | {first:F0} | {perForward:F2} |"));
+                        if (!decodes.TryGetValue((method, streams, mode), out var list)) decodes[(method, streams, mode)] = list = [];
+                        list.Add(decode);
                     }
                     if (texts.Count == 2 && !texts["on"].SequenceEqual(texts["off"]))
                     {
                         same = false;
-                        Console.WriteLine($"| {method} | {streams} | TEXTS DIFFER between batching on and off | | | | | | | |");
+                        Console.WriteLine($"| {method} | {streams} | {repeat} | TEXTS DIFFER between batching on and off | | | | | | | |");
                     }
                 }
+            }
+            Console.WriteLine();
+            Console.WriteLine($"| method | streams | decode tok/s, batching {modes[0]} (median) | {modes[^1]} (median) | {modes[0]} / {modes[^1]} (median of the repeats' ratios) | ratios |");
+            Console.WriteLine("| --- | ---: | ---: | ---: | ---: | --- |");
+            foreach (var ((method, streams, mode), on) in decodes.Where(d => d.Key.Mode == modes[0]))
+            {
+                string other = modes.Length == 2 ? modes[1] : mode;
+                var off = decodes[(method, streams, other)];
+                var ratios = on.Zip(off, (a, b) => b > 0 ? a / b : 0).ToArray();
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"| {method} | {streams} | {Machine.Median(on):F1} | {Machine.Median(off):F1} | {Machine.Median(ratios):F2} | {string.Join(", ", ratios.Select(r => r.ToString("F2", CultureInfo.InvariantCulture)))} |"));
             }
             Console.WriteLine();
             if (modes.Length == 2) Console.WriteLine($"every stream's text the same with and without batching: {(same ? "yes" : "NO")}");

@@ -1,5 +1,7 @@
 using SpecDec.Model;
 using SpecDec.Backends.Cpu;
+using SpecDec.Backends.Cuda;
+using SpecDec.Kernels;
 using SpecDec.Model.Heads;
 using SpecDec.Speculation;
 
@@ -8,16 +10,21 @@ namespace SpecDec.Cli;
 /// <summary>
 /// The draft heads a run's methods read (<see cref="SpeculationMethod.Head"/>), loaded beside the target and
 /// checked against it: the files given (--head, --heads), else the bundled ones; disposed with this object.
+/// The heads run on the CPU backend: on the target's pool beside a CPU target, on a pool of their own beside a GPU
+/// target (a head's forward is one small block, bound by launch latency on a GPU; on the host's cores it costs a
+/// fraction of the target's verification, and the target's features come back to the host for the verifier anyway).
 /// </summary>
 public sealed class HeadLoading : IDisposable
 {
     private readonly Transformer? _eagle;
     private readonly MedusaHeads? _medusa;
+    private readonly WorkerPool? _pool; // the heads' own, beside a GPU target
 
-    private HeadLoading(Transformer? eagle, MedusaHeads? medusa)
+    private HeadLoading(Transformer? eagle, MedusaHeads? medusa, WorkerPool? pool)
     {
         _eagle = eagle;
         _medusa = medusa;
+        _pool = pool;
         Heads = eagle is null && medusa is null ? null : new DraftHeads(eagle, medusa);
     }
 
@@ -28,12 +35,17 @@ public sealed class HeadLoading : IDisposable
     public List<(string Kind, string Path)> Files { get; } = [];
 
     /// <param name="methods">The methods the run uses (registry names).</param>
-    public static HeadLoading Load(IEnumerable<string> methods, string? eaglePath, string? medusaPath, ILanguageModel model)
+    /// <param name="threads">Beside a GPU target: the heads' CPU threads (0: one per processor).</param>
+    public static HeadLoading Load(IEnumerable<string> methods, string? eaglePath, string? medusaPath, ILanguageModel model, int threads = 0)
     {
         var kinds = methods.Select(m => SpeculationMethods.Get(m).Head).Where(h => h is not null).ToHashSet();
-        if (kinds.Count > 0 && model is not Transformer)
-            throw new SpecDecException($"--spec {string.Join("/", kinds)}: the heads run on the CPU backend only, not with --device cuda");
-        var target = model as Transformer;
+        if (kinds.Count == 0) return new HeadLoading(null, null, null);
+        var (weights, cacheType, pool) = model switch
+        {
+            Transformer cpu => (cpu.Weights, cpu.CacheType, (WorkerPool?)null),
+            CudaTransformer gpu => (gpu.Weights, gpu.CacheType, new WorkerPool(threads)),
+            _ => throw new SpecDecException($"--spec {string.Join("/", kinds)}: no draft heads for a {model.GetType().Name} target"),
+        };
         Transformer? eagle = null;
         MedusaHeads? medusa = null;
         var files = new List<(string, string)>();
@@ -42,8 +54,8 @@ public sealed class HeadLoading : IDisposable
             if (kinds.Contains(HeadFile.EagleKind))
             {
                 string path = eaglePath ?? BundledFiles.Require(BundledFiles.EagleHead, "--head");
-                eagle = Transformer.LoadEagleHead(HeadFile.Open(path), target!);
-                eagle.CacheType = target!.CacheType;
+                eagle = model is Transformer cpu ? Transformer.LoadEagleHead(HeadFile.Open(path), cpu) : Transformer.LoadEagleHead(HeadFile.Open(path), model, weights, pool!);
+                eagle.CacheType = cacheType;
                 files.Add((HeadFile.EagleKind, path));
             }
             if (kinds.Contains(HeadFile.MedusaKind))
@@ -52,7 +64,7 @@ public sealed class HeadLoading : IDisposable
                 var file = HeadFile.Open(path);
                 try
                 {
-                    medusa = new MedusaHeads(file, target!);
+                    medusa = model is Transformer cpu ? new MedusaHeads(file, cpu) : MedusaHeads.Beside(file, model, weights.OutputHead, pool!);
                 }
                 catch
                 {
@@ -66,9 +78,10 @@ public sealed class HeadLoading : IDisposable
         {
             eagle?.Dispose();
             medusa?.Dispose();
+            pool?.Dispose();
             throw;
         }
-        var loading = new HeadLoading(eagle, medusa);
+        var loading = new HeadLoading(eagle, medusa, pool);
         loading.Files.AddRange(files);
         return loading;
     }
@@ -77,5 +90,6 @@ public sealed class HeadLoading : IDisposable
     {
         _eagle?.Dispose();
         _medusa?.Dispose();
+        _pool?.Dispose();
     }
 }

@@ -154,15 +154,13 @@ public static class BenchCommand
             // trained for); without --methods they run when their head is there.
             string? eaglePath = request.Head ?? (request.Model is null ? BundledFiles.Find(BundledFiles.EagleHead) : null);
             string? medusaPath = request.Heads ?? (request.Model is null ? BundledFiles.Find(BundledFiles.MedusaHeads) : null);
-            // The heads run on the CPU backend only: on a GPU the default methods leave them out.
-            string[] headKinds = request.Gpu is not null ? []
-                : [.. new[] { (HeadFile.EagleKind, eaglePath), (HeadFile.MedusaKind, medusaPath) }.Where(h => h.Item2 is not null).Select(h => h.Item1)];
+            string[] headKinds = [.. new[] { (HeadFile.EagleKind, eaglePath), (HeadFile.MedusaKind, medusaPath) }.Where(h => h.Item2 is not null).Select(h => h.Item1)];
             var methods = (request.Methods is null
                     ? BenchMethods.Available(draft is not null, headKinds)
                     : BenchMethods.Parse(request.Methods, draft is not null))
                 .Select(m => m.Speculation.Method is SpeculationMethods.Retrieval or SpeculationMethods.Auto ? m with { Speculation = m.Speculation with { Datastore = store } } : m)
                 .ToList();
-            using var heads = HeadLoading.Load(methods.Select(m => m.Speculation.Method), eaglePath, medusaPath, target);
+            using var heads = HeadLoading.Load(methods.Select(m => m.Speculation.Method), eaglePath, medusaPath, target, request.Threads);
             foreach ((string kind, string path) in heads.Files)
                 models.Add(new ModelInfo(kind, path, ModelInfo.SizeOnDisk(path), "GGUF", kind, 1, target.Config.HiddenSize, target.Config.VocabSize, 0));
             var runner = new BenchRunner(new Generator(target, draft, heads.Heads), methods, request.Settings);

@@ -133,7 +133,7 @@ public static class GenerateCommand
             using var draft = method.NeedsDraftModel
                 ? Load(parse.GetValue(draftModel) ?? BundledFiles.Require(BundledFiles.Draft, "--draft-model"), gpu, pool, cache)
                 : null;
-            using var heads = HeadLoading.Load([method.Name], parse.GetValue(head), parse.GetValue(medusaHeads), target);
+            using var heads = HeadLoading.Load([method.Name], parse.GetValue(head), parse.GetValue(medusaHeads), target, threadCount);
             var generator = new Generator(target, draft, heads.Heads);
             if (!parse.GetValue(noWarmUp)) generator.WarmUp(options);
 

@@ -128,6 +128,26 @@ internal static class BackendParity
         checks.Add(new Check("hidden states of layer 0 and the final norm", Relative(ha, hb), true));
         checks.Add(new Check("logits of that batch", Relative(la, lb), ArgMax(la) == ArgMax(lb)));
 
+        // EAGLE's verification: a tree wanting every row's logits and final-normed state, which the GPU replays as a
+        // graph; asking for the final state twice takes the kernel-by-kernel path, which must give the same bits.
+        log("final states of a tree");
+        a.Rollback(Prompt);
+        b.Rollback(Prompt);
+        int[] final = [c.LayerCount];
+        var fa = new float[tree.Length * c.HiddenSize];
+        var fb = new float[fa.Length];
+        var fk = new float[2 * fa.Length];
+        var featureBatch = treeBatch with { HiddenLayers = final, Hidden = fa };
+        cpu.Forward(featureBatch, a, treeCpu);
+        cuda.Forward(featureBatch with { Hidden = fb }, b, treeGpu);
+        checks.Add(new Check("tree of 8 rows: final-normed states (graph)", Relative(fa, fb), ArgMaxRows(treeCpu, treeGpu, V)));
+        b.Rollback(Prompt);
+        var kernelLogits = new float[treeGpu.Length];
+        cuda.Forward(featureBatch with { HiddenLayers = [c.LayerCount, c.LayerCount], Hidden = fk }, b, kernelLogits);
+        checks.Add(new Check("GPU: graph's states and logits = kernel by kernel", Math.Max(MaxAbs(fb, fk[..fb.Length]), MaxAbs(treeGpu, kernelLogits)), true, Exact: true));
+        a.Rollback(Prompt);
+        b.Rollback(Prompt);
+
         if (c.LayerCount > 1)
         {
             log("layer range and embeddings");

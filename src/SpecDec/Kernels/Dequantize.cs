@@ -17,6 +17,17 @@ public static unsafe class Dequantize
     /// <summary>Whether <paramref name="type"/> can be read as weights: the one list, <see cref="RunnableTypes"/>.</summary>
     public static bool Supports(GgmlType type) => RunnableTypes.Contains(type);
 
+    /// <summary>
+    /// Row <paramref name="row"/> of the mapped tensor <paramref name="w"/> as f32 into <paramref name="dst"/> [RowLength]
+    /// (an output head's row a backend hands out: <c>IOutputHeadRows</c>).
+    /// </summary>
+    public static void Row(WeightTensor w, long row, Span<float> dst, SimdLevel level)
+    {
+        if ((ulong)row >= (ulong)w.RowCount) throw new ArgumentOutOfRangeException(nameof(row), row, $"outside {w.Name}'s {w.RowCount} rows");
+        if (dst.Length < w.RowLength) throw new ArgumentException($"a row of {w.Name} holds {w.RowLength} floats", nameof(dst));
+        fixed (float* d = dst) Row(w.Type, (byte*)w.Data + row * w.RowBytes, d, w.RowLength, level);
+    }
+
     /// <summary>dst[0..k) = row src of <paramref name="type"/> (k a multiple of the type's block size).</summary>
     public static void Row(GgmlType type, byte* src, float* dst, int k, SimdLevel level)
     {

@@ -8,11 +8,14 @@ namespace SpecDec.Speculation;
 /// tokens per unit of one-row target time, plain decoding being 1).
 /// </summary>
 /// <param name="VerifyCost">c(Nodes + 1): the verification forward's time in one-row forwards, as measured here.</param>
-public readonly record struct TreeShape(int Nodes, int Depth, int TopK, double ExpectedAccepted = 0, double ExpectedSpeedup = 0, double VerifyCost = 0)
+/// <param name="DraftCost">The proposer's drafting per round in the same unit, as measured here.</param>
+public readonly record struct TreeShape(int Nodes, int Depth, int TopK, double ExpectedAccepted = 0, double ExpectedSpeedup = 0, double VerifyCost = 0,
+    double DraftCost = 0)
 {
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
         $"{Nodes} nodes, depth {Depth}, top-{TopK}") + (ExpectedSpeedup > 0
-            ? string.Create(CultureInfo.InvariantCulture, $" (c({Nodes + 1}) = {VerifyCost:F2}; expects {ExpectedAccepted:F2} accepted/round, {ExpectedSpeedup:F2}× plain)")
+            ? string.Create(CultureInfo.InvariantCulture,
+                $" (c({Nodes + 1}) = {VerifyCost:F2}, drafting {DraftCost:F2} one-row forwards; expects {ExpectedAccepted:F2} accepted/round, {ExpectedSpeedup:F2}× plain)")
             : "");
 }
 

@@ -38,7 +38,7 @@ public static class TreeSizer
                     if (rate > bestRate + 1e-12)
                     {
                         bestRate = rate;
-                        best = new TreeShape(n, d, k, e, rate, cost.Relative(n + 1));
+                        best = new TreeShape(n, d, k, e, rate, cost.Relative(n + 1), drafting);
                     }
                 }
             }

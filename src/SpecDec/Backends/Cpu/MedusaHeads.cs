@@ -25,18 +25,43 @@ public sealed unsafe class MedusaHeads : IMedusaHeads
     readonly NativeBuffer<float> _h;      // [heads × hidden] each head's residual stream
     readonly NativeBuffer<float> _t;      // [hidden] one block's W h + b, then its SiLU
     readonly NativeBuffer<float> _s;      // [hidden] σ(W h + b)
+    readonly NativeBuffer<byte>? _sharedOutput; // the packed copy of the output head of a target on another backend
     readonly int _hidden;
     bool _disposed;
 
     /// <summary>Checks <paramref name="file"/> against <paramref name="target"/>, then owns it.</summary>
-    public MedusaHeads(HeadFile file, Transformer target)
+    public MedusaHeads(HeadFile file, Transformer target) : this(file, target, target.Pool, target.OutputHead, null) { }
+
+    /// <summary>
+    /// Medusa heads on the CPU over <paramref name="pool"/> beside <paramref name="target"/> on another backend (a GPU),
+    /// sharing its output head from the mapped <paramref name="outputHead"/> (packed here once when this CPU has a
+    /// layout for its type). Checks <paramref name="file"/> against the target, then owns it.
+    /// </summary>
+    public static MedusaHeads Beside(HeadFile file, ILanguageModel target, WeightTensor outputHead, WorkerPool pool)
+    {
+        LinearWeight weight = Matrix(outputHead);
+        if (file.Medusa?.OwnOutputs != false || !PackedWeights.Applies(weight.Type, Simd.Best)) return new MedusaHeads(file, target, pool, weight, null);
+        var (packed, buffer) = PackedWeights.Pack(weight);
+        try
+        {
+            return new MedusaHeads(file, target, pool, packed, buffer);
+        }
+        catch
+        {
+            buffer.Dispose();
+            throw;
+        }
+    }
+
+    MedusaHeads(HeadFile file, ILanguageModel target, WorkerPool pool, LinearWeight sharedOutput, NativeBuffer<byte>? sharedOutputBuffer)
     {
         if (file.Medusa is null) throw new SpecDecException($"{file.Path} holds an {file.Kind} head, not Medusa heads");
         file.Check(target);
         _file = file;
         Config = file.Medusa;
         VocabSize = target.Config.VocabSize;
-        _pool = target.Pool;
+        _pool = pool;
+        _sharedOutput = sharedOutputBuffer;
         _level = Simd.Best;
         _hidden = Config.HiddenSize;
         int heads = Config.HeadCount, blocks = Config.BlockCount;
@@ -51,8 +76,8 @@ public sealed unsafe class MedusaHeads : IMedusaHeads
             }
         _outputs = Config.OwnOutputs
             ? Enumerable.Range(0, heads).Select(i => Matrix(file.Find(TensorNames.MedusaOutput(i))!)).ToArray()
-            : [target.OutputHead];
-        _workspace = new MatmulWorkspace(heads, _hidden, _pool.ThreadCount, scaledActivations: target.OutputHead.FiniteHalves);
+            : [sharedOutput];
+        _workspace = new MatmulWorkspace(heads, _hidden, _pool.ThreadCount, scaledActivations: sharedOutput.FiniteHalves);
         _h = new NativeBuffer<float>((long)heads * _hidden);
         _t = new NativeBuffer<float>(_hidden);
         _s = new NativeBuffer<float>(_hidden);
@@ -106,6 +131,7 @@ public sealed unsafe class MedusaHeads : IMedusaHeads
         _h.Dispose();
         _t.Dispose();
         _s.Dispose();
+        _sharedOutput?.Dispose();
         _file.Dispose();
     }
 }

@@ -87,12 +87,18 @@ public sealed unsafe class Transformer : ILanguageModel, IOutputHeadRows
     /// model of its own that reads the target's embedding and output head and runs on the target's pool. Owns
     /// <paramref name="head"/>.
     /// </summary>
-    public static Transformer LoadEagleHead(HeadFile head, Transformer target)
+    public static Transformer LoadEagleHead(HeadFile head, Transformer target) => LoadEagleHead(head, target, target.Weights, target._pool);
+
+    /// <summary>
+    /// An EAGLE head on the CPU over <paramref name="pool"/> beside <paramref name="target"/> on any backend, whose
+    /// mapped <paramref name="targetWeights"/> give it the embedding and output head; owns <paramref name="head"/>.
+    /// </summary>
+    public static Transformer LoadEagleHead(HeadFile head, ILanguageModel target, ModelWeights targetWeights, WorkerPool pool)
     {
         try
         {
             head.Check(target);
-            return Load(new EagleModelSource(head, target.Weights.Source), target._pool, target._pool.ThreadCount);
+            return Load(new EagleModelSource(head, targetWeights.Source), pool, pool.ThreadCount);
         }
         catch
         {
@@ -365,13 +371,7 @@ public sealed unsafe class Transformer : ILanguageModel, IOutputHeadRows
     }
 
     /// <summary>Dequantizes one row of the mapped output head (token_embd when tied), as the embedding lookup reads its rows.</summary>
-    public void OutputHeadRow(int token, Span<float> row)
-    {
-        WeightTensor w = _model.OutputHead;
-        if ((uint)token >= (ulong)w.RowCount) throw new ArgumentOutOfRangeException(nameof(token), token, $"outside the output head's {w.RowCount} rows");
-        if (row.Length < _hidden) throw new ArgumentException($"a row holds {_hidden} floats", nameof(row));
-        fixed (float* dst = row) Dequantize.Row(w.Type, (byte*)w.Data + token * w.RowBytes, dst, _hidden, _level);
-    }
+    public void OutputHeadRow(int token, Span<float> row) => Dequantize.Row(_model.OutputHead, token, row, _level);
 
     /// <summary>RMSNorm of each row into y; with no weights (an EAGLE head's missing norms), a copy.</summary>
     void NormRows(float* x, float* weight, float* y, int rows)

@@ -45,7 +45,7 @@ internal sealed unsafe class CudaBuffers : IDisposable
             SplitCount = Allocate(all.Max(m => (m.Rows + CudaKernels.TensorCoreRows - 1) / CudaKernels.TensorCoreRows) * sizeof(int));
             Logits = Floats((long)Rows * Vocab);
             Inputs = Allocate(InputBytes);
-            long pinnedBytes = InputBytes + (long)Rows * Hidden * sizeof(float) + (long)Rows * Vocab * sizeof(float);
+            long pinnedBytes = InputBytes + 2L * Rows * Hidden * sizeof(float) + (long)Rows * Vocab * sizeof(float);
             void* pinned;
             device.Api.Check(device.Api.cuMemAllocHost(&pinned, (nuint)pinnedBytes), "cuMemAllocHost");
             _pinned = pinned;
@@ -53,6 +53,7 @@ internal sealed unsafe class CudaBuffers : IDisposable
             HostInputs = (byte*)pinned;
             HostX = (float*)(HostInputs + InputBytes);
             HostLogits = HostX + (long)Rows * Hidden;
+            HostHidden = HostLogits + (long)Rows * Vocab;
         }
         catch
         {
@@ -99,10 +100,14 @@ internal sealed unsafe class CudaBuffers : IDisposable
     public const int CachedOffset = VisibleOffset + Rows * sizeof(ulong);
     public const int InputBytes = CachedOffset + 16;
 
-    /// <summary>Pinned host copies: the inputs (layout of <see cref="Inputs"/>), the residual rows [Rows × Hidden], logits [Rows × Vocab].</summary>
+    /// <summary>
+    /// Pinned host copies: the inputs (layout of <see cref="Inputs"/>), the residual rows [Rows × Hidden], logits
+    /// [Rows × Vocab], and final-normed rows [Rows × Hidden] a replayed graph copies back (EAGLE's features).
+    /// </summary>
     public byte* HostInputs { get; }
     public float* HostX { get; }
     public float* HostLogits { get; }
+    public float* HostHidden { get; }
 
     public long Bytes => _buffers.Sum(b => b.Bytes);
 

@@ -1,7 +1,8 @@
 namespace SpecDec.Backends.Cuda;
 
 /// <summary>
-/// A model's CUDA graphs: a forward of one chunk through every layer, captured once per (rows, logit rows) and then
+/// A model's CUDA graphs: a forward of one chunk through every layer, captured once per (rows, logit rows, whether
+/// the final-normed states come back too) and then
 /// replayed with a single launch, so a decode step or a verification pays one launch instead of ~10 per layer. What
 /// changes between steps (the residual rows, positions, visibility, the cache's length, the logit rows) lives in
 /// the device inputs the graph's first copies fill from pinned memory; the cache's buffers are baked in, so the graphs
@@ -10,14 +11,14 @@ namespace SpecDec.Backends.Cuda;
 /// </summary>
 internal sealed unsafe class CudaGraphs(CudaDevice device) : IDisposable
 {
-    readonly Dictionary<(int Rows, int LogitRows), (nint Graph, nint Exec)> _graphs = [];
+    readonly Dictionary<(int Rows, int LogitRows, bool Final), (nint Graph, nint Exec)> _graphs = [];
     CudaKvCache? _cache;
     ulong _keys, _values;
 
     public static bool Enabled => Environment.GetEnvironmentVariable("SPECDEC_CUDA_GRAPHS") != "0";
 
     /// <summary>The graph for this shape over <paramref name="kv"/>'s current buffers, if one was captured.</summary>
-    public bool TryGet(CudaKvCache kv, int rows, int logitRows, out nint exec)
+    public bool TryGet(CudaKvCache kv, int rows, int logitRows, bool final, out nint exec)
     {
         if (!ReferenceEquals(_cache, kv) || _keys != kv.Keys(0) || _values != kv.Values(0))
         {
@@ -26,7 +27,7 @@ internal sealed unsafe class CudaGraphs(CudaDevice device) : IDisposable
             _keys = kv.Keys(0);
             _values = kv.Values(0);
         }
-        bool found = _graphs.TryGetValue((rows, logitRows), out var g);
+        bool found = _graphs.TryGetValue((rows, logitRows, final), out var g);
         exec = g.Exec;
         return found;
     }
@@ -36,7 +37,7 @@ internal sealed unsafe class CudaGraphs(CudaDevice device) : IDisposable
         device.Api.Check(device.Api.cuStreamBeginCapture(device.Stream, 1 /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */), "cuStreamBeginCapture");
 
     /// <summary>Ends the capture; when <paramref name="keep"/>, instantiates and stores the graph for this shape.</summary>
-    public nint EndCapture(int rows, int logitRows, bool keep)
+    public nint EndCapture(int rows, int logitRows, bool final, bool keep)
     {
         var api = device.Api;
         nint graph = 0, exec = 0;
@@ -53,7 +54,7 @@ internal sealed unsafe class CudaGraphs(CudaDevice device) : IDisposable
             api.cuGraphDestroy(graph);
             api.Check(status, "cuGraphInstantiateWithFlags");
         }
-        _graphs[(rows, logitRows)] = (graph, exec);
+        _graphs[(rows, logitRows, final)] = (graph, exec);
         return exec;
     }
 

@@ -15,7 +15,7 @@ namespace SpecDec.Backends.Cuda;
 /// Hidden states come back only for the layers a batch asks for. Thread-safe as the CPU's: forwards take turns on
 /// the device's <see cref="CudaDevice.Gate"/>.
 /// </summary>
-public sealed unsafe class CudaTransformer : ILanguageModel
+public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
 {
     const int MaxRows = ForwardBatch.MaxRows;
     const uint Threads = 128; // the kernels' WARPS × 32
@@ -72,6 +72,12 @@ public sealed unsafe class CudaTransformer : ILanguageModel
     public ITokenizer Tokenizer => _model.Tokenizer;
     public CudaDevice Device => _device;
 
+    /// <summary>The validated, mapped weights uploaded from (draft heads on the CPU beside this model read its embedding and output head).</summary>
+    public ModelWeights Weights => _model;
+
+    /// <summary>Dequantizes one row of the mapped output head on the host (EAGLE's context tokens outside its draft vocabulary).</summary>
+    public void OutputHeadRow(int token, Span<float> row) => Dequantize.Row(_model.OutputHead, token, row, Simd.Best);
+
     /// <summary>Device bytes of the weights and the activation buffers.</summary>
     public long DeviceBytes => _weights.Bytes + _b.Bytes;
 
@@ -102,10 +108,12 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         {
             _device.MakeCurrent();
             kv.Reserve(kv.Length + n);
-            // One chunk through every layer, wanting only logits: the decode step and verification, replayed as a graph.
-            if (_graphs is not null && n <= MaxRows && first == 0 && end == Config.LayerCount && batch.HiddenLayers.IsEmpty && logitRows > 0)
+            // One chunk through every layer, wanting logits and at most the final-normed states: the decode step and
+            // verification (with EAGLE's features), replayed as a graph.
+            bool final = batch.HiddenLayers.Length == 1 && batch.HiddenLayers[0] == Config.LayerCount;
+            if (_graphs is not null && n <= MaxRows && first == 0 && end == Config.LayerCount && (batch.HiddenLayers.IsEmpty || final) && logitRows > 0)
             {
-                Replay(batch, kv, logitRows, logits);
+                Replay(batch, kv, logitRows, final, logits);
                 return;
             }
             for (int c0 = 0; c0 < n; c0 += MaxRows)
@@ -128,16 +136,17 @@ public sealed unsafe class CudaTransformer : ILanguageModel
 
     /// <summary>
     /// The forward of a single chunk as its captured graph (captured on first use of its shape): the inputs go to
-    /// pinned memory, one graph launch, the logits come back. The attention grid covers the cache's capacity, so
-    /// one graph serves every cache length (its kernel skips segments past a row's keys).
+    /// pinned memory, one graph launch, the logits (and with <paramref name="final"/> every row's final-normed state)
+    /// come back. The attention grid covers the cache's capacity, so one graph serves every cache length (its kernel
+    /// skips segments past a row's keys).
     /// </summary>
-    void Replay(in ForwardBatch batch, CudaKvCache kv, int logitRows, Span<float> logits)
+    void Replay(in ForwardBatch batch, CudaKvCache kv, int logitRows, bool final, Span<float> logits)
     {
         int rows = batch.Count;
         FillInputs(batch, 0, rows, kv.Length);
         Span<int> slots = stackalloc int[MaxRows];
         int o = 0, m = PickLogitRows(batch, 0, rows, logitRows, ref o, slots);
-        if (!_graphs!.TryGet(kv, rows, m, out nint exec))
+        if (!_graphs!.TryGet(kv, rows, m, final, out nint exec))
         {
             _graphs.BeginCapture();
             bool captured = false;
@@ -146,17 +155,34 @@ public sealed unsafe class CudaTransformer : ILanguageModel
                 EnqueueInputs(rows);
                 uint splits = (uint)CudaKernels.AttentionGrid(kv.Capacity);
                 for (int l = 0; l < Config.LayerCount; l++) Block(l, rows, kv, splits);
+                if (final) EnqueueFinal(rows);
                 EnqueueLogits(m);
                 captured = true;
             }
             finally
             {
-                exec = _graphs.EndCapture(rows, m, captured);
+                exec = _graphs.EndCapture(rows, m, final, captured);
             }
         }
         _graphs.Launch(exec);
         FinishLogits(m, slots, logits);
+        if (final) CopyFinal(rows, batch.Hidden);
         kv.Advance(rows);
+    }
+
+    /// <summary>Every row's final-normed state into HeadIn and its copy to pinned memory (before the head reuses HeadIn).</summary>
+    void EnqueueFinal(int rows)
+    {
+        Norm(_b.X, _weights.OutputNorm, _b.HeadIn, rows, 0);
+        _device.Api.Check(_device.Api.cuMemcpyDtoHAsync(_b.HostHidden, _b.HeadIn, (nuint)((long)rows * _b.Hidden * sizeof(float)), _device.Stream),
+            "cuMemcpyDtoHAsync");
+    }
+
+    /// <summary>Once the stream is done: the pinned final-normed rows, unpadded, into <paramref name="hidden"/> [rows × hidden].</summary>
+    void CopyFinal(int rows, Span<float> hidden)
+    {
+        for (int i = 0; i < rows; i++)
+            new ReadOnlySpan<float>(_b.HostHidden + (long)i * _b.Hidden, _hidden).CopyTo(hidden.Slice(i * _hidden, _hidden));
     }
 
     /// <summary>
@@ -297,8 +323,9 @@ public sealed unsafe class CudaTransformer : ILanguageModel
         for (int j = 0; j < batch.HiddenLayers.Length; j++)
             if (batch.HiddenLayers[j] == Config.LayerCount)
             {
-                Norm(_b.X, _weights.OutputNorm, _b.HeadIn, rows, 0);
-                Download(_b.HeadIn, rows, batch.Hidden, ((long)j * batch.Count + c0) * _hidden);
+                EnqueueFinal(rows);
+                _device.Api.Check(_device.Api.cuStreamSynchronize(_device.Stream), "cuStreamSynchronize");
+                CopyFinal(rows, batch.Hidden.Slice((j * batch.Count + c0) * _hidden));
             }
     }
 

@@ -1,4 +1,7 @@
+using SpecDec.Backends.Cpu;
+using SpecDec.Kernels;
 using SpecDec.Model;
+using SpecDec.Model.Heads;
 using static SpecDec.Tests.Heads.HeadFixtures;
 
 namespace SpecDec.Tests.Heads;
@@ -84,5 +87,40 @@ public sealed class HeadReferenceTests
             heads.Forward(Ref.Features[p], logits);
             for (int i = 0; i < count; i++) Assert.Equal(Ref.MedusaArgmax[i][p], Argmax(logits.AsSpan(i * v, v)));
         }
+    }
+
+    /// <summary>
+    /// How the heads run beside a GPU target: on a pool of their own, reading the target's mapped weights (the
+    /// EAGLE head its embedding and output head, Medusa a packed copy of its output head). Same logits as on the
+    /// target's pool.
+    /// </summary>
+    [Fact]
+    public void HeadsOnTheirOwnPoolGiveTheSameLogits()
+    {
+        using var target = LoadTarget();
+        using var pool = new WorkerPool(2);
+        int v = target.Config.VocabSize;
+
+        using var shared = LoadMedusa(target);
+        using var beside = MedusaHeads.Beside(HeadFile.Open(Medusa), target, target.Weights.OutputHead, pool);
+        var expected = new float[shared.Config.HeadCount * v];
+        var actual = new float[expected.Length];
+        shared.Forward(Ref.Features[0], expected);
+        beside.Forward(Ref.Features[0], actual);
+        Assert.True(RelativeError(actual, expected) < 1e-6);
+
+        using var head = LoadEagle(target);
+        using var own = Transformer.LoadEagleHead(HeadFile.Open(Eagle), target, target.Weights, pool);
+        int rows = 4, h = target.Config.HiddenSize;
+        float[] features = Ref.Features.Take(rows).SelectMany(f => f).ToArray();
+        var a = new float[rows * v];
+        var b = new float[rows * v];
+        foreach (var (model, logits) in new[] { (head, a), (own, b) })
+            model.Forward(new ForwardBatch
+            {
+                Tokens = Ref.InputIds.AsSpan(1, rows), Features = features, Positions = [0, 1, 2, 3], LogitRows = [0, 1, 2, 3],
+            }, model.CreateCache(16), logits);
+        Assert.True(RelativeError(b, a) < 1e-6);
+        Assert.Equal(Ref.EagleArgmax[3], Argmax(b.AsSpan(3 * v, v)));
     }
 }

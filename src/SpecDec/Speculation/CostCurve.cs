@@ -56,9 +56,12 @@ public sealed class CostCurve
     /// <summary>
     /// Times forwards of <see cref="Sampled"/> row counts in <paramref name="repeats"/> sweeps (the median ratio to one row of each)
     /// after <paramref name="context"/> cached positions, in a throwaway cache, and interpolates between them.
-    /// About 40 forwards: a fraction of a second for the bundled target on two cores.
+    /// About 40 forwards: a fraction of a second for the bundled target on two cores. With
+    /// <paramref name="logitsOfEveryRow"/> false only the last row's logits are asked for (a forward whose other rows
+    /// only feed attention, as an EAGLE head's ancestors of its frontier).
     /// </summary>
-    public static CostCurve Measure(ILanguageModel model, int context = 64, int repeats = 3, int maxRows = ForwardBatch.MaxRows)
+    public static CostCurve Measure(ILanguageModel model, int context = 64, int repeats = 3, int maxRows = ForwardBatch.MaxRows,
+        bool logitsOfEveryRow = true)
     {
         maxRows = Math.Min(maxRows, ForwardBatch.MaxRows);
         context = Math.Max(0, Math.Min(context, model.Config.ContextLength - maxRows));
@@ -101,8 +104,12 @@ public sealed class CostCurve
                     for (int i = 0; i < n; i++) positions[i] = context + i;
                     cache.Rollback(context);
                     long start = Stopwatch.GetTimestamp();
-                    // Every row's logits, as a verification forward computes them.
-                    model.Forward(new ForwardBatch { Tokens = tokens.AsSpan(0, n), Positions = positions.AsSpan(0, n), LogitRows = rowIndex.AsSpan(0, n), Features = Rows(0, n) }, cache, logits);
+                    // Every row's logits, as a verification forward computes them (or only the last row's).
+                    model.Forward(new ForwardBatch
+                    {
+                        Tokens = tokens.AsSpan(0, n), Positions = positions.AsSpan(0, n), Features = Rows(0, n),
+                        LogitRows = logitsOfEveryRow ? rowIndex.AsSpan(0, n) : default,
+                    }, cache, logits);
                     sweeps[r][s] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 }
             }

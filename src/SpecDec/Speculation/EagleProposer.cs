@@ -79,7 +79,7 @@ public sealed class EagleProposer : IDraftProposer
     private IKvCache? _cache;
     private DraftTree? _tree;
     private TreePlanner? _planner;
-    private CostCurve? _targetCost, _headCost;
+    private CostCurve? _targetCost, _headCost, _headBodyCost; // the head's with every row's logits, and with the last row's only
 
     public EagleProposer(ILanguageModel head, ILanguageModel target)
     {
@@ -138,6 +138,7 @@ public sealed class EagleProposer : IDraftProposer
         if (_planner is not null && _planner.Fits(s.TreeNodes, s.DraftMax, nodes, s.TreeDepth, s.TreeTopK)) return;
         _targetCost ??= CostCurve.Measure(_target);
         _headCost ??= CostCurve.Measure(_head);
+        _headBodyCost ??= CostCurve.Measure(_head, logitsOfEveryRow: false);
         var acceptance = _planner?.Acceptance
             ?? RankAcceptance.Geometric(MaxLevels, SpeculationOptions.MaxTreeTopK, first: 0.6, depthDecay: 0.95, rankShare: 0.5);
         _planner = new TreePlanner(_targetCost, acceptance, DraftCost, s.TreeNodes, s.DraftMax, SpeculationOptions.MaxTreeTopK,
@@ -146,13 +147,26 @@ public sealed class EagleProposer : IDraftProposer
 
     /// <summary>
     /// A round's drafting in one-row target forwards: the head's forward over the new verified positions (about
-    /// two rows), then one per level below the first, over the frontier and its ancestors (at most level × k rows).
+    /// two rows, the last one's logits), then one per level below the first, over the frontier and its ancestors
+    /// (at most level × k rows) with logits for the k frontier rows only.
     /// </summary>
     private double DraftCost(int depth, int topK)
     {
-        double ms = _headCost!.Relative(2);
-        for (int level = 1; level < depth; level++) ms += _headCost.Relative(Math.Min(ForwardBatch.MaxRows, level * topK + topK));
-        return ms * _headCost.OneRowMs / _targetCost!.OneRowMs;
+        double ms = HeadMs(2, 1);
+        for (int level = 1; level < depth; level++) ms += HeadMs(Math.Min(ForwardBatch.MaxRows, level * topK + topK), topK);
+        return ms / _targetCost!.OneRowMs;
+    }
+
+    /// <summary>
+    /// A head forward of <paramref name="rows"/> rows with <paramref name="logitRows"/> rows' logits, in ms: the
+    /// last-row-only curve plus that share of what every row's logits add (the output head's rows cost alike).
+    /// </summary>
+    private double HeadMs(int rows, int logitRows)
+    {
+        double body = _headBodyCost!.OneRowMs * _headBodyCost.Relative(rows);
+        if (rows <= 1) return body;
+        double every = _headCost!.OneRowMs * _headCost.Relative(rows);
+        return body + Math.Max(0, every - body) * (Math.Min(logitRows, rows) - 1) / (rows - 1);
     }
 
     public void TargetHidden(int start, int rows, ReadOnlySpan<float> hidden)

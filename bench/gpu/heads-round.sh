@@ -41,6 +41,7 @@ M=ar,draft,pld,eagle,medusa; [ -f models/corpus-datastore.sdds ] && M=ar,draft,p
 timeout 60 $S bench --device cuda --methods $M --limit 3 --max-tokens 128 --out /tmp/b-all > /tmp/ba.log 2>&1; tail -12 /tmp/ba.log
 cp /tmp/b-all/report.md "$OUT/bench-all.md" 2>/dev/null; cp /tmp/b-all/summary.json "$OUT/bench-all.json" 2>/dev/null
 t bench-code
-timeout $(( ${ROUND_LIMIT:-165} - ($(date +%s) - T0) )) $S bench --device cuda --methods ar,draft,pld,eagle,medusa --categories code_completion,code_edit --limit 10 --max-tokens 128 --out /tmp/b-code > /tmp/bc.log 2>&1; tail -10 /tmp/bc.log
+left=$(( ${ROUND_LIMIT:-165} - ($(date +%s) - T0) )); [ $left -gt 5 ] || left=5
+timeout $left $S bench --device cuda --methods ar,draft,pld,eagle,medusa --categories code_completion,code_edit --limit 10 --max-tokens 128 --out /tmp/b-code > /tmp/bc.log 2>&1; tail -10 /tmp/bc.log
 cp /tmp/b-code/report.md "$OUT/bench-code.md" 2>/dev/null; cp /tmp/b-code/summary.json "$OUT/bench-code.json" 2>/dev/null
 t end

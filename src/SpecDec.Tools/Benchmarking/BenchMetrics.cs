@@ -1,3 +1,5 @@
+using SpecDec.Generation;
+
 namespace SpecDec.Tools.Benchmarking;
 
 /// <summary>
@@ -90,7 +92,21 @@ public static class BenchMetrics
             Rounds = rounds,
             Drafted = drafted,
             Accepted = accepted,
+            Methods = SumMethods(turns),
         };
+    }
+
+    /// <summary>Each choice's rounds, tokens and time over <paramref name="turns"/>; null when none chose.</summary>
+    private static Dictionary<string, MethodUse>? SumMethods(TurnRecord[] turns)
+    {
+        Dictionary<string, MethodUse>? sum = null;
+        foreach (var (method, use) in turns.Where(t => t.Methods is not null).SelectMany(t => t.Methods!))
+        {
+            sum ??= new(StringComparer.Ordinal);
+            var s = sum.GetValueOrDefault(method);
+            sum[method] = new MethodUse { Rounds = s.Rounds + use.Rounds, Tokens = s.Tokens + use.Tokens, Ms = s.Ms + use.Ms };
+        }
+        return sum;
     }
 
     private static double Share(double part, double whole) => whole > 0 ? part / whole : 0;

@@ -136,6 +136,7 @@ public sealed class BenchRunner
             Drafted = stats.Drafted,
             Accepted = stats.Accepted,
             AcceptLengths = acceptLengths,
+            Methods = stats.Methods.Count == 0 ? null : new Dictionary<string, MethodUse>(stats.Methods),
             FinishReason = loop.FinishReason.Value.ToString(),
             OutputIds = output,
             Text = _generator.Target.Tokenizer.Decode(output, skipSpecial: false),

@@ -54,6 +54,7 @@ public static class MarkdownReport
         md.AppendLine($"tok/s and speedup include the prefill, as above. α: accepted ÷ drafted tokens. draft / verify / prefill: shares of the wall time spent drafting, in the target's verification (decode) forwards, and in the prompt's prefill. ms/draft token: drafting time per drafted token; ms/verify: time per target forward after the prefill; decode speedup: the speedup with the target's prefill time left out; c: ms/draft token ÷ `{BenchMethods.Baseline}`'s ms per forward.");
         md.AppendLine();
 
+        Choices(md, s);
         Setup(md, s);
 
         if (s.Lossless.Mismatches.Count > 0)
@@ -97,6 +98,41 @@ public static class MarkdownReport
         {
             md.Append("| ").Append(method.Label).Append(" |");
             foreach (string c in columns) md.Append(' ').Append(s.Find(method.Name, c) is { } m ? cell(m) : "–").Append(" |");
+            md.AppendLine();
+        }
+    }
+
+    /// <summary>
+    /// For each method that chooses how to draft each round (auto): per category, each choice's share of the rounds,
+    /// its τ and its milliseconds per token (drafting, verification and bookkeeping of its rounds).
+    /// </summary>
+    private static void Choices(StringBuilder md, BenchSummary s)
+    {
+        foreach (var method in s.Methods)
+        {
+            if (s.Find(method.Name, BenchMetrics.Overall)?.Methods is not { } overall) continue;
+            md.AppendLine($"## What `{method.Label}` drafted with").AppendLine();
+            md.AppendLine("Each cell: the choice's share of the rounds · τ of its rounds · ms per token of its rounds (drafting, verification and the proposer's bookkeeping).");
+            md.AppendLine();
+            var columns = Columns(s);
+            md.Append("| choice |");
+            foreach (string c in columns) md.Append(' ').Append(c == BenchMetrics.Overall ? "**overall**" : c).Append(" |");
+            md.AppendLine();
+            md.Append("| --- |");
+            foreach (string _ in columns) md.Append(" ---: |");
+            md.AppendLine();
+            foreach (string choice in overall.OrderByDescending(u => u.Value.Rounds).Select(u => u.Key))
+            {
+                md.Append("| ").Append(choice).Append(" |");
+                foreach (string c in columns)
+                {
+                    var uses = s.Find(method.Name, c)?.Methods;
+                    long total = uses?.Values.Sum(u => u.Rounds) ?? 0;
+                    md.Append(' ').Append(uses is not null && uses.TryGetValue(choice, out var u) && total > 0
+                        ? string.Create(C, $"{(double)u.Rounds / total:P0} · {u.Tau:F2} · {u.MsPerToken:F2}") : "–").Append(" |");
+                }
+                md.AppendLine();
+            }
             md.AppendLine();
         }
     }

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using SpecDec.Generation;
+
 namespace SpecDec.Tools.Benchmarking;
 
 /// <summary>
@@ -55,4 +58,8 @@ public sealed record MethodMetrics
     public required long Rounds { get; init; }
     public required long Drafted { get; init; }
     public required long Accepted { get; init; }
+
+    /// <summary>For a method that chooses how to draft each round (auto): each choice's rounds, tokens and time; else null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, MethodUse>? Methods { get; init; }
 }

@@ -1,3 +1,6 @@
+using System.Text.Json.Serialization;
+using SpecDec.Generation;
+
 namespace SpecDec.Tools.Benchmarking;
 
 /// <summary>
@@ -28,6 +31,10 @@ public sealed record TurnRecord
 
     /// <summary>Tokens each round produced: its accepted drafts plus the correction or bonus token.</summary>
     public required IReadOnlyList<int> AcceptLengths { get; init; }
+
+    /// <summary>For a method that chooses how to draft each round (auto): the rounds, tokens and time of each choice; else null.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, MethodUse>? Methods { get; init; }
 
     public required string FinishReason { get; init; }
 

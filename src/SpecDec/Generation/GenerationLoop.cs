@@ -363,6 +363,7 @@ internal sealed class GenerationLoop
             _draftLength!.Observe(tree!.Depth, verdict.Accepted);
             Stats.TreeSize = _proposer.TreeSize;
             Stats.DraftMs += Stopwatch.GetElapsedTime(verifyEnd).TotalMilliseconds;
+            Stats.RecordMethodTime(Stopwatch.GetElapsedTime(_roundStart).TotalMilliseconds);
         }
 
         string text = CommitRound(verdict, drafted);

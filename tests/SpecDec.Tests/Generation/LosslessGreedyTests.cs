@@ -181,7 +181,7 @@ public class LosslessGreedyTests
                     var spec = Run(generator, prompt, SpeculationOptions.For(SpeculationMethods.Auto));
                     Assert.Equal(plain.Tokens, spec.Tokens);
                     switches += spec.Stats.MethodSwitches;
-                    used.UnionWith(spec.Stats.MethodRounds.Keys);
+                    used.UnionWith(spec.Stats.Methods.Keys);
                 }
             }
         }

@@ -45,6 +45,17 @@ internal sealed class AcceptanceEstimate
         _rounds = _rounds * _discount + 1;
     }
 
+    /// <summary>
+    /// Keeps <paramref name="factor"/> of the evidence, so α drifts back toward the prior: for a source that was not
+    /// chosen this round, whose record grows stale as the text moves on (and would otherwise keep it unchosen).
+    /// </summary>
+    public void Fade(double factor)
+    {
+        _accepted *= factor;
+        _tried *= factor;
+        _rounds *= factor;
+    }
+
     public void Clear() => _accepted = _tried = _rounds = 0;
 
     /// <summary>Match lengths are grouped as 2, 3, 4–5, 6–9, 10+ tokens (1 for pld's unigram setting): a 2-token match in free

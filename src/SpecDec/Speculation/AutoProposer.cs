@@ -11,13 +11,19 @@ namespace SpecDec.Speculation;
 /// sources are cheap to consult, so each round first looks at what they would propose and how long a match found
 /// it; then it takes the source with the most expected tokens per unit of target time:
 /// <code>
-///   rate = E ÷ (c(rows) + k·d + catch-up)      plain decoding: 1 token per c(1) = 1
+///   rate = t·E ÷ (c(rows) + k·d + catch-up)      plain decoding: 1 token per c(1) = 1
 /// </code>
 /// with c the target's verification cost curve, learned from the rounds auto times itself (<see cref="LearnedCostCurve"/>),
 /// d a draft-model token's measured cost in one-row rounds (0 for copies), k the chain's length (a copy is cut where
 /// more tokens stop paying; the draft model's is the k with the best rate) and E the tokens expected: for a chain,
 /// (1 − α^(k+1)) / (1 − α) with α the per-level acceptance learned from that source's own rounds
-/// (<see cref="AcceptanceEstimate"/>), for copies split by the match's length; for retrieval its tree's own estimate.
+/// (<see cref="AcceptanceEstimate"/>), for copies split by the match's length; for retrieval its tree's own estimate;
+/// for the draft model weighted by how often its confidence cut-off lets it draft at all (a round it stops at once
+/// costs a draft step and yields plain decoding's token). t, the source's calibration, is the tokens its recent rounds
+/// produced over the tokens they were expected to (1 before any): each source's estimate has its own bias (a draft
+/// model's α counts only the tokens it dared to draft; a source is chosen on the rounds its estimate ran high), and the
+/// comparison between sources must not inherit it. Retrieval plans every round unless the request holds a long match,
+/// and what the draft model's rounds taught fades while it sits out, so a source judged poor is tried again.
 /// The draft model reads the prompt only once it is first chosen, and that catch-up is charged to its rounds, spread
 /// over the tokens a request of this process usually generates: a long prompt with a short answer (a summary) is not
 /// worth the draft model's prefill. So a round drafts with the draft model where nothing matches, copies where a
@@ -36,6 +42,18 @@ public sealed class AutoProposer : IDraftProposer
 
     /// <summary>A prompt-lookup match at least this long is copied without consulting retrieval.</summary>
     private const int LongMatch = 6;
+
+    /// <summary>
+    /// Evidence on the draft model's acceptance kept per round it sits out: a poor record fades (half in about 23 rounds),
+    /// so the draft is tried again when the text may have turned predictable (from a summary to arithmetic).
+    /// </summary>
+    private const double DraftFade = 0.97;
+
+    /// <summary>Evidence kept per round in a source's calibration (<see cref="Calibration"/>): about its last 30 rounds.</summary>
+    private const double CalibrationMemory = 0.97;
+
+    /// <summary>Tokens of exact promises a calibration starts from.</summary>
+    private const double CalibrationPrior = 8;
 
     /// <summary>Weight of one round in the draft model's measured costs.</summary>
     private const double Rate = 0.1;
@@ -57,6 +75,18 @@ public sealed class AutoProposer : IDraftProposer
     // rule's (0.8, worth 4 tokens): a draft model is made to agree with its target, where a short copy often is not,
     // and without it the copies' optimistic priors would keep the draft from its first round.
     private readonly AcceptanceEstimate _draftAcceptance = new(discount: 0.9, prior: 0.8, priorWeight: 4);
+    // How often a round that chose the draft model got a draft at all: its confidence cut-off may stop it before the
+    // first token (on text it cannot predict, a translation), and such a round pays a draft step for plain decoding's
+    // one token. Same memory; counted apart from α, which is what a drafted token's chance is.
+    private readonly AcceptanceEstimate _draftStarts = new(discount: 0.9, prior: 0.8, priorWeight: 4);
+    // Each source's expected tokens against what its rounds then produced ([Source]): the estimates above are each
+    // source's own model (a chain's α, a trie's shares), biased in ways a comparison between them must not inherit: the
+    // optimism that lets a poor source be tried again, a source chosen on the rounds its estimate ran high. A source's
+    // expectations are scaled by produced ÷ expected over its recent rounds (a prior of a few exact rounds, faded while
+    // it sits out), so each is judged by how its promises turned out.
+    private readonly double[] _expected = new double[Names.Length];
+    private readonly double[] _produced = new double[Names.Length];
+    private double _promise;             // what this round's choice was expected to produce, tokens
     private LearnedCostCurve? _cost;     // null until the first request; then the target's, learned from auto's rounds
     private double _draftTokenMs;        // a draft-model token, ms, measured as it drafts
     private double _draftPrefillRowMs;   // a context token the draft model reads in a batch (its prefill), ms
@@ -78,7 +108,10 @@ public sealed class AutoProposer : IDraftProposer
         if (_draftModel is not null) _draft = new DraftModelProposer(_draftModel, context.Target);
     }
 
-    /// <summary>Auto with a given verification cost curve instead of the target's measured one (tests: choices that do not depend on timing).</summary>
+    /// <summary>
+    /// Auto with a given verification cost curve instead of the target's measured one; with a curve that does not learn,
+    /// the draft model's costs stay as given too (tests and bench/cpu/auto-modeled.cs: choices that do not depend on timing).
+    /// </summary>
     internal AutoProposer(ProposerContext context, LearnedCostCurve cost, double draftTokenMs, double draftPrefillRowMs) : this(context)
     {
         _cost = cost;
@@ -133,6 +166,7 @@ public sealed class AutoProposer : IDraftProposer
         var choice = Source.None;
         double best = 1; // plain decoding: one token per one-row round
         int lookupLength = 0, draftLength = 0;
+        double promise = 1; // the choice's expected tokens before calibration
         AcceptanceEstimate? lookupEstimate = null;
 
         // The draft model: its cost is paid before its tokens are seen, so it is judged on its record alone, at the
@@ -141,14 +175,17 @@ public sealed class AutoProposer : IDraftProposer
         if (_draft is not null)
         {
             double alpha = _draftAcceptance.Optimistic(_rounds);
+            double starts = _draftStarts.Optimistic(_rounds);
+            double draftTrust = Calibration(Source.Draft);
             double token = _draftTokenMs / cost.OneRowMs;
             double catchUp = _draftStarted ? 0 : DraftPromptRows(context.Length) * _draftPrefillRowMs / cost.OneRowMs;
             double remaining = Math.Max(1, _usualAnswer - (context.Length - _prompt));
             for (int k = 1; k <= Math.Min(maxDepth, _draftOptions.DraftMax); k++)
             {
-                double tokens = AcceptanceEstimate.ExpectedTokens(alpha, k);
-                double rate = tokens / (cost.Relative(k + 1) + k * token + catchUp * tokens / remaining);
-                if (rate > best) (best, choice, draftLength) = (rate, Source.Draft, k);
+                double tokens = draftTrust * (1 + starts * (AcceptanceEstimate.ExpectedTokens(alpha, k) - 1));
+                double rounds = (1 - starts) * (1 + token) + starts * (cost.Relative(k + 1) + k * token);
+                double rate = tokens / (rounds + catchUp * tokens / remaining);
+                if (rate > best) (best, choice, draftLength, promise) = (rate, Source.Draft, k, tokens / draftTrust);
             }
         }
 
@@ -158,24 +195,26 @@ public sealed class AutoProposer : IDraftProposer
         if (tree.Count > 0)
         {
             lookupEstimate = _lookupAcceptance[AcceptanceEstimate.MatchBucket(_lookup.MatchLength)];
-            double alpha = lookupEstimate.Optimistic(_rounds);
+            double alpha = lookupEstimate.Optimistic(_rounds), trust = Calibration(Source.Lookup);
             for (int k = 1; k <= tree.Count; k++)
             {
-                double rate = AcceptanceEstimate.ExpectedTokens(alpha, k) / cost.Relative(k + 1);
-                if (rate > best) (best, choice, lookupLength) = (rate, Source.Lookup, k);
+                double tokens = AcceptanceEstimate.ExpectedTokens(alpha, k);
+                double rate = trust * tokens / cost.Relative(k + 1);
+                if (rate > best) (best, choice, lookupLength, promise) = (rate, Source.Lookup, k, tokens);
             }
         }
 
-        // Retrieval: its tree as it plans it (sized by the same curve). Its lookups are skipped where they cannot win:
-        // when the request itself holds a long match, or when even its most trusted match could not beat the choice so far.
+        // Retrieval: its tree as it plans it (sized by the same curve). Its lookups are skipped when the request itself
+        // holds a long match; otherwise it plans every round, so that its estimates' optimism grows with the rounds
+        // they sit out (skipped whenever the draft model's record looked better, retrieval was never tried again).
         tree.Clear(Math.Min(budget, _retrievalOptions.TreeNodes), Math.Min(maxDepth, _retrievalOptions.DraftMax));
-        if (_lookup.MatchLength < LongMatch && _retrieval.CouldBeat(best, tree.MaxDepth))
+        if (_lookup.MatchLength < LongMatch)
         {
             _retrieval.Propose(context, tree, rng);
             if (tree.Count > 0)
             {
-                double rate = _retrieval.ExpectedTokens / cost.Relative(tree.Count + 1);
-                if (rate > best) (best, choice) = (rate, Source.Retrieval);
+                double rate = Calibration(Source.Retrieval) * _retrieval.ExpectedTokens / cost.Relative(tree.Count + 1);
+                if (rate > best) (best, choice, promise) = (rate, Source.Retrieval, _retrieval.ExpectedTokens);
             }
         }
 
@@ -198,22 +237,33 @@ public sealed class AutoProposer : IDraftProposer
                     long prefill = Stopwatch.GetTimestamp();
                     _draft!.Prefill(context);
                     int rows = DraftPromptRows(context.Length);
-                    if (rows > 0) _draftPrefillRowMs += Rate * (Stopwatch.GetElapsedTime(prefill).TotalMilliseconds / rows - _draftPrefillRowMs);
+                    if (rows > 0 && cost.Learns) _draftPrefillRowMs += Rate * (Stopwatch.GetElapsedTime(prefill).TotalMilliseconds / rows - _draftPrefillRowMs);
                     _draftStarted = true;
                 }
                 tree.Clear(Math.Min(budget, draftLength), draftLength);
                 long start = Stopwatch.GetTimestamp();
                 _draft!.Propose(context, tree, rng);
                 double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-                if (tree.Count > 0) _draftTokenMs += Rate * (Math.Min(ms / tree.Count, LearnedCostCurve.MaxJump * _draftTokenMs) - _draftTokenMs);
+                if (tree.Count > 0 && cost.Learns) _draftTokenMs += Rate * (Math.Min(ms / tree.Count, LearnedCostCurve.MaxJump * _draftTokenMs) - _draftTokenMs);
                 _estimate = _draftAcceptance;
                 break;
         }
         _source = choice;
+        _promise = promise;
+        if (choice == Source.Draft) _draftStarts.Observe(1, tree.Count > 0 ? 1 : 0);
+        else
+        {
+            _draftAcceptance.Fade(DraftFade);
+            _draftStarts.Fade(DraftFade);
+        }
         _depth = tree.Depth;
         _rows = tree.Count + 1;
         _verifyStart = Stopwatch.GetTimestamp();
     }
+
+    /// <summary>Produced ÷ expected tokens of <paramref name="source"/>'s recent rounds, from a prior of exact promises.</summary>
+    private double Calibration(Source source) =>
+        (_produced[(int)source] + CalibrationPrior) / (_expected[(int)source] + CalibrationPrior);
 
     /// <summary>Context tokens the draft model reads before its first round: all but the last, or its window of them.</summary>
     private int DraftPromptRows(int context)
@@ -231,6 +281,13 @@ public sealed class AutoProposer : IDraftProposer
         if (_verifyStart != 0) _cost!.Observe(_rows, Stopwatch.GetElapsedTime(_verifyStart).TotalMilliseconds);
         _verifyStart = 0;
         _estimate?.Observe(_depth, path.Length);
+        for (int s = 0; s < _expected.Length; s++)
+        {
+            _expected[s] *= CalibrationMemory;
+            _produced[s] *= CalibrationMemory;
+        }
+        _expected[(int)_source] += _promise;
+        _produced[(int)_source] += path.Length + 1;
         if (_source == Source.Retrieval) _retrieval.Accepted(path);
         if (_source == Source.Draft) _draft!.Accepted(path); // its cache keeps the accepted drafts
     }
@@ -247,6 +304,9 @@ public sealed class AutoProposer : IDraftProposer
         _retrieval.Forget();
         foreach (var e in _lookupAcceptance) e.Clear();
         _draftAcceptance.Clear();
+        _draftStarts.Clear();
+        Array.Clear(_expected);
+        Array.Clear(_produced);
         _usualAnswer = 64;
     }
 }

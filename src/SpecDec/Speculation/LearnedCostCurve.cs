@@ -25,12 +25,14 @@ public sealed class LearnedCostCurve
     private readonly double[] _learned;  // [MaxRows + 1] n rows' learned time, ms, or 0 while none was timed
     private readonly double[] _relative; // [MaxRows + 1] c(n) from the above
     private double _scale = 1;           // timed rounds over the sweep's times
-    private readonly bool _learns;
+
+    /// <summary>Whether <see cref="Observe"/> learns: false for a curve that is not this machine's timing (a model of one).</summary>
+    public bool Learns { get; }
 
     /// <param name="learns">False: <see cref="Observe"/> is ignored (a curve that is not this machine's timing).</param>
     public LearnedCostCurve(CostCurve swept, bool learns = true)
     {
-        _learns = learns;
+        Learns = learns;
         _swept = new double[ForwardBatch.MaxRows + 1];
         _learned = new double[ForwardBatch.MaxRows + 1];
         _relative = new double[ForwardBatch.MaxRows + 1];
@@ -59,7 +61,7 @@ public sealed class LearnedCostCurve
     /// <summary>A round of <paramref name="rows"/> rows took <paramref name="ms"/> milliseconds.</summary>
     public void Observe(int rows, double ms)
     {
-        if (!_learns || rows < 1 || rows > ForwardBatch.MaxRows || !(ms > 0)) return;
+        if (!Learns || rows < 1 || rows > ForwardBatch.MaxRows || !(ms > 0)) return;
         double expected = Milliseconds(rows);
         ms = Math.Min(ms, MaxJump * expected);
         _learned[rows] = expected + Rate * (ms - expected); // a count's first round moves it from the scaled sweep

@@ -194,20 +194,6 @@ public sealed class RestProposer : IDraftProposer
 
     private double Relative(int rows) => _cost?.Relative(rows) ?? 1;
 
-    /// <summary>
-    /// Whether some round could draft at more than <paramref name="rate"/> tokens per one-row round: a chain at most
-    /// <paramref name="depth"/> deep at the most trusted α of any source and match length. Auto skips the lookups when not.
-    /// </summary>
-    public bool CouldBeat(double rate, int depth)
-    {
-        double alpha = 0;
-        foreach (var estimate in _requestAcceptance) alpha = Math.Max(alpha, estimate.Optimistic(_rounds + 1));
-        foreach (var estimate in _storeAcceptance) alpha = Math.Max(alpha, estimate.Optimistic(_rounds + 1));
-        for (int k = 1; k <= depth; k++)
-            if (AcceptanceEstimate.ExpectedTokens(alpha, k) / Relative(k + 1) > rate) return true;
-        return false;
-    }
-
     /// <summary>Counts the continuations of <paramref name="tail"/>'s longest match in <paramref name="history"/>.</summary>
     private void Count(ContinuationTrie trie, TokenHistory history, ReadOnlySpan<int> tail, int depth)
     {

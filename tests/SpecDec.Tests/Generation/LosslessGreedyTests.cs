@@ -182,6 +182,11 @@ public class LosslessGreedyTests
                     Assert.Equal(plain.Tokens, spec.Tokens);
                     switches += spec.Stats.MethodSwitches;
                     used.UnionWith(spec.Stats.Methods.Keys);
+                    // Every round that could draft is some method's (the last may have no room: one plain token), and
+                    // the methods' tokens are the request's.
+                    long unassigned = spec.Stats.Rounds - spec.Stats.Methods.Values.Sum(u => u.Rounds);
+                    Assert.InRange(unassigned, 0, 1);
+                    Assert.Equal(spec.Stats.Accepted + spec.Stats.Rounds - unassigned, spec.Stats.Methods.Values.Sum(u => u.Tokens));
                 }
             }
         }

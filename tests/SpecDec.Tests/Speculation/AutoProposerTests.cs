@@ -45,4 +45,28 @@ public class AutoProposerTests
         // … while a short prompt still does.
         Assert.Equal(SpeculationMethods.DraftModel, FirstChoice(auto, 12));
     }
+
+    [Fact]
+    public void ADraftModelWhoseDraftsFailIsDroppedAndLaterTriedAgain()
+    {
+        var auto = Create();
+        auto.Reset(Proposals.Request(SamplingOptions.Greedy, 1024, SpeculationOptions.For(SpeculationMethods.Auto)));
+        var context = Enumerable.Range(0, 12).ToList();
+        auto.Prefill(context.ToArray());
+        var choices = new List<string>();
+        for (int round = 0; round < 150; round++)
+        {
+            Proposals.Propose(auto, context.ToArray(), 12, Tokenizer.VocabSize, depth: 8);
+            choices.Add(auto.ActiveMethod);
+            auto.Accepted([]); // every draft rejected at its first token
+            context.Add(12 + round); // no repeats: nothing to copy or retrieve
+        }
+        Assert.Equal(SpeculationMethods.DraftModel, choices[0]);
+        int dropped = choices.IndexOf(SpeculationMethods.None);
+        Assert.InRange(dropped, 1, 10);
+        // After sitting out a while (its record fades, its optimism grows), it is tried again, and dropped again.
+        int retried = choices.IndexOf(SpeculationMethods.DraftModel, dropped);
+        Assert.InRange(retried, dropped + 5, 149);
+        Assert.Contains(SpeculationMethods.None, choices.Skip(retried));
+    }
 }

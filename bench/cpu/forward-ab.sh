@@ -10,12 +10,12 @@
 # many rounds new's block median was below old's. The kernel class is the environment's (e.g.
 # DOTNET_EnableAVXVNNI=0 for AVX-512BW); both builds see the same. It also says whether both builds' logits have the
 # same bits (a hash of every size's). Raw lines go to $WORK/raw.txt.
-# ROUNDS=40 REPS=10 with the default sizes takes about 3 minutes on the idle 2-core machine (after ~1 minute of builds).
+# CPU=1 times the process's CPU time instead of wall time (for a loaded machine; forward-times.cs --cpu).
 set -euo pipefail
 old=${1:?usage: forward-ab.sh OLD_REV [MODEL]}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 model=$(realpath "${2:-$root/models/target-q8_0.gguf}")
-ROUNDS=${ROUNDS:-40} REPS=${REPS:-10} SIZES=${SIZES:-1,8,9,8v,9v} CONTEXT=${CONTEXT:-256} THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-100} REPS=${REPS:-10} SIZES=${SIZES:-1,8,9,8v,9v} CONTEXT=${CONTEXT:-256} THREADS=${THREADS:-2}
 WORK=${WORK:-/tmp/specdec-forward-ab}
 mkdir -p "$WORK"
 
@@ -34,7 +34,7 @@ rm -f "$WORK"/{in,out}-{old,new}
 pids=()
 for b in old new; do
   mkfifo "$WORK/in-$b" "$WORK/out-$b"
-  "$WORK/bin-$b/forward-times" "$model" --threads "$THREADS" --context "$CONTEXT" --sizes "$SIZES" --reps "$REPS" \
+  "$WORK/bin-$b/forward-times" "$model" --threads "$THREADS" --context "$CONTEXT" --sizes "$SIZES" --reps "$REPS" ${CPU:+--cpu} \
     < "$WORK/in-$b" > "$WORK/out-$b" &
   pids+=($!)
 done
@@ -53,7 +53,7 @@ for ((r = 0; r < ROUNDS; r++)); do
   if ((r % 2 == 0)); then block old 3 4; block new 5 6; else block new 5 6; block old 3 4; fi
 done
 echo "logits of every size: $([ "$hash_old" = "$hash_new" ] && echo "the same bits in both builds" || echo "DIFFERENT (old $hash_old, new $hash_new)")"
-echo "model $(basename "$model"), context $CONTEXT, $THREADS threads, $ROUNDS rounds of $REPS forwards a size and build;" \
+echo "model $(basename "$model"), context $CONTEXT, $THREADS threads, ${CPU:+process CPU time, }$ROUNDS rounds of $REPS forwards a size and build;" \
   "load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end; ${DOTNET_EnableAVXVNNI:+DOTNET_EnableAVXVNNI=$DOTNET_EnableAVXVNNI }${DOTNET_EnableAVX512:+DOTNET_EnableAVX512=$DOTNET_EnableAVX512}"
 # raw line: build, then (size, min, median) per size. Rounds pair up as they ran (round r = lines 2r and 2r + 1).
 awk -v rounds="$ROUNDS" '

@@ -2,13 +2,15 @@
 // bench/cpu/forward-ab.sh, which runs two builds of this program side by side and alternates their blocks.
 // A .NET file-based program; from the repository root:
 //
-//   dotnet run -c Release bench/cpu/forward-times.cs -- MODEL [--threads 2] [--context 256] [--sizes 1,8,9,8v,9v] [--reps 10]
+//   dotnet run -c Release bench/cpu/forward-times.cs -- MODEL [--threads 2] [--context 256] [--sizes 1,8,9,8v,9v] [--reps 10] [--cpu]
 //
 // It loads MODEL, prefills --context tokens, prints "ready" and a hash of the logits' bits of one forward of each size,
 // then for each line read from stdin times --reps forwards of each size at that depth (the cache rolled back before
 // each) and prints one line per block: the size, then the minimum and the median in milliseconds. A size k is a
 // forward of k rows with the last row's logits (what `specdec perf`'s c(k) times); kv is the same with every row's
-// logits (what a verification forward computes). EOF ends it.
+// logits (what a verification forward computes). With --cpu the times are the process's CPU time instead of wall time:
+// on a machine other work keeps busy, descheduling does not inflate them (with several threads they include the
+// workers' spinning). EOF ends it.
 #:project ../../src/SpecDec/SpecDec.csproj
 using System.Diagnostics;
 using System.Globalization;
@@ -16,6 +18,7 @@ using SpecDec.Backends.Cpu;
 using SpecDec.Model;
 
 if (args.Length < 1) { Console.Error.WriteLine("usage: forward-times.cs MODEL [--threads N] [--context N] [--sizes 1,8,9,8v] [--reps N]"); return 1; }
+bool cpu = args.Contains("--cpu");
 int threads = int.Parse(Option("--threads", "2")), context = int.Parse(Option("--context", "256")), reps = int.Parse(Option("--reps", "10"));
 var sizes = Option("--sizes", "1,8,9,8v,9v").Split(',').Select(s => (Name: s, Rows: int.Parse(s.TrimEnd('v')), Every: s.EndsWith('v'))).ToArray();
 int maxRows = sizes.Max(s => s.Rows);
@@ -42,6 +45,12 @@ double Time((string Name, int Rows, bool Every) s)
         Tokens = tokens.AsSpan(context, s.Rows), Positions = positions.AsSpan(context, s.Rows),
         LogitRows = s.Every ? rowIndex.AsSpan(0, s.Rows) : default,
     };
+    if (cpu)
+    {
+        double c0 = CpuTime.Ms();
+        model.Forward(batch, cache, logits);
+        return CpuTime.Ms() - c0;
+    }
     long t0 = Stopwatch.GetTimestamp();
     model.Forward(batch, cache, logits);
     return Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
@@ -75,4 +84,19 @@ string Option(string name, string fallback)
 {
     int i = Array.IndexOf(args, name);
     return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+}
+
+static class CpuTime
+{
+    struct Timespec { public long Seconds, Nanoseconds; }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    static extern int ClockGetTime(int clock, out Timespec time);
+
+    /// <summary>The process's CPU time (CLOCK_PROCESS_CPUTIME_ID), milliseconds.</summary>
+    public static double Ms()
+    {
+        ClockGetTime(2, out Timespec t);
+        return t.Seconds * 1e3 + t.Nanoseconds / 1e6;
+    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using SpecDec.Model;
+using SpecDec.Speculation;
 
 namespace SpecDec.Generation;
 
@@ -8,6 +9,9 @@ namespace SpecDec.Generation;
 /// (<see cref="ILanguageModel.Forward(in ForwardBatch, ReadOnlySpan{SequenceRows}, Span{float})"/>), so every weight is
 /// read once for all their rows. Each session proposes, verifies and commits as <see cref="GenerationSession.Step"/>
 /// does, on exactly the logits its round alone would get: its tokens are those it would generate alone. Sessions
+/// that draft with a draft model (<see cref="IStepwiseDrafter"/>) run their drafting forwards together too, one forward
+/// of the draft model per draft position for all of them, each row with the bits it gets alone, so the drafts are
+/// those each would propose alone. Sessions
 /// whose rows would take a forward past <see cref="ForwardBatch.MaxRows"/> go in the next forward of the same call;
 /// a session whose proposer asks for the target's hidden states, or one left alone in a forward, verifies on its own. A round's time, in each
 /// session's statistics, is the whole call's up to its commit; a proposer that learns from its rounds' timing
@@ -27,6 +31,10 @@ public sealed class BatchedRounds(ILanguageModel target)
     private readonly int[] _memberLogits = new int[MaxRows];      // [sequences] its logit rows
     private float[] _logits = [];                                 // [logit rows × V]
     private int _count, _rows, _logitCount;
+    private readonly List<int> _opened = [];                      // sessions whose round is open, in order
+    private List<IStepwiseDrafter> _drafting = [], _next = [];    // drafters wanting a forward (this step's, the next's)
+    private readonly IStepwiseDrafter?[] _drafters = new IStepwiseDrafter?[MaxRows]; // [sequences] of a draft forward
+    private float[] _draftLogits = [];                            // [sequences × draft V] their last rows' logits
 
     public ILanguageModel Target => target;
 
@@ -45,7 +53,20 @@ public sealed class BatchedRounds(ILanguageModel target)
                 var loop = sessions[i].Loop;
                 if (!ReferenceEquals(loop.Target, target)) throw new ArgumentException($"session {i} generates with another model", nameof(sessions));
                 texts[i] = "";
-                if (!loop.BeginRound(start)) continue;
+                if (!loop.OpenRound(start, out bool propose)) continue;
+                _opened.Add(i);
+                if (!propose) continue;
+                if (loop.Proposer is IStepwiseDrafter drafter)
+                {
+                    if (drafter.BeginPropose(loop.ProposalContext, loop.Tree!, loop.Rng)) _drafting.Add(drafter);
+                }
+                else loop.Proposer!.Propose(loop.ProposalContext, loop.Tree!, loop.Rng);
+            }
+            Draft();
+            foreach (int i in _opened)
+            {
+                var loop = sessions[i].Loop;
+                loop.LayOutRound();
                 if (!loop.Batchable)
                 {
                     texts[i] = loop.VerifyAlone();
@@ -60,8 +81,59 @@ public sealed class BatchedRounds(ILanguageModel target)
         finally
         {
             _count = _rows = _logitCount = 0;
+            _opened.Clear();
+            _drafting.Clear();
+            _next.Clear();
             _sequences.AsSpan().Clear(); // holds no cache between calls
+            _drafters.AsSpan().Clear();
         }
+    }
+
+    /// <summary>
+    /// The drafters' forwards, draft position by draft position: each step one forward of every drafter's staged rows
+    /// (more when they pass <see cref="ForwardBatch.MaxRows"/> rows or use different draft models), until each proposal is complete.
+    /// </summary>
+    private void Draft()
+    {
+        while (_drafting.Count > 0)
+        {
+            foreach (var drafter in _drafting)
+            {
+                if (_count > 0 && (!ReferenceEquals(drafter.DraftModel, _drafters[0]!.DraftModel) || _rows + drafter.FeedTokens.Length > MaxRows)) DraftForward();
+                int n = drafter.FeedTokens.Length;
+                drafter.FeedTokens.CopyTo(_tokens.AsSpan(_rows));
+                drafter.FeedPositions.CopyTo(_positions.AsSpan(_rows));
+                for (int k = 0; k < n; k++) _parents[_rows + k] = k - 1;
+                _logitRows[_count] = _rows + n - 1;
+                _sequences[_count] = new SequenceRows(drafter.DraftCache, _rows, n);
+                _drafters[_count++] = drafter;
+                _rows += n;
+            }
+            DraftForward();
+            (_drafting, _next) = (_next, _drafting);
+            _next.Clear();
+        }
+    }
+
+    /// <summary>The draft forward of the rows added so far (one sequence alone: its own forward); each drafter goes on with its logits.</summary>
+    private void DraftForward()
+    {
+        var model = _drafters[0]!.DraftModel;
+        int vocab = model.Config.LogitCount;
+        long need = (long)_count * vocab;
+        if (_draftLogits.Length < need) _draftLogits = new float[need];
+        if (_count == 1) model.Forward(ForwardBatch.Causal(_tokens.AsSpan(0, _rows), _positions.AsSpan(0, _rows)), _sequences[0].Cache, _draftLogits);
+        else
+            model.Forward(new ForwardBatch
+            {
+                Tokens = _tokens.AsSpan(0, _rows), Positions = _positions.AsSpan(0, _rows), Parents = _parents.AsSpan(0, _rows),
+                LogitRows = _logitRows.AsSpan(0, _count),
+            }, _sequences.AsSpan(0, _count), _draftLogits);
+        for (int s = 0; s < _count; s++)
+            if (_drafters[s]!.ContinuePropose(_draftLogits.AsSpan(s * vocab, vocab))) _next.Add(_drafters[s]!);
+        _sequences.AsSpan(0, _count).Clear();
+        _drafters.AsSpan(0, _count).Clear();
+        _count = _rows = 0;
     }
 
     private void Add(int member, in ForwardBatch batch, IKvCache cache)

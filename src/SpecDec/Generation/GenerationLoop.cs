@@ -252,6 +252,21 @@ internal sealed class GenerationLoop
     /// </summary>
     public bool BeginRound(long roundStart)
     {
+        if (!OpenRound(roundStart, out bool propose)) return false;
+        if (propose) _proposer!.Propose(ProposalContext, _tree!, _rng);
+        LayOutRound();
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="BeginRound"/> up to the proposal, for <see cref="BatchedRounds"/>, which may run several sessions'
+    /// draft-model forwards together: returns false, doing nothing, once generation has ended; <paramref name="propose"/>
+    /// tells whether the proposer is to propose now, after <see cref="ProposalContext"/> into <see cref="Tree"/> (cleared,
+    /// its budget set) with <see cref="Rng"/>. Then <see cref="LayOutRound"/>.
+    /// </summary>
+    internal bool OpenRound(long roundStart, out bool propose)
+    {
+        propose = _proposing = false;
         if (FinishReason is not null)
         {
             _roundCount = 0;
@@ -259,22 +274,40 @@ internal sealed class GenerationLoop
         }
         if (_prefilled < Stats.PromptTokens) throw new InvalidOperationException("the prompt must be prefilled before the first round");
         _roundStart = _proposerRead ? roundStart : ProposerPrefill(roundStart);
-        int n = _committed;
-        int pending = n - 1;
 
         // Propose: at most as deep as what may still be committed, minus the token the verifier always adds;
         // every node takes a cache row, so the tree fits in what is left of the cache too.
-        int room = _limit - n - 1;
+        int room = _limit - _committed - 1;
+        _tree?.Clear(0);
+        if (_proposer is null || room <= 0) return true;
+        int depth = Math.Min(_draftLength!.Current, room);
+        int budget = _speculation.Tree ? Math.Min(_speculation.TreeNodes, room) : depth;
+        _tree!.Clear(budget, depth);
+        propose = _proposing = true;
+        return true;
+    }
+
+    private bool _proposing; // this round asked the proposer for a proposal
+
+    /// <summary>This round's proposer (null: plain decoding).</summary>
+    internal IDraftProposer? Proposer => _proposer;
+
+    /// <summary>What a proposal follows: every committed token.</summary>
+    internal ReadOnlySpan<int> ProposalContext => _tokens.AsSpan(0, _committed);
+
+    /// <summary>This round's draft, after <see cref="OpenRound"/>.</summary>
+    internal DraftTree? Tree => _tree;
+
+    /// <summary>The request's random stream.</summary>
+    internal Xoshiro256StarStar Rng => _rng;
+
+    /// <summary>The rest of <see cref="BeginRound"/> once the proposal is in <see cref="Tree"/>: side rows and <see cref="RoundBatch"/>'s layout.</summary>
+    internal void LayOutRound()
+    {
+        int n = _committed;
+        int pending = n - 1;
         var tree = _tree;
-        tree?.Clear(0);
-        if (_proposer is not null && room > 0)
-        {
-            int depth = Math.Min(_draftLength!.Current, room);
-            int budget = _speculation.Tree ? Math.Min(_speculation.TreeNodes, room) : depth;
-            tree!.Clear(budget, depth);
-            _proposer.Propose(_tokens.AsSpan(0, n), tree, _rng);
-            if (_proposer.ActiveMethod is string method) Stats.RecordMethod(method);
-        }
+        if (_proposing && _proposer!.ActiveMethod is string method) Stats.RecordMethod(method);
         int drafted = tree?.Count ?? 0;
         // Side rows: within the forward's row limit and the cache rows left after the tree's.
         int side = 0, wanted = 0;
@@ -307,7 +340,6 @@ internal sealed class GenerationLoop
         }
         for (int k = 0; k < wanted; k++) _logitRows[treeRows + k] = treeRows + _sideWanted[k];
         (_drafted, _side, _wanted, _treeRows, _rows) = (drafted, side, wanted, treeRows, rows);
-        return true;
     }
 
     /// <summary>

@@ -15,7 +15,7 @@ namespace SpecDec.Speculation;
 /// top probability falls below p-min (in greedy mode q is one-hot, so confidence is measured on the raw
 /// softmax at temperature 1).
 /// </summary>
-public sealed class DraftModelProposer : IDraftProposer
+public sealed class DraftModelProposer : IStepwiseDrafter
 {
     private const int MaxChunk = ForwardBatch.MaxRows;
 
@@ -24,7 +24,9 @@ public sealed class DraftModelProposer : IDraftProposer
     private readonly int _sharedVocab;   // ids both models score: the draft samples only among these
     private readonly float[] _logits;    // [draft V] logits of the last row fed
     private readonly float[] _softmax;   // [shared V] scratch for the confidence test
-    private readonly int[] _positions = new int[MaxChunk];
+    private readonly int[] _feedTokens = new int[MaxChunk];     // [_feedCount] rows staged for the next forward …
+    private readonly int[] _positions = new int[MaxChunk];      // [_feedCount] … at these positions
+    private int _feedCount;
     private int[] _history = [];         // [window + draft-max] recent context then drafts, for penalties
     private Sampler? _sampler;
     private IKvCache? _cache;
@@ -106,37 +108,65 @@ public sealed class DraftModelProposer : IDraftProposer
     /// <summary>Drafts a chain, each token drawn from its own q (with replacement, one child per node).</summary>
     public void Propose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
+        if (!BeginPropose(context, tree, rng)) return;
+        do RunStaged();
+        while (ContinuePropose(_logits));
+    }
+
+    // The proposal in progress, between BeginPropose and the ContinuePropose that ends it.
+    private DraftTree? _tree;
+    private Xoshiro256StarStar? _rng;
+    private int _count, _produced, _penaltyWindow;
+
+    public ILanguageModel DraftModel => _draft;
+    public IKvCache DraftCache => _cache ?? throw new InvalidOperationException("Reset must be called first");
+    public ReadOnlySpan<int> FeedTokens => _feedTokens.AsSpan(0, _feedCount);
+    public ReadOnlySpan<int> FeedPositions => _positions.AsSpan(0, _feedCount);
+
+    public bool BeginPropose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
+    {
         if (_cache is null || _sampler is null) throw new InvalidOperationException("Reset must be called before Propose");
         int n = context.Length;
         _proposedAt = n;
+        _feedCount = 0;
         if (_cache.Length == 0) StartWindow(n);
         // The cache will hold the context plus all drafts but the last.
         int count = Math.Min(tree.MaxDepth, _cache.Capacity - RowOf(n) + 1); // a chain: as deep as the round allows
-        if (count <= 0) return;
+        if (count <= 0) return false;
         tree.Draws = SiblingDraws.WithReplacement;
-
-        ReadOnlySpan<float> row = CatchUp(context);
+        (_tree, _rng, _count, _produced) = (tree, rng, count, 0);
 
         // Penalties look at the recent context followed by the drafts so far.
-        int window = PenaltyWindow(_sampler.Options, n);
-        context[(n - window)..].CopyTo(_history);
-        int produced = 0;
-        while (true)
-        {
-            if (_pMin > 0 && TopProbability(row) < _pMin) break;
-            int qIndex = tree.NewQRow(out Span<float> qRow);
-            int best = _sampler.Distribution(row, _history.AsSpan(0, window + produced), qRow);
-            qRow[_sharedVocab..].Clear();
-            int token = _sampler.Options.IsGreedy ? best : Sampler.Sample(qRow[.._sharedVocab], rng);
-            tree.Add(produced - 1, token, qIndex);
-            _history[window + produced] = token;
-            produced++;
-            if (produced == count) break;
+        _penaltyWindow = PenaltyWindow(_sampler.Options, n);
+        context[(n - _penaltyWindow)..].CopyTo(_history);
 
-            _positions[0] = n + produced - 1;
-            _draft.Forward(ForwardBatch.Causal(tree.Tokens.Slice(produced - 1, 1), _positions.AsSpan(0, 1)), _cache, _logits);
-            row = _logits.AsSpan(0, _sharedVocab);
-        }
+        // Catch up: feed the committed tokens the cache has not seen; the logits after the last one predict the
+        // first draft token. The last committed token must be fed even if the cache already holds it.
+        if (PositionAfter(_cache.Length) >= n) _cache.Rollback(RowOf(n - 1));
+        StageUpTo(context, n);
+        return _feedCount > 0 || ContinuePropose(_logits);
+    }
+
+    public bool ContinuePropose(ReadOnlySpan<float> logits)
+    {
+        _feedCount = 0;
+        var tree = _tree!;
+        var row = logits[.._sharedVocab];
+        if (_pMin > 0 && TopProbability(row) < _pMin) return false;
+        int qIndex = tree.NewQRow(out Span<float> qRow);
+        int window = _penaltyWindow, produced = _produced;
+        int best = _sampler!.Distribution(row, _history.AsSpan(0, window + produced), qRow);
+        qRow[_sharedVocab..].Clear();
+        int token = _sampler.Options.IsGreedy ? best : Sampler.Sample(qRow[.._sharedVocab], _rng!);
+        tree.Add(produced - 1, token, qIndex);
+        _history[window + produced] = token;
+        _produced = ++produced;
+        if (produced == _count) return false;
+        // The draft token just drawn, fed back for the next one's logits.
+        _feedTokens[0] = token;
+        _positions[0] = _proposedAt + produced - 1;
+        _feedCount = 1;
+        return true;
     }
 
     public void Prefill(ReadOnlySpan<int> prompt)
@@ -144,7 +174,8 @@ public sealed class DraftModelProposer : IDraftProposer
         if (_cache is null) throw new InvalidOperationException("Reset must be called before Prefill");
         if (prompt.Length < 2) return;
         StartWindow(prompt.Length);
-        FeedUpTo(prompt, prompt.Length - 1);
+        StageUpTo(prompt, prompt.Length - 1);
+        RunStaged();
     }
 
     /// <summary>Which context tokens the draft skips, fixed when its cache starts on a context of <paramref name="n"/> tokens.</summary>
@@ -165,41 +196,41 @@ public sealed class DraftModelProposer : IDraftProposer
     private int PositionAfter(int rows) => rows < SinkTokens ? rows : rows + _skip;
 
     /// <summary>
-    /// Feeds the committed tokens the cache has not seen (in chunks) and returns the logits after the last
-    /// one: the draft's prediction for the first draft token.
+    /// Feeds the context positions from the cache's end up to <paramref name="end"/>, leaving out the skipped ones,
+    /// in chunks at their own RoPE positions; the last chunk is only staged (<see cref="FeedTokens"/>), for the caller
+    /// to run alone (<see cref="RunStaged"/>) or with other sequences' rows.
     /// </summary>
-    private ReadOnlySpan<float> CatchUp(ReadOnlySpan<int> context)
-    {
-        var cache = _cache!;
-        int n = context.Length;
-        // The last committed token must be fed to get logits after it, even if the cache already holds it.
-        if (PositionAfter(cache.Length) >= n) cache.Rollback(RowOf(n - 1));
-        FeedUpTo(context, n);
-        return _logits.AsSpan(0, _sharedVocab);
-    }
-
-    /// <summary>Feeds the context positions from the cache's end up to <paramref name="end"/>, leaving out the skipped ones.</summary>
-    private void FeedUpTo(ReadOnlySpan<int> context, int end)
+    private void StageUpTo(ReadOnlySpan<int> context, int end)
     {
         int start = PositionAfter(_cache!.Length);
         if (start < SinkTokens && _skip > 0)
         {
-            Feed(context, start, SinkTokens);
+            Stage(context, start, SinkTokens);
             start = SinkTokens + _skip;
         }
-        Feed(context, start, end);
+        Stage(context, start, end);
     }
 
-    /// <summary>Runs context positions [start, end) through the draft, in chunks, at their own RoPE positions.</summary>
-    private void Feed(ReadOnlySpan<int> context, int start, int end)
+    /// <summary>Stages context positions [start, end) chunk by chunk, running each staged chunk once another follows it.</summary>
+    private void Stage(ReadOnlySpan<int> context, int start, int end)
     {
         while (start < end)
         {
+            RunStaged();
             int rows = Math.Min(MaxChunk, end - start);
+            context.Slice(start, rows).CopyTo(_feedTokens);
             for (int i = 0; i < rows; i++) _positions[i] = start + i;
-            _draft.Forward(ForwardBatch.Causal(context.Slice(start, rows), _positions.AsSpan(0, rows)), _cache!, _logits);
+            _feedCount = rows;
             start += rows;
         }
+    }
+
+    /// <summary>Runs the staged rows through the draft alone; <see cref="_logits"/> then holds the last row's.</summary>
+    private void RunStaged()
+    {
+        if (_feedCount == 0) return;
+        _draft.Forward(ForwardBatch.Causal(FeedTokens, FeedPositions), _cache!, _logits);
+        _feedCount = 0;
     }
 
     /// <summary>How many context tokens the sampler's repetition penalty can see.</summary>

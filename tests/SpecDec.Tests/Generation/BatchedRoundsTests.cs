@@ -88,10 +88,14 @@ public sealed class BatchedRoundsTests(ServedPair pair) : IClassFixture<ServedPa
     }
 
     // Greedy, every served method: the same tokens whatever each round drafts. Sampled, plain decoding: the same
-    // draws from the same logits (a speculative method's drafts, and so its draws, follow its timing-driven lengths).
+    // draws from the same logits (auto's, rest's and layerskip's drafts, and so their draws, follow their timing).
+    // Draft model sessions only: their draft forwards run together, and each proposes exactly what it proposes alone,
+    // greedy or sampled (the same rounds, drafts and acceptances, the same draws).
     [Theory]
     [InlineData(0f, new[] { "none", "draft", "pld", "lookahead", "rest", "layerskip", "auto" })]
     [InlineData(0.8f, new[] { "none" })]
+    [InlineData(0f, new[] { "draft" })]
+    [InlineData(0.8f, new[] { "draft" })]
     public void Sessions_stepped_together_generate_what_each_generates_alone(float temperature, string[] methods)
     {
         string[] prompts = Prompts[..Math.Max(4, methods.Length)];
@@ -101,7 +105,8 @@ public sealed class BatchedRoundsTests(ServedPair pair) : IClassFixture<ServedPa
             Sampling = new SamplingOptions { Temperature = temperature, Seed = (ulong)(11 + i) },
             Speculation = SpeculationOptions.For(methods[i % methods.Length]),
         }).ToArray();
-        var expected = prompts.Select((p, i) => new Generator(pair.Target, pair.Draft).Generate(p, options[i]).Tokens.ToArray()).ToArray();
+        var alone = prompts.Select((p, i) => new Generator(pair.Target, pair.Draft).Generate(p, options[i])).ToArray();
+        var expected = alone.Select(r => r.Tokens.ToArray()).ToArray();
 
         var sessions = prompts.Select((p, i) => new Generator(pair.Target, pair.Draft).Begin(pair.Target.Tokenizer.Encode(p, addSpecial: true, parseSpecial: true), options[i])).ToArray();
         try
@@ -128,6 +133,11 @@ public sealed class BatchedRoundsTests(ServedPair pair) : IClassFixture<ServedPa
                 // A round that ends on a stop token lists it last, uncommitted.
                 Assert.Equal(expected[i], generated[i].Take(expected[i].Length));
                 Assert.InRange(generated[i].Count, expected[i].Length, expected[i].Length + 1);
+                if (options[i].Speculation.Method == "draft")
+                {
+                    var (a, b) = (alone[i].Stats, sessions[i].Stats);
+                    Assert.Equal((a.Rounds, a.Drafted, a.Accepted), (b.Rounds, b.Drafted, b.Accepted));
+                }
             }
         }
         finally

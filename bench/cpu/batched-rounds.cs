@@ -4,6 +4,7 @@
 // repository root:
 //
 //   dotnet run -c Release bench/cpu/batched-rounds.cs [--repeats 3] [--max-tokens 128] [--threads 0] [--cache-type f32|f16]
+//       [--methods none,draft] [--sessions 1,4,16]
 //
 // (about 2 minutes on 2 idle cores, with the build). Every session gets its own prompt (bench/tasks
 // prose_continuation), greedy; prefills are not timed. Each repeat runs both ways back to back; the table shows
@@ -24,11 +25,13 @@ string root = AppContext.GetData("EntryPointFileDirectoryPath") is string here ?
 int repeats = Option("--repeats", 3), maxTokens = Option("--max-tokens", 128), threads = Option("--threads", 0);
 int cacheAt = Array.IndexOf(args, "--cache-type");
 var cacheType = cacheAt >= 0 && cacheAt + 1 < args.Length && args[cacheAt + 1] == "f16" ? KvCacheType.F16 : KvCacheType.F32;
+string[] methods = List("--methods", "none,draft");
+int[] counts = List("--sessions", "1,4,16").Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
 using var pool = new WorkerPool(threads);
 using var target = Transformer.Load(ModelSource.Open(Path.Combine(root, "models", "target-q8_0.gguf")), pool);
 target.CacheType = cacheType; // attention reads each sequence's own cache: f16 halves its bytes
 using var draft = Transformer.Load(ModelSource.Open(Path.Combine(root, "models", "draft-tiny-q8_0.gguf")), pool);
-int[][] prompts = File.ReadLines(Path.Combine(root, "bench", "tasks", "prose_continuation.jsonl")).Take(16)
+int[][] prompts = File.ReadLines(Path.Combine(root, "bench", "tasks", "prose_continuation.jsonl")).Take(counts.Max())
     .Select(l => target.Tokenizer.Encode(JsonDocument.Parse(l).RootElement.GetProperty("prompt").GetString()!, addSpecial: true, parseSpecial: true)).ToArray();
 var generators = prompts.Select(_ => new Generator(target, draft)).ToArray();
 var batched = new BatchedRounds(target);
@@ -37,12 +40,12 @@ Console.WriteLine($"{maxTokens} greedy tokens per session, {repeats} repeats, {p
 Console.WriteLine();
 Console.WriteLine("| method | sessions | one after another tok/s | together tok/s | together / one after another | rounds per session | same tokens |");
 Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
-foreach (string method in new[] { "none", "draft" })
+foreach (string method in methods)
 {
     var options = new GenerationOptions { MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, Speculation = SpeculationOptions.For(method) };
     generators[0].WarmUp(options);
-    Run(4, together: true, options); // first use of the batched path
-    foreach (int n in new[] { 1, 4, 16 })
+    Run(Math.Min(4, prompts.Length), together: true, options); // first use of the batched path
+    foreach (int n in counts)
     {
         var alone = new List<double>();
         var joint = new List<double>();
@@ -90,6 +93,12 @@ static double Median(List<double> values)
 {
     var sorted = values.Order().ToArray();
     return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+}
+
+string[] List(string name, string fallback)
+{
+    int i = Array.IndexOf(args, name);
+    return (i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback).Split(',');
 }
 
 int Option(string name, int fallback)

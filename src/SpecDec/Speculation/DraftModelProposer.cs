@@ -118,12 +118,17 @@ public sealed class DraftModelProposer : IStepwiseDrafter
     private Xoshiro256StarStar? _rng;
     private int _count, _produced, _penaltyWindow;
 
-    public ILanguageModel DraftModel => _draft;
-    public IKvCache DraftCache => _cache ?? throw new InvalidOperationException("Reset must be called first");
-    public ReadOnlySpan<int> FeedTokens => _feedTokens.AsSpan(0, _feedCount);
-    public ReadOnlySpan<int> FeedPositions => _positions.AsSpan(0, _feedCount);
+    ILanguageModel IStepwiseDrafter.DraftModel => _draft;
+    IKvCache IStepwiseDrafter.DraftCache => _cache ?? throw new InvalidOperationException("Reset must be called first");
+    ReadOnlySpan<int> IStepwiseDrafter.FeedTokens => FeedTokens;
+    ReadOnlySpan<int> IStepwiseDrafter.FeedPositions => FeedPositions;
+    bool IStepwiseDrafter.BeginPropose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng) => BeginPropose(context, tree, rng);
+    bool IStepwiseDrafter.ContinuePropose(ReadOnlySpan<float> logits) => ContinuePropose(logits);
 
-    public bool BeginPropose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
+    private ReadOnlySpan<int> FeedTokens => _feedTokens.AsSpan(0, _feedCount);
+    private ReadOnlySpan<int> FeedPositions => _positions.AsSpan(0, _feedCount);
+
+    private bool BeginPropose(ReadOnlySpan<int> context, DraftTree tree, Xoshiro256StarStar rng)
     {
         if (_cache is null || _sampler is null) throw new InvalidOperationException("Reset must be called before Propose");
         int n = context.Length;
@@ -147,7 +152,7 @@ public sealed class DraftModelProposer : IStepwiseDrafter
         return _feedCount > 0 || ContinuePropose(_logits);
     }
 
-    public bool ContinuePropose(ReadOnlySpan<float> logits)
+    private bool ContinuePropose(ReadOnlySpan<float> logits)
     {
         _feedCount = 0;
         var tree = _tree!;

@@ -110,6 +110,25 @@ internal static class BackendParity
         cuda.Forward(ForwardBatch.Causal(after, afterPos), causal, scratch);
         checks.Add(new Check("GPU: KeepRows cache = the path's own cache", MaxAbs(lb, scratch), true, Exact: true));
 
+        log("batch against one row at a time");
+        // Every matmul path gives a row the same bits: one row a forward (BF16: the streaming kernel), 12 and 40 rows (the tiled
+        // kernels of 2 and 8 tiles, the BF16 norm fused into the split above 16 rows, wider attention blocks).
+        foreach (int rows in new[] { 12, 40 })
+        {
+            IKvCache one = cuda.CreateCache(256), many = cuda.CreateCache(256);
+            cuda.Forward(ForwardBatch.Causal(prompt, Range(0, Prompt)), one, scratch);
+            cuda.Forward(ForwardBatch.Causal(prompt, Range(0, Prompt)), many, scratch);
+            int[] run = Enumerable.Range(0, rows).Select(_ => Token()).ToArray();
+            var batched = new float[rows * V];
+            var single = new float[rows * V];
+            cuda.Forward(new ForwardBatch { Tokens = run, Positions = Range(Prompt, rows), LogitRows = Range(0, rows) }, many, batched);
+            for (int i = 0; i < rows; i++)
+                cuda.Forward(ForwardBatch.Causal(run.AsSpan(i, 1), [Prompt + i]), one, single.AsSpan(i * V, V));
+            checks.Add(new Check($"GPU: {rows} rows in one batch = each row alone", MaxAbs(batched, single), true, Exact: true));
+            ((IDisposable)one).Dispose();
+            ((IDisposable)many).Dispose();
+        }
+
         log("mask");
         ulong[] mask = [0b1, 0b11, 0b101, 0b1011];
         int start = a.Length;

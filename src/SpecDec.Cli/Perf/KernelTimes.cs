@@ -5,7 +5,8 @@ namespace SpecDec.Cli.Perf;
 
 /// <summary>
 /// `perf --device cuda --kernels`: the matmul kernels alone at Llama-3.2-1B's matrix sizes (the route's spike),
-/// microseconds and GB/s of weights read for 1, 8 and 64 rows, against the device's copy bandwidth.
+/// microseconds and GB/s of weights read for 1, 8 and 64 rows, alone and within a chain of launches, against the
+/// device's copy bandwidth.
 /// </summary>
 internal static class KernelTimes
 {
@@ -16,14 +17,14 @@ internal static class KernelTimes
     {
         o.WriteLine($"device {gpu}");
         o.WriteLine($"device copy bandwidth {CudaTiming.CopyBandwidth(gpu):F0} GB/s (read + write)");
-        o.WriteLine($"{"type",-5} {"matrix",-18} {"rows",4} {"µs",9} {"GB/s",7}");
+        o.WriteLine($"{"type",-5} {"matrix",-18} {"rows",4} {"µs",9} {"GB/s",7} {"chained µs",11} {"GB/s",7}");
         foreach (GgmlType type in new[] { GgmlType.BF16, GgmlType.Q8_0 })
             foreach (var (name, n, k) in Shapes)
                 foreach (int rows in new[] { 1, 8, 64 })
                 {
-                    double us = CudaTiming.Matmul(gpu, type, n, k, rows);
+                    var (us, chained) = CudaTiming.Matmul(gpu, type, n, k, rows);
                     double bytes = (double)n * k * (type == GgmlType.Q8_0 ? 34.0 / 32 : 2);
-                    o.WriteLine($"{type,-5} {name,-18} {rows,4} {us,9:F1} {bytes / (us * 1e-6) / 1e9,7:F0}");
+                    o.WriteLine($"{type,-5} {name,-18} {rows,4} {us,9:F1} {bytes / (us * 1e-6) / 1e9,7:F0} {chained,11:F1} {bytes / (chained * 1e-6) / 1e9,7:F0}");
                 }
     }
 }

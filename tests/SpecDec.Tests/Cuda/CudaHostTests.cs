@@ -64,6 +64,13 @@ public class CudaHostTests
         Assert.Equal(1, Groups(GgmlType.Q8_0, 2048, 8192));    // Q8_0 never splits
         Assert.Equal(129L * 4 * 2 * 64 * 16, CudaKernels.SplitScratchFloats(new DeviceMatrix(GgmlType.BF16, 0, 0, 2048, 8192, 8192)));
         Assert.Equal(0, CudaKernels.SplitScratchFloats(new DeviceMatrix(GgmlType.BF16, 0, 0, 8192, 2048, 2048)));
+        // The streaming kernel's shared memory (ring, then the groups' sums) at 16 stages: the 1B's down projection (4 K
+        // groups) and gate/up (GLU: 8 stages, the most that fit a block's 227 KB opt-in on an H100) in one block an SM;
+        // at 8 stages two blocks fit its 228 KB (1 KB reserved a block).
+        Assert.Equal(16 * 8 * 2 * 512 + 2 * 4 * 8 * 512, CudaKernels.StreamSharedBytes(glu: false, stages: 16, groups: 4));
+        Assert.True(CudaKernels.StreamSharedBytes(glu: true, stages: 16, groups: 1) > 232448);
+        Assert.Equal(8 * 8 * 4 * 512 + 2 * 1 * 8 * 2 * 512, CudaKernels.StreamSharedBytes(glu: true, stages: 8, groups: 1));
+        Assert.True(2 * (CudaKernels.StreamSharedBytes(glu: false, stages: 8, groups: 4) + 1024) <= 233472);
         // Query heads per attention block: as many of a KV group's (up to specdec.cu's NH) as leave two blocks an SM.
         Assert.Equal(4, int.Parse(Regex.Match(Source, @"#define NH (\d+)").Groups[1].Value));
         Assert.Equal(1, CudaKernels.AttentionHeadsPerBlock(32, 8, rows: 1, segments: 5, multiprocessors: 132));

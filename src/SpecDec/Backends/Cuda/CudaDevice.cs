@@ -25,6 +25,8 @@ public sealed unsafe class CudaDevice
         ComputeMajor = Attribute(device, 75);   // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
         ComputeMinor = Attribute(device, 76);   // …_MINOR
         Multiprocessors = Attribute(device, 16); // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+        SharedPerBlock = Attribute(device, 97); // CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN
+        SharedPerMultiprocessor = Attribute(device, 81); // CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_MULTIPROCESSOR
         nuint total;
         api.Check(api.cuDeviceTotalMem(&total, device), "cuDeviceTotalMem");
         TotalMemory = (long)total;
@@ -65,6 +67,10 @@ public sealed unsafe class CudaDevice
     public int ComputeMajor { get; }
     public int ComputeMinor { get; }
     public int Multiprocessors { get; }
+
+    /// <summary>Shared memory bytes a block may opt in to, and that a multiprocessor has.</summary>
+    internal int SharedPerBlock { get; }
+    internal int SharedPerMultiprocessor { get; }
     public long TotalMemory { get; }
     internal CudaKernels Kernels { get; }
 

@@ -11,7 +11,7 @@ namespace SpecDec.Backends.Cuda;
 /// The kernels of Kernels/specdec.cu loaded into a device's context: compiled for the card by NVRTC when the
 /// toolkit's libnvrtc is installed, else from the PTX shipped beside the source, which the driver compiles (and
 /// caches) itself, so a machine with only the NVIDIA driver runs them. SPECDEC_CUDA_KERNELS=ptx forces the PTX, and
-/// SPECDEC_CUDA_PTX=file takes the PTX from a file instead of the assembly.
+/// SPECDEC_CUDA_PTX=file takes the PTX from a file instead of the assembly, SPECDEC_CUDA_SOURCE=file compiles that source.
 /// </summary>
 internal sealed unsafe class CudaKernels
 {
@@ -41,12 +41,17 @@ internal sealed unsafe class CudaKernels
     readonly nint _stream;
     readonly nint _module;
     readonly Dictionary<GgmlType, nint[]> _matmul = [], _glu = [], _matmulTc = [], _gluTc = [];
+    readonly nint _streamMatmul, _streamGlu;
+    readonly int _multiprocessors, _sharedPerBlock, _sharedPerMultiprocessor;
     readonly nint[] _matmulQ8, _gluQ8;
 
     public CudaKernels(CudaDevice device)
     {
         _api = device.Api;
         _stream = device.Stream;
+        _multiprocessors = device.Multiprocessors;
+        _sharedPerBlock = device.SharedPerBlock;
+        _sharedPerMultiprocessor = device.SharedPerMultiprocessor;
         byte[] image;
         bool forcePtx = Environment.GetEnvironmentVariable("SPECDEC_CUDA_KERNELS") == "ptx";
         var compiled = forcePtx ? null : CompileCached(device);
@@ -83,6 +88,11 @@ internal sealed unsafe class CudaKernels
             _matmulTc[type] = Tiles.Select(n => Function($"mmt_{name}_n{n}")).ToArray();
             _gluTc[type] = Tiles.Select(n => Function($"glut_{name}_n{n}")).ToArray();
         }
+        _streamMatmul = Function("mms_bf16");
+        _streamGlu = Function("glus_bf16");
+        // The streaming kernel's ring lives in dynamic shared memory, above the default 48 KB a block may ask for.
+        foreach (nint f in new[] { _streamMatmul, _streamGlu })
+            _api.Check(_api.cuFuncSetAttribute(f, 8 /* CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES */, _sharedPerBlock), "cuFuncSetAttribute");
         TensorCores = device.ComputeMajor >= 8 && Environment.GetEnvironmentVariable("SPECDEC_CUDA_TENSOR_CORES") != "0";
         Dependent = compiled is not null && device.ComputeMajor >= 9 && _api.cuLaunchKernelEx != null
             && Environment.GetEnvironmentVariable("SPECDEC_CUDA_PDL") != "0";
@@ -105,6 +115,7 @@ internal sealed unsafe class CudaKernels
         TypeNames.Select(t => t.Name).Append("q8_0")
             .SelectMany(t => RowGroups.SelectMany(r => t == "q8_0" ? new[] { $"mmq_{t}_r{r}", $"gluq_{t}_r{r}" } : [$"mm_{t}_r{r}", $"glu_{t}_r{r}"]))
             .Concat(TensorCoreTypes.SelectMany(t => Tiles.SelectMany(n => new[] { $"mmt_{t.Name}_n{n}", $"glut_{t.Name}_n{n}" })))
+            .Concat(["mms_bf16", "glus_bf16"])
             .Concat(new[] { "f32", "f16" }.SelectMany(c => AttentionDims.Select(d => $"attention_{c}_d{d}")))
             .Concat(["split_bf16", "quantize_q8", "norm_split_bf16", "norm_quantize_q8", "rmsnorm", "swiglu", "rope_store_f32", "rope_store_f16", "keep_rows_f32", "keep_rows_f16"]);
 
@@ -177,6 +188,13 @@ internal sealed unsafe class CudaKernels
         ulong mode = Arg(accumulate ? 1 : 0);
         if (TensorCores && _matmulTc.ContainsKey(w.Type))
         {
+            if (Streams(w, glu, rows, out StreamLaunch st))
+            {
+                ulong streamGroups = Arg(st.Groups), stages = Arg(st.Stages);
+                if (glu) Launch(_streamGlu, st.Blocks, 1, 1, TensorCoreThreads, st.SharedBytes, [x, Arg(w.Ld), Arg(rows), w.Data, up!.Data, y, Arg(ldy), Arg(w.Rows), streamGroups, stages]);
+                else Launch(_streamMatmul, st.Blocks, 1, 1, TensorCoreThreads, st.SharedBytes, [x, Arg(w.Ld), Arg(rows), w.Data, y, Arg(ldy), Arg(w.Rows), mode, streamGroups, stages]);
+                return;
+            }
             int t = rows <= 8 ? 0 : rows <= 16 ? 1 : rows <= 32 ? 2 : 3;
             nint function = (glu ? _gluTc : _matmulTc)[w.Type][t];
             int tiles = glu ? 1 : TensorCoreTiles(rows);
@@ -204,6 +222,45 @@ internal sealed unsafe class CudaKernels
         else if (glu) Launch(warpKernel, groups, columns, 128, [x, Arg(w.Ld), Arg(rows), w.Data, w.Scales, up!.Data, up.Scales, Arg(w.Ld), y, Arg(ldy), Arg(w.Rows)]);
         else Launch(warpKernel, groups, columns, 128, [x, Arg(w.Ld), Arg(rows), w.Data, w.Scales, Arg(w.Ld), y, Arg(ldy), Arg(w.Rows), mode]);
     }
+
+    /// <summary>
+    /// Whether a BF16 tensor-core matmul of <paramref name="rows"/> ≤ 8 rows runs as the streaming kernel (specdec.cu's
+    /// tc_stream: tc_bf16's bits with NT = 1, each lane's weight pieces streamed through a ring of `stages` slots of
+    /// shared memory, a block staying for several tiles and taking every K group of them), and its launch. 16 stages
+    /// (halved until the block's shared memory fits the card), up to 4 K groups, as many blocks an SM as shared memory
+    /// holds (up to 2), no more than the tiles. H100, 1B BF16 decode, interleaved in one run each (2026-12-06, cuda4
+    /// rounds): 549–571 tok/s with 16 stages against 531–538 for the NT = 1 kernel; 8 stages 470–531, 4 stages 489;
+    /// asking L2 for the next tile ahead of the ring 484–500. A Q8_0 twin (8- and 4-byte copies through L1) measured
+    /// 369–523 against 595 and was dropped. SPECDEC_CUDA_STREAM=0 keeps the NT = 1 kernel; SPECDEC_CUDA_STREAM_STAGES
+    /// (4, 8, 16) and SPECDEC_CUDA_STREAM_BLOCKS (blocks an SM) override the rule, for comparison.
+    /// </summary>
+    internal bool Streams(DeviceMatrix w, bool glu, int rows, out StreamLaunch launch)
+    {
+        launch = default;
+        if (!StreamOn || rows > 8 || !TensorCores || w.Type != GgmlType.BF16 || TensorCoreTileCount(w) > StreamTiles) return false;
+        int groups = TensorCoreGroups(w);
+        if (groups > 4) return false;
+        int stages = StreamStages ?? 16;
+        long bytes;
+        while ((bytes = StreamSharedBytes(glu, stages, groups)) > _sharedPerBlock && stages > 4) stages /= 2;
+        if (bytes > _sharedPerBlock) return false;
+        // Blocks an SM: as many as its shared memory holds (each block also reserves 1 KB), up to 2 (the kernel's launch bound).
+        int perSm = Math.Clamp(StreamBlocks ?? (int)(_sharedPerMultiprocessor / (bytes + 1024)), 1, 2);
+        launch = new StreamLaunch((uint)Math.Min(TensorCoreTileCount(w), perSm * _multiprocessors), stages, groups, (uint)bytes);
+        return true;
+    }
+
+    /// <summary>
+    /// tc_stream's dynamic shared memory: the ring, [stages][8 warps][pieces: 2, with GLU 4][32 lanes] of 16 bytes, then
+    /// red, [2][groups][8 warps][GLU's 2][128] floats.
+    /// </summary>
+    internal static long StreamSharedBytes(bool glu, int stages, int groups) =>
+        (long)stages * TensorCoreWarps * (glu ? 4 : 2) * 32 * 16 + 2L * groups * TensorCoreWarps * (glu ? 2 : 1) * 128 * sizeof(float);
+
+    static readonly bool StreamOn = Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM") != "0";
+    static readonly int? StreamStages = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM_STAGES"), out int st) && st is 4 or 8 or 16 ? st : null;
+    static readonly int StreamTiles = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM_TILES"), out int tl) ? tl : int.MaxValue;
+    static readonly int? StreamBlocks = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM_BLOCKS"), out int sb) && sb is 1 or 2 ? sb : null;
 
     /// <summary>Tiles of 16 weight rows of <paramref name="w"/>.</summary>
     static int TensorCoreTileCount(DeviceMatrix w) => (w.Rows + (int)TensorCoreRows - 1) / (int)TensorCoreRows;
@@ -246,7 +303,11 @@ internal sealed unsafe class CudaKernels
     /// </summary>
     public void Launch(nint function, uint gridX, uint gridY, uint block, ReadOnlySpan<ulong> args) => Launch(function, gridX, gridY, 1, block, args);
 
-    public void Launch(nint function, uint gridX, uint gridY, uint gridZ, uint block, ReadOnlySpan<ulong> args)
+    public void Launch(nint function, uint gridX, uint gridY, uint gridZ, uint block, ReadOnlySpan<ulong> args) =>
+        Launch(function, gridX, gridY, gridZ, block, 0, args);
+
+    /// <summary>A launch with <paramref name="shared"/> bytes of dynamic shared memory a block.</summary>
+    public void Launch(nint function, uint gridX, uint gridY, uint gridZ, uint block, uint shared, ReadOnlySpan<ulong> args)
     {
         void** pointers = stackalloc void*[args.Length];
         fixed (ulong* a = args)
@@ -254,13 +315,13 @@ internal sealed unsafe class CudaKernels
             for (int i = 0; i < args.Length; i++) pointers[i] = a + i;
             if (!Dependent)
             {
-                _api.Check(_api.cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, 0, _stream, pointers, null), "cuLaunchKernel");
+                _api.Check(_api.cuLaunchKernel(function, gridX, gridY, gridZ, block, 1, 1, shared, _stream, pointers, null), "cuLaunchKernel");
                 return;
             }
             var attribute = new LaunchAttribute { Id = LaunchAttribute.ProgrammaticStreamSerialization, Value = 1 };
             var config = new LaunchConfig
             {
-                GridX = gridX, GridY = gridY, GridZ = gridZ, BlockX = block, BlockY = 1, BlockZ = 1,
+                GridX = gridX, GridY = gridY, GridZ = gridZ, BlockX = block, BlockY = 1, BlockZ = 1, SharedBytes = shared,
                 Stream = _stream, Attributes = &attribute, AttributeCount = 1,
             };
             _api.Check(_api.cuLaunchKernelEx(&config, function, pointers, null), "cuLaunchKernelEx");
@@ -313,7 +374,9 @@ internal sealed unsafe class CudaKernels
     /// </summary>
     static (byte[] Image, string Version)? CompileCached(CudaDevice device)
     {
-        string source = ReadResource(SourceResource);
+        // SPECDEC_CUDA_SOURCE=file compiles an edited specdec.cu instead of the built-in one (a GPU round's variants).
+        string? sourceFile = Environment.GetEnvironmentVariable("SPECDEC_CUDA_SOURCE");
+        string source = sourceFile is null ? ReadResource(SourceResource) : File.ReadAllText(sourceFile);
         string arch = $"sm_{device.ComputeMajor}{device.ComputeMinor}";
         string folder = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "specdec", "cuda");
         string file = Path.Combine(folder, $"{SourceHash(source)[..16]}-{arch}.cubin");
@@ -371,3 +434,6 @@ internal readonly record struct RowNorm(ulong Weight, int Count, float Eps);
 /// blocks (<see cref="CudaKernels.SplitScratchFloats"/> floats; one counter per tile, zero between launches).
 /// </summary>
 internal readonly record struct MatmulScratch(ulong Xq, ulong Xd, ulong Xs, long XsPlane, ulong Part, ulong Count);
+
+/// <summary>A streaming matmul's launch (<see cref="CudaKernels.Streams"/>): blocks, ring stages, K groups, dynamic shared bytes.</summary>
+internal readonly record struct StreamLaunch(uint Blocks, int Stages, int Groups, uint SharedBytes);

@@ -8,8 +8,12 @@ namespace SpecDec.Backends.Cuda;
 /// </summary>
 public static unsafe class CudaTiming
 {
-    /// <summary>Median microseconds of Y[rows × n] = X[rows × k] · Wᵀ for a <paramref name="type"/> matrix (W rotated over 4 copies, so L2 holds none).</summary>
-    public static double Matmul(CudaDevice device, GgmlType type, int n, int k, int rows, int repeats = 50)
+    /// <summary>
+    /// Median microseconds of Y[rows × n] = X[rows × k] · Wᵀ for a <paramref name="type"/> matrix (W rotated over 4
+    /// copies, so L2 holds none): one call timed alone, and a call within a chain of 32 captured into one CUDA graph
+    /// (as a forward runs them: each launch overlapping the one before where dependent launches are on).
+    /// </summary>
+    public static (double Alone, double Chained) Matmul(CudaDevice device, GgmlType type, int n, int k, int rows, int repeats = 50)
     {
         lock (device.Gate)
         {
@@ -57,7 +61,31 @@ public static unsafe class CudaTiming
                 var scratch = new MatmulScratch(xq.Pointer, xd.Pointer, terms.Pointer, (long)rows * k, part.Pointer, count.Pointer);
                 void Run(int c) => kernels.Matmul(Weights(c), null, x.Pointer, rows, y.Pointer, n, accumulate: false, scratch);
                 for (int i = 0; i < 8; i++) Run(i % Copies);
-                return device.TimeMedian(repeats, i => Run(i % Copies));
+                double alone = device.TimeMedian(repeats, i => Run(i % Copies));
+                const int Chain = 32;
+                var api = device.Api;
+                nint graph = 0, exec = 0;
+                api.Check(api.cuStreamBeginCapture(device.Stream, 1 /* CU_STREAM_CAPTURE_MODE_THREAD_LOCAL */), "cuStreamBeginCapture");
+                try
+                {
+                    for (int i = 0; i < Chain; i++) Run(i % Copies);
+                }
+                finally
+                {
+                    api.Check(api.cuStreamEndCapture(device.Stream, &graph), "cuStreamEndCapture");
+                }
+                try
+                {
+                    api.Check(api.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiateWithFlags");
+                    nint replay = exec;
+                    api.Check(api.cuGraphLaunch(replay, device.Stream), "cuGraphLaunch");
+                    return (alone, device.TimeMedian(Math.Max(5, repeats / 5), _ => api.Check(api.cuGraphLaunch(replay, device.Stream), "cuGraphLaunch")) / Chain);
+                }
+                finally
+                {
+                    if (exec != 0) api.cuGraphExecDestroy(exec);
+                    api.cuGraphDestroy(graph);
+                }
             }
             finally
             {

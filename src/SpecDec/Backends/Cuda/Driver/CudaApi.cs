@@ -48,6 +48,7 @@ internal sealed unsafe class CudaApi
     public delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int> cuLaunchKernel;
     /// <summary>cuLaunchKernelEx (driver 12.0+; null when absent): a launch with attributes (<see cref="LaunchConfig"/>).</summary>
     public delegate* unmanaged<LaunchConfig*, nint, void**, void**, int> cuLaunchKernelEx;
+    public delegate* unmanaged<nint, int, int, int> cuFuncSetAttribute;
     public delegate* unmanaged<nint, int> cuStreamSynchronize;
     public delegate* unmanaged<nint*, uint, int> cuStreamCreate;
     public delegate* unmanaged<nint, int> cuStreamDestroy;
@@ -94,6 +95,7 @@ internal sealed unsafe class CudaApi
         cuMemcpyDtoDAsync = (delegate* unmanaged<ulong, ulong, nuint, nint, int>)Export("cuMemcpyDtoDAsync_v2");
         cuLaunchKernel = (delegate* unmanaged<nint, uint, uint, uint, uint, uint, uint, uint, nint, void**, void**, int>)Export("cuLaunchKernel");
         cuLaunchKernelEx = NativeLibrary.TryGetExport(_library, "cuLaunchKernelEx", out nint launchEx) ? (delegate* unmanaged<LaunchConfig*, nint, void**, void**, int>)launchEx : null;
+        cuFuncSetAttribute = (delegate* unmanaged<nint, int, int, int>)Export("cuFuncSetAttribute");
         cuStreamSynchronize = (delegate* unmanaged<nint, int>)Export("cuStreamSynchronize");
         cuStreamCreate = (delegate* unmanaged<nint*, uint, int>)Export("cuStreamCreate");
         cuStreamDestroy = (delegate* unmanaged<nint, int>)Export("cuStreamDestroy_v2");

@@ -734,6 +734,197 @@ __device__ __forceinline__ void tc_q8(const signed char* __restrict__ xq, const 
 MATMUL_TC(1, 2) MATMUL_TC(2, 1) MATMUL_TC(4, 1) MATMUL_TC(8, 1)
 
 // ---------------------------------------------------------------------------------------------------------
+// Streaming BF16 tensor-core matmul for up to 8 rows (decode, small trees): tc_bf16's arithmetic with NT = 1 (each
+// range's mmas chained in k order, a group's TCW ranges added in warp order from zero, the groups' sums in group order
+// from zero), so it gives that kernel's bits, with the work laid out for streaming. A block stays for tiles blockIdx.x,
+// blockIdx.x + gridDim.x, … and takes every group of its tiles (the groups' sums meet in shared memory: no partials in
+// global memory, no counters, no second pass). Each lane streams its wa, wb (and GLU's va, vb) pieces, in the order its
+// warp consumes them across ranges and tiles, through a private ring of `stages` slots of shared memory with cp.async,
+// stages - 1 steps ahead; the first are issued before pdl_wait (no kernel writes weights), so they load while the
+// previous kernel finishes, and a block's next tile loads during the reduction of the one before. A lane reads back only
+// what it copied, so the ring needs no barrier. x is read one step ahead. Dynamic shared memory: ring [stages][TCW
+// warps][pieces: 2, GLU 4][32 lanes] uint4, then red [2 tiles in turn][groups][TCW][parts: 1, GLU 2][128] floats.
+
+__device__ __forceinline__ u32 shared_address(const void* p)
+{
+    u32 a;
+    asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(a) : "l"(p));
+    return a;
+}
+
+// 16 bytes global → shared, bypassing L1 (sm_80+).
+__device__ __forceinline__ void cp_async16(void* dst, const void* src)
+{
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: "r"(shared_address(dst)), "l"(src) : "memory");
+#endif
+}
+__device__ __forceinline__ void cp_commit()
+{
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.commit_group;" ::: "memory");
+#endif
+}
+// Waits until at most stages - 2 of this thread's copy groups are pending (stages: 4, 8 or 16).
+__device__ __forceinline__ void cp_wait_ring(int stages)
+{
+#if __CUDA_ARCH__ >= 800
+    if (stages == 4) asm volatile("cp.async.wait_group 2;" ::: "memory");
+    else if (stages == 8) asm volatile("cp.async.wait_group 6;" ::: "memory");
+    else asm volatile("cp.async.wait_group 14;" ::: "memory");
+#endif
+}
+
+// A warp's place in its stream of steps (of 32 k): its range of group g of a tile, step s of [s, e); empty ranges
+// (short K) are skipped; tile ≥ tiles once the stream is done.
+struct StreamCursor { int tile, g, s, e; };
+
+__device__ __forceinline__ void stream_range(int steps, int groups, int g, int& s0, int& s1)
+{
+    int ranges = TCW * groups, r = g * TCW + threadIdx.x / 32;
+    s0 = steps * r / ranges;
+    s1 = steps * (r + 1) / ranges;
+}
+__device__ __forceinline__ void stream_settle(StreamCursor& c, int steps, int groups, int tiles)
+{
+    while (c.tile < tiles && c.s >= c.e)
+    {
+        if (++c.g == groups) { c.g = 0; c.tile += gridDim.x; }
+        stream_range(steps, groups, c.g, c.s, c.e);
+    }
+}
+__device__ __forceinline__ StreamCursor stream_start(int steps, int groups, int tiles)
+{
+    StreamCursor c;
+    c.tile = blockIdx.x;
+    c.g = 0;
+    stream_range(steps, groups, 0, c.s, c.e);
+    stream_settle(c, steps, groups, tiles);
+    return c;
+}
+__device__ __forceinline__ void stream_next(StreamCursor& c, int steps, int groups, int tiles)
+{
+    c.s++;
+    stream_settle(c, steps, groups, tiles);
+}
+
+template <bool GLU>
+__device__ __forceinline__ void tc_stream(const float* __restrict__ x, int ldx, int T, const u16* __restrict__ w,
+    const u16* __restrict__ w2, float* y, int ldy, int N, int mode, int groups, int stages)
+{
+    constexpr int PIECES = GLU ? 4 : 2, PARTS = GLU ? 2 : 1;
+    extern __shared__ uint4 smem[];
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    int tiles = (N + 15) / 16, steps = ldx / 32;
+    uint4* ring = smem + warp * PIECES * 32 + lane; // slot i: ring + i * TCW * PIECES * 32, piece p at + p * 32
+    float* red = (float*)(smem + stages * TCW * PIECES * 32);
+    StreamCursor in = stream_start(steps, groups, tiles);
+    auto issue = [&](int slot)
+    {
+        if (in.tile < tiles)
+        {
+            int n0 = in.tile * 16;
+            long ra = (long)min(n0 + g, N - 1) * ldx + in.s * 32 + 8 * t, rb = (long)min(n0 + g + 8, N - 1) * ldx + in.s * 32 + 8 * t;
+            uint4* d = ring + slot * TCW * PIECES * 32;
+            cp_async16(d, w + ra);
+            cp_async16(d + 32, w + rb);
+            if (GLU) { cp_async16(d + 64, w2 + ra); cp_async16(d + 96, w2 + rb); }
+            stream_next(in, steps, groups, tiles);
+        }
+        cp_commit();
+    };
+    auto load_x = [&](const StreamCursor& c, float4& a, float4& b)
+    {
+        a = make_float4(0.f, 0.f, 0.f, 0.f);
+        b = a;
+        if (c.tile < tiles && g < T)
+        {
+            const float4* p = (const float4*)(x + (long)g * ldx + c.s * 32 + 8 * t);
+            a = __ldg(p);
+            b = __ldg(p + 1);
+        }
+    };
+    launch_next();
+    for (int i = 0; i < stages - 1; i++) issue(i);
+    pdl_wait();
+    StreamCursor xc = stream_start(steps, groups, tiles);
+    float4 xa, xb;
+    load_x(xc, xa, xb);
+    int slot = 0, buf = 0;
+    for (int tile = blockIdx.x; tile < tiles; tile += gridDim.x, buf ^= 1)
+    {
+        for (int gr = 0; gr < groups; gr++)
+        {
+            int s0, s1;
+            stream_range(steps, groups, gr, s0, s1);
+            float acc[4] = {0.f, 0.f, 0.f, 0.f}, acc2[4] = {0.f, 0.f, 0.f, 0.f};
+            for (int s = s0; s < s1; s++)
+            {
+                cp_wait_ring(stages);
+                uint4 terms[3];
+                split8(xa, xb, terms);
+                stream_next(xc, steps, groups, tiles);
+                load_x(xc, xa, xb);
+                issue(slot == 0 ? stages - 1 : slot - 1);
+                const uint4* d = ring + slot * TCW * PIECES * 32;
+                uint4 wa = d[0], wb = d[32], va, vb;
+                if (GLU) { va = d[64]; vb = d[96]; }
+#pragma unroll
+                for (int term = 2; term >= 0; term--)
+                {
+                    uint4 xv = terms[term];
+                    mma_bf16(acc, wa.x, wb.x, wa.y, wb.y, xv.x, xv.y);
+                    mma_bf16(acc, wa.z, wb.z, wa.w, wb.w, xv.z, xv.w);
+                    if (GLU)
+                    {
+                        mma_bf16(acc2, va.x, vb.x, va.y, vb.y, xv.x, xv.y);
+                        mma_bf16(acc2, va.z, vb.z, va.w, vb.w, xv.z, xv.w);
+                    }
+                }
+                slot = slot + 1 == stages ? 0 : slot + 1;
+            }
+            // As tc_reduce lays a warp's partial sums out: o = column · 16 + row.
+            float* r = red + (((long)(buf * groups + gr) * TCW + warp) * PARTS) * 128 + 2 * t * 16 + g;
+            r[0] = acc[0]; r[16] = acc[1]; r[8] = acc[2]; r[24] = acc[3];
+            if (GLU) { r[128] = acc2[0]; r[144] = acc2[1]; r[136] = acc2[2]; r[152] = acc2[3]; }
+        }
+        __syncthreads();
+        // tc_store's sums: each group's in warp order from zero, then the groups' in group order from zero.
+        int o = threadIdx.x;
+        if (o < 16 * T)
+        {
+            float v = 0.f, u = 0.f;
+            for (int gr = 0; gr < groups; gr++)
+            {
+                const float* r = red + (long)(buf * groups + gr) * TCW * PARTS * 128 + o;
+                float s = 0.f, su = 0.f;
+                for (int w = 0; w < TCW; w++)
+                {
+                    s += r[w * PARTS * 128];
+                    if (GLU) su += r[w * PARTS * 128 + 128];
+                }
+                v += s;
+                u += su;
+            }
+            if (GLU) v = v / (1.f + expf(-v)) * u;
+            int n = tile * 16 + o % 16;
+            if (n < N)
+            {
+                float* p = y + (long)(o / 16) * ldy + n;
+                *p = mode == 1 ? *p + v : v;
+            }
+        }
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(TCW * 32, 2) mms_bf16(const float* x, int ldx, int T, const u16* w, float* y, int ldy,
+    int N, int mode, int groups, int stages)
+{ tc_stream<false>(x, ldx, T, w, 0, y, ldy, N, mode, groups, stages); }
+extern "C" __global__ void __launch_bounds__(TCW * 32, 2) glus_bf16(const float* x, int ldx, int T, const u16* w, const u16* w2,
+    float* y, int ldy, int N, int groups, int stages)
+{ tc_stream<true>(x, ldx, T, w, w2, y, ldy, N, 0, groups, stages); }
+
+// ---------------------------------------------------------------------------------------------------------
 // Y[i] = X[src(i)] / sqrt(mean(X[src(i)]²) + eps) · w, one block of 256 threads per output row; src(i) = rows[i]
 // when rows is given (the rows whose logits are wanted), else i. Thread j sums the squares of elements j, j + 256, …
 // in that order. Rows of up to NORM_ELEMENTS · 256 elements are read once into registers, every load issued before

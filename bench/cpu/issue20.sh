@@ -9,19 +9,23 @@
 # from anywhere; about 12–15 minutes on 2 idle cores with the defaults (estimated: loaded runs scaled by the plain step):
 #
 #   bench/cpu/issue20.sh                 # LIMIT=15 RUNS=2 OUT=bench/results/issue20-<UTC time>
+#   METHODS=ar,draft,draft-fixed,pld,pld-fixed,rest,auto LIMIT=40 RUNS=1 bench/cpu/issue20.sh
+#                                        # auto's verdicts alone, on 355 items that track the whole benchmark's order
+#                                        # (about 5 minutes idle, estimated; LIMIT=0: every item, about 12)
 #
 # Exit code: the benchmark's (2 when an output differs from plain decoding); the verdicts only print.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 limit="${LIMIT:-15}"
 runs="${RUNS:-2}"
+methods=(${METHODS:+--methods "$METHODS"})
 out="${OUT:-$root/bench/results/issue20-$(date -u +%Y%m%dT%H%M%SZ)}"
 
 mkdir -p "$(dirname "$out")"
 dotnet build "$root/src/SpecDec.Cli" -c Release -v q -nologo >/dev/null
 cd "$root"
 start=$(date +%s)
-CI=1 dotnet src/SpecDec.Cli/bin/Release/net10.0/SpecDec.Cli.dll bench --limit "$limit" --runs "$runs" --out "$out" >"$out.log" 2>&1 \
+CI=1 dotnet src/SpecDec.Cli/bin/Release/net10.0/SpecDec.Cli.dll bench --limit "$limit" --runs "$runs" "${methods[@]}" --out "$out" >"$out.log" 2>&1 \
   || { rc=$?; tail -5 "$out.log"; exit "$rc"; }
 echo "benchmark: $(( $(date +%s) - start )) s, load $(cut -d' ' -f1-3 /proc/loadavg); report $out/report.md"
 

@@ -232,7 +232,9 @@ internal sealed unsafe class CudaKernels
     /// rounds): 549–571 tok/s with 16 stages against 531–538 for the NT = 1 kernel; 8 stages 470–531, 4 stages 489;
     /// asking L2 for the next tile ahead of the ring 484–500. A Q8_0 twin (8- and 4-byte copies through L1) measured
     /// 369–523 against 595 and was dropped. SPECDEC_CUDA_STREAM=0 keeps the NT = 1 kernel; SPECDEC_CUDA_STREAM_STAGES
-    /// (4, 8, 16) and SPECDEC_CUDA_STREAM_BLOCKS (blocks an SM) override the rule, for comparison.
+    /// (4, 8, 16), SPECDEC_CUDA_STREAM_BLOCKS (blocks an SM) and SPECDEC_CUDA_STREAM_TILES (only matrices of at most
+    /// that many tiles stream; not yet measured: the head's steady stream is faster in the NT = 1 kernel) override the
+    /// rule, for comparison.
     /// </summary>
     internal bool Streams(DeviceMatrix w, bool glu, int rows, out StreamLaunch launch)
     {

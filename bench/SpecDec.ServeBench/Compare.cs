@@ -7,7 +7,8 @@ namespace SpecDec.ServeBench;
 
 /// <summary>
 /// One stream through `specdec serve` against `specdec generate` on the same prompt, interleaved run by run on
-/// the same machine: generate's decode tok/s, prefill and first-token times from its --stats (the first token comes
+/// the same machine: generate's decode tok/s after its first token (its rounds and the proposer's reading of the
+/// prompt, as a client's window from the first text to the last holds them), prefill and first-token times from its --stats (the first token comes
 /// from the target's prefill; the prefill adds the proposer's reading of the prompt after it), the server's as its
 /// client sees them (decode: tokens between the first and the last text event over that time; first text: from
 /// just before the request is sent to the first text event) and as its own statistics tell (engine time only),
@@ -48,7 +49,7 @@ internal static partial class Compare
 
             Console.WriteLine($"task {task}, max tokens {maxTokens}, greedy, {runs} runs, threads {(threads == "0" ? "default" : threads)}, {Environment.ProcessorCount} processors, load average {Machine.LoadAverage()}");
             Console.WriteLine();
-            Console.WriteLine("| run | method | stream interval ms | tokens | generate decode tok/s | server decode tok/s (client) | server engine decode tok/s | text events | generate prefill ms | generate first token ms | server engine first token ms | server first text ms (client) | same text |");
+            Console.WriteLine("| run | method | stream interval ms | tokens | generate decode tok/s (after the first token) | server decode tok/s (client) | server engine decode tok/s | text events | generate prefill ms | generate first token ms | server engine first token ms | server first text ms (client) | same text |");
             Console.WriteLine("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
             var rows = new List<Row>();
             for (int run = 1; run <= runs; run++)
@@ -59,10 +60,15 @@ internal static partial class Compare
                     {
                         var served = await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens));
                         var s = served.Speculation!.Value;
-                        var row = new Row(method, interval, Stat(stats, "generated tokens", @"(\d+)"), Stat(stats, "decode", @"([\d.]+) ms, ([\d.]+) tok/s", 2),
-                            // The rounds' tokens (all but the prefill's first) over their time, as generate's decode rate counts them.
-                            served.DecodeTokensPerSecond, (s.GetProperty("generated").GetDouble() - 1) / (s.GetProperty("decode_ms").GetDouble() / 1000), served.Events.Count,
-                            Stat(stats, "prefill", @"([\d.]+) ms"), Stat(stats, "first token", @"([\d.]+) ms"), s.GetProperty("first_token_ms").GetDouble(), served.FirstTextMs, text == served.Text);
+                        double tokens = Stat(stats, "generated tokens", @"(\d+)"), prefillMs = Stat(stats, "prefill", @"([\d.]+) ms"), firstMs = Stat(stats, "first token", @"([\d.]+) ms");
+                        // Like for like with the client's window (first text to last): generate's rounds plus the
+                        // proposer's reading of the prompt, which comes after the first token and is in its prefill row.
+                        double generateTps = (tokens - 1) / ((Stat(stats, "decode", @"([\d.]+) ms") + prefillMs - firstMs) / 1000);
+                        var row = new Row(method, interval, tokens, generateTps,
+                            // The engine's own rate, counted as generate's is: engine time after the first token.
+                            served.DecodeTokensPerSecond, (s.GetProperty("generated").GetDouble() - 1)
+                                / ((s.GetProperty("decode_ms").GetDouble() + s.GetProperty("prefill_ms").GetDouble() - s.GetProperty("first_token_ms").GetDouble()) / 1000), served.Events.Count,
+                            prefillMs, firstMs, s.GetProperty("first_token_ms").GetDouble(), served.FirstTextMs, text == served.Text);
                         rows.Add(row);
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"| {run} | {method} | {interval} | {row.Tokens} | {row.GenerateTps:F1} | {row.ServerTps:F1} | {row.EngineTps:F1} | {row.Events} | {row.GeneratePrefillMs:F1} | {row.GenerateFirstMs:F1} | {row.ServerEngineFirstMs:F1} | {row.ServerFirstMs:F1} | {(row.SameText ? "yes" : "NO")} |"));

@@ -88,18 +88,24 @@ public static class MarkdownReport
 
     private static void Table(StringBuilder md, BenchSummary s, string[] columns, Func<MethodMetrics, string> cell)
     {
-        md.Append("| method |");
-        foreach (string c in columns) md.Append(' ').Append(c == BenchMetrics.Overall ? "**overall**" : c).Append(" |");
-        md.AppendLine();
-        md.Append("| --- |");
-        foreach (string _ in columns) md.Append(" ---: |");
-        md.AppendLine();
+        Header(md, "method", columns);
         foreach (var method in s.Methods)
         {
             md.Append("| ").Append(method.Label).Append(" |");
             foreach (string c in columns) md.Append(' ').Append(s.Find(method.Name, c) is { } m ? cell(m) : "–").Append(" |");
             md.AppendLine();
         }
+    }
+
+    /// <summary>A per-category table's header: the row label's column, then each category (overall in bold).</summary>
+    private static void Header(StringBuilder md, string rowLabel, string[] columns)
+    {
+        md.Append("| ").Append(rowLabel).Append(" |");
+        foreach (string c in columns) md.Append(' ').Append(c == BenchMetrics.Overall ? "**overall**" : c).Append(" |");
+        md.AppendLine();
+        md.Append("| --- |");
+        foreach (string _ in columns) md.Append(" ---: |");
+        md.AppendLine();
     }
 
     /// <summary>
@@ -115,12 +121,7 @@ public static class MarkdownReport
             md.AppendLine("Each cell: the choice's share of the rounds · τ of its rounds · ms per token of its rounds (drafting, verification and the proposer's bookkeeping).");
             md.AppendLine();
             var columns = Columns(s);
-            md.Append("| choice |");
-            foreach (string c in columns) md.Append(' ').Append(c == BenchMetrics.Overall ? "**overall**" : c).Append(" |");
-            md.AppendLine();
-            md.Append("| --- |");
-            foreach (string _ in columns) md.Append(" ---: |");
-            md.AppendLine();
+            Header(md, "choice", columns);
             foreach (string choice in overall.OrderByDescending(u => u.Value.Rounds).Select(u => u.Key))
             {
                 md.Append("| ").Append(choice).Append(" |");

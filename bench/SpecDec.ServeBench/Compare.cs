@@ -13,14 +13,16 @@ namespace SpecDec.ServeBench;
 /// client sees them (decode: tokens between the first and the last text event over that time; first text: from
 /// just before the request is sent to the first text event) and as its own statistics tell (engine time only),
 /// and whether the greedy texts are identical. One server per --stream-intervals value (default 10 ms, and 0: every
-/// round sent at once), each measured in every run.
+/// round sent at once), each measured in every run; odd runs run generate first, even runs the servers first. The
+/// verdict gives the ratio of the medians and the median of the runs' own ratios (each server stream over the
+/// generate run beside it, so that the machine's drift between runs cancels).
 /// </summary>
 internal static partial class Compare
 {
     public static async Task<int> RunAsync(Arguments args)
     {
         string cli = args.String("cli");
-        int runs = args.Int("runs", 5);
+        int runs = args.Int("runs", 9);
         int maxTokens = args.Int("max-tokens", 128);
         int port = args.Int("port", 8089);
         string[] methods = args.String("methods", "none,draft").Split(',');
@@ -55,10 +57,16 @@ internal static partial class Compare
             for (int run = 1; run <= runs; run++)
                 foreach (string method in methods)
                 {
+                    // Odd runs time generate first, even runs the servers first: neither side always follows the other.
+                    bool generateFirst = run % 2 == 1;
+                    var streams = new List<(string Interval, StreamResult Result)>();
+                    if (!generateFirst)
+                        foreach (var (interval, _, client) in servers) streams.Add((interval, await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens))));
                     var (text, stats) = await Specdec.GenerateAsync(cli, ["--prompt-file", promptFile, "--max-tokens", $"{maxTokens}", "--temperature", "0", "--stats", "--spec", method, "--threads", threads]);
-                    foreach (var (interval, _, client) in servers)
+                    if (generateFirst)
+                        foreach (var (interval, _, client) in servers) streams.Add((interval, await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens))));
+                    foreach (var (interval, served) in streams)
                     {
-                        var served = await StreamResult.RunAsync(client, "/v1/completions", Body(method, maxTokens));
                         var s = served.Speculation!.Value;
                         double tokens = Stat(stats, "generated tokens", @"(\d+)"), prefillMs = Stat(stats, "prefill", @"([\d.]+) ms"), firstMs = Stat(stats, "first token", @"([\d.]+) ms");
                         // Like for like with the client's window (first text to last): generate's rounds plus the
@@ -84,10 +92,13 @@ internal static partial class Compare
                 {
                     var m = rows.Where(r => r.Method == method && r.Interval == interval).ToArray();
                     double gen = Machine.Median(m.Select(r => r.GenerateTps)), srv = Machine.Median(m.Select(r => r.ServerTps)), engine = Machine.Median(m.Select(r => r.EngineTps));
+                    // Each run's server rate over the generate run beside it: the pair shared the machine's state of the moment.
+                    var paired = m.Select(r => r.ServerTps / r.GenerateTps).ToArray();
+                    double pairedMedian = Machine.Median(paired);
                     double prefill = Machine.Median(m.Select(r => r.GeneratePrefillMs)), first = Machine.Median(m.Select(r => r.GenerateFirstMs)),
                         serverFirst = Machine.Median(m.Select(r => r.ServerEngineFirstMs)), ttft = Machine.Median(m.Select(r => r.ServerFirstMs));
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"- {method}, stream interval {interval} ms: decode {srv:F1} tok/s through the server against {gen:F1} for generate ({(srv / gen - 1) * 100:+0.0;-0.0} %, {(srv >= 0.95 * gen ? "met: at most 5 % slower" : "MISSED")}; the server's engine alone {engine:F1}, {(engine / gen - 1) * 100:+0.0;-0.0} %); "
+                        $"- {method}, stream interval {interval} ms: decode {srv:F1} tok/s through the server against {gen:F1} for generate ({(srv / gen - 1) * 100:+0.0;-0.0} %, {(srv >= 0.95 * gen ? "met: at most 5 % slower" : "MISSED")}; the server's engine alone {engine:F1}, {(engine / gen - 1) * 100:+0.0;-0.0} %; run by run {(pairedMedian - 1) * 100:+0.0;-0.0} % median, {(paired.Min() - 1) * 100:+0.0;-0.0} to {(paired.Max() - 1) * 100:+0.0;-0.0} %, {(pairedMedian >= 0.95 ? "met" : "MISSED")}); "
                         + $"first text {ttft:F1} ms against generate's first token {first:F1} ms ({ttft - first:+0.0;-0.0} ms, {(ttft - first <= 5 ? "met: at most 5 ms later" : "MISSED")}) "
                         + $"and its whole prefill {prefill:F1} ms ({ttft - prefill:+0.0;-0.0} ms); "
                         + $"the server's engine had its first token at {serverFirst:F1} ms ({serverFirst - first:+0.0;-0.0} ms against generate's; the rest of the first text's time is the HTTP path and tokenizing)"));

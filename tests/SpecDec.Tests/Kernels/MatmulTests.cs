@@ -201,6 +201,37 @@ public unsafe class MatmulTests : IDisposable
     }
 
     [Fact]
+    public void Packed_Q8_0_at_the_largest_products_matches_the_scalar_twin_for_every_pass_form()
+    {
+        // Quants of −128 and 127 against activations of ±127: without VNNI, |w| = 128 times the activations carrying w's sign
+        // puts vpmaddubsw's pair sums at 32,512, next to int16's limit, and with VNNI the stored u = w + 128 reaches 0 and 255
+        // against the bias. Every pass form (one row, two chains, one chain, several passes, AVX-512BW's pairs) must give
+        // the scalar twin's bits.
+        const int k = 256, n = 16;
+        using var w = new NativeBuffer<byte>((long)n * (k / 32) * BlockQ8_0.Bytes);
+        for (int r = 0; r < n; r++)
+            for (int b = 0; b < k / 32; b++)
+            {
+                Span<byte> block = w.Span.Slice((r * (k / 32) + b) * BlockQ8_0.Bytes, BlockQ8_0.Bytes);
+                BitConverter.TryWriteBytes(block, (Half)(0.25f * (1 + r % 3)));
+                for (int i = 0; i < 32; i++) block[2 + i] = (byte)(sbyte)((r + i / 2) % 3 == 0 ? 127 : -128); // runs of equal pairs
+            }
+        using var weight = new TestWeight(GgmlType.Q8_0, w, n, k, packed: true);
+        const int rows = 40;
+        var xs = new float[rows * k];
+        for (int r = 0; r < rows; r++)
+            for (int i = 0; i < k; i++) xs[r * k + i] = (r + i / 4) % 3 == 0 ? -1f : 1f; // every activation quantizes to ±127
+        using NativeBuffer<float> x = KernelTestData.Native(xs);
+        foreach (int t in new[] { 1, 8, 9, 17, 25, 40 })
+        {
+            float[] scalar = Run(weight.Weight, x.Pointer, t, SimdLevel.Scalar, KernelPath.Scalar);
+            foreach (var (level, path) in Paths())
+                Assert.Equal(scalar, Run(weight.Weight, x.Pointer, t, level, path));
+            Assert.All(scalar, v => Assert.True(v != 0 && float.IsFinite(v)));
+        }
+    }
+
+    [Fact]
     public void Parts_of_different_types_in_one_call_equal_separate_calls() =>
         OneCallEqualsSeparateCalls(seed: 5, k: 96, t: 8, (GgmlType.Q8_0, 40, false), (GgmlType.F16, 9, false), (GgmlType.BF16, 17, false));
 

@@ -10,17 +10,20 @@ namespace SpecDec.Cli;
 /// <summary>
 /// The draft heads a run's methods read (<see cref="SpeculationMethod.Head"/>), loaded beside the target and
 /// checked against it: the files given (--head, --heads), else the bundled ones; disposed with this object.
-/// The heads run on the CPU backend: on the target's pool beside a CPU target, on a pool of their own beside a GPU
-/// target (a head's forward is one small block, bound by launch latency on a GPU; on the host's cores it costs a
-/// fraction of the target's verification, and the target's features come back to the host for the verifier anyway).
+/// Beside a CPU target the heads run on the target's pool. Beside a GPU target the EAGLE head runs on the GPU (its
+/// forward as one graph launch a level: on 16 host cores it cost 0.46 of a GPU target step, docs/gpu.md), or on the
+/// host's CPU with <c>SPECDEC_CUDA_EAGLE=host</c>; the Medusa heads run on a host pool of their own.
 /// </summary>
 public sealed class HeadLoading : IDisposable
 {
-    private readonly Transformer? _eagle;
-    private readonly MedusaHeads? _medusa;
-    private readonly WorkerPool? _pool; // the heads' own, beside a GPU target
+    /// <summary>Whether an EAGLE head beside a GPU target stays on the host's CPU (<c>SPECDEC_CUDA_EAGLE=host</c>).</summary>
+    public static bool EagleOnHost => Environment.GetEnvironmentVariable("SPECDEC_CUDA_EAGLE") == "host";
 
-    private HeadLoading(Transformer? eagle, MedusaHeads? medusa, WorkerPool? pool)
+    private readonly ILanguageModel? _eagle;
+    private readonly MedusaHeads? _medusa;
+    private readonly WorkerPool? _pool; // the host heads' own, beside a GPU target
+
+    private HeadLoading(ILanguageModel? eagle, MedusaHeads? medusa, WorkerPool? pool)
     {
         _eagle = eagle;
         _medusa = medusa;
@@ -30,6 +33,9 @@ public sealed class HeadLoading : IDisposable
 
     /// <summary>The loaded heads, or null when no method needs one.</summary>
     public DraftHeads? Heads { get; }
+
+    /// <summary>Where the EAGLE head runs ("GPU", "CPU, N threads"), or null without one (for --stats and reports).</summary>
+    public string? EagleRunsOn { get; private init; }
 
     /// <summary>Files of the heads loaded, by kind (for reports).</summary>
     public List<(string Kind, string Path)> Files { get; } = [];
@@ -43,10 +49,10 @@ public sealed class HeadLoading : IDisposable
         var (weights, cacheType, pool) = model switch
         {
             Transformer cpu => (cpu.Weights, cpu.CacheType, (WorkerPool?)null),
-            CudaTransformer gpu => (gpu.Weights, gpu.CacheType, new WorkerPool(threads)),
+            CudaTransformer gpu => (gpu.Weights, gpu.CacheType, kinds.Contains(HeadFile.MedusaKind) || EagleOnHost ? new WorkerPool(threads) : null),
             _ => throw new SpecDecException($"--spec {string.Join("/", kinds)}: no draft heads for a {model.GetType().Name} target"),
         };
-        Transformer? eagle = null;
+        ILanguageModel? eagle = null;
         MedusaHeads? medusa = null;
         var files = new List<(string, string)>();
         try
@@ -54,8 +60,14 @@ public sealed class HeadLoading : IDisposable
             if (kinds.Contains(HeadFile.EagleKind))
             {
                 string path = eaglePath ?? BundledFiles.Require(BundledFiles.EagleHead, "--head");
-                eagle = model is Transformer cpu ? Transformer.LoadEagleHead(HeadFile.Open(path), cpu) : Transformer.LoadEagleHead(HeadFile.Open(path), model, weights, pool!);
-                eagle.CacheType = cacheType;
+                eagle = model switch
+                {
+                    Transformer cpu => Transformer.LoadEagleHead(HeadFile.Open(path), cpu),
+                    CudaTransformer gpu when !EagleOnHost => CudaTransformer.LoadEagleHead(HeadFile.Open(path), gpu),
+                    _ => Transformer.LoadEagleHead(HeadFile.Open(path), model, weights, pool!),
+                };
+                if (eagle is Transformer t) t.CacheType = cacheType;
+                else ((CudaTransformer)eagle).CacheType = cacheType;
                 files.Add((HeadFile.EagleKind, path));
             }
             if (kinds.Contains(HeadFile.MedusaKind))
@@ -81,7 +93,10 @@ public sealed class HeadLoading : IDisposable
             pool?.Dispose();
             throw;
         }
-        var loading = new HeadLoading(eagle, medusa, pool);
+        var loading = new HeadLoading(eagle, medusa, pool)
+        {
+            EagleRunsOn = eagle switch { null => null, CudaTransformer => "GPU", _ => pool is null ? "CPU (the target's pool)" : $"CPU, {pool.ThreadCount} threads" },
+        };
         loading.Files.AddRange(files);
         return loading;
     }

@@ -164,6 +164,7 @@ public static class BenchCommand
             foreach ((string kind, string path) in heads.Files)
                 models.Add(new ModelInfo(kind, path, ModelInfo.SizeOnDisk(path), "GGUF", kind, 1, target.Config.HiddenSize, target.Config.VocabSize, 0));
             var runner = new BenchRunner(new Generator(target, draft, heads.Heads), methods, request.Settings);
+            if (heads.EagleRunsOn is string on) Console.Error.WriteLine($"bench: the EAGLE head runs on the {on}");
 
             Console.Error.WriteLine($"bench: {items.Count} items × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}) × {request.Settings.Runs} run(s), at most {request.Settings.MaxTokens} tokens per turn");
             // Ctrl-C or SIGTERM stops the run between items: exit 130, and no result file is written.

@@ -150,6 +150,7 @@ public static class GenerateCommand
             {
                 stderr.Write(result.Stats.ToTable());
                 stderr.WriteLine($"{"kernels",-22}{KernelPaths.Name(KernelPaths.Best)} ({Simd.Best})");
+                if (heads.EagleRunsOn is string on) stderr.WriteLine($"{"eagle head on",-22}{on}");
             }
             else stderr.WriteLine(result.Stats.ToString());
             if (parse.GetValue(datastoreSave) is string save)

@@ -197,11 +197,11 @@ internal static class BackendParity
         return new Check(name, Relative(la, lb), ArgMaxRows(la, lb, v));
     }
 
-    static int[] Range(int start, int count) => Enumerable.Range(start, count).ToArray();
+    internal static int[] Range(int start, int count) => Enumerable.Range(start, count).ToArray();
 
-    static double Relative(float[] reference, float[] other) => MaxAbs(reference, other) / Math.Max(1e-30, reference.Max(MathF.Abs));
+    internal static double Relative(float[] reference, float[] other) => MaxAbs(reference, other) / Math.Max(1e-30, reference.Max(MathF.Abs));
 
-    static double MaxAbs(float[] x, float[] y)
+    internal static double MaxAbs(float[] x, float[] y)
     {
         double m = 0;
         for (int i = 0; i < x.Length; i++) m = Math.Max(m, float.IsFinite(y[i]) ? Math.Abs(x[i] - y[i]) : double.PositiveInfinity);

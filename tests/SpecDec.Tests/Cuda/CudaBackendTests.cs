@@ -29,4 +29,12 @@ public class CudaBackendTests
         }
         Assert.Empty(failed);
     }
+
+    [GpuFact]
+    public void The_eagle_head_matches_the_cpu()
+    {
+        var result = HeadParity.Run(Path.Combine(RepoPaths.Root, "models/target-q8_0.gguf"), Path.Combine(RepoPaths.Root, "models/eagle-q8_0.gguf"),
+            CudaDevice.Open(0), _ => { });
+        Assert.True(result.Passed, string.Join("; ", result.Checks));
+    }
 }

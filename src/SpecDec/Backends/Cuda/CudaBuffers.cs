@@ -22,7 +22,8 @@ internal sealed unsafe class CudaBuffers : IDisposable
         QDim = CudaWeights.Pad(c.HeadCount * c.HeadDim);
         KvDim = CudaWeights.Pad(c.KvHeadCount * c.HeadDim);
         Ffn = CudaWeights.Pad(c.IntermediateSize);
-        Vocab = CudaWeights.Pad(c.VocabSize);
+        Vocab = CudaWeights.Pad(c.LogitCount);
+        InputLd = c.IsEagleHead ? CudaWeights.Pad(2 * c.HiddenSize) : Hidden;
         try
         {
             X = Floats(Rows * Hidden);
@@ -33,26 +34,27 @@ internal sealed unsafe class CudaBuffers : IDisposable
             Gate = Floats((long)Rows * Ffn);
             Up = Floats((long)Rows * Ffn);
             HeadIn = Floats(Rows * Hidden);
-            int widest = Math.Max(Math.Max(Hidden, QDim), Ffn);
+            DeviceMatrix[] all = matrices.ToArray();
+            FcIn = c.IsEagleHead ? Floats((long)Rows * InputLd) : 0;
+            int widest = Math.Max(Math.Max(Hidden, QDim), Math.Max(Ffn, all.Max(m => m.Ld)));
             Xq = Allocate((long)Rows * widest);
             Xd = Floats((long)Rows * widest / 32);
             XsPlane = (long)Rows * widest;
             Xs = Allocate(3 * XsPlane * sizeof(ushort));
             AttPartial = Floats((long)Rows * CudaKernels.MaxSplits * (QDim + 2L * c.HeadCount));
             AttCount = Allocate((long)Rows * c.HeadCount * sizeof(int));
-            DeviceMatrix[] all = matrices.ToArray();
             SplitPart = Floats(Math.Max(1, all.Max(CudaKernels.SplitScratchFloats)));
             SplitCount = Allocate(all.Max(m => (m.Rows + CudaKernels.TensorCoreRows - 1) / CudaKernels.TensorCoreRows) * sizeof(int));
             Logits = Floats((long)Rows * Vocab);
             Inputs = Allocate(InputBytes);
-            long pinnedBytes = InputBytes + 2L * Rows * Hidden * sizeof(float) + (long)Rows * Vocab * sizeof(float);
+            long pinnedBytes = InputBytes + (long)Rows * (InputLd + Hidden + Vocab) * sizeof(float);
             void* pinned;
             device.Api.Check(device.Api.cuMemAllocHost(&pinned, (nuint)pinnedBytes), "cuMemAllocHost");
             _pinned = pinned;
             new Span<byte>(pinned, checked((int)pinnedBytes)).Clear();
             HostInputs = (byte*)pinned;
             HostX = (float*)(HostInputs + InputBytes);
-            HostLogits = HostX + (long)Rows * Hidden;
+            HostLogits = HostX + (long)Rows * InputLd;
             HostHidden = HostLogits + (long)Rows * Vocab;
         }
         catch
@@ -67,9 +69,11 @@ internal sealed unsafe class CudaBuffers : IDisposable
     public int QDim { get; }
     public int KvDim { get; }
     public int Ffn { get; }
-    public int Vocab { get; }
+    public int Vocab { get; }     // a row of logits: the vocabulary, or an EAGLE head's draft vocabulary
+    public int InputLd { get; }   // a row of what a forward uploads: Hidden, or an EAGLE head's [embedding; feature] (Pad(2·hidden))
 
     public ulong X { get; }       // [Rows × Hidden] residual stream
+    public ulong FcIn { get; }    // [Rows × InputLd] an EAGLE head's fc input [embedding; feature]; 0 otherwise
     public ulong Xn { get; }      // [Rows × Hidden] normed input
     public ulong Qkv { get; }     // [Rows × QkvLd]: each row's q [QDim], k [KvDim], v [KvDim]
     public int QkvLd { get; }
@@ -101,7 +105,7 @@ internal sealed unsafe class CudaBuffers : IDisposable
     public const int InputBytes = CachedOffset + 16;
 
     /// <summary>
-    /// Pinned host copies: the inputs (layout of <see cref="Inputs"/>), the residual rows [Rows × Hidden], logits
+    /// Pinned host copies: the inputs (layout of <see cref="Inputs"/>), the residual (or fc input) rows [Rows × InputLd], logits
     /// [Rows × Vocab], and final-normed rows [Rows × Hidden] a replayed graph copies back (EAGLE's features).
     /// </summary>
     public byte* HostInputs { get; }

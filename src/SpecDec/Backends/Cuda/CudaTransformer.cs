@@ -13,9 +13,9 @@ namespace SpecDec.Backends.Cuda;
 /// cache → output projection added to the residual → RMSNorm → gate and up with SwiGLU fused → down added to the
 /// residual; then the final norm of only the rows whose logits are wanted, the head, and the logits come back.
 /// Hidden states come back only for the layers a batch asks for. Thread-safe as the CPU's: forwards take turns on
-/// the device's <see cref="CudaDevice.Gate"/>.
+/// the device's <see cref="CudaDevice.Gate"/>. An EAGLE head runs on it too (<see cref="LoadEagleHead"/>).
 /// </summary>
-public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
+public sealed unsafe partial class CudaTransformer : ILanguageModel, IOutputHeadRows
 {
     const int MaxRows = ForwardBatch.MaxRows;
     const uint Threads = 128; // the kernels' WARPS × 32
@@ -27,6 +27,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
     readonly CudaBuffers _b;
     readonly CudaGraphs? _graphs;
     readonly int _hidden;
+    readonly bool _eagle; // an EAGLE head: fc over [embedding; feature] in, no input or final norm
     bool _disposed;
 
     CudaTransformer(ModelWeights model, CudaDevice device)
@@ -35,6 +36,7 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
         _device = device;
         _k = device.Kernels;
         _hidden = model.Config.HiddenSize;
+        _eagle = model.Config.IsEagleHead;
         lock (device.Gate)
         {
             device.MakeCurrent();
@@ -146,7 +148,8 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
         FillInputs(batch, 0, rows, kv.Length);
         Span<int> slots = stackalloc int[MaxRows];
         int o = 0, m = PickLogitRows(batch, 0, rows, logitRows, ref o, slots);
-        if (!_graphs!.TryGet(kv, rows, m, final, out nint exec))
+        int headRows = HeadRows(m, rows);
+        if (!_graphs!.TryGet(kv, rows, headRows, final, out nint exec))
         {
             _graphs.BeginCapture();
             bool captured = false;
@@ -156,25 +159,28 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
                 uint splits = (uint)CudaKernels.AttentionGrid(kv.Capacity);
                 for (int l = 0; l < Config.LayerCount; l++) Block(l, rows, kv, splits);
                 if (final) EnqueueFinal(rows);
-                EnqueueLogits(m);
+                EnqueueLogits(m, headRows, rows);
                 captured = true;
             }
             finally
             {
-                exec = _graphs.EndCapture(rows, m, final, captured);
+                exec = _graphs.EndCapture(rows, headRows, final, captured);
             }
         }
         _graphs.Launch(exec);
-        FinishLogits(m, slots, logits);
+        FinishLogits(m, headRows, rows, slots, logits);
         if (final) CopyFinal(rows, batch.Hidden);
         kv.Advance(rows);
     }
 
-    /// <summary>Every row's final-normed state into HeadIn and its copy to pinned memory (before the head reuses HeadIn).</summary>
+    /// <summary>
+    /// Every row's final-normed state into HeadIn and its copy to pinned memory (before the head reuses HeadIn); an
+    /// EAGLE head's is its block's output, copied as it is.
+    /// </summary>
     void EnqueueFinal(int rows)
     {
-        Norm(_b.X, _weights.OutputNorm, _b.HeadIn, rows, 0);
-        _device.Api.Check(_device.Api.cuMemcpyDtoHAsync(_b.HostHidden, _b.HeadIn, (nuint)((long)rows * _b.Hidden * sizeof(float)), _device.Stream),
+        if (!_eagle) Norm(_b.X, _weights.OutputNorm, _b.HeadIn, rows, 0);
+        _device.Api.Check(_device.Api.cuMemcpyDtoHAsync(_b.HostHidden, _eagle ? _b.X : _b.HeadIn, (nuint)((long)rows * _b.Hidden * sizeof(float)), _device.Stream),
             "cuMemcpyDtoHAsync");
     }
 
@@ -192,10 +198,11 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
     void FillInputs(in ForwardBatch batch, int c0, int rows, int cached)
     {
         _device.Api.Check(_device.Api.cuStreamSynchronize(_device.Stream), "cuStreamSynchronize");
-        int ld = _b.Hidden;
+        int ld = _b.InputLd;
         for (int i = 0; i < rows; i++)
         {
             float* row = _b.HostX + (long)i * ld;
+            if (_eagle) batch.Features.Slice((c0 + i) * _hidden, _hidden).CopyTo(new Span<float>(row + _hidden, _hidden));
             if (batch.Tokens.IsEmpty) batch.Embeddings.Slice((c0 + i) * _hidden, _hidden).CopyTo(new Span<float>(row, _hidden));
             else
             {
@@ -209,12 +216,13 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
         *(int*)(_b.HostInputs + CudaBuffers.CachedOffset) = cached;
     }
 
-    /// <summary>The pinned inputs to the device, in two copies.</summary>
+    /// <summary>The pinned inputs to the device, in two copies (an EAGLE head's then through fc into the residual).</summary>
     void EnqueueInputs(int rows)
     {
         var api = _device.Api;
-        api.Check(api.cuMemcpyHtoDAsync(_b.X, _b.HostX, (nuint)((long)rows * _b.Hidden * sizeof(float)), _device.Stream), "cuMemcpyHtoDAsync");
+        api.Check(api.cuMemcpyHtoDAsync(_eagle ? _b.FcIn : _b.X, _b.HostX, (nuint)((long)rows * _b.InputLd * sizeof(float)), _device.Stream), "cuMemcpyHtoDAsync");
         api.Check(api.cuMemcpyHtoDAsync(_b.Inputs, _b.HostInputs, CudaBuffers.InputBytes, _device.Stream), "cuMemcpyHtoDAsync");
+        if (_eagle) EnqueueProjection(rows);
     }
 
     /// <summary>
@@ -233,10 +241,11 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
         if (w.Qkv is not null) NormedMatmul(w.Qkv, null, w.AttentionNorm, rows, b.Qkv, b.QkvLd);
         else
         {
-            Norm(b.X, w.AttentionNorm, b.Xn, rows, 0);
-            Matmul(w.Q!, b.Xn, rows, b.Qkv, b.QkvLd, accumulate: false);
-            Matmul(w.K!, b.Xn, rows, b.K, b.QkvLd, accumulate: false);
-            Matmul(w.V!, b.Xn, rows, b.V, b.QkvLd, accumulate: false);
+            ulong xn = b.X; // an EAGLE head's block has no input norm
+            if (w.AttentionNorm != 0) Norm(b.X, w.AttentionNorm, xn = b.Xn, rows, 0);
+            Matmul(w.Q!, xn, rows, b.Qkv, b.QkvLd, accumulate: false);
+            Matmul(w.K!, xn, rows, b.K, b.QkvLd, accumulate: false);
+            Matmul(w.V!, xn, rows, b.V, b.QkvLd, accumulate: false);
         }
         int heads = c.HeadCount + c.KvHeadCount;
         _k.Launch(_k.RopeStore[half], (uint)((heads + 3) / 4), (uint)rows, Threads,
@@ -273,17 +282,19 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
 
     /// <summary>
     /// y (=) RMSNorm(X)·Wᵀ (with <paramref name="up"/>, SwiGLU's product) over the residual's rows: the norm fused into
-    /// the matmul where the kernels can (<see cref="CudaKernels.FusesNorm"/>), else into Xn first.
+    /// the matmul where the kernels can (<see cref="CudaKernels.FusesNorm"/>), else into Xn first; without norm weights
+    /// (an EAGLE head's block input), over X itself.
     /// </summary>
     void NormedMatmul(DeviceMatrix w, DeviceMatrix? up, ulong normWeight, int rows, ulong y, int ldy)
     {
-        if (_k.FusesNorm(w, rows))
-        {
+        if (normWeight == 0) _k.Matmul(w, up, _b.X, rows, y, ldy, accumulate: false, _b.Scratch);
+        else if (_k.FusesNorm(w, rows))
             _k.Matmul(w, up, _b.X, rows, y, ldy, accumulate: false, _b.Scratch, new RowNorm(normWeight, _hidden, Config.RmsNormEps));
-            return;
+        else
+        {
+            Norm(_b.X, normWeight, _b.Xn, rows, 0);
+            _k.Matmul(w, up, _b.Xn, rows, y, ldy, accumulate: false, _b.Scratch);
         }
-        Norm(_b.X, normWeight, _b.Xn, rows, 0);
-        _k.Matmul(w, up, _b.Xn, rows, y, ldy, accumulate: false, _b.Scratch);
     }
 
     /// <summary>RMSNorm of <paramref name="rows"/> rows of x into y; with <paramref name="rowIndex"/> (device ints) row i reads x's row rowIndex[i].</summary>
@@ -341,8 +352,9 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
         {
             int m = PickLogitRows(batch, c0, rows, logitRows, ref o, slots);
             if (m == 0) break;
-            EnqueueLogits(m);
-            FinishLogits(m, slots, logits);
+            int headRows = HeadRows(m, rows);
+            EnqueueLogits(m, headRows, rows);
+            FinishLogits(m, headRows, rows, slots, logits);
         }
     }
 
@@ -364,10 +376,18 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
         return m;
     }
 
-    /// <summary>The picked rows' final norm, the head, and the copy of their logits to pinned memory.</summary>
-    void EnqueueLogits(int m)
+    /// <summary>
+    /// The picked rows' final norm, the head, and the copy of their logits to pinned memory; an EAGLE head (no final
+    /// norm) multiplies the chunk's last <paramref name="headRows"/> of <paramref name="rows"/> rows in place.
+    /// </summary>
+    void EnqueueLogits(int m, int headRows, int rows)
     {
         var api = _device.Api;
+        if (_eagle)
+        {
+            EnqueueHeadLogits(headRows, rows);
+            return;
+        }
         ulong index = _b.Inputs + CudaBuffers.LogitRowsOffset;
         api.Check(api.cuMemcpyHtoDAsync(index, _b.HostInputs + CudaBuffers.LogitRowsOffset, (nuint)(m * sizeof(int)), _device.Stream),
             "cuMemcpyHtoDAsync");
@@ -377,13 +397,20 @@ public sealed unsafe class CudaTransformer : ILanguageModel, IOutputHeadRows
             "cuMemcpyDtoHAsync");
     }
 
-    /// <summary>Waits for the logits and copies each picked row to its slot of <paramref name="logits"/>.</summary>
-    void FinishLogits(int m, ReadOnlySpan<int> slots, Span<float> logits)
+    /// <summary>
+    /// Waits for the logits and copies each picked row to its slot of <paramref name="logits"/> (an EAGLE head's
+    /// come as the chunk's last <paramref name="headRows"/> rows).
+    /// </summary>
+    void FinishLogits(int m, int headRows, int rows, ReadOnlySpan<int> slots, Span<float> logits)
     {
-        int vocab = Config.VocabSize;
+        int vocab = Config.LogitCount;
+        var rowIndex = new ReadOnlySpan<int>(_b.HostInputs + CudaBuffers.LogitRowsOffset, m);
         _device.Api.Check(_device.Api.cuStreamSynchronize(_device.Stream), "cuStreamSynchronize");
         for (int i = 0; i < m; i++)
-            new ReadOnlySpan<float>(_b.HostLogits + (long)i * _b.Vocab, vocab).CopyTo(logits.Slice(slots[i] * vocab, vocab));
+        {
+            int from = _eagle ? rowIndex[i] - (rows - headRows) : i;
+            new ReadOnlySpan<float>(_b.HostLogits + (long)from * _b.Vocab, vocab).CopyTo(logits.Slice(slots[i] * vocab, vocab));
+        }
     }
 
     public void Dispose()

@@ -34,8 +34,8 @@ internal sealed unsafe class CudaWeights : IDisposable
     {
         _device = device;
         ModelConfig c = model.Config;
-        // Gemma's pieces, mixtures of experts, OLMoE's norms, LongRoPE and EAGLE heads are the CPU backend's for now: refused by name rather than computed wrongly.
-        string? unsupported = c.IsEagleHead ? "an EAGLE head" : c.Activation != FfnActivation.Silu ? $"the {c.Activation} feed-forward"
+        // Gemma's pieces, mixtures of experts, OLMoE's norms and LongRoPE are the CPU backend's for now: refused by name rather than computed wrongly.
+        string? unsupported = c.Activation != FfnActivation.Silu ? $"the {c.Activation} feed-forward"
             : c.NormWeightOffset != 0 || c.EmbeddingScale != 1f || c.PostNorms ? "Gemma's norms and embedding scale"
             : c.AttentionScale is not null || c.AttentionSoftcap != 0 || c.FinalLogitSoftcap != 0 ? "attention scales and soft-caps"
             : c.SlidingWindow != 0 ? "sliding-window attention"
@@ -43,7 +43,9 @@ internal sealed unsafe class CudaWeights : IDisposable
             : c.RopeAttentionFactor != 1f || model.RopeFactorsLong is not null ? "LongRoPE (its short and long factors and attention factor)" : null;
         if (unsupported is not null)
             throw new SpecDecException($"{model.Source.Path}: {c.Architecture} uses {unsupported}, which the CUDA backend does not run yet; use --device cpu");
-        foreach (WeightTensor t in model.Layers.SelectMany(l => l.Matrices).Append(model.OutputHead))
+        IEnumerable<WeightTensor> matrices = model.Layers.SelectMany(l => l.Matrices).Append(model.OutputHead);
+        if (model.InputProjection is { } fc) matrices = matrices.Append(fc);
+        foreach (WeightTensor t in matrices)
             if (!CudaKernels.MatrixTypes.Contains(t.Type))
                 throw new SpecDecException($"{model.Source.Path}: tensor {t.Name} is {t.Type}; the CUDA backend computes with "
                     + $"{string.Join(", ", CudaKernels.MatrixTypes)} matrices (re-quantize with `specdec quantize --type q8_0`)");
@@ -54,13 +56,21 @@ internal sealed unsafe class CudaWeights : IDisposable
         {
             Embedding = model.Embedding;
             OutputHead = Matrix(model.OutputHead);
-            OutputNorm = Vector(model.OutputNorm!); // null only for an EAGLE head, refused above
+            OutputNorm = Optional(model.OutputNorm); // 0 for an EAGLE head: its head reads the block's output
+            if (model.InputProjection is { } projection)
+            {
+                InputProjection = Matrix(projection);
+                float[] bias = Floats(model.InputBias!);
+                var rows = new float[CudaBuffers.Rows * Pad(c.HiddenSize)];
+                for (int r = 0; r < CudaBuffers.Rows; r++) bias.CopyTo(rows, r * Pad(c.HiddenSize));
+                fixed (float* b = rows) InputBiasRows = Upload(b, rows.Length * sizeof(float));
+            }
             Layers = model.Layers.Select(t => Fused(t)
                 ? new DeviceLayer(Matrix(t.Q, t.K, t.V), null, null, null, Matrix(t.Output), Matrix(t.Gate!), Matrix(t.Up!), Matrix(t.Down!),
-                    Vector(t.AttentionNorm!), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
+                    Optional(t.AttentionNorm), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
                     Optional(t.QNorm), Optional(t.KNorm))
                 : new DeviceLayer(null, Matrix(t.Q), Matrix(t.K), Matrix(t.V), Matrix(t.Output), Matrix(t.Gate!), Matrix(t.Up!), Matrix(t.Down!),
-                Vector(t.AttentionNorm!), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
+                Optional(t.AttentionNorm), Vector(t.FfnNorm), Optional(t.QBias), Optional(t.KBias), Optional(t.VBias),
                 Optional(t.QNorm), Optional(t.KNorm))).ToArray();
             float[] frequencies = model.RopeFactors is { } factors ? RopeFrequencies.Of(c, Floats(factors)) : RopeFrequencies.Of(c);
             fixed (float* f = frequencies) InverseFrequencies = Upload(f, frequencies.Length * sizeof(float));
@@ -76,12 +86,22 @@ internal sealed unsafe class CudaWeights : IDisposable
     /// <summary>token_embd, still mapped on the host.</summary>
     public WeightTensor Embedding { get; }
     public DeviceMatrix OutputHead { get; }
+    /// <summary>[hidden] f32; 0 for an EAGLE head (no final norm).</summary>
     public ulong OutputNorm { get; }
     public DeviceLayer[] Layers { get; }
 
+    /// <summary>An EAGLE head's fc [hidden × 2·hidden] (over [embedding; feature]); null otherwise.</summary>
+    public DeviceMatrix? InputProjection { get; }
+
+    /// <summary>
+    /// [Rows × Pad(hidden)] f32: fc's bias repeated in every row, copied into the residual before fc adds its
+    /// products (b + s, the CPU's s + b); 0 without fc.
+    /// </summary>
+    public ulong InputBiasRows { get; }
+
     /// <summary>Every matrix on the device.</summary>
     public IEnumerable<DeviceMatrix> Matrices =>
-        Layers.SelectMany(l => new[] { l.Qkv, l.Q, l.K, l.V, l.Output, l.Gate, l.Up, l.Down }).OfType<DeviceMatrix>().Append(OutputHead);
+        Layers.SelectMany(l => new[] { l.Qkv, l.Q, l.K, l.V, l.Output, l.Gate, l.Up, l.Down }).Append(InputProjection).OfType<DeviceMatrix>().Append(OutputHead);
 
     /// <summary>[HeadDim/2] f32.</summary>
     public ulong InverseFrequencies { get; }

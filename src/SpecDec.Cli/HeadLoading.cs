@@ -10,14 +10,15 @@ namespace SpecDec.Cli;
 /// <summary>
 /// The draft heads a run's methods read (<see cref="SpeculationMethod.Head"/>), loaded beside the target and
 /// checked against it: the files given (--head, --heads), else the bundled ones; disposed with this object.
-/// Beside a CPU target the heads run on the target's pool. Beside a GPU target the EAGLE head runs on the GPU (its
-/// forward as one graph launch a level: on 16 host cores it cost 0.46 of a GPU target step, docs/gpu.md), or on the
-/// host's CPU with <c>SPECDEC_CUDA_EAGLE=host</c>; the Medusa heads run on a host pool of their own.
+/// Beside a CPU target the heads run on the target's pool. Beside a GPU target the EAGLE head runs on the host's CPU on
+/// a pool of its own, or with <c>SPECDEC_CUDA_EAGLE=gpu</c> on the GPU (its forward one graph launch a level: on 16
+/// host cores it cost 0.46 of a GPU target step, docs/gpu.md; opt-in until a device round has checked it); the Medusa
+/// heads run on a host pool of their own.
 /// </summary>
 public sealed class HeadLoading : IDisposable
 {
-    /// <summary>Whether an EAGLE head beside a GPU target stays on the host's CPU (<c>SPECDEC_CUDA_EAGLE=host</c>).</summary>
-    public static bool EagleOnHost => Environment.GetEnvironmentVariable("SPECDEC_CUDA_EAGLE") == "host";
+    /// <summary>Whether an EAGLE head beside a GPU target stays on the host's CPU (unless <c>SPECDEC_CUDA_EAGLE=gpu</c>).</summary>
+    public static bool EagleOnHost => Environment.GetEnvironmentVariable("SPECDEC_CUDA_EAGLE") != "gpu";
 
     private readonly ILanguageModel? _eagle;
     private readonly MedusaHeads? _medusa;

@@ -7,8 +7,8 @@
 # Steps: the head's parity (CPU head against GPU head: drafts, logits, states; the GPU's graph against kernel by
 # kernel); greedy text of plain and eagle (GPU head, host head) against plain greedy on the CPU with the sizer's tree
 # (--stats); the same fixed tree (16 nodes, depth 4, top-4) with both heads, whose rounds must be identical (same
-# drafts); bench of ar/draft/pld/eagle (3 items a category) and the code categories (10 items), each again with the
-# host head; the other methods' table (OTHERS=0 leaves it out).
+# drafts); bench of ar/draft/pld/eagle on the code categories (10 items) and on all (3 items a category), each again
+# with the host head; the other methods' table (OTHERS=0 leaves it out).
 set -u
 G="$(cd "$(dirname "$0")" && pwd)"; S=/tmp/pub/SpecDec.Cli
 T0=$(date +%s)
@@ -45,11 +45,11 @@ bench() { # name, env, bench arguments
   env $env timeout 90 $S bench --device cuda --max-tokens 128 --out /tmp/b-$name "$@" > /tmp/b-$name.log 2>&1; echo "== bench $name ($env $*)"; tail -14 /tmp/b-$name.log
   cp /tmp/b-$name/report.md "$OUT/bench-$name.md" 2>/dev/null; cp /tmp/b-$name/summary.json "$OUT/bench-$name.json" 2>/dev/null
 }
-t bench
-bench all SPECDEC_CUDA_EAGLE=gpu --methods ar,draft,pld,eagle --limit 3
-bench all-host SPECDEC_CUDA_EAGLE=host --methods ar,eagle --limit 3
 t bench-code
 bench code SPECDEC_CUDA_EAGLE=gpu --methods ar,draft,pld,eagle --categories code_completion,code_edit --limit 10
 bench code-host SPECDEC_CUDA_EAGLE=host --methods ar,eagle --categories code_completion,code_edit --limit 10
+t bench
+bench all SPECDEC_CUDA_EAGLE=gpu --methods ar,draft,pld,eagle --limit 3
+bench all-host SPECDEC_CUDA_EAGLE=host --methods ar,eagle --limit 3
 [ "${OTHERS:-1}" = 1 ] && { t bench-rest; bench others "" --methods ar,pld-tree,lookahead,layerskip,medusa --limit 3; }
 t end

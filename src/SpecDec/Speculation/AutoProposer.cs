@@ -11,10 +11,12 @@ namespace SpecDec.Speculation;
 /// sources are cheap to consult, so each round first looks at what they would propose and how long a match found
 /// it; then it takes the source with the most expected tokens per unit of target time:
 /// <code>
-///   rate = t·E ÷ (c(rows) + k·d + catch-up)      plain decoding: 1 token per c(1) = 1
+///   rate = t·E ÷ (c(rows) + k·d + t·E·u·r ÷ left)      plain decoding: 1 token per c(1) = 1
 /// </code>
 /// with c the target's verification cost curve, learned from the rounds auto times itself (<see cref="LearnedCostCurve"/>),
-/// d a draft-model token's measured cost in one-row rounds (0 for copies), k the chain's length (a copy is cut where
+/// d a draft-model token's measured cost in one-row rounds (0 for copies), u the tokens the draft model has to read
+/// before it drafts (what other sources committed since its last round) and r what reading one in a batch costs, spread
+/// over the tokens the request usually has left (0 for copies), k the chain's length (a copy is cut where
 /// more tokens stop paying; the draft model's is the k with the best rate) and E the tokens expected: for a chain,
 /// (1 − α^(k+1)) / (1 − α) with α the per-level acceptance learned from that source's own rounds
 /// (<see cref="AcceptanceEstimate"/>), for copies split by the match's length; for retrieval its tree's own estimate;
@@ -24,10 +26,14 @@ namespace SpecDec.Speculation;
 /// model's α counts only the tokens it dared to draft; a source is chosen on the rounds its estimate ran high), and the
 /// comparison between sources must not inherit it. Retrieval plans every round unless the request holds a long match,
 /// and what the draft model's rounds taught fades while it sits out, so a source judged poor is tried again.
-/// The draft model reads the prompt only once it is first chosen, and that catch-up is charged to its rounds, spread
-/// over the tokens a request of this process usually generates: a long prompt with a short answer (a summary) is not
-/// worth the draft model's prefill. So a round drafts with the draft model where nothing matches, copies where a
-/// match is trustworthy, and does not speculate where neither pays (rows verified on a CPU are not free). What was
+/// Before its first round in a request the draft model must read the prompt: an investment, made only when what the
+/// draft model is expected to save over the rest of the request pays for it, its time per token against what the other
+/// sources have recently cost a token (their expected cost over their expected tokens, round by round, whichever
+/// drafted) times the tokens a request of this process usually has left. Not this round's best alone: a round where
+/// nothing matches is soon followed by one that copies. So a request that retrieval serves well (a question over
+/// passages it copies from) never makes the draft model read its prompt, nor does a long prompt with a short answer (a
+/// summary), while one where nothing else matches (arithmetic) reads it at once. A round drafts with the draft model
+/// where nothing matches, copies where a match is trustworthy, and does not speculate where neither pays (rows verified on a CPU are not free). What was
 /// learned carries over to later requests of the process.
 /// <para>
 /// Lookahead and layer skipping are not among the sources: on a CPU their verification rows or draft layers
@@ -61,6 +67,9 @@ public sealed class AutoProposer : IDraftProposer
     /// <summary>Weight of one finished request in the usual answer length: it follows the last few requests.</summary>
     private const double AnswerRate = 0.3;
 
+    /// <summary>Evidence kept per round in the other sources' cost per token (<see cref="_otherCost"/>): about the last 30 rounds.</summary>
+    private const double OtherMemory = 0.97;
+
     private readonly ILanguageModel _target;
     private readonly ILanguageModel? _draftModel;
     private readonly PromptLookupProposer _lookup = new();
@@ -91,6 +100,8 @@ public sealed class AutoProposer : IDraftProposer
     private double _draftTokenMs;        // a draft-model token, ms, measured as it drafts
     private double _draftPrefillRowMs;   // a context token the draft model reads in a batch (its prefill), ms
     private double _usualAnswer = 64;    // tokens a request of this process generates, learned from the finished ones
+    private double _otherCost;           // the best source but the draft model, each round: its expected cost (one-row rounds), decayed sum …
+    private double _otherTokens;         // … and its expected tokens (calibrated), so their ratio is what it recently cost a token
     private long _rounds;
     private int _prompt;                 // the request's prompt length
     private bool _draftStarted;          // whether the draft model has read this request's prompt
@@ -164,28 +175,25 @@ public sealed class AutoProposer : IDraftProposer
         _rounds++;
         int budget = tree.Budget, maxDepth = tree.MaxDepth;
         var choice = Source.None;
-        double best = 1; // plain decoding: one token per one-row round
+        double best = 1, bestTokens = 1; // plain decoding: one token per one-row round
         int lookupLength = 0, draftLength = 0;
         double promise = 1; // the choice's expected tokens before calibration
         AcceptanceEstimate? lookupEstimate = null;
 
         // The draft model: its cost is paid before its tokens are seen, so it is judged on its record alone, at the
-        // length with the best rate; its confidence cut-off may stop it sooner. Before its first round in a request it
-        // must read the prompt: that cost is spread over the rest of a usual answer.
+        // length with the best rate; its confidence cut-off may stop it sooner. It is weighed against the others below.
+        double draftRate = 0, draftTokens = 0, draftTrust = 1;
         if (_draft is not null)
         {
             double alpha = _draftAcceptance.Optimistic(_rounds);
             double starts = _draftStarts.Optimistic(_rounds);
-            double draftTrust = Calibration(Source.Draft);
             double token = _draftTokenMs / cost.OneRowMs;
-            double catchUp = _draftStarted ? 0 : DraftPromptRows(context.Length) * _draftPrefillRowMs / cost.OneRowMs;
-            double remaining = Math.Max(1, _usualAnswer - (context.Length - _prompt));
+            draftTrust = Calibration(Source.Draft);
             for (int k = 1; k <= Math.Min(maxDepth, _draftOptions.DraftMax); k++)
             {
                 double tokens = draftTrust * (1 + starts * (AcceptanceEstimate.ExpectedTokens(alpha, k) - 1));
                 double rounds = (1 - starts) * (1 + token) + starts * (cost.Relative(k + 1) + k * token);
-                double rate = tokens / (rounds + catchUp * tokens / remaining);
-                if (rate > best) (best, choice, draftLength, promise) = (rate, Source.Draft, k, tokens / draftTrust);
+                if (tokens / rounds > draftRate) (draftRate, draftLength, draftTokens) = (tokens / rounds, k, tokens);
             }
         }
 
@@ -200,7 +208,7 @@ public sealed class AutoProposer : IDraftProposer
             {
                 double tokens = AcceptanceEstimate.ExpectedTokens(alpha, k);
                 double rate = trust * tokens / cost.Relative(k + 1);
-                if (rate > best) (best, choice, lookupLength, promise) = (rate, Source.Lookup, k, tokens);
+                if (rate > best) (best, bestTokens, choice, lookupLength, promise) = (rate, trust * tokens, Source.Lookup, k, tokens);
             }
         }
 
@@ -213,9 +221,30 @@ public sealed class AutoProposer : IDraftProposer
             _retrieval.Propose(context, tree, rng);
             if (tree.Count > 0)
             {
-                double rate = Calibration(Source.Retrieval) * _retrieval.ExpectedTokens / cost.Relative(tree.Count + 1);
-                if (rate > best) (best, choice, promise) = (rate, Source.Retrieval, _retrieval.ExpectedTokens);
+                double trust = Calibration(Source.Retrieval);
+                double rate = trust * _retrieval.ExpectedTokens / cost.Relative(tree.Count + 1);
+                if (rate > best) (best, bestTokens, choice, promise) = (rate, trust * _retrieval.ExpectedTokens, Source.Retrieval, _retrieval.ExpectedTokens);
             }
+        }
+
+        // The draft model against the best of the others. Before its first round in a request it must read the prompt:
+        // an investment, made only when its expected saving over the rest of the request pays for it, its time per
+        // token against what the others have recently cost a token, not only this round's best (a round where nothing
+        // matches is soon followed by one that copies). Later it reads what the others committed since its last round
+        // in the forward of its first draft step, a cost spread over the rest of a usual answer (it serves the rounds
+        // after this one too).
+        if (_draft is not null)
+        {
+            _otherCost = _otherCost * OtherMemory + bestTokens / best;
+            _otherTokens = _otherTokens * OtherMemory + bestTokens;
+            double catchUp = _draft.UnreadRows(context.Length) * _draftPrefillRowMs / cost.OneRowMs;
+            double remaining = Math.Max(1, _usualAnswer - (context.Length - _prompt));
+            if (!_draftStarted)
+            {
+                if (catchUp > remaining * (_otherCost / _otherTokens - 1 / draftRate)) draftRate = 0;
+            }
+            else draftRate = draftTokens / (draftTokens / draftRate + catchUp * draftTokens / remaining);
+            if (draftRate > best) (best, choice, promise) = (draftRate, Source.Draft, draftTokens / draftTrust);
         }
 
         _estimate = null;
@@ -234,16 +263,17 @@ public sealed class AutoProposer : IDraftProposer
             case Source.Draft:
                 if (!_draftStarted)
                 {
+                    int rows = _draft!.UnreadRows(context.Length);
                     long prefill = Stopwatch.GetTimestamp();
-                    _draft!.Prefill(context);
-                    int rows = DraftPromptRows(context.Length);
+                    _draft.Prefill(context);
                     if (rows > 0 && cost.Learns) _draftPrefillRowMs += Rate * (Stopwatch.GetElapsedTime(prefill).TotalMilliseconds / rows - _draftPrefillRowMs);
                     _draftStarted = true;
                 }
                 tree.Clear(Math.Min(budget, draftLength), draftLength);
+                double catchUpMs = _draft!.UnreadRows(context.Length) * _draftPrefillRowMs; // read in its first forward
                 long start = Stopwatch.GetTimestamp();
-                _draft!.Propose(context, tree, rng);
-                double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+                _draft.Propose(context, tree, rng);
+                double ms = Math.Max(0, Stopwatch.GetElapsedTime(start).TotalMilliseconds - catchUpMs);
                 if (tree.Count > 0 && cost.Learns) _draftTokenMs += Rate * (Math.Min(ms / tree.Count, LearnedCostCurve.MaxJump * _draftTokenMs) - _draftTokenMs);
                 _estimate = _draftAcceptance;
                 break;
@@ -264,14 +294,6 @@ public sealed class AutoProposer : IDraftProposer
     /// <summary>Produced ÷ expected tokens of <paramref name="source"/>'s recent rounds, from a prior of exact promises.</summary>
     private double Calibration(Source source) =>
         (_produced[(int)source] + CalibrationPrior) / (_expected[(int)source] + CalibrationPrior);
-
-    /// <summary>Context tokens the draft model reads before its first round: all but the last, or its window of them.</summary>
-    private int DraftPromptRows(int context)
-    {
-        int rows = context - 1;
-        int window = _draftOptions.DraftContext;
-        return window > 0 ? Math.Min(rows, DraftModelProposer.SinkTokens + window) : rows;
-    }
 
     /// <summary>A batched round's time is not this round's cost: the learned cost curve skips it.</summary>
     public void SharedForward() => _verifyStart = 0;
@@ -307,6 +329,7 @@ public sealed class AutoProposer : IDraftProposer
         _draftStarts.Clear();
         Array.Clear(_expected);
         Array.Clear(_produced);
+        _otherCost = _otherTokens = 0;
         _usualAnswer = 64;
     }
 }

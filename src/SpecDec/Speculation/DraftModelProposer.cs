@@ -184,7 +184,21 @@ public sealed class DraftModelProposer : IStepwiseDrafter
     }
 
     /// <summary>Which context tokens the draft skips, fixed when its cache starts on a context of <paramref name="n"/> tokens.</summary>
-    private void StartWindow(int n) => _skip = _window > 0 && n - SinkTokens > _window ? n - SinkTokens - _window : 0;
+    private void StartWindow(int n) => _skip = SkipFor(n);
+
+    private int SkipFor(int n) => _window > 0 && n - SinkTokens > _window ? n - SinkTokens - _window : 0;
+
+    /// <summary>
+    /// Committed tokens a proposal after <paramref name="context"/> tokens reads before its first draft step, besides
+    /// the last one (which rides in that step's forward): with an empty cache the prompt (with a window, its first and
+    /// latest tokens), else what was committed since the cache's end (another source drafted meanwhile, as auto's do).
+    /// </summary>
+    internal int UnreadRows(int context)
+    {
+        if (_cache is null || context < 2) return 0;
+        if (_cache.Length == 0) return context - 1 - SkipFor(context);
+        return Math.Max(0, context - 1 - PositionAfter(_cache.Length));
+    }
 
     /// <summary>The proposal was a chain, so the accepted path is its first path.Length nodes.</summary>
     public void Accepted(ReadOnlySpan<int> path)

@@ -46,6 +46,49 @@ public class AutoProposerTests
         Assert.Equal(SpeculationMethods.DraftModel, FirstChoice(auto, 12));
     }
 
+    /// <summary>
+    /// One round verified against <paramref name="truth"/> (what the target would commit after each context length):
+    /// the longest path of the proposal that follows it, then its next token. Returns the source that drafted.
+    /// </summary>
+    private static string Round(AutoProposer auto, List<int> context, Func<int, int> truth)
+    {
+        var tree = Proposals.Propose(auto, context.ToArray(), 12, Tokenizer.VocabSize, depth: 8);
+        var path = new List<int>();
+        for (int node = -1; (node = tree.Child(node, truth(context.Count))) >= 0;)
+        {
+            path.Add(node);
+            context.Add(tree.Tokens[node]);
+        }
+        auto.Accepted(path.ToArray());
+        context.Add(truth(context.Count));
+        return auto.ActiveMethod;
+    }
+
+    [Fact]
+    public void ARequestThatCopiesWellDoesNotMakeTheDraftModelReadItsPrompt()
+    {
+        var auto = Create();
+        // A first request teaches auto that copies of a repeated text stand (the toy draft model does not know it).
+        var first = Enumerable.Range(0, 50).Concat(Enumerable.Range(0, 50)).ToList();
+        auto.Reset(Proposals.Request(SamplingOptions.Greedy, 1024, SpeculationOptions.For(SpeculationMethods.Auto)));
+        auto.Prefill(first.ToArray());
+        for (int round = 0; round < 12; round++) Round(auto, first, n => first[n - 50]);
+        auto.Finished(first.Skip(100).ToArray());
+
+        // The next request repeats another text of 100 tokens, into which the answer brings a token never seen: nothing
+        // to copy in the next round. The draft model's record is no better than plain decoding's there, but reading 200
+        // prompt tokens does not pay where copies have cost a fraction of a one-row round a token.
+        var context = Enumerable.Range(100, 100).Concat(Enumerable.Range(100, 100)).ToList();
+        auto.Reset(Proposals.Request(SamplingOptions.Greedy, 1024, SpeculationOptions.For(SpeculationMethods.Auto)));
+        auto.Prefill(context.ToArray());
+        var choices = new List<string>();
+        for (int round = 0; round < 4; round++) choices.Add(Round(auto, context, n => context[n - 100]));
+        context.Add(299);
+        for (int round = 0; round < 4; round++) choices.Add(Round(auto, context, n => context[n - 100]));
+        Assert.DoesNotContain(SpeculationMethods.DraftModel, choices);
+        Assert.Contains(SpeculationMethods.PromptLookup, choices);
+    }
+
     [Fact]
     public void ADraftModelWhoseDraftsFailIsDroppedAndLaterTriedAgain()
     {

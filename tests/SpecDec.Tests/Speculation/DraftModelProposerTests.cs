@@ -109,6 +109,33 @@ public class DraftModelProposerTests
     }
 
     [Fact]
+    public void UnreadRowsAreWhatTheNextProposalReadsBeforeItsLastToken()
+    {
+        var tokenizer = new TestTokenizer(V);
+        var draft = Model(tokenizer, seed: 5);
+        var proposer = new DraftModelProposer(draft, Model(tokenizer));
+        int[] context = Enumerable.Range(0, 20).Select(i => i % V).ToArray();
+        // With a window of 4, a 20-token prompt is read as its first 4 tokens (sinks) and the 3 before its last.
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64, new SpeculationOptions { DraftPMin = 0, DraftContext = 4 }));
+        Assert.Equal(7, proposer.UnreadRows(context.Length));
+        // Without one, all but its last.
+        proposer.Reset(Proposals.Request(SamplingOptions.Greedy, 64));
+        Assert.Equal(19, proposer.UnreadRows(context.Length));
+        proposer.Prefill(context);
+        Assert.Equal(19, draft.Caches[^1].Length);
+        Assert.Equal(0, proposer.UnreadRows(context.Length));
+
+        // A round keeps one draft; then other sources commit 5 tokens and a correction: the draft has 5 rows to read.
+        int[] tokens = Proposals.Chain(Proposals.Propose(proposer, context, 3, V));
+        proposer.Accepted([0]);
+        int[] next = [.. context, tokens[0], 1, 2, 3, 4, 5, 6];
+        Assert.Equal(5, proposer.UnreadRows(next.Length));
+        int before = draft.Caches[^1].Length;
+        Proposals.Propose(proposer, next, 1, V);
+        Assert.Equal(before + 5 + 1, draft.Caches[^1].Length); // those rows and the last token, whose logits draft
+    }
+
+    [Fact]
     public void StopsDraftingWhenTheTopProbabilityFallsBelowPMin()
     {
         var tokenizer = new TestTokenizer(V);

@@ -11,7 +11,7 @@ namespace SpecDec.Speculation;
 /// sources are cheap to consult, so each round first looks at what they would propose and how long a match found
 /// it; then it takes the source with the most expected tokens per unit of target time:
 /// <code>
-///   rate = t·E ÷ (c(rows) + k·d + t·E·u·r ÷ left)      plain decoding: 1 token per c(1) = 1
+///   rate = t·E ÷ (c(rows) + k·d + u·r·min(1, t·E ÷ left))      plain decoding: 1 token per c(1) = 1
 /// </code>
 /// with c the target's verification cost curve, learned from the rounds auto times itself (<see cref="LearnedCostCurve"/>),
 /// d a draft-model token's measured cost in one-row rounds (0 for copies), u the tokens the draft model has to read
@@ -232,7 +232,7 @@ public sealed class AutoProposer : IDraftProposer
         // token against what the others have recently cost a token, not only this round's best (a round where nothing
         // matches is soon followed by one that copies). Later it reads what the others committed since its last round
         // in the forward of its first draft step, a cost spread over the rest of a usual answer (it serves the rounds
-        // after this one too).
+        // after this one too), this round paying at most all of it.
         if (_draft is not null)
         {
             _otherCost = _otherCost * OtherMemory + bestTokens / best;
@@ -243,7 +243,7 @@ public sealed class AutoProposer : IDraftProposer
             {
                 if (catchUp > remaining * (_otherCost / _otherTokens - 1 / draftRate)) draftRate = 0;
             }
-            else draftRate = draftTokens / (draftTokens / draftRate + catchUp * draftTokens / remaining);
+            else draftRate = draftTokens / (draftTokens / draftRate + catchUp * Math.Min(1, draftTokens / remaining));
             if (draftRate > best) (best, choice, promise) = (draftRate, Source.Draft, draftTokens / draftTrust);
         }
 

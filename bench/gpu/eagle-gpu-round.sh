@@ -8,7 +8,7 @@
 # kernel); greedy text of plain and eagle (GPU head, host head) against plain greedy on the CPU with the sizer's tree
 # (--stats); the same fixed tree (16 nodes, depth 4, top-4) with both heads, whose rounds must be identical (same
 # drafts); bench of ar/draft/pld/eagle on the code categories (10 items) and on all (3 items a category), each again
-# with the host head; the other methods' table (OTHERS=0 leaves it out).
+# with the host head; the other methods' table (OTHERS=0 leaves it out; QUICK=1 stops before the benches).
 set -u
 G="$(cd "$(dirname "$0")" && pwd)"; S=/tmp/pub/SpecDec.Cli
 T0=$(date +%s)
@@ -40,6 +40,7 @@ for s in gpu host; do env="SPECDEC_CUDA_EAGLE=$s"
 done
 cmp -s /tmp/f-gpu.txt /tmp/f-host.txt && cmp -s /tmp/fr-gpu.txt /tmp/fr-host.txt && echo "fixed tree: GPU head's rounds = host head's (same text, rounds, acceptance)" \
   || { echo "fixed tree: the heads' rounds DIFFER"; diff /tmp/fr-gpu.txt /tmp/fr-host.txt; }
+[ "${QUICK:-0}" = 1 ] && { t end; exit 0; } # QUICK=1: the checks only, no bench
 bench() { # name, env, bench arguments
   local name=$1 env=$2; shift 2
   env $env timeout 90 $S bench --device cuda --max-tokens 128 --out /tmp/b-$name "$@" > /tmp/b-$name.log 2>&1; echo "== bench $name ($env $*)"; tail -14 /tmp/b-$name.log

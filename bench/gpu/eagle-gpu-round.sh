@@ -23,7 +23,8 @@ timeout 60 $S parity --head models/eagle-q8_0.gguf 2>&1 | grep -vE "^(target fea
 t generate
 P1="def fibonacci(n):"; P2="The history of the printing press"
 STATS="^decode|^τ|^draft |^verify|^rounds|^tree size|^acceptance at [1-8]|^eagle head"
-i=0; for p in "$P1" "$P2"; do i=$((i+1))
+PROMPTS=("$P1" "$P2"); [ "${QUICK:-0}" = 1 ] && PROMPTS=("$P1")
+i=0; for p in "${PROMPTS[@]}"; do i=$((i+1))
   timeout 30 $S generate --device cpu --prompt "$p" --max-tokens 128 --temperature 0 > /tmp/g-cpu.txt 2>/dev/null
   for s in none eagle eagle-host; do
     spec=${s%-host}; env="SPECDEC_CUDA_EAGLE=gpu"; [ "$s" = eagle-host ] && env="SPECDEC_CUDA_EAGLE=host"

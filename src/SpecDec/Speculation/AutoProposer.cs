@@ -30,9 +30,9 @@ namespace SpecDec.Speculation;
 /// draft model is expected to save over the rest of the request pays for it, its time per token against what the other
 /// sources have recently cost a token (their expected cost over their expected tokens, round by round, whichever
 /// drafted) times the tokens a request of this process usually has left. Not this round's best alone: a round where
-/// nothing matches is soon followed by one that copies. So a request that retrieval serves well (a question over
-/// passages it copies from) never makes the draft model read its prompt, nor does a long prompt with a short answer (a
-/// summary), while one where nothing else matches (arithmetic) reads it at once. A round drafts with the draft model
+/// nothing matches is soon followed by one that copies. So where copies have recently cost less a token than the draft
+/// model would (a question over passages they copy from) it does not read the prompt, nor for a long prompt with a short
+/// answer (a summary), while a request where nothing else matches (arithmetic) reads it at once. A round drafts with the draft model
 /// where nothing matches, copies where a match is trustworthy, and does not speculate where neither pays (rows verified on a CPU are not free). What was
 /// learned carries over to later requests of the process.
 /// <para>

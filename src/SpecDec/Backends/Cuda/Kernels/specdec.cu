@@ -925,6 +925,183 @@ extern "C" __global__ void __launch_bounds__(TCW * 32, 2) glus_bf16(const float*
 { tc_stream<true>(x, ldx, T, w, w2, y, ldy, N, 0, groups, stages); }
 
 // ---------------------------------------------------------------------------------------------------------
+// BF16 tensor-core GEMM for the wide batches (17–64 rows: big trees' verification, prefill chunks): tc_bf16's
+// arithmetic (each K range's mmas chained in k order from zero, a group's TCW ranges added in warp order from zero,
+// the groups' sums in group order from zero), so the same bits as every other row count, with each weight read once
+// and each activation staged once per block. A warp owns one weight tile (16 rows) and NTW tiles of 8 activation
+// rows over all of its group's K: it walks the group's ranges in order, chaining a range's mmas into acc and folding
+// acc into the group's sum when the range ends, so the warps need no reduction. The block's TCW warps are TCW / ws
+// weight tiles × ws column parts (ws · NTW · 8 ≥ T rows); per step of 32 k every thread copies its share of the step's
+// activation terms (split_bf16's planes, rows ≥ T zero) and of the block's weight rows into a ring of `stages` slots of
+// shared memory with cp.async, stages - 1 steps ahead, one barrier a step. Several groups (gridDim.y) leave their sums
+// in part ([tile][group][parts: 1, GLU 2][64 columns · 16 rows]) and the last block of a blockIdx.x (count) adds them
+// in group order, as tc_store. Dynamic shared memory: stages × ([3 terms][8 · NTW · ws rows][4 pieces] +
+// [parts][TCW / ws · 16 rows][4 pieces]) uint4.
+
+// 16 bytes global → shared, or 16 zero bytes when !valid (src is not read then).
+__device__ __forceinline__ void cp_async16_zfill(void* dst, const void* src, bool valid)
+{
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(shared_address(dst)), "l"(src), "r"(valid ? 16 : 0) : "memory");
+#endif
+}
+
+template <int NTW, bool GLU>
+__device__ __forceinline__ void tc_gemm(const u16* __restrict__ xs, long long plane, int ldx, int T, const u16* __restrict__ w,
+    const u16* __restrict__ w2, float* y, int ldy, int N, int mode, int ws, int stages, float* part, int* count)
+{
+    constexpr int PARTS = GLU ? 2 : 1;
+    extern __shared__ uint4 smem[];
+    __shared__ int last;
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+    int rows = 8 * NTW * ws, wtiles = TCW / ws;
+    int xpieces = 3 * rows * 4, wpieces = wtiles * 16 * 4, slot_size = xpieces + PARTS * wpieces;
+    int steps = ldx / 32, groups = gridDim.y, gy = blockIdx.y, ranges = TCW * groups;
+    int tile = blockIdx.x * wtiles + warp / ws, n0 = blockIdx.x * wtiles * 16, c0 = warp % ws * NTW * 8;
+    int sb = steps * (gy * TCW) / ranges, se = steps * (gy * TCW + TCW) / ranges;
+    auto issue_w = [&](int s)
+    {
+        uint4* d = smem + (s - sb) % stages * slot_size + xpieces;
+        for (int c = threadIdx.x; c < PARTS * wpieces; c += TCW * 32)
+        {
+            int m = c / wpieces, n = min(n0 + c % wpieces / 4, N - 1);
+            cp_async16(d + c, (m ? w2 : w) + (long)n * ldx + s * 32 + c % 4 * 8);
+        }
+    };
+    auto issue_x = [&](int s)
+    {
+        uint4* d = smem + (s - sb) % stages * slot_size;
+        for (int c = threadIdx.x; c < xpieces; c += TCW * 32)
+        {
+            int term = c / (rows * 4), row = c / 4 % rows;
+            cp_async16_zfill(d + c, xs + term * plane + (long)min(row, T - 1) * ldx + s * 32 + c % 4 * 8, row < T);
+        }
+    };
+    // The first steps' weights are copied before pdl_wait (no kernel writes weights; they join the first copy group),
+    // their activations after it.
+    launch_next();
+    for (int i = 0; i < stages - 1; i++)
+        if (sb + i < se) issue_w(sb + i);
+    pdl_wait();
+    for (int i = 0; i < stages - 1; i++)
+    {
+        if (sb + i < se) issue_x(sb + i);
+        cp_commit();
+    }
+    float acc[NTW][4], acc2[NTW][4], sum[NTW][4], sum2[NTW][4];
+#pragma unroll
+    for (int i = 0; i < NTW; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++) { acc[i][j] = 0.f; acc2[i][j] = 0.f; sum[i][j] = 0.f; sum2[i][j] = 0.f; }
+    // Folds every range of the group that ends at or before step `next` (an empty range adds its zero, as tc_reduce).
+    int r = gy * TCW;
+    auto fold = [&](int next)
+    {
+        for (; r < gy * TCW + TCW && steps * (r + 1) / ranges <= next; r++)
+#pragma unroll
+            for (int i = 0; i < NTW; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++)
+                {
+                    sum[i][j] += acc[i][j];
+                    acc[i][j] = 0.f;
+                    if (GLU) { sum2[i][j] += acc2[i][j]; acc2[i][j] = 0.f; }
+                }
+    };
+    fold(sb);
+    for (int s = sb; s < se; s++)
+    {
+        cp_wait_ring(stages);
+        __syncthreads();
+        if (s + stages - 1 < se) { issue_w(s + stages - 1); issue_x(s + stages - 1); }
+        cp_commit();
+        const uint4* d = smem + (s - sb) % stages * slot_size;
+        const uint4* wp = d + xpieces + (warp / ws * 16 + g) * 4 + t;
+        uint4 wa = wp[0], wb = wp[32], va, vb;
+        if (GLU) { va = wp[wpieces]; vb = wp[wpieces + 32]; }
+#pragma unroll
+        for (int i = 0; i < NTW; i++)
+        {
+            const uint4* xp = d + (c0 + i * 8 + g) * 4 + t;
+#pragma unroll
+            for (int term = 2; term >= 0; term--)
+            {
+                uint4 xv = xp[term * rows * 4];
+                mma_bf16(acc[i], wa.x, wb.x, wa.y, wb.y, xv.x, xv.y);
+                mma_bf16(acc[i], wa.z, wb.z, wa.w, wb.w, xv.z, xv.w);
+                if (GLU)
+                {
+                    mma_bf16(acc2[i], va.x, vb.x, va.y, vb.y, xv.x, xv.y);
+                    mma_bf16(acc2[i], va.z, vb.z, va.w, vb.w, xv.z, xv.w);
+                }
+            }
+        }
+        fold(s + 1);
+    }
+    // Fragment element j of column tile i: weight row g (+8 for j ≥ 2), activation column 2t (+1 for odd j).
+    if (groups > 1)
+    {
+        if (tile < (N + 15) / 16)
+#pragma unroll
+            for (int i = 0; i < NTW; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++)
+                {
+                    int o = (c0 + i * 8 + 2 * t + (j & 1)) * 16 + g + (j >= 2 ? 8 : 0);
+                    float* mine = part + ((long)tile * groups + gy) * PARTS * 1024 + o;
+                    mine[0] = sum[i][j];
+                    if (GLU) mine[1024] = sum2[i][j];
+                }
+        __threadfence();
+        __syncthreads();
+        if (threadIdx.x == 0) last = atomicAdd(count + blockIdx.x, 1) == groups - 1;
+        __syncthreads();
+        if (!last) return;
+        if (tile < (N + 15) / 16)
+#pragma unroll
+            for (int i = 0; i < NTW; i++)
+#pragma unroll
+                for (int j = 0; j < 4; j++)
+                {
+                    int o = (c0 + i * 8 + 2 * t + (j & 1)) * 16 + g + (j >= 2 ? 8 : 0);
+                    const float* all = part + (long)tile * groups * PARTS * 1024 + o;
+                    float s = 0.f, u = 0.f;
+                    for (int k = 0; k < groups; k++)
+                    {
+                        s += __ldcg(all + (long)k * PARTS * 1024);
+                        if (GLU) u += __ldcg(all + (long)k * PARTS * 1024 + 1024);
+                    }
+                    sum[i][j] = s;
+                    sum2[i][j] = u;
+                }
+        if (threadIdx.x == 0) count[blockIdx.x] = 0;
+    }
+#pragma unroll
+    for (int i = 0; i < NTW; i++)
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+        {
+            int c = c0 + i * 8 + 2 * t + (j & 1), n = tile * 16 + g + (j >= 2 ? 8 : 0);
+            float v = sum[i][j];
+            if (GLU) v = v / (1.f + expf(-v)) * sum2[i][j];
+            if (c < T && n < N)
+            {
+                float* p = y + (long)c * ldy + n;
+                *p = mode == 1 ? *p + v : v;
+            }
+        }
+}
+
+#define MATMUL_GEMM(NTW) \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) mmg_bf16_w##NTW(const u16* xs, long long plane, int ldx, int T, \
+        const u16* w, float* y, int ldy, int N, int mode, int ws, int stages, float* part, int* count) \
+    { tc_gemm<NTW, false>(xs, plane, ldx, T, w, 0, y, ldy, N, mode, ws, stages, part, count); } \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) glug_bf16_w##NTW(const u16* xs, long long plane, int ldx, int T, \
+        const u16* w, const u16* w2, float* y, int ldy, int N, int ws, int stages, float* part, int* count) \
+    { tc_gemm<NTW, true>(xs, plane, ldx, T, w, w2, y, ldy, N, 0, ws, stages, part, count); }
+MATMUL_GEMM(2) MATMUL_GEMM(4) MATMUL_GEMM(8)
+
+// ---------------------------------------------------------------------------------------------------------
 // Y[i] = X[src(i)] / sqrt(mean(X[src(i)]²) + eps) · w, one block of 256 threads per output row; src(i) = rows[i]
 // when rows is given (the rows whose logits are wanted), else i. Thread j sums the squares of elements j, j + 256, …
 // in that order. Rows of up to NORM_ELEMENTS · 256 elements are read once into registers, every load issued before

@@ -925,67 +925,164 @@ extern "C" __global__ void __launch_bounds__(TCW * 32, 2) glus_bf16(const float*
 { tc_stream<true>(x, ldx, T, w, w2, y, ldy, N, 0, groups, stages); }
 
 // ---------------------------------------------------------------------------------------------------------
-// BF16 tensor-core GEMM for the wide batches (17–64 rows: big trees' verification, prefill chunks): tc_bf16's
-// arithmetic (each K range's mmas chained in k order from zero, a group's TCW ranges added in warp order from zero,
-// the groups' sums in group order from zero), so the same bits as every other row count, with each weight read once
-// and each activation staged once per block. A warp owns one weight tile (16 rows) and NTW tiles of 8 activation
-// rows over all of its group's K: it walks the group's ranges in order, chaining a range's mmas into acc and folding
-// acc into the group's sum when the range ends, so the warps need no reduction. The block's TCW warps are TCW / ws
-// weight tiles × ws column parts (ws · NTW · 8 ≥ T rows); per step of 32 k every thread copies its share of the step's
-// activation terms (split_bf16's planes, rows ≥ T zero) and of the block's weight rows into a ring of `stages` slots of
-// shared memory with cp.async, stages - 1 steps ahead, one barrier a step. Several groups (gridDim.y) leave their sums
-// in part ([tile][group][parts: 1, GLU 2][64 columns · 16 rows]) and the last block of a blockIdx.x (count) adds them
-// in group order, as tc_store. Dynamic shared memory: stages × ([3 terms][8 · NTW · ws rows][4 pieces] +
-// [parts][TCW / ws · 16 rows][4 pieces]) uint4.
+// Tensor-core GEMM for the wide batches (17–64 rows: big trees' verification, prefill chunks), BF16 and Q8_0: the
+// arithmetic of tc_bf16 and tc_q8 (each K range's mmas chained in k order from zero, a group's TCW ranges added in warp
+// order from zero, the groups' sums in group order from zero), so the same bits as every other row count, with each
+// weight read once and each activation staged once per block. A warp owns one weight tile (16 rows) and NTW tiles of 8
+// activation rows over all of its group's K: it walks the group's ranges in order, chaining a range's mmas into acc and
+// folding acc into the group's sum when the range ends, so the warps need no reduction. The block's TCW warps are
+// TCW / ws weight tiles × ws column parts (ws · NTW · 8 ≥ T rows); per step of 32 k every thread copies its share of the
+// step's activations (rows ≥ T zero) and of the block's weight rows into a ring of `stages` slots of shared memory with
+// cp.async, stages - 1 steps ahead, one barrier a step. Several groups (gridDim.y) leave their sums in part ([tile]
+// [group][parts: 1, GLU 2][64 columns · 16 rows]) and the last block of a blockIdx.x (count) adds them in group order,
+// as tc_store. Dynamic shared memory: stages slots of Q::xpieces(rows) + parts × Q::wpieces(TCW / ws · 16) uint4.
 
-// 16 bytes global → shared, or 16 zero bytes when !valid (src is not read then).
+// 16 (or 4) bytes global → shared, or zeros when !valid (src is not read then).
 __device__ __forceinline__ void cp_async16_zfill(void* dst, const void* src, bool valid)
 {
 #if __CUDA_ARCH__ >= 800
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;" :: "r"(shared_address(dst)), "l"(src), "r"(valid ? 16 : 0) : "memory");
 #endif
 }
+__device__ __forceinline__ void cp_async4_zfill(void* dst, const void* src, bool valid)
+{
+#if __CUDA_ARCH__ >= 800
+    asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;" :: "r"(shared_address(dst)), "l"(src), "r"(valid ? 4 : 0) : "memory");
+#endif
+}
 
-template <int NTW, bool GLU>
-__device__ __forceinline__ void tc_gemm(const u16* __restrict__ xs, long long plane, int ldx, int T, const u16* __restrict__ w,
-    const u16* __restrict__ w2, float* y, int ldy, int N, int mode, int ws, int stages, float* part, int* count)
+// BF16: a step's activations are split_bf16's three terms of 32 k ([term][row][4 pieces]), a weight row's 32 k are
+// 4 pieces; x is the terms' first plane, `plane` elements apart. One step is tc_bf16's: the terms 2, 1, 0, two k16 mmas each.
+struct GemmBf16
+{
+    static __device__ __forceinline__ int xpieces(int rows) { return 3 * rows * 4; }
+    static __device__ __forceinline__ int wpieces(int wrows) { return wrows * 4; }
+    static __device__ __forceinline__ void copy_x(uint4* d, const void* x, const float*, long long plane, int ldx, int T, int rows, int s)
+    {
+        for (int c = threadIdx.x; c < 3 * rows * 4; c += TCW * 32)
+        {
+            int term = c / (rows * 4), row = c / 4 % rows;
+            cp_async16_zfill(d + c, (const u16*)x + term * plane + (long)min(row, T - 1) * ldx + s * 32 + c % 4 * 8, row < T);
+        }
+    }
+    static __device__ __forceinline__ void copy_w(uint4* d, const void* w, const u16*, int ldx, int n0, int wrows, int N, int s)
+    {
+        for (int c = threadIdx.x; c < wrows * 4; c += TCW * 32)
+            cp_async16(d + c, (const u16*)w + (long)min(n0 + c / 4, N - 1) * ldx + s * 32 + c % 4 * 8);
+    }
+    // acc[i] += this step of weight row r (and r + 8) against column tile i's rows at c0 + 8i (lane g, t).
+    template <int NTW>
+    static __device__ __forceinline__ void step(const uint4* x, int rows, const uint4* w, int wrows, int r, int c0, int n0, int N, int ldx,
+        int s, float (*acc)[4])
+    {
+        int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+        uint4 wa = w[(r + g) * 4 + t], wb = w[(r + g + 8) * 4 + t];
+#pragma unroll
+        for (int i = 0; i < NTW; i++)
+        {
+            const uint4* xp = x + (c0 + i * 8 + g) * 4 + t;
+#pragma unroll
+            for (int term = 2; term >= 0; term--)
+            {
+                uint4 xv = xp[term * rows * 4];
+                mma_bf16(acc[i], wa.x, wb.x, wa.y, wb.y, xv.x, xv.y);
+                mma_bf16(acc[i], wa.z, wb.z, wa.w, wb.w, xv.z, xv.w);
+            }
+        }
+    }
+};
+
+// Q8_0: a step is one block of 32: the activations' int8 rows ([row][2 pieces]) then their f32 scales [rows]; a weight
+// row's 32 quants (2 pieces), then per row the aligned 4 bytes that hold its f16 scale. One step is tc_q8's: an s8 mma
+// from zero, then acc = fma(sum, d_w · d_x, acc).
+struct GemmQ8
+{
+    static __device__ __forceinline__ int xpieces(int rows) { return rows * 2 + rows / 4; }
+    static __device__ __forceinline__ int wpieces(int wrows) { return wrows * 2 + wrows / 4; }
+    static __device__ __forceinline__ void copy_x(uint4* d, const void* x, const float* xd, long long, int ldx, int T, int rows, int s)
+    {
+        int blocks = ldx / 32;
+        for (int c = threadIdx.x; c < rows * 2; c += TCW * 32)
+        {
+            int row = c / 2;
+            cp_async16_zfill(d + c, (const signed char*)x + (long)min(row, T - 1) * ldx + s * 32 + c % 2 * 16, row < T);
+        }
+        float* ds = (float*)(d + rows * 2);
+        for (int row = threadIdx.x; row < rows; row += TCW * 32)
+            cp_async4_zfill(ds + row, xd + (long)min(row, T - 1) * blocks + s, row < T);
+    }
+    static __device__ __forceinline__ void copy_w(uint4* d, const void* w, const u16* ws, int ldx, int n0, int wrows, int N, int s)
+    {
+        int blocks = ldx / 32;
+        for (int c = threadIdx.x; c < wrows * 2; c += TCW * 32)
+            cp_async16(d + c, (const signed char*)w + (long)min(n0 + c / 2, N - 1) * ldx + s * 32 + c % 2 * 16);
+        u32* sw = (u32*)(d + wrows * 2);
+        for (int row = threadIdx.x; row < wrows; row += TCW * 32)
+        {
+            long i = (long)min(n0 + row, N - 1) * blocks + s;
+            cp_async4_zfill(sw + row, ws + (i & ~1L), true);
+        }
+    }
+    // The f16 scale of the block's weight row `row` (global row min(n0 + row, N - 1)) from its aligned word.
+    static __device__ __forceinline__ float scale(const uint4* w, int wrows, int row, int n0, int N, int ldx, int s)
+    {
+        u32 word = ((const u32*)(w + wrows * 2))[row];
+        long i = (long)min(n0 + row, N - 1) * (ldx / 32) + s;
+        return h2f((u16)(i & 1 ? word >> 16 : word & 0xffff));
+    }
+    template <int NTW>
+    static __device__ __forceinline__ void step(const uint4* x, int rows, const uint4* w, int wrows, int r, int c0, int n0, int N, int ldx,
+        int s, float (*acc)[4])
+    {
+        int lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
+        uint2 wa = ((const uint2*)w)[(r + g) * 4 + t], wb = ((const uint2*)w)[(r + g + 8) * 4 + t];
+        float sa = scale(w, wrows, r + g, n0, N, ldx, s), sb = scale(w, wrows, r + g + 8, n0, N, ldx, s);
+        const float* ds = (const float*)(x + rows * 2);
+#pragma unroll
+        for (int i = 0; i < NTW; i++)
+        {
+            int c = c0 + i * 8;
+            uint2 xv = ((const uint2*)x)[(c + g) * 4 + t];
+            float d0 = ds[c + 2 * t], d1 = ds[c + 2 * t + 1];
+            int p[4] = {0, 0, 0, 0};
+            mma_s8(p, wa.x, wb.x, wa.y, wb.y, xv.x, xv.y);
+            acc[i][0] = fmaf((float)p[0], sa * d0, acc[i][0]);
+            acc[i][1] = fmaf((float)p[1], sa * d1, acc[i][1]);
+            acc[i][2] = fmaf((float)p[2], sb * d0, acc[i][2]);
+            acc[i][3] = fmaf((float)p[3], sb * d1, acc[i][3]);
+        }
+    }
+};
+
+template <class Q, int NTW, bool GLU>
+__device__ __forceinline__ void tc_gemm(const void* __restrict__ x, const float* __restrict__ xd, long long plane, int ldx, int T,
+    const void* __restrict__ w, const u16* __restrict__ ws, const void* __restrict__ w2, const u16* __restrict__ ws2, float* y, int ldy,
+    int N, int mode, int cparts, int stages, float* part, int* count)
 {
     constexpr int PARTS = GLU ? 2 : 1;
     extern __shared__ uint4 smem[];
     __shared__ int last;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
-    int rows = 8 * NTW * ws, wtiles = TCW / ws;
-    int xpieces = 3 * rows * 4, wpieces = wtiles * 16 * 4, slot_size = xpieces + PARTS * wpieces;
+    int rows = 8 * NTW * cparts, wrows = TCW / cparts * 16;
+    int xpieces = Q::xpieces(rows), wpieces = Q::wpieces(wrows), slot_size = xpieces + PARTS * wpieces;
     int steps = ldx / 32, groups = gridDim.y, gy = blockIdx.y, ranges = TCW * groups;
-    int tile = blockIdx.x * wtiles + warp / ws, n0 = blockIdx.x * wtiles * 16, c0 = warp % ws * NTW * 8;
+    int n0 = blockIdx.x * wrows, r0 = warp / cparts * 16, tile = (n0 + r0) / 16, c0 = warp % cparts * NTW * 8;
     int sb = steps * (gy * TCW) / ranges, se = steps * (gy * TCW + TCW) / ranges;
-    auto issue_w = [&](int s)
+    auto slot = [&](int s) { return smem + (s - sb) % stages * slot_size; };
+    auto copy_w = [&](int s)
     {
-        uint4* d = smem + (s - sb) % stages * slot_size + xpieces;
-        for (int c = threadIdx.x; c < PARTS * wpieces; c += TCW * 32)
-        {
-            int m = c / wpieces, n = min(n0 + c % wpieces / 4, N - 1);
-            cp_async16(d + c, (m ? w2 : w) + (long)n * ldx + s * 32 + c % 4 * 8);
-        }
-    };
-    auto issue_x = [&](int s)
-    {
-        uint4* d = smem + (s - sb) % stages * slot_size;
-        for (int c = threadIdx.x; c < xpieces; c += TCW * 32)
-        {
-            int term = c / (rows * 4), row = c / 4 % rows;
-            cp_async16_zfill(d + c, xs + term * plane + (long)min(row, T - 1) * ldx + s * 32 + c % 4 * 8, row < T);
-        }
+        Q::copy_w(slot(s) + xpieces, w, ws, ldx, n0, wrows, N, s);
+        if (GLU) Q::copy_w(slot(s) + xpieces + wpieces, w2, ws2, ldx, n0, wrows, N, s);
     };
     // The first steps' weights are copied before pdl_wait (no kernel writes weights; they join the first copy group),
     // their activations after it.
     launch_next();
     for (int i = 0; i < stages - 1; i++)
-        if (sb + i < se) issue_w(sb + i);
+        if (sb + i < se) copy_w(sb + i);
     pdl_wait();
     for (int i = 0; i < stages - 1; i++)
     {
-        if (sb + i < se) issue_x(sb + i);
+        if (sb + i < se) Q::copy_x(slot(sb + i), x, xd, plane, ldx, T, rows, sb + i);
         cp_commit();
     }
     float acc[NTW][4], acc2[NTW][4], sum[NTW][4], sum2[NTW][4];
@@ -1013,51 +1110,38 @@ __device__ __forceinline__ void tc_gemm(const u16* __restrict__ xs, long long pl
     {
         cp_wait_ring(stages);
         __syncthreads();
-        if (s + stages - 1 < se) { issue_w(s + stages - 1); issue_x(s + stages - 1); }
-        cp_commit();
-        const uint4* d = smem + (s - sb) % stages * slot_size;
-        const uint4* wp = d + xpieces + (warp / ws * 16 + g) * 4 + t;
-        uint4 wa = wp[0], wb = wp[32], va, vb;
-        if (GLU) { va = wp[wpieces]; vb = wp[wpieces + 32]; }
-#pragma unroll
-        for (int i = 0; i < NTW; i++)
+        if (s + stages - 1 < se)
         {
-            const uint4* xp = d + (c0 + i * 8 + g) * 4 + t;
-#pragma unroll
-            for (int term = 2; term >= 0; term--)
-            {
-                uint4 xv = xp[term * rows * 4];
-                mma_bf16(acc[i], wa.x, wb.x, wa.y, wb.y, xv.x, xv.y);
-                mma_bf16(acc[i], wa.z, wb.z, wa.w, wb.w, xv.z, xv.w);
-                if (GLU)
-                {
-                    mma_bf16(acc2[i], va.x, vb.x, va.y, vb.y, xv.x, xv.y);
-                    mma_bf16(acc2[i], va.z, vb.z, va.w, vb.w, xv.z, xv.w);
-                }
-            }
+            copy_w(s + stages - 1);
+            Q::copy_x(slot(s + stages - 1), x, xd, plane, ldx, T, rows, s + stages - 1);
         }
+        cp_commit();
+        const uint4* d = slot(s);
+        Q::template step<NTW>(d, rows, d + xpieces, wrows, r0, c0, n0, N, ldx, s, acc);
+        if (GLU) Q::template step<NTW>(d, rows, d + xpieces + wpieces, wrows, r0, c0, n0, N, ldx, s, acc2);
         fold(s + 1);
     }
     // Fragment element j of column tile i: weight row g (+8 for j ≥ 2), activation column 2t (+1 for odd j).
+    bool mine = tile < (N + 15) / 16;
     if (groups > 1)
     {
-        if (tile < (N + 15) / 16)
+        if (mine)
 #pragma unroll
             for (int i = 0; i < NTW; i++)
 #pragma unroll
                 for (int j = 0; j < 4; j++)
                 {
                     int o = (c0 + i * 8 + 2 * t + (j & 1)) * 16 + g + (j >= 2 ? 8 : 0);
-                    float* mine = part + ((long)tile * groups + gy) * PARTS * 1024 + o;
-                    mine[0] = sum[i][j];
-                    if (GLU) mine[1024] = sum2[i][j];
+                    float* p = part + ((long)tile * groups + gy) * PARTS * 1024 + o;
+                    p[0] = sum[i][j];
+                    if (GLU) p[1024] = sum2[i][j];
                 }
         __threadfence();
         __syncthreads();
         if (threadIdx.x == 0) last = atomicAdd(count + blockIdx.x, 1) == groups - 1;
         __syncthreads();
         if (!last) return;
-        if (tile < (N + 15) / 16)
+        if (mine)
 #pragma unroll
             for (int i = 0; i < NTW; i++)
 #pragma unroll
@@ -1065,13 +1149,13 @@ __device__ __forceinline__ void tc_gemm(const u16* __restrict__ xs, long long pl
                 {
                     int o = (c0 + i * 8 + 2 * t + (j & 1)) * 16 + g + (j >= 2 ? 8 : 0);
                     const float* all = part + (long)tile * groups * PARTS * 1024 + o;
-                    float s = 0.f, u = 0.f;
+                    float v = 0.f, u = 0.f;
                     for (int k = 0; k < groups; k++)
                     {
-                        s += __ldcg(all + (long)k * PARTS * 1024);
+                        v += __ldcg(all + (long)k * PARTS * 1024);
                         if (GLU) u += __ldcg(all + (long)k * PARTS * 1024 + 1024);
                     }
-                    sum[i][j] = s;
+                    sum[i][j] = v;
                     sum2[i][j] = u;
                 }
         if (threadIdx.x == 0) count[blockIdx.x] = 0;
@@ -1092,13 +1176,21 @@ __device__ __forceinline__ void tc_gemm(const u16* __restrict__ xs, long long pl
         }
 }
 
+// BF16's x is split_bf16's terms (xd unused), Q8_0's the int8 rows with their scales xd (plane unused).
 #define MATMUL_GEMM(NTW) \
     extern "C" __global__ void __launch_bounds__(TCW * 32) mmg_bf16_w##NTW(const u16* xs, long long plane, int ldx, int T, \
-        const u16* w, float* y, int ldy, int N, int mode, int ws, int stages, float* part, int* count) \
-    { tc_gemm<NTW, false>(xs, plane, ldx, T, w, 0, y, ldy, N, mode, ws, stages, part, count); } \
+        const u16* w, float* y, int ldy, int N, int mode, int cparts, int stages, float* part, int* count) \
+    { tc_gemm<GemmBf16, NTW, false>(xs, 0, plane, ldx, T, w, 0, 0, 0, y, ldy, N, mode, cparts, stages, part, count); } \
     extern "C" __global__ void __launch_bounds__(TCW * 32) glug_bf16_w##NTW(const u16* xs, long long plane, int ldx, int T, \
-        const u16* w, const u16* w2, float* y, int ldy, int N, int ws, int stages, float* part, int* count) \
-    { tc_gemm<NTW, true>(xs, plane, ldx, T, w, w2, y, ldy, N, 0, ws, stages, part, count); }
+        const u16* w, const u16* w2, float* y, int ldy, int N, int cparts, int stages, float* part, int* count) \
+    { tc_gemm<GemmBf16, NTW, true>(xs, 0, plane, ldx, T, w, 0, w2, 0, y, ldy, N, 0, cparts, stages, part, count); } \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) mmg_q8_0_w##NTW(const signed char* xq, const float* xd, int ldx, int T, \
+        const signed char* w, const u16* ws, float* y, int ldy, int N, int mode, int cparts, int stages, float* part, int* count) \
+    { tc_gemm<GemmQ8, NTW, false>(xq, xd, 0, ldx, T, w, ws, 0, 0, y, ldy, N, mode, cparts, stages, part, count); } \
+    extern "C" __global__ void __launch_bounds__(TCW * 32) glug_q8_0_w##NTW(const signed char* xq, const float* xd, int ldx, int T, \
+        const signed char* w, const u16* ws, const signed char* w2, const u16* ws2, float* y, int ldy, int N, int cparts, int stages, \
+        float* part, int* count) \
+    { tc_gemm<GemmQ8, NTW, true>(xq, xd, 0, ldx, T, w, ws, w2, ws2, y, ldy, N, 0, cparts, stages, part, count); }
 MATMUL_GEMM(2) MATMUL_GEMM(4) MATMUL_GEMM(8)
 
 // ---------------------------------------------------------------------------------------------------------

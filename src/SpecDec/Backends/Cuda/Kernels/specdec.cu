@@ -1061,7 +1061,6 @@ __device__ __forceinline__ void tc_gemm(const void* __restrict__ x, const float*
 {
     constexpr int PARTS = GLU ? 2 : 1;
     extern __shared__ uint4 smem[];
-    __shared__ int last;
     int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, t = lane % 4;
     int rows = 8 * NTW * cparts, wrows = TCW / cparts * 16;
     int xpieces = Q::xpieces(rows), wpieces = Q::wpieces(wrows), slot_size = xpieces + PARTS * wpieces;
@@ -1136,11 +1135,14 @@ __device__ __forceinline__ void tc_gemm(const void* __restrict__ x, const float*
                     p[0] = sum[i][j];
                     if (GLU) p[1024] = sum2[i][j];
                 }
+        // No static shared memory (the host opts every kernel into the card's whole block limit of dynamic shared
+        // memory): the flag lives in the ring's first word, free once every warp has passed this barrier.
+        int* last = (int*)smem;
         __threadfence();
         __syncthreads();
-        if (threadIdx.x == 0) last = atomicAdd(count + blockIdx.x, 1) == groups - 1;
+        if (threadIdx.x == 0) *last = atomicAdd(count + blockIdx.x, 1) == groups - 1;
         __syncthreads();
-        if (!last) return;
+        if (!*last) return;
         if (mine)
 #pragma unroll
             for (int i = 0; i < NTW; i++)

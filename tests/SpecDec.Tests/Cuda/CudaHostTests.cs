@@ -71,23 +71,6 @@ public class CudaHostTests
         Assert.True(CudaKernels.StreamSharedBytes(glu: true, stages: 16, groups: 1) > 232448);
         Assert.Equal(8 * 8 * 4 * 512 + 2 * 1 * 8 * 2 * 512, CudaKernels.StreamSharedBytes(glu: true, stages: 8, groups: 1));
         Assert.True(2 * (CudaKernels.StreamSharedBytes(glu: false, stages: 8, groups: 4) + 1024) <= 233472);
-        // The GEMM (17-64 rows): a warp's tiles of 8 rows (NTW) times its weight tile's column parts cover the batch
-        // (at most 64 rows, the staged activations), the widest tiling whose grid still fills the 132 SMs, else NTW 2.
-        for (int rows = 17; rows <= 64; rows++)
-            foreach (int tiles in new[] { 128, 512, 8016 })
-            {
-                GemmLaunch g = CudaKernels.GemmShape(rows, tiles, groups: 1, glu: false, q8: false, multiprocessors: 132, columnTiles: null, stages: 4);
-                Assert.InRange(8 * g.ColumnTiles * g.ColumnParts, rows, 64);
-                Assert.Contains(g.ColumnParts, new[] { 1, 2, 4, 8 });
-                Assert.Equal((tiles + 8 / g.ColumnParts - 1) / (8 / g.ColumnParts), (int)g.Blocks);
-            }
-        GemmLaunch head = CudaKernels.GemmShape(64, 8016, 1, glu: false, q8: false, 132, null, 4), down = CudaKernels.GemmShape(64, 128, 4, glu: false, q8: false, 132, null, 4);
-        Assert.Equal((8, 1, 1002u), (head.ColumnTiles, head.ColumnParts, head.Blocks));
-        Assert.Equal((2, 4, 64u), (down.ColumnTiles, down.ColumnParts, down.Blocks)); // 256 blocks with its 4 K groups
-        // Shared memory: 4 stages of [3 terms][64 rows] and [8 / ws weight tiles · 16 rows] (GLU: two matrices), 16-byte pieces of 32 k.
-        Assert.Equal(4 * 16 * (3 * 64 * 4 + 2 * 2 * 16 * 4), (int)CudaKernels.GemmShape(64, 512, 1, glu: true, q8: false, 132, 2, 4).SharedBytes);
-        // Q8_0: [64 rows][2 pieces] and 64 f32 scales; [2 tiles · 16 rows][2 pieces] and a 4-byte scale word a row.
-        Assert.Equal(4 * 16 * (64 * 2 + 16 + 32 * 2 + 8), (int)CudaKernels.GemmShape(64, 128, 1, glu: false, q8: true, 132, 2, 4).SharedBytes);
         // Query heads per attention block: as many of a KV group's (up to specdec.cu's NH) as leave two blocks an SM.
         Assert.Equal(4, int.Parse(Regex.Match(Source, @"#define NH (\d+)").Groups[1].Value));
         Assert.Equal(1, CudaKernels.AttentionHeadsPerBlock(32, 8, rows: 1, segments: 5, multiprocessors: 132));

@@ -42,7 +42,6 @@ internal sealed unsafe class CudaKernels
     readonly nint _module;
     readonly Dictionary<GgmlType, nint[]> _matmul = [], _glu = [], _matmulTc = [], _gluTc = [];
     readonly nint _streamMatmul, _streamGlu;
-    readonly Dictionary<GgmlType, nint[]> _gemmMatmul = [], _gemmGlu = [];
     readonly int _multiprocessors, _sharedPerBlock, _sharedPerMultiprocessor;
     readonly nint[] _matmulQ8, _gluQ8;
 
@@ -92,12 +91,7 @@ internal sealed unsafe class CudaKernels
         _streamMatmul = Function("mms_bf16");
         _streamGlu = Function("glus_bf16");
         // The streaming kernel's ring lives in dynamic shared memory, above the default 48 KB a block may ask for.
-        foreach (var (type, name) in TensorCoreTypes)
-        {
-            _gemmMatmul[type] = GemmColumnTiles.Select(n => Function($"mmg_{name}_w{n}")).ToArray();
-            _gemmGlu[type] = GemmColumnTiles.Select(n => Function($"glug_{name}_w{n}")).ToArray();
-        }
-        foreach (nint f in _gemmMatmul.Values.Concat(_gemmGlu.Values).SelectMany(f => f).Append(_streamMatmul).Append(_streamGlu))
+        foreach (nint f in new[] { _streamMatmul, _streamGlu })
             _api.Check(_api.cuFuncSetAttribute(f, 8 /* CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES */, _sharedPerBlock), "cuFuncSetAttribute");
         TensorCores = device.ComputeMajor >= 8 && Environment.GetEnvironmentVariable("SPECDEC_CUDA_TENSOR_CORES") != "0";
         Dependent = compiled is not null && device.ComputeMajor >= 9 && _api.cuLaunchKernelEx != null
@@ -122,7 +116,6 @@ internal sealed unsafe class CudaKernels
             .SelectMany(t => RowGroups.SelectMany(r => t == "q8_0" ? new[] { $"mmq_{t}_r{r}", $"gluq_{t}_r{r}" } : [$"mm_{t}_r{r}", $"glu_{t}_r{r}"]))
             .Concat(TensorCoreTypes.SelectMany(t => Tiles.SelectMany(n => new[] { $"mmt_{t.Name}_n{n}", $"glut_{t.Name}_n{n}" })))
             .Concat(["mms_bf16", "glus_bf16"])
-            .Concat(TensorCoreTypes.SelectMany(t => GemmColumnTiles.SelectMany(n => new[] { $"mmg_{t.Name}_w{n}", $"glug_{t.Name}_w{n}" })))
             .Concat(new[] { "f32", "f16" }.SelectMany(c => AttentionDims.Select(d => $"attention_{c}_d{d}")))
             .Concat(["split_bf16", "quantize_q8", "norm_split_bf16", "norm_quantize_q8", "rmsnorm", "swiglu", "rope_store_f32", "rope_store_f16", "keep_rows_f32", "keep_rows_f16"]);
 
@@ -206,28 +199,17 @@ internal sealed unsafe class CudaKernels
             nint function = (glu ? _gluTc : _matmulTc)[w.Type][t];
             int tiles = glu ? 1 : TensorCoreTiles(rows);
             uint blocks = (uint)((TensorCoreTileCount(w) + tiles - 1) / tiles), kGroups = (uint)TensorCoreGroups(w);
-            bool gemm = Gemms(w, glu, rows, out GemmLaunch gl);
-            if (q8 && !gemm)
+            if (q8)
             {
                 if (glu) Launch(function, blocks, kGroups, 1, TensorCoreThreads, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, up!.Data, up.Scales, y, Arg(ldy), Arg(w.Rows), s.Part, s.Count]);
                 else Launch(function, blocks, kGroups, 1, TensorCoreThreads, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, y, Arg(ldy), Arg(w.Rows), mode, s.Part, s.Count]);
                 return;
             }
-            // Up to 16 rows the BF16 kernels split x themselves; wider batches have it split (and normed) once beforehand.
-            if (!q8 && normed)
+            // Up to 16 rows the kernel splits x itself; wider batches have it split (and normed) once beforehand.
+            if (normed)
                 Launch(NormSplitBf16, (uint)rows, 1, NormThreads, [x, Arg(w.Ld), norm.Weight, Arg(norm.Count), Arg(norm.Eps), s.Xs, Arg(s.XsPlane)]);
-            else if (!q8 && rows > 16)
+            else if (rows > 16)
                 Launch(SplitBf16, (uint)((w.Ld + 255) / 256), (uint)rows, 256, [x, Arg(w.Ld), s.Xs, Arg(s.XsPlane), Arg(w.Ld)]);
-            if (gemm)
-            {
-                nint f = (glu ? _gemmGlu : _gemmMatmul)[w.Type][Array.IndexOf(GemmColumnTiles, gl.ColumnTiles)];
-                ulong parts = Arg(gl.ColumnParts), gemmStages = Arg(gl.Stages);
-                if (q8 && glu) Launch(f, gl.Blocks, kGroups, 1, TensorCoreThreads, gl.SharedBytes, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, up!.Data, up.Scales, y, Arg(ldy), Arg(w.Rows), parts, gemmStages, s.Part, s.Count]);
-                else if (q8) Launch(f, gl.Blocks, kGroups, 1, TensorCoreThreads, gl.SharedBytes, [s.Xq, s.Xd, Arg(w.Ld), Arg(rows), w.Data, w.Scales, y, Arg(ldy), Arg(w.Rows), mode, parts, gemmStages, s.Part, s.Count]);
-                else if (glu) Launch(f, gl.Blocks, kGroups, 1, TensorCoreThreads, gl.SharedBytes, [s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, up!.Data, y, Arg(ldy), Arg(w.Rows), parts, gemmStages, s.Part, s.Count]);
-                else Launch(f, gl.Blocks, kGroups, 1, TensorCoreThreads, gl.SharedBytes, [s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, y, Arg(ldy), Arg(w.Rows), mode, parts, gemmStages, s.Part, s.Count]);
-                return;
-            }
             if (glu) Launch(function, blocks, kGroups, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, up!.Data, y, Arg(ldy), Arg(w.Rows), s.Part, s.Count]);
             else Launch(function, blocks, kGroups, 1, TensorCoreThreads, [x, s.Xs, Arg(s.XsPlane), Arg(w.Ld), Arg(rows), w.Data, y, Arg(ldy), Arg(w.Rows), mode, s.Part, s.Count]);
             return;
@@ -269,50 +251,6 @@ internal sealed unsafe class CudaKernels
         launch = new StreamLaunch((uint)Math.Min(TensorCoreTileCount(w), perSm * _multiprocessors), stages, groups, (uint)bytes);
         return true;
     }
-
-    /// <summary>
-    /// Whether a BF16 or Q8_0 tensor-core matmul of <paramref name="rows"/> > 16 rows runs as the GEMM (specdec.cu's tc_gemm:
-    /// tc_bf16's and tc_q8's bits, each warp owning a weight tile and <see cref="GemmLaunch.ColumnTiles"/> tiles of 8 activation rows
-    /// over its K group, the block's activation terms and weights staged once in a ring of shared memory), and its launch:
-    /// the widest column tiling (8, 4, 2 tiles of 8 rows a warp, up to the batch's) whose grid still has a block for every
-    /// multiprocessor, else 2; 4 stages. SPECDEC_CUDA_GEMM=0 keeps the tiled kernels, SPECDEC_CUDA_GEMM_NTW (2, 4, 8)
-    /// and SPECDEC_CUDA_GEMM_STAGES (4, 8) override the rule, for comparison.
-    /// </summary>
-    internal bool Gemms(DeviceMatrix w, bool glu, int rows, out GemmLaunch launch)
-    {
-        launch = default;
-        if (!GemmOn || rows <= 16 || !TensorCores || !_matmulTc.ContainsKey(w.Type)) return false;
-        launch = GemmShape(rows, TensorCoreTileCount(w), TensorCoreGroups(w), glu, w.Type == GgmlType.Q8_0, _multiprocessors, GemmNtw, GemmStages ?? 4);
-        return launch.SharedBytes <= _sharedPerBlock;
-    }
-
-    /// <summary>The GEMM's launch for a batch of <paramref name="rows"/> (17–64) over <paramref name="tiles"/> weight tiles in <paramref name="groups"/> K groups.</summary>
-    internal static GemmLaunch GemmShape(int rows, int tiles, int groups, bool glu, bool q8, int multiprocessors, int? columnTiles, int stages)
-    {
-        int need = (rows + 7) / 8, widest = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)need);
-        GemmLaunch launch = default;
-        int[] order = columnTiles is { } n ? [n] : [8, 4, 2];
-        foreach (int ntw in order)
-        {
-            if (ntw > widest && ntw != 2) continue;
-            int parts = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)((need + ntw - 1) / ntw));
-            int blocks = (tiles + TensorCoreWarps / parts - 1) / (TensorCoreWarps / parts);
-            // A slot: a step's activations ([3 terms][rows][4 pieces], Q8_0: [rows][2 pieces] and the scales), then the
-            // weight rows' ([rows][4 pieces], Q8_0: [rows][2 pieces] and a scale word a row), 16-byte pieces.
-            int xRows = 8 * ntw * parts, wRows = TensorCoreWarps / parts * 16;
-            long slot = q8 ? xRows * 2 + xRows / 4 + (glu ? 2 : 1) * (wRows * 2 + wRows / 4) : 3 * xRows * 4 + (glu ? 2 : 1) * wRows * 4;
-            long bytes = stages * 16 * slot;
-            launch = new GemmLaunch((uint)blocks, ntw, parts, stages, (uint)bytes);
-            if (blocks * groups >= multiprocessors) break;
-        }
-        return launch;
-    }
-
-    /// <summary>The GEMM kernels' tiles of 8 activation rows a warp (specdec.cu's NTW), narrowest first.</summary>
-    static readonly int[] GemmColumnTiles = [2, 4, 8];
-    static readonly bool GemmOn = Environment.GetEnvironmentVariable("SPECDEC_CUDA_GEMM") != "0";
-    static readonly int? GemmNtw = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_GEMM_NTW"), out int gn) && gn is 2 or 4 or 8 ? gn : null;
-    static readonly int? GemmStages = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_GEMM_STAGES"), out int gs) && gs is 4 or 8 ? gs : null;
 
     /// <summary>
     /// tc_stream's dynamic shared memory: the ring, [stages][8 warps][pieces: 2, with GLU 4][32 lanes] of 16 bytes, then
@@ -498,12 +436,6 @@ internal readonly record struct RowNorm(ulong Weight, int Count, float Eps);
 /// blocks (<see cref="CudaKernels.SplitScratchFloats"/> floats; one counter per tile, zero between launches).
 /// </summary>
 internal readonly record struct MatmulScratch(ulong Xq, ulong Xd, ulong Xs, long XsPlane, ulong Part, ulong Count);
-
-/// <summary>
-/// A GEMM's launch (<see cref="CudaKernels.Gemms"/>): blocks, tiles of 8 activation rows a warp (NTW), warps a weight
-/// tile is split over by columns (ws, a power of two: a block holds 8 / ws weight tiles), ring stages, dynamic shared bytes.
-/// </summary>
-internal readonly record struct GemmLaunch(uint Blocks, int ColumnTiles, int ColumnParts, int Stages, uint SharedBytes);
 
 /// <summary>A streaming matmul's launch (<see cref="CudaKernels.Streams"/>): blocks, ring stages, K groups, dynamic shared bytes.</summary>
 internal readonly record struct StreamLaunch(uint Blocks, int Stages, int Groups, uint SharedBytes);

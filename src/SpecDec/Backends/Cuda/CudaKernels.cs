@@ -231,10 +231,12 @@ internal sealed unsafe class CudaKernels
     /// holds (up to 2), no more than the tiles. H100, 1B BF16 decode, interleaved in one run each (2026-12-06, cuda4
     /// rounds): 549–571 tok/s with 16 stages against 531–538 for the NT = 1 kernel; 8 stages 470–531, 4 stages 489;
     /// asking L2 for the next tile ahead of the ring 484–500. A Q8_0 twin (8- and 4-byte copies through L1) measured
-    /// 369–523 against 595 and was dropped. SPECDEC_CUDA_STREAM=0 keeps the NT = 1 kernel; SPECDEC_CUDA_STREAM_STAGES
-    /// (4, 8, 16), SPECDEC_CUDA_STREAM_BLOCKS (blocks an SM) and SPECDEC_CUDA_STREAM_TILES (only matrices of at most
-    /// that many tiles stream; not yet measured: the head's steady stream is faster in the NT = 1 kernel) override the
-    /// rule, for comparison.
+    /// 369–523 against 595 and was dropped. Only matrices of at most <see cref="StreamTilesDefault"/> tiles stream: the
+    /// output head (a 1B's 8,016 tiles) keeps the NT = 1 kernel, whose steady stream is the faster one (2.7 against 2.2 TB/s
+    /// alone); there the early start the streaming kernel buys is a small part of its time (H200, 1B BF16 decode,
+    /// 2026-12-06, cuda5 round 1: 630.8 tok/s against 606.2–609.3 with the head streaming). SPECDEC_CUDA_STREAM=0 keeps
+    /// the NT = 1 kernel everywhere; SPECDEC_CUDA_STREAM_STAGES (4, 8, 16), SPECDEC_CUDA_STREAM_BLOCKS (blocks an SM) and
+    /// SPECDEC_CUDA_STREAM_TILES (the tile bound) override the rule, for comparison.
     /// </summary>
     internal bool Streams(DeviceMatrix w, bool glu, int rows, out StreamLaunch launch)
     {
@@ -261,7 +263,10 @@ internal sealed unsafe class CudaKernels
 
     static readonly bool StreamOn = Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM") != "0";
     static readonly int? StreamStages = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM_STAGES"), out int st) && st is 4 or 8 or 16 ? st : null;
-    static readonly int StreamTiles = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM_TILES"), out int tl) ? tl : int.MaxValue;
+    static readonly int StreamTiles = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM_TILES"), out int tl) ? tl : StreamTilesDefault;
+
+    /// <summary>Tiles of 16 rows up to which a BF16 matrix streams at decode: a 1B's gate/up (512) do, its head (8,016) does not.</summary>
+    internal const int StreamTilesDefault = 600;
     static readonly int? StreamBlocks = int.TryParse(Environment.GetEnvironmentVariable("SPECDEC_CUDA_STREAM_BLOCKS"), out int sb) && sb is 1 or 2 ? sb : null;
 
     /// <summary>Tiles of 16 weight rows of <paramref name="w"/>.</summary>

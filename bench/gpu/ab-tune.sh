@@ -4,8 +4,8 @@
 # with the RMSNorm in its own kernel again (SPECDEC_CUDA_FUSE_NORM=0); without dependent launches; one query head per
 # attention block; without CUDA graphs. AB_VARIANTS replaces the list (one variant a word, switches joined by commas,
 # "shipped" for none), e.g. SPECDEC_CUDA_SPLIT_BLOCKS=0|N, SPECDEC_CUDA_STREAM=0 (decode's BF16 matmul not streaming),
-# SPECDEC_CUDA_STREAM_STAGES=4|8|16, SPECDEC_CUDA_STREAM_TILES=N, SPECDEC_CUDA_GEMM=0 (17-64 rows through tc_bf16's tiles),
-# SPECDEC_CUDA_GEMM_NTW=2|4|8, SPECDEC_CUDA_GEMM_STAGES=4|8. AB_MODELS replaces the two files. About 8 s a variant and file on the H100.
+# SPECDEC_CUDA_STREAM_STAGES=4|8|16, SPECDEC_CUDA_STREAM_TILES=N (default 600: the head does not stream). AB_MODELS
+# replaces the two files. About 8 s a variant and file on the H100.
 S=${S:-/tmp/pub/SpecDec.Cli}
 variants=${AB_VARIANTS:-"shipped SPECDEC_CUDA_FUSE_NORM=0 SPECDEC_CUDA_PDL=0 SPECDEC_CUDA_ATTENTION_HEADS=1 SPECDEC_CUDA_GRAPHS=0
   shipped SPECDEC_CUDA_FUSE_NORM=0"}

@@ -4,24 +4,17 @@ namespace SpecDec.Tensors;
 
 /// <summary>
 /// A zeroed, 64-byte-aligned block of native memory (off the managed heap, so the GC never scans or moves
-/// it and kernels can hold raw pointers into it). Used for activations, scratch, KV caches and packed weights.
-/// From 2 MiB up on Linux it is a 2 MiB-aligned mapping advised onto huge pages (<see cref="HugePages"/>).
+/// it and kernels can hold raw pointers into it). Used for activations, scratch and KV caches.
 /// </summary>
 public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
 {
     T* _pointer;
-    readonly nuint _mapped; // the mapping's length when HugePages made it, else 0
 
     public NativeBuffer(long length)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         Length = length;
         nuint bytes = (nuint)Math.Max(1, length * sizeof(T));
-        if (HugePages.Applies(bytes))
-        {
-            _pointer = (T*)HugePages.Map(bytes, out _mapped);
-            return;
-        }
         _pointer = (T*)NativeMemory.AlignedAlloc(bytes, 64);
         NativeMemory.Clear(_pointer, bytes);
     }
@@ -50,8 +43,7 @@ public sealed unsafe class NativeBuffer<T> : IDisposable where T : unmanaged
     void Free()
     {
         if (_pointer == null) return;
-        if (_mapped != 0) HugePages.Unmap(_pointer, _mapped);
-        else NativeMemory.AlignedFree(_pointer);
+        NativeMemory.AlignedFree(_pointer);
         _pointer = null;
     }
 }
